@@ -1,0 +1,32 @@
+/* Helpers shared by the op implementations (not part of the op API). */
+#pragma once
+
+#include "nn/gv-tensor.h"
+
+G_BEGIN_DECLS
+
+/* FALSE (and @cmd failed) unless every tensor is GV_DTYPE_F32. */
+gboolean gv_op_check_f32 (GvCmd *cmd, const gchar *op, guint n, GvTensor *const *tensors);
+
+/* Fails @cmd with "@op: @why (shapes: 2x3, 4x5, ...)". */
+void gv_op_fail_shapes (GvCmd *cmd, const gchar *op, const gchar *why, guint n,
+    GvTensor *const *tensors);
+
+/* The cached kernel, or NULL with @cmd failed. */
+GvKernel *gv_op_kernel (GvCmd *cmd, const GvShader *shader, const guint32 *spec, guint n_spec);
+
+/* Elements of @elem_bytes that one binding of @kind may span on this device. */
+gint64 gv_op_max_elements (GvCmd *cmd, GvBindKind kind, guint elem_bytes);
+
+/* A 2-D grid of workgroups of @local invocations covering @count invocations
+ * (shaders use GV_LINEAR_INDEX). */
+void gv_op_grid_1d (GvCmd *cmd, gint64 count, guint local, guint *gx, guint *gy);
+
+/* ceil (a / b) */
+static inline gint64
+gv_div_up (gint64 a, gint64 b)
+{
+  return (a + b - 1) / b;
+}
+
+G_END_DECLS

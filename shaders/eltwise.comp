@@ -1,0 +1,62 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+
+// out = f(a, b, m) element-wise, with numpy broadcasting through per-input strides.
+layout(local_size_x = 64) in;
+layout(constant_id = 0) const uint OP = 0;         // see EltwiseOp in gv-op-eltwise.c
+layout(constant_id = 1) const uint BROADCAST = 1;  // 0: every input has the shape of out
+
+layout(binding = 0, r32f) uniform readonly imageBuffer A;
+layout(binding = 1, r32f) uniform readonly imageBuffer B;
+layout(binding = 2, r32f) uniform readonly imageBuffer M;
+layout(binding = 3) writeonly buffer Out { float o[]; };
+
+layout(push_constant) uniform Push {
+  GV_PUSH_HEADER
+  uint shape[5];      // of out, outermost first
+  uint sa[5], sb[5], sm[5];   // element strides of a, b, m (0 where broadcast)
+  float alpha, beta;
+  uint first;         // first element of out this dispatch handles
+  uint count;         // elements this dispatch handles
+} p;
+
+
+
+void main ()
+{
+  uint i = GV_LINEAR_INDEX;
+  if (i >= p.count)
+    return;
+  uint e = p.first + i;
+  uint ia = e, ib = e, im = e;
+  if (BROADCAST != 0) {
+    uint rest = e;
+    ia = 0; ib = 0; im = 0;
+    [[unroll]] for (int d = 4; d >= 0; d--) {
+      uint c = rest % p.shape[d];
+      rest /= p.shape[d];
+      ia += c * p.sa[d];
+      ib += c * p.sb[d];
+      im += c * p.sm[d];
+    }
+  }
+  float a = imageLoad (A, int (p.gv_off[0] + ia)).x;
+  float r;
+  if (OP == 0) {
+    r = p.alpha * a + p.beta * imageLoad (B, int (p.gv_off[1] + ib)).x;
+  } else if (OP == 1) {
+    r = p.alpha * a * imageLoad (B, int (p.gv_off[1] + ib)).x;
+  } else if (OP == 2) {
+    float m = imageLoad (M, int (p.gv_off[2] + im)).x;
+    float b = imageLoad (B, int (p.gv_off[1] + ib)).x;
+    r = m * a + (1.0 - m) * b;
+  } else if (OP == 3) {
+    r = p.alpha * a + p.beta;
+  } else if (OP == 4) {
+    r = gv_silu (a);
+  } else {
+    r = gv_gelu (a);
+  }
+  o[p.gv_off[3] + i] = r;
+}

@@ -1,0 +1,20 @@
+/* Plain C references of the ops, written for clarity: loops as in the definition, double
+ * accumulation where sums are long. Shapes are given outermost first, as in the ops. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* --- element-wise (gv-ref-eltwise.c) --- */
+/* Broadcasts like numpy: out has out_nd dims; a has a_nd dims (right-aligned). */
+typedef enum { GV_REF_ADD, GV_REF_MUL, GV_REF_BLEND } GvRefBinary;
+void gv_ref_binary (gfloat *out, const gint64 *out_shape, gint out_nd,
+    const gfloat *a, const gint64 *a_shape, gint a_nd,
+    const gfloat *b, const gint64 *b_shape, gint b_nd,
+    const gfloat *m, const gint64 *m_shape, gint m_nd,
+    GvRefBinary op, gfloat alpha, gfloat beta);
+gfloat gv_ref_silu (gfloat x);
+gfloat gv_ref_gelu (gfloat x);
+
+G_END_DECLS
