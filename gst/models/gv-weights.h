@@ -40,6 +40,9 @@ G_END_DECLS
 typedef struct _GvLoader GvLoader;
 
 GvLoader *gv_loader_new (GvWeights *w, GvDevice *dev);
+/* A loader that makes up every tensor it is asked for (uniform in +-1/sqrt(fan_in), seeded):
+ * the real architecture at real size without its file, for benchmarks. */
+GvLoader *gv_loader_new_random (GvDevice *dev, guint32 seed);
 /* Names are relative to the prefix stack, joined with '.' ("down_blocks.0" + "resnets.1"). */
 void gv_loader_push (GvLoader *l, const gchar *format, ...) G_GNUC_PRINTF (2, 3);
 void gv_loader_pop (GvLoader *l);
