@@ -77,7 +77,7 @@ load_components (GvModel *m, GError **error)
   if (!loaded (m->noiser, "image_normalizer", error))
     return FALSE;
   dir = component (m, "unet");
-  m->unet = gv_unet_load (m->dev, dir, &c->unet, FALSE, 0, error);
+  m->unet = gv_unet_load (m->dev, dir, &c->unet, error);
   g_free (dir);
   if (!loaded (m->unet, "unet", error))
     return FALSE;

@@ -61,26 +61,38 @@ load_attention (GvAttentionProj *a, GvLoader *ld, const gchar *name, gint dim, g
   gv_loader_pop (ld);
 }
 
-/* Tune-A-Video's temporal layers: from the checkpoint when it has them (a tuned model), else
- * initialised as Tune-A-Video does, except that to_out's bias is zeroed too so that an untuned
- * inflated model computes exactly the image model per frame. */
-static void
-load_temporal (GvTransformerBlock *b, GvLoader *ld, gint dim, const GvTransformerSpec *spec,
-    GRand *rand)
+void
+gv_temporal_block_load (GvTemporalBlock *b, GvLoader *ld, const gchar *name, gint dim,
+    GvDevice *dev, GRand *rand)
 {
-  b->has_temporal = TRUE;
+  gv_loader_push (ld, "%s", name);
+  b->attn1_q = GV_LOAD_OPTIONAL (ld, "attn1.to_q.weight", dim, dim);
+  b->attn2_q = GV_LOAD_OPTIONAL (ld, "attn2.to_q.weight", dim, dim);
   b->norm_temp.weight = GV_LOAD_OPTIONAL (ld, "norm_temp.weight", dim);
   if (b->norm_temp.weight != NULL) {
     gv_layer_norm_clear (&b->norm_temp);
     gv_layer_norm_load (&b->norm_temp, ld, "norm_temp", dim, 1e-5f);
     load_attention (&b->attn_temp, ld, "attn_temp", dim, dim);
-    return;
+  } else {
+    init_layer_norm (&b->norm_temp, ld, dev, dim);
+    init_linear (&b->attn_temp.to_q, ld, dev, dim, dim, FALSE, FALSE, rand);
+    init_linear (&b->attn_temp.to_k, ld, dev, dim, dim, FALSE, FALSE, rand);
+    init_linear (&b->attn_temp.to_v, ld, dev, dim, dim, FALSE, FALSE, rand);
+    init_linear (&b->attn_temp.to_out, ld, dev, dim, dim, TRUE, TRUE, rand);
   }
-  init_layer_norm (&b->norm_temp, ld, spec->dev, dim);
-  init_linear (&b->attn_temp.to_q, ld, spec->dev, dim, dim, FALSE, FALSE, rand);
-  init_linear (&b->attn_temp.to_k, ld, spec->dev, dim, dim, FALSE, FALSE, rand);
-  init_linear (&b->attn_temp.to_v, ld, spec->dev, dim, dim, FALSE, FALSE, rand);
-  init_linear (&b->attn_temp.to_out, ld, spec->dev, dim, dim, TRUE, TRUE, rand);
+  gv_loader_pop (ld);
+}
+
+void
+gv_temporal_block_clear (GvTemporalBlock *b)
+{
+  g_clear_pointer (&b->attn1_q, gv_tensor_unref);
+  g_clear_pointer (&b->attn2_q, gv_tensor_unref);
+  gv_layer_norm_clear (&b->norm_temp);
+  gv_linear_clear (&b->attn_temp.to_q);
+  gv_linear_clear (&b->attn_temp.to_k);
+  gv_linear_clear (&b->attn_temp.to_v);
+  gv_linear_clear (&b->attn_temp.to_out);
 }
 
 void
@@ -88,7 +100,6 @@ gv_transformer_load (GvTransformer2D *t, GvLoader *ld, const gchar *name, gint c
     const GvTransformerSpec *spec)
 {
   gint dim = channels;   /* inner dim = heads * head size = channels in SD */
-  GRand *rand = g_rand_new_with_seed (spec->init_seed);
 
   t->channels = channels;
   t->heads = spec->heads;
@@ -113,8 +124,6 @@ gv_transformer_load (GvTransformer2D *t, GvLoader *ld, const gchar *name, gint c
     gv_layer_norm_load (&b->norm3, ld, "norm3", dim, 1e-5f);
     gv_linear_load (&b->ff_proj, ld, "ff.net.0.proj", dim, 8 * dim, TRUE);
     gv_linear_load (&b->ff_out, ld, "ff.net.2", 4 * dim, dim, TRUE);
-    if (spec->inflate)
-      load_temporal (b, ld, dim, spec, rand);
     gv_loader_pop (ld);
   }
   if (spec->linear_projection)
@@ -122,7 +131,6 @@ gv_transformer_load (GvTransformer2D *t, GvLoader *ld, const gchar *name, gint c
   else
     gv_linear_load_conv1x1 (&t->proj_out, ld, "proj_out", dim, channels, TRUE);
   gv_loader_pop (ld);
-  g_rand_free (rand);
 }
 
 GvTensor *
@@ -149,10 +157,13 @@ gv_sparse_causal_index (GvCmd *cmd, gint clips, gint frames)
  * are those of the two images the index names, concatenated. */
 static GvTensor *
 attend (GvAttentionProj *a, GvCmd *cmd, GvTensor *normed, GvTensor *context, GvTensor *residual,
-    gint heads, GvTensor *frame_index)
+    gint heads, GvTensor *frame_index, GvTensor *tuned_q)
 {
   GvTensor *src = context ? context : normed;
-  GvTensor *q = gv_linear_apply (&a->to_q, cmd, normed, GV_ACT_NONE, NULL);
+  GvLinear to_q = a->to_q;
+  if (tuned_q != NULL)
+    to_q.weight = tuned_q;
+  GvTensor *q = gv_linear_apply (&to_q, cmd, normed, GV_ACT_NONE, NULL);
   GvTensor *k = gv_linear_apply (&a->to_k, cmd, src, GV_ACT_NONE, NULL);
   GvTensor *v = gv_linear_apply (&a->to_v, cmd, src, GV_ACT_NONE, NULL);
 
@@ -186,7 +197,7 @@ attend (GvAttentionProj *a, GvCmd *cmd, GvTensor *normed, GvTensor *context, GvT
 
 /* Tune-A-Video's temporal attention: tokens [N*F, L, C] regrouped as [N*L, F, C]. */
 static GvTensor *
-temporal (GvTransformerBlock *b, GvCmd *cmd, GvTensor *h, gint heads, gint frames)
+temporal (GvTemporalBlock *b, GvCmd *cmd, GvTensor *h, gint heads, gint frames)
 {
   gint64 nf = h->shape[0], l = h->shape[1], c = h->shape[2], n = nf / frames;
   GvTensor *in = GV_VIEW (h, 0, n, frames, l, c);
@@ -196,7 +207,7 @@ temporal (GvTransformerBlock *b, GvCmd *cmd, GvTensor *h, gint heads, gint frame
 
   GvTensor *seq3 = GV_VIEW (seq, 0, n * l, frames, c);
   GvTensor *normed = gv_layer_norm_apply (&b->norm_temp, cmd, seq3);
-  GvTensor *att = attend (&b->attn_temp, cmd, normed, NULL, seq3, heads, NULL);
+  GvTensor *att = attend (&b->attn_temp, cmd, normed, NULL, seq3, heads, NULL, NULL);
   gv_tensor_unref (normed);
   gv_tensor_unref (seq3);
   gv_tensor_unref (seq);
@@ -213,14 +224,16 @@ temporal (GvTransformerBlock *b, GvCmd *cmd, GvTensor *h, gint heads, gint frame
 
 static GvTensor *
 block_forward (GvTransformerBlock *b, GvCmd *cmd, GvTensor *h, GvTensor *context, gint heads,
-    gint frames, GvTensor *frame_index)
+    gint frames, GvTensor *frame_index, GvTemporalBlock *tb)
 {
   GvTensor *normed = gv_layer_norm_apply (&b->norm1, cmd, h);
-  GvTensor *h1 = attend (&b->attn1, cmd, normed, NULL, h, heads, frame_index);
+  GvTensor *h1 = attend (&b->attn1, cmd, normed, NULL, h, heads, frame_index,
+      tb ? tb->attn1_q : NULL);
   gv_tensor_unref (normed);
 
   normed = gv_layer_norm_apply (&b->norm2, cmd, h1);
-  GvTensor *h2 = attend (&b->attn2, cmd, normed, context, h1, heads, NULL);
+  GvTensor *h2 = attend (&b->attn2, cmd, normed, context, h1, heads, NULL,
+      tb ? tb->attn2_q : NULL);
   gv_tensor_unref (normed);
   gv_tensor_unref (h1);
 
@@ -234,16 +247,16 @@ block_forward (GvTransformerBlock *b, GvCmd *cmd, GvTensor *h, GvTensor *context
   gv_tensor_unref (gated);
   gv_tensor_unref (h2);
 
-  if (!b->has_temporal)
+  if (tb == NULL)
     return h3;
-  GvTensor *h4 = temporal (b, cmd, h3, heads, frames);
+  GvTensor *h4 = temporal (tb, cmd, h3, heads, frames);
   gv_tensor_unref (h3);
   return h4;
 }
 
 GvTensor *
 gv_transformer_forward (GvTransformer2D *t, GvCmd *cmd, GvTensor *x, GvTensor *context,
-    gint frames, GvTensor *frame_index)
+    gint frames, GvTensor *frame_index, GvTemporalBlock *const *temporal)
 {
   GvTensor *normed = gv_group_norm_apply (&t->norm, cmd, x, 1, FALSE);
   GvTensor *h = gv_linear_apply_pixels (&t->proj_in, cmd, normed);
@@ -251,7 +264,7 @@ gv_transformer_forward (GvTransformer2D *t, GvCmd *cmd, GvTensor *x, GvTensor *c
 
   for (gint i = 0; i < t->n_blocks; i++) {
     GvTensor *next = block_forward (&t->blocks[i], cmd, h, context, t->heads, frames,
-        frame_index);
+        frame_index, temporal ? temporal[i] : NULL);
     gv_tensor_unref (h);
     h = next;
   }
@@ -270,8 +283,8 @@ gv_transformer_clear (GvTransformer2D *t)
   gv_linear_clear (&t->proj_out);
   for (gint i = 0; i < t->n_blocks; i++) {
     GvTransformerBlock *b = &t->blocks[i];
-    GvLayerNorm *norms[] = { &b->norm1, &b->norm2, &b->norm3, &b->norm_temp };
-    GvAttentionProj *atts[] = { &b->attn1, &b->attn2, &b->attn_temp };
+    GvLayerNorm *norms[] = { &b->norm1, &b->norm2, &b->norm3 };
+    GvAttentionProj *atts[] = { &b->attn1, &b->attn2 };
     for (guint j = 0; j < G_N_ELEMENTS (norms); j++)
       gv_layer_norm_clear (norms[j]);
     for (guint j = 0; j < G_N_ELEMENTS (atts); j++) {

@@ -1,7 +1,9 @@
 /* Transformer2DModel (diffusers, continuous input) and its BasicTransformerBlock, with
  * Tune-A-Video's inflation when frames > 1: attn1 becomes sparse-causal attention (keys and
- * values of frame 0 and frame i-1), and a temporal attention (norm_temp + attn_temp, over the
- * frames at each position) follows the feed-forward. */
+ * values of frame 0 and frame i-1), and, when the block is given its temporal layers, a
+ * temporal attention (norm_temp + attn_temp, over the frames at each position) follows the
+ * feed-forward. The temporal layers and the tuned query projections live apart from the
+ * base weights (GvTemporalBlock), so that one base model serves every clip. */
 #pragma once
 
 #include "models/gv-layers.h"
@@ -13,11 +15,17 @@ typedef struct {
 } GvAttentionProj;
 
 typedef struct {
-  GvLayerNorm norm1, norm2, norm3, norm_temp;
-  GvAttentionProj attn1, attn2, attn_temp;
+  GvLayerNorm norm1, norm2, norm3;
+  GvAttentionProj attn1, attn2;
   GvLinear ff_proj, ff_out;
-  gboolean has_temporal;      /* attn_temp / norm_temp exist (inflated model) */
 } GvTransformerBlock;
+
+/* What Tune-A-Video adds to (and tunes in) one BasicTransformerBlock. */
+typedef struct {
+  GvTensor *attn1_q, *attn2_q;   /* tuned to_q weights of attn1 / attn2, or NULL: the base's */
+  GvLayerNorm norm_temp;
+  GvAttentionProj attn_temp;
+} GvTemporalBlock;
 
 typedef struct {
   GvGroupNorm norm;
@@ -33,18 +41,24 @@ typedef struct {
   gint n_layers;
   gint groups;
   gboolean linear_projection;
-  gboolean inflate;           /* add the temporal layers (loaded if present, else initialised) */
-  guint32 init_seed;          /* seed of the initialisation of absent temporal layers */
-  GvDevice *dev;              /* where initialised layers are created */
 } GvTransformerSpec;
 
 void gv_transformer_load (GvTransformer2D *t, GvLoader *ld, const gchar *name, gint channels,
     const GvTransformerSpec *spec);
-/* x [N*F, C, H, W]; context [N, L, D] (text, shared by the F frames of each clip).
- * Returns x + transformer (x). */
+/* x [N*F, C, H, W]; context [N, L, D] (text, shared by the F frames of each clip);
+ * @frame_index: the sparse-causal gather index (NULL: plain self-attention);
+ * @temporal: one entry per transformer block of @t, or NULL. Returns x + transformer (x). */
 GvTensor *gv_transformer_forward (GvTransformer2D *t, GvCmd *cmd, GvTensor *x,
-    GvTensor *context, gint frames, GvTensor *frame_index);
+    GvTensor *context, gint frames, GvTensor *frame_index, GvTemporalBlock *const *temporal);
 void gv_transformer_clear (GvTransformer2D *t);
+
+/* Temporal layers of a block of width @dim: each tensor from @ld when present under
+ * @name ("...transformer_blocks.0" + ".attn_temp.to_q.weight" etc.), else initialised as
+ * Tune-A-Video does (to_out zeroed, bias included, so that the untuned model is the image model
+ * per frame), with @rand. Tuned attn1/attn2 query weights are taken when present. */
+void gv_temporal_block_load (GvTemporalBlock *b, GvLoader *ld, const gchar *name, gint dim,
+    GvDevice *dev, GRand *rand);
+void gv_temporal_block_clear (GvTemporalBlock *b);
 
 /* The gather index of sparse-causal attention for @clips clips of @frames frames: for image
  * n*F + f, the pair (n*F, n*F + max (f - 1, 0)). NULL when frames == 1. */

@@ -1,3 +1,5 @@
+#include <string.h>
+
 #include "models/gv-resnet.h"
 #include "models/gv-transformer.h"
 #include "models/gv-unet.h"
@@ -10,10 +12,17 @@ typedef struct {
   GvConv2d sampler;              /* down- or upsampler conv; weight NULL when absent */
 } GvUNetBlock;
 
+struct _GvUNetTemporal {
+  GvUNet *unet;
+  gint n;
+  GvTemporalBlock *blocks;
+  GvTemporalBlock **order;    /* pointers in forward order */
+};
+
 struct _GvUNet {
   GvUNetConfig cfg;
   GvDevice *dev;
-  gboolean inflated;
+  gint n_transformer_blocks;
   GvLinear time_1, time_2, class_1, class_2;
   GvConv2d conv_in, conv_out;
   GvGroupNorm norm_out;
@@ -43,27 +52,25 @@ block_clear (GvUNetBlock *b)
 }
 
 static GvTransformerSpec
-transformer_spec (GvUNet *u, gint block, guint32 seed, gint index)
+transformer_spec (GvUNet *u, gint block)
 {
   const GvUNetConfig *c = &u->cfg;
+  u->n_transformer_blocks += c->transformer_layers_per_block[block];
   return (GvTransformerSpec) {
     .heads = c->heads[block],
     .cross_attention_dim = c->cross_attention_dim,
     .n_layers = c->transformer_layers_per_block[block],
     .groups = c->norm_num_groups,
     .linear_projection = c->use_linear_projection,
-    .inflate = u->inflated,
-    .init_seed = seed + (guint32) index,
-    .dev = u->dev,
   };
 }
 
 static void
-load_network (GvUNet *u, GvLoader *ld, guint32 seed)
+load_network (GvUNet *u, GvLoader *ld)
 {
   const GvUNetConfig *c = &u->cfg;
   gint n = c->n_blocks, c0 = c->block_out_channels[0], t = c->time_embedding_dim;
-  gint groups = c->norm_num_groups, attn_index = 0;
+  gint groups = c->norm_num_groups;
   gfloat eps = c->norm_eps;
 
   gv_conv2d_load (&u->conv_in, ld, "conv_in", c->in_channels, c0, c->conv_in_kernel, 1,
@@ -89,7 +96,7 @@ load_network (GvUNet *u, GvLoader *ld, guint32 seed)
       gv_resnet_load (&b->resnets[j], ld, name, j == 0 ? in_ch : out_ch, out_ch, t, groups, eps);
       g_free (name);
       if (attention) {
-        GvTransformerSpec spec = transformer_spec (u, i, seed, attn_index++);
+        GvTransformerSpec spec = transformer_spec (u, i);
         name = g_strdup_printf ("attentions.%d", j);
         gv_transformer_load (&b->attentions[j], ld, name, out_ch, &spec);
         g_free (name);
@@ -109,7 +116,7 @@ load_network (GvUNet *u, GvLoader *ld, guint32 seed)
   gv_resnet_load (&mid->resnets[0], ld, "resnets.0", top, top, t, groups, eps);
   gv_resnet_load (&mid->resnets[1], ld, "resnets.1", top, top, t, groups, eps);
   if (c->mid_block_cross_attn) {
-    GvTransformerSpec spec = transformer_spec (u, n - 1, seed, attn_index++);
+    GvTransformerSpec spec = transformer_spec (u, n - 1);
     gv_transformer_load (&mid->attentions[0], ld, "attentions.0", top, &spec);
   }
   gv_loader_pop (ld);
@@ -131,7 +138,7 @@ load_network (GvUNet *u, GvLoader *ld, guint32 seed)
       gv_resnet_load (&b->resnets[j], ld, name, res_in, out_ch, t, groups, eps);
       g_free (name);
       if (attention) {
-        GvTransformerSpec spec = transformer_spec (u, r, seed, attn_index++);
+        GvTransformerSpec spec = transformer_spec (u, r);
         name = g_strdup_printf ("attentions.%d", j);
         gv_transformer_load (&b->attentions[j], ld, name, out_ch, &spec);
         g_free (name);
@@ -148,14 +155,12 @@ load_network (GvUNet *u, GvLoader *ld, guint32 seed)
 }
 
 static GvUNet *
-unet_build (GvDevice *dev, GvLoader *ld, const GvUNetConfig *cfg, gboolean inflate,
-    guint32 seed, GError **error)
+unet_build (GvDevice *dev, GvLoader *ld, const GvUNetConfig *cfg, GError **error)
 {
   GvUNet *u = g_new0 (GvUNet, 1);
   u->cfg = *cfg;
   u->dev = gv_device_ref (dev);
-  u->inflated = inflate;
-  load_network (u, ld, seed);
+  load_network (u, ld);
   if (!gv_loader_finish (ld, error)) {
     gv_unet_free (u);
     return NULL;
@@ -164,22 +169,20 @@ unet_build (GvDevice *dev, GvLoader *ld, const GvUNetConfig *cfg, gboolean infla
 }
 
 GvUNet *
-gv_unet_load (GvDevice *dev, const gchar *folder, const GvUNetConfig *cfg, gboolean inflate,
-    guint32 seed, GError **error)
+gv_unet_load (GvDevice *dev, const gchar *folder, const GvUNetConfig *cfg, GError **error)
 {
   GvWeights *w = gv_weights_open (folder, FALSE, error);
   if (w == NULL)
     return NULL;
-  GvUNet *u = unet_build (dev, gv_loader_new (w, dev), cfg, inflate, seed, error);
+  GvUNet *u = unet_build (dev, gv_loader_new (w, dev), cfg, error);
   gv_weights_free (w);
   return u;
 }
 
 GvUNet *
-gv_unet_new_random (GvDevice *dev, const GvUNetConfig *cfg, gboolean inflate, guint32 seed,
-    GError **error)
+gv_unet_new_random (GvDevice *dev, const GvUNetConfig *cfg, guint32 seed, GError **error)
 {
-  return unet_build (dev, gv_loader_new_random (dev, seed), cfg, inflate, seed, error);
+  return unet_build (dev, gv_loader_new_random (dev, seed), cfg, error);
 }
 
 void
@@ -217,6 +220,8 @@ typedef struct {
   gint frames;
   GvResnetEmb emb;
   GvTensor *frame_index;      /* sparse-causal gather index, or NULL */
+  GvTemporalBlock **temporal; /* next transformer block's temporal layers, or NULL */
+  gint group_frames;          /* frames sharing GroupNorm statistics in ResNets */
   GPtrArray *masks;           /* the mask at each resolution met so far */
 } Pass;
 
@@ -259,14 +264,17 @@ resnet (Pass *p, GvResnet *r, GvTensor *x)
 {
   GvResnetEmb emb = p->emb;
   emb.mask = mask_for (p, x);
-  return gv_resnet_forward (r, p->cmd, x, &emb, p->frames);
+  return gv_resnet_forward (r, p->cmd, x, &emb, p->group_frames);
 }
 
 static GvTensor *
 transformer (Pass *p, GvTransformer2D *t, GvTensor *x)
 {
-  return gv_transformer_forward (t, p->cmd, x, p->in->encoder_hidden_states, p->frames,
-      p->frame_index);
+  GvTensor *out = gv_transformer_forward (t, p->cmd, x, p->in->encoder_hidden_states,
+      p->frames, p->frame_index, p->temporal);
+  if (p->temporal != NULL)
+    p->temporal += t->n_blocks;
+  return out;
 }
 
 /* rows of a [B, D] tensor repeated for the F frames of each clip: [B*F, D] */
@@ -373,9 +381,20 @@ gv_unet_forward (GvUNet *u, GvCmd *cmd, GvTensor *sample, const GvUNetInputs *in
 
   if (gv_cmd_failed (cmd) || !check_inputs (u, cmd, sample, in))
     return GV_TENSOR (cmd, 1);
+  if (in->temporal != NULL && in->temporal->unet != u) {
+    gv_cmd_failf (cmd, GV_ERROR_INVALID, "UNet: temporal layers of another UNet");
+    return GV_TENSOR (cmd, 1);
+  }
   gint64 clips = sample->shape[0] / p->frames;
   p->masks = g_ptr_array_new_with_free_func ((GDestroyNotify) gv_tensor_unref);
-  p->frame_index = u->inflated ? gv_sparse_causal_index (cmd, clips, p->frames) : NULL;
+  if (in->temporal != NULL) {
+    /* Tune-A-Video: sparse-causal attention, GroupNorm across frames, temporal attention */
+    p->frame_index = gv_sparse_causal_index (cmd, clips, p->frames);
+    p->temporal = in->temporal->order;
+    p->group_frames = p->frames;
+  } else {
+    p->group_frames = 1;
+  }
 
   /* time (and class) embedding, per clip */
   GvTensor *ts = GV_TENSOR (cmd, clips);
@@ -466,13 +485,13 @@ gv_unet_forward (GvUNet *u, GvCmd *cmd, GvTensor *sample, const GvUNetInputs *in
 
   GvTensor *normed;
   if (in->tap != NULL) {
-    GvTensor *plain = gv_group_norm_apply (&u->norm_out, cmd, h, p->frames, FALSE);
+    GvTensor *plain = gv_group_norm_apply (&u->norm_out, cmd, h, p->group_frames, FALSE);
     tap (p, "conv_norm_out", plain);
     normed = gv_tensor_like (cmd, plain);
     gv_op_activation (cmd, normed, plain, GV_ACT_SILU);
     gv_tensor_unref (plain);
   } else {
-    normed = gv_group_norm_apply (&u->norm_out, cmd, h, p->frames, TRUE);
+    normed = gv_group_norm_apply (&u->norm_out, cmd, h, p->group_frames, TRUE);
   }
   gv_tensor_unref (h);
   GvTensor *out = gv_conv2d_apply (&u->conv_out, cmd, normed, NULL, GV_ACT_NONE, NULL);
@@ -506,4 +525,105 @@ gv_images_to_video (GvCmd *cmd, GvTensor *images, gint frames)
   gv_op_permute (cmd, out, in, (const gint[]) { 0, 2, 1, 3, 4 });
   gv_tensor_unref (in);
   return out;
+}
+
+/* --- Tune-A-Video layers --- */
+
+/* calls @fn for every transformer block of @u in forward order, with its state-dict path */
+static void
+foreach_transformer_block (GvUNet *u, void (*fn) (const gchar *path, gint dim, gpointer data),
+    gpointer data)
+{
+  const GvUNetConfig *c = &u->cfg;
+  for (gint i = 0; i < c->n_blocks; i++) {
+    GvUNetBlock *b = &u->down[i];
+    for (gint j = 0; j < b->n_attentions; j++) {
+      for (gint k = 0; k < b->attentions[j].n_blocks; k++) {
+        gchar *path = g_strdup_printf ("down_blocks.%d.attentions.%d.transformer_blocks.%d", i,
+            j, k);
+        fn (path, b->attentions[j].channels, data);
+        g_free (path);
+      }
+    }
+  }
+  for (gint j = 0; j < u->mid.n_attentions; j++) {
+    for (gint k = 0; k < u->mid.attentions[j].n_blocks; k++) {
+      gchar *path = g_strdup_printf ("mid_block.attentions.%d.transformer_blocks.%d", j, k);
+      fn (path, u->mid.attentions[j].channels, data);
+      g_free (path);
+    }
+  }
+  for (gint i = 0; i < c->n_blocks; i++) {
+    GvUNetBlock *b = &u->up[i];
+    for (gint j = 0; j < b->n_attentions; j++) {
+      for (gint k = 0; k < b->attentions[j].n_blocks; k++) {
+        gchar *path = g_strdup_printf ("up_blocks.%d.attentions.%d.transformer_blocks.%d", i,
+            j, k);
+        fn (path, b->attentions[j].channels, data);
+        g_free (path);
+      }
+    }
+  }
+}
+
+typedef struct {
+  GvUNetTemporal *t;
+  GvLoader *ld;
+  GRand *rand;
+  gint next;
+} TemporalLoad;
+
+static void
+load_temporal_block (const gchar *path, gint dim, gpointer data)
+{
+  TemporalLoad *tl = data;
+  GvTemporalBlock *b = &tl->t->blocks[tl->next];
+  tl->t->order[tl->next++] = b;
+  gv_temporal_block_load (b, tl->ld, path, dim, tl->t->unet->dev, tl->rand);
+}
+
+GvUNetTemporal *
+gv_unet_temporal_new (GvUNet *u, const gchar *path, const gchar *prefix, guint32 seed,
+    GError **error)
+{
+  GvWeights *w = NULL;
+  if (path != NULL && (w = gv_weights_open_file (path, error)) == NULL)
+    return NULL;
+
+  GvUNetTemporal *t = g_new0 (GvUNetTemporal, 1);
+  t->unet = u;
+  t->n = u->n_transformer_blocks;
+  t->blocks = g_new0 (GvTemporalBlock, t->n);
+  t->order = g_new0 (GvTemporalBlock *, t->n + 1);
+  TemporalLoad tl = { t, gv_loader_new (w, u->dev), g_rand_new_with_seed (seed), 0 };
+  gchar *trimmed = g_strdup (prefix ? prefix : "");
+  if (g_str_has_suffix (trimmed, "."))
+    trimmed[strlen (trimmed) - 1] = '\0';
+  if (trimmed[0] != '\0')
+    gv_loader_push (tl.ld, "%s", trimmed);
+  foreach_transformer_block (u, load_temporal_block, &tl);
+  if (trimmed[0] != '\0')
+    gv_loader_pop (tl.ld);
+  g_free (trimmed);
+  g_rand_free (tl.rand);
+  gboolean ok = gv_loader_finish (tl.ld, error);
+  if (w != NULL)
+    gv_weights_free (w);
+  if (!ok) {
+    gv_unet_temporal_free (t);
+    return NULL;
+  }
+  return t;
+}
+
+void
+gv_unet_temporal_free (GvUNetTemporal *t)
+{
+  if (t == NULL)
+    return;
+  for (gint i = 0; i < t->n; i++)
+    gv_temporal_block_clear (&t->blocks[i]);
+  g_free (t->blocks);
+  g_free (t->order);
+  g_free (t);
 }

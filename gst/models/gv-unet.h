@@ -11,8 +11,15 @@ G_BEGIN_DECLS
 
 typedef struct _GvUNet GvUNet;
 
+/* Tune-A-Video's layers for a UNet: per transformer block (down blocks, mid block, up blocks
+ * in order) the temporal attention and the tuned attn1/attn2 query projections. Given to the
+ * forward pass, they make the UNet the inflated video model; without them it is the image
+ * model applied to each frame. */
+typedef struct _GvUNetTemporal GvUNetTemporal;
+
 typedef struct {
-  gint frames;                    /* F: images per clip (1: the image model) */
+  gint frames;                    /* F: images per clip */
+  GvUNetTemporal *temporal;       /* NULL: the image model per frame */
   const gfloat *timesteps;        /* one per clip */
   GvTensor *encoder_hidden_states;   /* [B, L, D] */
   GvTensor *class_labels;         /* [B, 2P], or NULL for a model without class embedding */
@@ -26,15 +33,21 @@ typedef struct {
   gpointer tap_data;
 } GvUNetInputs;
 
-/* Loads @folder (the checkpoint's unet/) described by @cfg. With @inflate, the Tune-A-Video
- * temporal layers are added: loaded when the weights hold them (a tuned model), else
- * initialised (seeded by @seed) so that the untuned model is the image model per frame. */
+/* Loads @folder (the checkpoint's unet/) described by @cfg. */
 GvUNet *gv_unet_load (GvDevice *dev, const gchar *folder, const GvUNetConfig *cfg,
-    gboolean inflate, guint32 seed, GError **error);
+    GError **error);
 /* The same network with random weights (benchmarks at real size without the file). */
-GvUNet *gv_unet_new_random (GvDevice *dev, const GvUNetConfig *cfg, gboolean inflate,
-    guint32 seed, GError **error);
+GvUNet *gv_unet_new_random (GvDevice *dev, const GvUNetConfig *cfg, guint32 seed,
+    GError **error);
 void gv_unet_free (GvUNet *unet);
+
+/* The temporal layers of @unet: each tensor from the safetensors file @path (when not NULL)
+ * under its Tune-A-Video state-dict name after @prefix ("param." in golden cases, "" in a
+ * tuned-layers file), else initialised from @seed (to_out zeroed: the untuned model is the
+ * image model per frame). */
+GvUNetTemporal *gv_unet_temporal_new (GvUNet *unet, const gchar *path, const gchar *prefix,
+    guint32 seed, GError **error);
+void gv_unet_temporal_free (GvUNetTemporal *temporal);
 
 const GvUNetConfig *gv_unet_get_config (GvUNet *unet);
 

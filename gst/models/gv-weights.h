@@ -14,6 +14,8 @@ typedef struct _GvWeights GvWeights;
  * with @prefer_fp16 their *.fp16.safetensors variants when present; sharded checkpoints
  * (*.safetensors.index.json) too. Errors name the folder and the files looked for. */
 GvWeights *gv_weights_open (const gchar *folder, gboolean prefer_fp16, GError **error);
+/* A single safetensors file (a tuned-layers file, a golden case). */
+GvWeights *gv_weights_open_file (const gchar *path, GError **error);
 void gv_weights_free (GvWeights *w);
 
 const gchar *gv_weights_get_folder (GvWeights *w);
@@ -39,6 +41,7 @@ G_END_DECLS
  * later calls return NULL at once), uploads are batched on one GvCmd. */
 typedef struct _GvLoader GvLoader;
 
+/* @w may be NULL: an empty set (every optional tensor is absent). */
 GvLoader *gv_loader_new (GvWeights *w, GvDevice *dev);
 /* A loader that makes up every tensor it is asked for (uniform in +-1/sqrt(fan_in), seeded):
  * the real architecture at real size without its file, for benchmarks. */
