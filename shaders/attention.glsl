@@ -1,4 +1,4 @@
-// Shared by the attention kernels (attention-cpu.comp, attention-gpu.comp).
+// Shared by the attention kernels (attention_cpu.comp, attention_gpu.comp).
 // VEC4=1: q, k, v read as rgba32f texels and out written as vec4 (C, D and the tensors' offsets
 // are multiples of 4); VEC4=0: r32f texels, any D. Storage and arithmetic types are kept apart
 // (ST_* here, float in the kernels) so an fp16 storage variant only changes this file.

@@ -21,19 +21,19 @@ typedef struct {
 #define ATTENTION_SHADER(name, spv, fmt) \
   { name, GV_SHADER_CODE (spv), 4, { fmt, fmt, fmt, GV_BIND_BUFFER }, sizeof (AttentionParams) }
 
-static const GvShader attention_cpu = ATTENTION_SHADER ("attention-cpu",
+static const GvShader attention_cpu = ATTENTION_SHADER ("attention_cpu",
     gv_spv_attention_cpu, GV_BIND_TEXEL_R32F);
-static const GvShader attention_cpu_vec4 = ATTENTION_SHADER ("attention-cpu-vec4",
+static const GvShader attention_cpu_vec4 = ATTENTION_SHADER ("attention_cpu_vec4",
     gv_spv_attention_cpu_vec4, GV_BIND_TEXEL_RGBA32F);
-static const GvShader attention_gpu = ATTENTION_SHADER ("attention-gpu",
+static const GvShader attention_gpu = ATTENTION_SHADER ("attention_gpu",
     gv_spv_attention_gpu, GV_BIND_TEXEL_R32F);
 
-/* Register tiles of the CPU kernel (see attention-cpu.comp). */
+/* Register tiles of the CPU kernel (see attention_cpu.comp). */
 #define CPU_MQ 8          /* queries per subgroup */
 #define CPU_NKL 8         /* keys per lane and block, at most */
 #define CPU_DL4 2         /* vec4s of head channels per lane, at most: 64 channels per task */
 #define CPU_WGY 8         /* subgroups per workgroup */
-/* Tiles of the GPU kernel (fixed in attention-gpu.comp, but the head chunk). */
+/* Tiles of the GPU kernel (fixed in attention_gpu.comp, but the head chunk). */
 #define GPU_BR 32
 #define GPU_DCH 64
 
