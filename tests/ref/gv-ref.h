@@ -38,4 +38,27 @@ gint64 gv_ref_conv_out_size (gint64 in, gint pad_before, gint pad_after, gint ke
 void gv_ref_conv2d (gfloat *out, const gfloat *in, const gfloat *weight, const GvRefConv *c,
     const gfloat *bias, const gfloat *add_per_channel, GvRefAct act, const gfloat *residual);
 
+/* --- attention (gv-ref-attention.c) --- */
+/* q [B, Lq, H*D], k and v [Bk, Lk, H*D], out [B, Lq, H*D]; query batch b uses key/value batch
+ * b / (B / Bk). scale 0 means 1 / sqrt (D). Only the query rows i with i % row_step == 0 are
+ * computed (row_step 1: all of them; larger steps check long sequences on a subset); the
+ * other rows of @out are left as they are. */
+void gv_ref_attention (gfloat *out, const gfloat *q, const gfloat *k, const gfloat *v,
+    gint B, gint Bk, gint Lq, gint Lk, gint heads, gint head_dim, gfloat scale,
+    gboolean causal, gint row_step);
+
+/* --- feature matching (gv-ref-match.c) --- */
+/* The cosine of feature vectors, each norm clamped at GV_REF_COS_EPS (as
+ * torch.nn.functional.cosine_similarity): a zero vector has cosine 0 with everything. */
+#define GV_REF_COS_EPS 1e-8
+/* a, b [N, C, H, W]: for every position p of a[n] the index of the most cosine-similar
+ * position of b[n] within the window of @radius (0: anywhere), ties to the smallest index;
+ * @index and @score [N, H*W]. @second (may be NULL) receives the best cosine among the other
+ * candidates, so tests can tell clear winners from near ties. */
+void gv_ref_nn_search (gint32 *index, gfloat *score, gfloat *second, const gfloat *a,
+    const gfloat *b, gint N, gint C, gint H, gint W, gint radius);
+/* a, b [N, C, S] -> out [N, S] = mean over c of |a - b| (added to out when @accumulate) */
+void gv_ref_mean_abs_diff (gfloat *out, const gfloat *a, const gfloat *b, gint N, gint C,
+    gint S, gboolean accumulate);
+
 G_END_DECLS
