@@ -17,4 +17,16 @@ void gv_ref_binary (gfloat *out, const gint64 *out_shape, gint out_nd,
 gfloat gv_ref_silu (gfloat x);
 gfloat gv_ref_gelu (gfloat x);
 
+/* --- normalisation and rows (gv-ref-norm.c) --- */
+/* in [n, c, s]; statistics per group over @frames consecutive images (gv_op_group_norm);
+ * gamma and beta may be NULL */
+void gv_ref_group_norm (gfloat *out, const gfloat *in, gint64 n, gint64 c, gint64 s,
+    const gfloat *gamma, const gfloat *beta, gint groups, gint frames, gfloat eps,
+    gboolean silu);
+void gv_ref_layer_norm (gfloat *out, const gfloat *in, gint64 rows, gint64 len,
+    const gfloat *gamma, const gfloat *beta, gfloat eps);
+void gv_ref_softmax (gfloat *out, const gfloat *in, gint64 rows, gint64 len);
+/* in [rows, 2n] -> out [rows, n] = in[:, :n] * gelu (in[:, n:]) */
+void gv_ref_geglu (gfloat *out, const gfloat *in, gint64 rows, gint64 n);
+
 G_END_DECLS
