@@ -29,4 +29,20 @@ void gv_ref_softmax (gfloat *out, const gfloat *in, gint64 rows, gint64 len);
 /* in [rows, 2n] -> out [rows, n] = in[:, :n] * gelu (in[:, n:]) */
 void gv_ref_geglu (gfloat *out, const gfloat *in, gint64 rows, gint64 n);
 
+/* --- data movement (gv-ref-layout.c) --- */
+/* a and b of nd dims, equal except along @dim */
+void gv_ref_concat (gfloat *out, const gfloat *a, const gint64 *a_shape, const gfloat *b,
+    const gint64 *b_shape, gint nd, gint dim);
+/* out = in.permute (perm), in of @shape */
+void gv_ref_permute (gfloat *out, const gfloat *in, const gint64 *shape, gint nd,
+    const gint *perm);
+void gv_ref_resize_nearest (gfloat *out, const gfloat *in, gint64 planes, gint64 h, gint64 w,
+    gint64 ho, gint64 wo);
+/* src [b, c, l, d], index [b, m] -> out [b, c, m, d] */
+void gv_ref_gather (gfloat *out, const gfloat *src, const gint32 *index, gint64 b, gint64 c,
+    gint64 l, gint64 m, gint64 d);
+/* t [batch] -> out [batch, dim], in double */
+void gv_ref_timestep_embedding (gfloat *out, const gfloat *t, gint64 batch, gint64 dim,
+    gboolean flip_sin_to_cos, gfloat shift, gfloat max_period);
+
 G_END_DECLS
