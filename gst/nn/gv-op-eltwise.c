@@ -13,6 +13,7 @@ typedef enum {
   ELTWISE_AFFINE = 3,
   ELTWISE_SILU = 4,
   ELTWISE_GELU = 5,
+  ELTWISE_QUICK_GELU = 6,
 } EltwiseOp;
 
 typedef struct {
@@ -138,6 +139,9 @@ gv_op_activation (GvCmd *cmd, GvTensor *out, GvTensor *in, GvActivation act)
       break;
     case GV_ACT_GELU:
       eltwise (cmd, "gelu", ELTWISE_GELU, out, in, NULL, NULL, 1.0f, 0.0f);
+      break;
+    case GV_ACT_QUICK_GELU:
+      eltwise (cmd, "quick_gelu", ELTWISE_QUICK_GELU, out, in, NULL, NULL, 1.0f, 0.0f);
       break;
     default:
       eltwise (cmd, "identity", ELTWISE_AFFINE, out, in, NULL, NULL, 1.0f, 0.0f);

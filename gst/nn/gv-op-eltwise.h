@@ -10,6 +10,7 @@ typedef enum {
   GV_ACT_NONE,
   GV_ACT_SILU,     /* x * sigmoid(x) */
   GV_ACT_GELU,     /* exact: 0.5 x (1 + erf(x / sqrt 2)) */
+  GV_ACT_QUICK_GELU,   /* x * sigmoid(1.702 x) (CLIP text encoders of SD 1.x) */
 } GvActivation;
 
 typedef enum {
