@@ -46,7 +46,6 @@ void gv_ref_conv2d (gfloat *out, const gfloat *in, const gfloat *weight, const G
 void gv_ref_attention (gfloat *out, const gfloat *q, const gfloat *k, const gfloat *v,
     gint B, gint Bk, gint Lq, gint Lk, gint heads, gint head_dim, gfloat scale,
     gboolean causal, gint row_step);
-
 /* --- feature matching (gv-ref-match.c) --- */
 /* The cosine of feature vectors, each norm clamped at GV_REF_COS_EPS (as
  * torch.nn.functional.cosine_similarity): a zero vector has cosine 0 with everything. */
@@ -60,5 +59,31 @@ void gv_ref_nn_search (gint32 *index, gfloat *score, gfloat *second, const gfloa
 /* a, b [N, C, S] -> out [N, S] = mean over c of |a - b| (added to out when @accumulate) */
 void gv_ref_mean_abs_diff (gfloat *out, const gfloat *a, const gfloat *b, gint N, gint C,
     gint S, gboolean accumulate);
+/* --- normalisation and rows (gv-ref-norm.c) --- */
+/* in [n, c, s]; statistics per group over @frames consecutive images (gv_op_group_norm);
+ * gamma and beta may be NULL */
+void gv_ref_group_norm (gfloat *out, const gfloat *in, gint64 n, gint64 c, gint64 s,
+    const gfloat *gamma, const gfloat *beta, gint groups, gint frames, gfloat eps,
+    gboolean silu);
+void gv_ref_layer_norm (gfloat *out, const gfloat *in, gint64 rows, gint64 len,
+    const gfloat *gamma, const gfloat *beta, gfloat eps);
+void gv_ref_softmax (gfloat *out, const gfloat *in, gint64 rows, gint64 len);
+/* in [rows, 2n] -> out [rows, n] = in[:, :n] * gelu (in[:, n:]) */
+void gv_ref_geglu (gfloat *out, const gfloat *in, gint64 rows, gint64 n);
+/* --- data movement (gv-ref-layout.c) --- */
+/* a and b of nd dims, equal except along @dim */
+void gv_ref_concat (gfloat *out, const gfloat *a, const gint64 *a_shape, const gfloat *b,
+    const gint64 *b_shape, gint nd, gint dim);
+/* out = in.permute (perm), in of @shape */
+void gv_ref_permute (gfloat *out, const gfloat *in, const gint64 *shape, gint nd,
+    const gint *perm);
+void gv_ref_resize_nearest (gfloat *out, const gfloat *in, gint64 planes, gint64 h, gint64 w,
+    gint64 ho, gint64 wo);
+/* src [b, c, l, d], index [b, m] -> out [b, c, m, d] */
+void gv_ref_gather (gfloat *out, const gfloat *src, const gint32 *index, gint64 b, gint64 c,
+    gint64 l, gint64 m, gint64 d);
+/* t [batch] -> out [batch, dim], in double */
+void gv_ref_timestep_embedding (gfloat *out, const gfloat *t, gint64 batch, gint64 dim,
+    gboolean flip_sin_to_cos, gfloat shift, gfloat max_period);
 
 G_END_DECLS
