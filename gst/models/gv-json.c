@@ -67,6 +67,14 @@ gv_json_finish (GvJson *j, GError **error)
   return FALSE;
 }
 
+gboolean
+gv_json_close (GvJson *j, GError **error)
+{
+  gboolean ok = gv_json_finish (j, error);
+  gv_json_clear (j);
+  return ok;
+}
+
 void
 gv_json_fail (GvJson *j, GvErrorCode code, const gchar *format, ...)
 {
@@ -289,4 +297,51 @@ gv_json_double_list (GvJson *j, const gchar *key, gdouble *out, gint max)
     out[i] = json_node_get_double (e);
   }
   return (gint) len;
+}
+
+gchar *
+gv_json_node_text (JsonNode *node)
+{
+  if (node == NULL)
+    return g_strdup ("null");
+  if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+    return g_strdup_printf ("'%s'", json_node_get_string (node));
+  return json_to_string (node, FALSE);
+}
+
+gint
+gv_json_enum (GvJson *j, const gchar *key, gint def, const gchar *const *allowed)
+{
+  JsonNode *n = gv_json_get (j, key);
+  if (n == NULL)
+    return def;
+  if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING) {
+    for (gint i = 0; allowed[i]; i++)
+      if (g_strcmp0 (json_node_get_string (n), allowed[i]) == 0)
+        return i;
+  }
+  gchar *value = gv_json_node_text (n);
+  gchar *list = g_strjoinv (", ", (gchar **) allowed);
+  gv_json_unsupported (j, key, value, list);
+  g_free (list);
+  g_free (value);
+  return -1;
+}
+
+void
+gv_json_expect_null (GvJson *j, const gchar *key, const gchar *supported)
+{
+  JsonNode *n = gv_json_get (j, key);
+  if (n == NULL)
+    return;
+  gchar *value = gv_json_node_text (n);
+  gv_json_unsupported (j, key, value, supported);
+  g_free (value);
+}
+
+void
+gv_json_expect_bool (GvJson *j, const gchar *key, gboolean want)
+{
+  if (gv_json_bool (j, key, want) != want)
+    gv_json_unsupported (j, key, want ? "false" : "true", want ? "true" : "false");
 }

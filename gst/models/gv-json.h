@@ -24,6 +24,8 @@ void gv_json_init (GvJson *j, const gchar *path, JsonObject *obj);
 void gv_json_clear (GvJson *j);
 /* Moves the error (if any) to @error; FALSE when there was one. */
 gboolean gv_json_finish (GvJson *j, GError **error);
+/* gv_json_finish() and gv_json_clear(). */
+gboolean gv_json_close (GvJson *j, GError **error);
 
 void gv_json_fail (GvJson *j, GvErrorCode code, const gchar *format, ...) G_GNUC_PRINTF (3, 4);
 /* GV_ERROR_UNSUPPORTED: "FILE: KEY = VALUE is not supported (supported: ...)" */
@@ -44,6 +46,15 @@ const gchar *gv_json_string (GvJson *j, const gchar *key, const gchar *def);
  * fills @n_fill entries. Returns the count (0 when absent: @out untouched). */
 gint gv_json_int_list (GvJson *j, const gchar *key, gint *out, gint max, gint n_fill,
     gint min, gint max_value);
+/* The index of the string value of @key in the NULL-terminated @allowed (@def when absent:
+ * an index too), or -1 after failing the reader with GV_ERROR_UNSUPPORTED that lists them. */
+gint gv_json_enum (GvJson *j, const gchar *key, gint def, const gchar *const *allowed);
+/* Fails with GV_ERROR_UNSUPPORTED unless @key is absent or null; @supported says what is. */
+void gv_json_expect_null (GvJson *j, const gchar *key, const gchar *supported);
+/* Fails with GV_ERROR_UNSUPPORTED unless the boolean @key is absent or @want. */
+void gv_json_expect_bool (GvJson *j, const gchar *key, gboolean want);
+/* The value of @node as JSON text (for messages); g_free() it. */
+gchar *gv_json_node_text (JsonNode *node);
 /* A list of strings (NULL when absent); g_strfreev() it. */
 gchar **gv_json_strv (GvJson *j, const gchar *key);
 /* A float or a list of floats into @out; returns the count (0 when absent). */
