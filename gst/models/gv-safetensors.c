@@ -202,8 +202,8 @@ parse_metadata (GvSafetensors *st, JsonNode *node, GError **error)
   JsonObjectIter it;
   const gchar *key;
   JsonNode *value;
-  json_object_iter_init (&it, json_node_get_object (node));
-  while (json_object_iter_next (&it, &key, &value)) {
+  json_object_iter_init_ordered (&it, json_node_get_object (node));
+  while (json_object_iter_next_ordered (&it, &key, &value)) {
     if (json_node_get_value_type (value) != G_TYPE_STRING)
       return fail (error, GV_ERROR_CORRUPT, st->path, "__metadata__ value '%s' is not a string",
           key);
@@ -248,8 +248,8 @@ parse_header (GvSafetensors *st, const guint8 *file, guint64 file_len, GError **
   JsonObjectIter it;
   const gchar *name;
   JsonNode *node;
-  json_object_iter_init (&it, obj);
-  while (json_object_iter_next (&it, &name, &node)) {
+  json_object_iter_init_ordered (&it, obj);
+  while (json_object_iter_next_ordered (&it, &name, &node)) {
     if (strcmp (name, "__metadata__") == 0) {
       if (!parse_metadata (st, node, error))
         return FALSE;
@@ -292,6 +292,10 @@ GvSafetensors *
 gv_safetensors_open (const gchar *path, GError **error)
 {
   GError *ferr = NULL;
+  if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
+    fail (error, GV_ERROR_NOT_FOUND, path, "is a folder, not a safetensors file");
+    return NULL;
+  }
   GMappedFile *map = g_mapped_file_new (path, FALSE, &ferr);
 
   if (map == NULL) {

@@ -55,8 +55,8 @@ load_vocab (GvTokenizer *tok, const gchar *path, GError **error)
   const gchar *key;
   JsonNode *node;
   gboolean ok = TRUE;
-  json_object_iter_init (&it, obj);
-  while (ok && json_object_iter_next (&it, &key, &node)) {
+  json_object_iter_init_ordered (&it, obj);
+  while (ok && json_object_iter_next_ordered (&it, &key, &node)) {
     if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64 ||
         json_node_get_int (node) < 0 || json_node_get_int (node) >= G_MAXINT) {
       g_set_error (error, GV_ERROR, GV_ERROR_CORRUPT, "%s: the id of '%s' is not a "

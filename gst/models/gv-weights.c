@@ -61,8 +61,8 @@ open_sharded (GvWeights *w, const gchar *index_path, GError **error)
   const gchar *name;
   JsonNode *node;
   if (j.error == NULL)
-    json_object_iter_init (&it, json_node_get_object (map));
-  while (j.error == NULL && json_object_iter_next (&it, &name, &node)) {
+    json_object_iter_init_ordered (&it, json_node_get_object (map));
+  while (j.error == NULL && json_object_iter_next_ordered (&it, &name, &node)) {
     const gchar *file = JSON_NODE_HOLDS_VALUE (node) &&
         json_node_get_value_type (node) == G_TYPE_STRING ? json_node_get_string (node) : NULL;
     if (file == NULL || *file == '\0' || strchr (file, '/') || strchr (file, '\\') ||
@@ -154,6 +154,7 @@ gv_weights_open (const gchar *folder, gboolean prefer_fp16, GError **error)
       return w;
   }
 
+  g_ptr_array_add (names, NULL);
   gchar *list = g_strjoinv (", ", (gchar **) names->pdata);
   gchar *bin = g_build_filename (folder, "diffusion_pytorch_model.bin", NULL);
   gchar *bin2 = g_build_filename (folder, "pytorch_model.bin", NULL);
@@ -199,6 +200,12 @@ gv_weights_get_n_tensors (GvWeights *w)
   return g_hash_table_size (w->entries);
 }
 
+static gint
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const gchar * const *) a, *(const gchar * const *) b);
+}
+
 gchar **
 gv_weights_list (GvWeights *w)
 {
@@ -209,7 +216,7 @@ gv_weights_list (GvWeights *w)
     out[i] = g_strdup (names[i]);
   out[n] = NULL;
   g_free (names);
-  qsort (out, n, sizeof (gchar *), (GCompareFunc) g_strcmp0);
+  qsort (out, n, sizeof (gchar *), compare_strings);
   return out;
 }
 
