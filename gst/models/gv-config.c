@@ -365,27 +365,30 @@ mismatch (GError **error, const gchar *folder, const gchar *what)
 static gboolean
 check_consistency (GvCheckpointConfig *c, GError **error)
 {
+  const GvUNetConfig *u = &c->unet;
   gchar *what = NULL;
-  if (c->has_unet && c->has_text_encoder &&
-      c->unet.cross_attention_dim != c->text_encoder.hidden_size)
-    what = g_strdup_printf ("unet cross_attention_dim %d != text_encoder hidden_size %d",
-        c->unet.cross_attention_dim, c->text_encoder.hidden_size);
-  else if (c->has_unet && c->has_vae && c->unet.out_channels != c->vae.latent_channels)
-    what = g_strdup_printf ("unet out_channels %d != vae latent_channels %d",
-        c->unet.out_channels, c->vae.latent_channels);
+
+  if (c->has_unet && c->has_text_encoder && u->cross_attention_dim != c->text_encoder.hidden_size)
+    what = g_strdup_printf ("unet/config.json cross_attention_dim %d != "
+        "text_encoder/config.json hidden_size %d", u->cross_attention_dim,
+        c->text_encoder.hidden_size);
+  else if (c->has_unet && c->has_vae && u->out_channels != c->vae.latent_channels)
+    what = g_strdup_printf ("unet/config.json out_channels %d != vae/config.json "
+        "latent_channels %d", u->out_channels, c->vae.latent_channels);
   else if (c->has_image_encoder && c->has_image_normalizer &&
       c->image_normalizer.embedding_dim != c->image_encoder.projection_dim)
-    what = g_strdup_printf ("image_normalizer embedding_dim %d != image_encoder projection_dim "
-        "%d", c->image_normalizer.embedding_dim, c->image_encoder.projection_dim);
-  else if (c->has_unet && c->has_image_encoder &&
-      c->unet.class_embed_type == GV_CLASS_EMBED_PROJECTION &&
-      c->unet.projection_class_embeddings_input_dim != 2 * c->image_encoder.projection_dim)
-    what = g_strdup_printf ("unet projection_class_embeddings_input_dim %d != 2 x image_encoder "
-        "projection_dim %d", c->unet.projection_class_embeddings_input_dim,
+    what = g_strdup_printf ("image_normalizer/config.json embedding_dim %d != "
+        "image_encoder/config.json projection_dim %d", c->image_normalizer.embedding_dim,
         c->image_encoder.projection_dim);
+  else if (c->has_unet && c->has_image_encoder &&
+      u->class_embed_type == GV_CLASS_EMBED_PROJECTION &&
+      u->projection_class_embeddings_input_dim != 2 * c->image_encoder.projection_dim)
+    what = g_strdup_printf ("unet/config.json projection_class_embeddings_input_dim %d != "
+        "2 x image_encoder/config.json projection_dim %d",
+        u->projection_class_embeddings_input_dim, c->image_encoder.projection_dim);
   else if (c->has_tokenizer && c->has_text_encoder &&
       c->tokenizer.model_max_length > c->text_encoder.max_position_embeddings)
-    what = g_strdup_printf ("tokenizer model_max_length %d > text_encoder "
+    what = g_strdup_printf ("tokenizer model_max_length %d > text_encoder/config.json "
         "max_position_embeddings %d", c->tokenizer.model_max_length,
         c->text_encoder.max_position_embeddings);
   if (what == NULL)

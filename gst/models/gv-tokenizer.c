@@ -225,6 +225,75 @@ is_cjk (gunichar c)
       (c >= 0xf900 && c <= 0xfaff) || (c >= 0x2f800 && c <= 0x2fa1f);
 }
 
+/* Python's str.lower() where GLib differs: a few non-letters (roman numerals, circled
+ * letters) have lower-case forms, and capital sigma is final only after a cased letter. */
+static gboolean
+other_upper (gunichar c)
+{
+  return (c >= 0x2160 && c <= 0x216f) || (c >= 0x24b6 && c <= 0x24cf);
+}
+
+static gboolean
+is_cased (gunichar c)
+{
+  return g_unichar_isupper (c) || g_unichar_islower (c) || g_unichar_istitle (c) ||
+      other_upper (c) || (c >= 0x2170 && c <= 0x217f) || (c >= 0x24d0 && c <= 0x24e9);
+}
+
+static gboolean
+is_case_ignorable (gunichar c)
+{
+  switch (g_unichar_type (c)) {
+    case G_UNICODE_NON_SPACING_MARK:
+    case G_UNICODE_ENCLOSING_MARK:
+    case G_UNICODE_FORMAT:
+    case G_UNICODE_MODIFIER_LETTER:
+    case G_UNICODE_MODIFIER_SYMBOL:
+      return TRUE;
+    default:
+      /* word-break MidLetter / MidNumLet / Single_Quote */
+      return c == '\'' || c == '.' || c == ':' || c == 0xb7 || c == 0x387 || c == 0x5f4 ||
+          c == 0x2018 || c == 0x2019 || c == 0x2024 || c == 0x2027 || c == 0xfe13 ||
+          c == 0xfe52 || c == 0xfe55 || c == 0xff07 || c == 0xff0e || c == 0xff1a;
+  }
+}
+
+/* a cased character before @i / from @i on in @u, skipping case-ignorable ones */
+static gboolean
+cased_around (const gunichar *u, glong n, glong i, gint dir)
+{
+  for (glong k = i; k >= 0 && k < n; k += dir) {
+    if (!is_case_ignorable (u[k]))
+      return is_cased (u[k]);
+  }
+  return FALSE;
+}
+
+static gchar *
+python_lower (const gchar *text)
+{
+  glong n;
+  gunichar *u = g_utf8_to_ucs4_fast (text, -1, &n);
+  GString *out = g_string_new (NULL);
+  for (glong i = 0; i < n; i++) {
+    gunichar c = u[i];
+    if (other_upper (c)) {
+      g_string_append_unichar (out, c + (c < 0x2170 ? 0x10 : 26));
+    } else if (c == 0x3a3) {
+      gboolean final = cased_around (u, n, i - 1, -1) && !cased_around (u, n, i + 1, 1);
+      g_string_append_unichar (out, final ? 0x3c2 : 0x3c3);
+    } else {
+      gchar buf[8];
+      buf[g_unichar_to_utf8 (c, buf)] = '\0';
+      gchar *lower = g_utf8_strdown (buf, -1);
+      g_string_append (out, lower);
+      g_free (lower);
+    }
+  }
+  g_free (u);
+  return g_string_free (out, FALSE);
+}
+
 /* BasicTokenizer (no punctuation split): the words of @text, lower-cased, joined by one
  * space. */
 static gchar *
@@ -249,24 +318,28 @@ clean_text (const gchar *text)
   }
   gchar *nfc = g_utf8_normalize (s->str, -1, G_NORMALIZE_NFC);
   g_string_free (s, TRUE);
-  gchar *lower = g_utf8_strdown (nfc, -1);
-  g_free (nfc);
 
-  /* split on whitespace, join with single spaces */
-  GString *out = g_string_new (NULL);
-  gboolean in_word = FALSE;
-  for (const gchar *p = lower; *p; p = g_utf8_next_char (p)) {
+  /* split on whitespace, lower-case each word, join with single spaces */
+  GString *out = g_string_new (NULL), *word = g_string_new (NULL);
+  for (const gchar *p = nfc;; p = g_utf8_next_char (p)) {
     gunichar c = g_utf8_get_char (p);
-    if (g_unichar_isspace (c)) {
-      in_word = FALSE;
+    if (*p && !g_unichar_isspace (c)) {
+      g_string_append_unichar (word, c);
       continue;
     }
-    if (!in_word && out->len)
-      g_string_append_c (out, ' ');
-    in_word = TRUE;
-    g_string_append_unichar (out, c);
+    if (word->len) {
+      gchar *lower = python_lower (word->str);
+      if (out->len)
+        g_string_append_c (out, ' ');
+      g_string_append (out, lower);
+      g_free (lower);
+      g_string_truncate (word, 0);
+    }
+    if (*p == '\0')
+      break;
   }
-  g_free (lower);
+  g_string_free (word, TRUE);
+  g_free (nfc);
   return g_string_free (out, FALSE);
 }
 
