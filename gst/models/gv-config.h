@@ -33,10 +33,14 @@ typedef struct {
   GvBlockKind down_blocks[GV_MAX_BLOCKS];
   GvBlockKind up_blocks[GV_MAX_BLOCKS];
   gboolean mid_block_cross_attn;             /* UNetMidBlock2DCrossAttn (else UNetMidBlock2D) */
-  gint layers_per_block[GV_MAX_BLOCKS];      /* int in the file: the same for every block */
+  gint layers_per_block[GV_MAX_BLOCKS];      /* per down block (an int in the file: the same for
+                                                every block); up block i has
+                                                layers_per_block[n_blocks - 1 - i] + 1 */
   gint transformer_layers_per_block[GV_MAX_BLOCKS];
   gint heads[GV_MAX_BLOCKS];                 /* num_attention_heads, else attention_head_dim
-                                                (the historical diffusers naming: a head count) */
+                                                (the historical diffusers naming: a head count).
+                                                Down block i uses heads[i], up block i
+                                                heads[n_blocks - 1 - i], the mid block the last */
   gint norm_num_groups;
   gfloat norm_eps;
   gint cross_attention_dim;
@@ -105,7 +109,9 @@ typedef enum {
   GV_SPACING_LINSPACE,
 } GvTimestepSpacing;
 
-/* DDIMScheduler and DDPMScheduler configs (scheduler/, image_noising_scheduler/) */
+/* DDIMScheduler and DDPMScheduler configs (scheduler/, image_noising_scheduler/). The config
+ * of any diffusers scheduler is read the same way (the pipeline runs DDIM from it, as
+ * DDIMScheduler.from_config() would); set_alpha_to_one defaults to TRUE. */
 typedef struct {
   gint num_train_timesteps;
   gfloat beta_start, beta_end;
@@ -127,11 +133,13 @@ typedef struct {
 /* CLIPImageProcessor (feature_extractor/preprocessor_config.json) */
 typedef struct {
   gboolean do_resize;
-  gint shortest_edge;                        /* size.shortest_edge (or min of height/width) */
+  gint shortest_edge;                        /* size.shortest_edge (or size as an int); a size
+                                                of {height, width} is rejected, as
+                                                CLIPImageProcessor.resize() does */
   gboolean do_center_crop;
   gint crop_height, crop_width;
   gboolean do_rescale;
-  gfloat rescale_factor;
+  gdouble rescale_factor;                    /* double, as numpy multiplies by it */
   gboolean do_normalize;
   gfloat image_mean[3], image_std[3];
   gint resample;                             /* PIL filter id: 3 = bicubic, 2 = bilinear */
@@ -139,13 +147,19 @@ typedef struct {
 } GvPreprocessorConfig;
 
 typedef struct {
-  gint model_max_length;
-  gboolean do_lower_case;
+  gint model_max_length;                     /* 77 when absent or "unlimited" (1e30) */
+  gboolean do_lower_case;                    /* read, but CLIPTokenizer lower-cases always */
   gchar *bos_token, *eos_token, *unk_token, *pad_token;   /* contents */
 } GvTokenizerConfig;
 
-/* The whole checkpoint folder. Components absent from model_index.json are not loaded (their
- * has_* flag is FALSE); a component listed but missing on disk is an error. */
+/* The whole checkpoint folder. Components absent from model_index.json (or listed as
+ * [null, null]) are not loaded (their has_* flag is FALSE); a component listed but missing on
+ * disk is an error (GV_ERROR_NOT_FOUND), and so is a class we cannot run
+ * (GV_ERROR_UNSUPPORTED). Sizes handed between components must agree (GV_ERROR_CORRUPT):
+ * unet cross_attention_dim = text hidden_size, unet out_channels = vae latent_channels,
+ * image_normalizer embedding_dim = image_encoder projection_dim, unet
+ * projection_class_embeddings_input_dim = 2 x image projection_dim, tokenizer model_max_length
+ * <= text max_position_embeddings. */
 typedef struct {
   gchar *folder;
   gchar *pipeline_class;                     /* model_index.json _class_name */
@@ -165,7 +179,8 @@ typedef struct {
 GvCheckpointConfig *gv_checkpoint_config_load (const gchar *folder, GError **error);
 void gv_checkpoint_config_free (GvCheckpointConfig *cfg);
 
-/* Single files, for tools and tests. */
+/* Single files, for tools and tests. The tokenizer reads @folder/tokenizer_config.json and
+ * @folder/special_tokens_map.json (both optional; the map wins, as in transformers). */
 gboolean gv_unet_config_load (const gchar *path, GvUNetConfig *cfg, GError **error);
 gboolean gv_vae_config_load (const gchar *path, GvVaeConfig *cfg, GError **error);
 gboolean gv_clip_text_config_load (const gchar *path, GvClipTextConfig *cfg, GError **error);

@@ -13,6 +13,13 @@ GvTokenizer *gv_tokenizer_new (const gchar *folder, GError **error);
 void gv_tokenizer_free (GvTokenizer *tok);
 
 gint gv_tokenizer_get_max_length (GvTokenizer *tok);
+/* The id of a token (a vocabulary entry or a special token), or -1. */
+gint gv_tokenizer_get_id (GvTokenizer *tok, const gchar *token);
+void gv_tokenizer_get_special_ids (GvTokenizer *tok, gint *bos, gint *eos, gint *pad);
+
+/* The tokens of @text as transformers' tokenize() gives them (byte-encoded BPE symbols with
+ * "</w>", special tokens whole), without BOS/EOS, padding or truncation; g_strfreev() it. */
+gchar **gv_tokenizer_tokenize (GvTokenizer *tok, const gchar *text);
 
 /* @text -> [BOS, tokens (truncated), EOS, pad...] of model_max_length ids, as the SD pipelines
  * call the tokenizer (padding='max_length', truncation=True). @attention_mask (may be NULL)
