@@ -1,0 +1,166 @@
+/* conv2d as an implicit GEMM (no im2col buffer), per image, with bias, the per-(image, channel)
+ * add of ResNet blocks, activation and residual fused. Two kernel families as for matmul
+ * (shaders/conv-cpu.comp, shaders/conv-gpu.comp). Work larger than one binding is split into
+ * dispatches over images, then output channels, then input channels (partial sums kept in
+ * the output). */
+#include "nn/gv-op-conv.h"
+#include "nn/gv-op-gemm.h"
+#include "nn/gv-op-util.h"
+
+#include "conv_cpu.spv.h"
+#include "conv_cpu_wv.spv.h"
+#include "conv_gpu.spv.h"
+
+/* output channels one workgroup covers (both families) */
+#define TILE 64
+
+typedef struct {
+  guint32 h, w, c;
+  guint32 ho, wo, co;
+  guint32 stride, pad_top, pad_left;
+  guint32 in_img, w_row, o_img, add_row;
+} ConvParams;
+
+enum { BIND_IN, BIND_W, BIND_BIAS, BIND_ADD, BIND_RES, BIND_PART, BIND_OUT, N_BINDS };
+
+#define R32 GV_BIND_TEXEL_R32F
+#define V4 GV_BIND_TEXEL_RGBA32F
+#define BUF GV_BIND_BUFFER
+
+static const GvShader cpu_shaders[2] = {
+  { "conv-cpu", GV_SHADER_CODE (gv_spv_conv_cpu), N_BINDS,
+    { R32, R32, R32, R32, R32, R32, BUF }, sizeof (ConvParams) },
+  { "conv-cpu-wv", GV_SHADER_CODE (gv_spv_conv_cpu_wv), N_BINDS,
+    { R32, V4, R32, R32, R32, R32, BUF }, sizeof (ConvParams) },
+};
+
+static const GvShader gpu_shader = {
+  "conv-gpu", GV_SHADER_CODE (gv_spv_conv_gpu), N_BINDS,
+  { BUF, BUF, BUF, BUF, BUF, BUF, BUF }, sizeof (ConvParams),
+};
+
+/* do the element ranges of two tensors share memory? */
+static gboolean
+overlap (const GvTensor *a, const GvTensor *b)
+{
+  return a->mem == b->mem && a->offset < b->offset + gv_tensor_nbytes (b) &&
+      b->offset < a->offset + gv_tensor_nbytes (a);
+}
+
+void
+gv_op_conv2d (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *weight,
+    const GvConvArgs *args)
+{
+  static const GvConvArgs defaults = { .stride = 1 };
+  const GvConvArgs *x = args ? args : &defaults;
+  GvTensor *ts[6] = { out, in, weight, x->bias, x->add_per_channel, x->residual };
+  GvTensor *chk[6] = { out, in, weight, x->bias ? x->bias : out,
+    x->add_per_channel ? x->add_per_channel : out, x->residual ? x->residual : out };
+
+  if (!gv_tensors_ready (cmd, "conv2d", 6, chk) || !gv_op_check_f32 (cmd, "conv2d", 6, chk))
+    return;
+  if (in->ndim != 4 || weight->ndim != 4 || out->ndim != 4 || x->stride <= 0 ||
+      x->pad_top < 0 || x->pad_bottom < 0 || x->pad_left < 0 || x->pad_right < 0) {
+    gv_op_fail_shapes (cmd, "conv2d", "needs 4-D in, weight and out, a positive stride and "
+        "padding >= 0", 6, ts);
+    return;
+  }
+  gint64 n = in->shape[0], c = in->shape[1], h = in->shape[2], w = in->shape[3];
+  gint64 co = weight->shape[0], kh = weight->shape[2], kw = weight->shape[3];
+  gint64 ho = (h + x->pad_top + x->pad_bottom - kh) / x->stride + 1;
+  gint64 wo = (w + x->pad_left + x->pad_right - kw) / x->stride + 1;
+  if (weight->shape[1] != c || h + x->pad_top + x->pad_bottom < kh ||
+      w + x->pad_left + x->pad_right < kw || out->shape[0] != n || out->shape[1] != co ||
+      out->shape[2] != ho || out->shape[3] != wo ||
+      (x->bias && x->bias->numel != co) ||
+      (x->add_per_channel && x->add_per_channel->numel != n * co) ||
+      (x->residual && x->residual->numel != out->numel)) {
+    gv_op_fail_shapes (cmd, "conv2d", "shapes do not match (out, in, weight, bias, "
+        "add_per_channel, residual)", 6, ts);
+    return;
+  }
+  if (out->numel == 0)
+    return;
+
+  gboolean cpu = gv_op_use_cpu_kernels (cmd);
+  gint64 kk = kh * kw, w_row = c * kk, plane = h * w, p_out = ho * wo;
+  /* vec4 weights: 16-byte aligned rows; input-channel chunks stay multiples of 4 */
+  gboolean wv = cpu && weight->offset % 16 == 0 && w_row % 4 == 0;
+  const GvShader *shader = cpu ? &cpu_shaders[wv] : &gpu_shader;
+  gint64 lim_in = gv_op_max_elements (cmd, shader->kinds[BIND_IN], 4);
+  gint64 lim_w = gv_op_max_elements (cmd, shader->kinds[BIND_W], 4);
+  gint64 lim_o = MIN (gv_op_max_elements (cmd, shader->kinds[BIND_OUT], 4),
+      gv_op_max_elements (cmd, shader->kinds[BIND_RES], 4));
+
+  /* images per dispatch; when one image is too large: output channels, input channels */
+  gint64 per_img = MIN (65535, MIN (lim_o / (co * p_out), lim_in / (c * plane)));
+  gint64 co_step = co, c_step = c;
+  if (per_img == 0) {
+    per_img = 1;
+    if (co * p_out > lim_o)
+      co_step = lim_o / p_out / TILE * TILE;
+    if (c * plane > lim_in)
+      c_step = lim_in / plane / 4 * 4;
+  }
+  if (weight->numel > lim_w || co_step == 0 || c_step == 0 || p_out > (gint64) 65535 * TILE ||
+      plane > lim_in) {
+    gv_op_fail_shapes (cmd, "conv2d", "too large to split into bindings", 6, ts);
+    return;
+  }
+
+  /* a residual that is the output itself would be overwritten by the first partial sums */
+  GvTensor *residual = x->residual, *res_copy = NULL;
+  if (residual && c_step < c && overlap (residual, out)) {
+    res_copy = gv_tensor_alloc (cmd, out->ndim, out->shape);
+    gv_tensor_record_copy (cmd, res_copy, residual);
+    residual = res_copy;
+  }
+
+  for (gint64 c0 = 0; c0 < c; c0 += c_step) {
+    gint64 nc = MIN (c_step, c - c0);
+    gboolean last = c0 + nc == c;
+    guint32 spec[7] = { kh, kw, last ? x->act : GV_ACT_NONE, last && x->bias,
+      last && x->add_per_channel, last && residual, c0 > 0 };
+    GvKernel *kernel = gv_op_kernel (cmd, shader, spec, G_N_ELEMENTS (spec));
+    if (kernel == NULL)
+      break;
+    for (gint64 z0 = 0; z0 < n; z0 += per_img) {
+      gint64 nz = MIN (per_img, n - z0);
+      for (gint64 co0 = 0; co0 < co; co0 += co_step) {
+        gint64 nco = MIN (co_step, co - co0);
+        gint64 o_first = z0 * co * p_out + co0 * p_out;
+        gint64 o_count = (nz - 1) * co * p_out + nco * p_out;
+        ConvParams p = {
+          .h = h, .w = w, .c = nc, .ho = ho, .wo = wo, .co = nco,
+          .stride = x->stride, .pad_top = x->pad_top, .pad_left = x->pad_left,
+          .in_img = c * plane, .w_row = w_row, .o_img = co * p_out, .add_row = co,
+        };
+        GvBinding bind[N_BINDS];
+        bind[BIND_IN] = gv_tensor_bind_range (in, z0 * c * plane + c0 * plane,
+            (nz - 1) * c * plane + nc * plane, FALSE);
+        bind[BIND_W] = gv_tensor_bind_range (weight, co0 * w_row + c0 * kk,
+            (nco - 1) * w_row + nc * kk, FALSE);
+        bind[BIND_BIAS] = x->bias ? gv_tensor_bind_range (x->bias, co0, nco, FALSE) :
+            bind[BIND_IN];
+        bind[BIND_ADD] = x->add_per_channel ? gv_tensor_bind_range (x->add_per_channel,
+            z0 * co + co0, (nz - 1) * co + nco, FALSE) : bind[BIND_IN];
+        bind[BIND_RES] = residual ? gv_tensor_bind_range (residual, o_first, o_count, FALSE) :
+            bind[BIND_IN];
+        bind[BIND_PART] = c0 > 0 ? gv_tensor_bind_range (out, o_first, o_count, FALSE) :
+            bind[BIND_IN];
+        bind[BIND_OUT] = gv_tensor_bind_range (out, o_first, o_count, TRUE);
+        guint gx, gy;
+        if (cpu) {
+          gx = gv_div_up (nco, TILE);
+          gy = gv_div_up (p_out, TILE);
+        } else {
+          gx = gv_div_up (p_out, TILE);
+          gy = gv_div_up (nco, TILE);
+        }
+        gv_cmd_dispatch (cmd, kernel, bind, &p, gx, gy, nz);
+      }
+    }
+  }
+  if (res_copy)
+    gv_tensor_unref (res_copy);
+}
