@@ -116,7 +116,7 @@ typedef struct {
 } FeatureTap;
 
 static void
-tap_features (const gchar *name, GvTensor *t, gpointer data)
+tap_features (const gchar *name, GvCmd *cmd, GvTensor *t, gpointer data)
 {
   FeatureTap *ft = data;
   if (g_strcmp0 (name, ft->block) != 0)

@@ -73,11 +73,11 @@ encoder_clear (ClipEncoder *e)
 }
 
 static void
-tap_layer (GvTapFunc tap, gpointer data, gint i, GvTensor *t)
+tap_layer (GvTapFunc tap, gpointer data, GvCmd *cmd, gint i, GvTensor *t)
 {
   if (tap != NULL) {
     gchar *name = g_strdup_printf ("hidden_states.%d", i);
-    tap (name, t, data);
+    tap (name, cmd, t, data);
     g_free (name);
   }
 }
@@ -116,7 +116,7 @@ encoder_forward (ClipEncoder *e, GvCmd *cmd, GvTensor *h, gboolean causal, GvTap
     h = gv_linear_apply (&l->fc2, cmd, m, GV_ACT_NONE, h1);
     gv_tensor_unref (m);
     gv_tensor_unref (h1);
-    tap_layer (tap, tap_data, i + 1, h);
+    tap_layer (tap, tap_data, cmd, i + 1, h);
   }
   return h;
 }
@@ -222,7 +222,7 @@ gv_clip_text_forward (GvClipText *c, GvCmd *cmd, const gint32 *ids, gint n, gint
   GvTensor *pos = GV_VIEW (c->position_embedding, 0, length, d);
   gv_op_add (cmd, h, h, pos);
   gv_tensor_unref (pos);
-  tap_layer (tap, tap_data, 0, h);
+  tap_layer (tap, tap_data, cmd, 0, h);
 
   h = encoder_forward (&c->enc, cmd, h, TRUE, tap, tap_data);
   GvTensor *last = gv_layer_norm_apply (&c->final_ln, cmd, h);
@@ -330,10 +330,11 @@ gv_clip_vision_forward (GvClipVision *c, GvCmd *cmd, GvTensor *pixel_values,
   gv_tensor_unref (cls);
   gv_tensor_unref (tokens);
   gv_op_add (cmd, h, h, c->position_embedding);
-  tap_layer (tap, tap_data, 0, h);
 
+  /* transformers' hidden_states[0] is the encoder's input: after pre_layrnorm */
   GvTensor *pre = gv_layer_norm_apply (&c->pre_ln, cmd, h);
   gv_tensor_unref (h);
+  tap_layer (tap, tap_data, cmd, 0, pre);
   GvTensor *last = encoder_forward (&c->enc, cmd, pre, FALSE, tap, tap_data);
 
   GvTensor *flat = GV_VIEW (last, 0, n * (1 + np), d);

@@ -23,7 +23,8 @@ GvClipVision *gv_clip_vision_load (GvDevice *dev, const gchar *folder,
     const GvClipVisionConfig *cfg, GError **error);
 void gv_clip_vision_free (GvClipVision *clip);
 /* pixel_values [N, 3, S, S] -> image_embeds [N, projection_dim]; @last_hidden_state (may be
- * NULL) gets [N, 1 + patches, hidden]. Taps "hidden_states.0" .. "hidden_states.<layers>". */
+ * NULL) gets [N, 1 + patches, hidden]. Taps "hidden_states.0" (after pre_layrnorm, as
+ * transformers counts) .. "hidden_states.<layers>". */
 GvTensor *gv_clip_vision_forward (GvClipVision *clip, GvCmd *cmd, GvTensor *pixel_values,
     GvTensor **last_hidden_state, GvTapFunc tap, gpointer tap_data);
 

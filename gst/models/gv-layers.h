@@ -9,9 +9,10 @@
 G_BEGIN_DECLS
 
 /* Called by a network with intermediate results under their reference module paths
- * ("down_blocks.0", "hidden_states.3", ...). The tensor is only valid during the call (ref it
- * to keep it); its values are there once the command finishes (record a download or copy). */
-typedef void (*GvTapFunc) (const gchar *name, GvTensor *t, gpointer user_data);
+ * ("down_blocks.0", "hidden_states.3", ...), and the GvCmd the network records on. The
+ * tensor is only valid during the call (ref it to keep it); to read its values, record a
+ * download or a copy on @cmd (then they are those of this point of the computation). */
+typedef void (*GvTapFunc) (const gchar *name, GvCmd *cmd, GvTensor *t, gpointer user_data);
 
 typedef struct {
   GvTensor *weight;   /* [out, in] */

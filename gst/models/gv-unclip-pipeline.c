@@ -50,10 +50,10 @@ class_labels (GvModel *m, GvCmd *cmd, const GvUnclipParams *p, gboolean cfg)
 }
 
 static void
-tap (const GvUnclipParams *p, const gchar *name, GvTensor *t)
+tap (const GvUnclipParams *p, GvCmd *cmd, const gchar *name, GvTensor *t)
 {
   if (p->tap)
-    p->tap (name, t, p->tap_data);
+    p->tap (name, cmd, t, p->tap_data);
 }
 
 gfloat *
@@ -78,8 +78,8 @@ gv_unclip_generate (GvModel *m, const GvUnclipParams *p, GError **error)
   gv_cmd_set_cancel_flag (cmd, p->cancel);
   GvTensor *ehs = prompt_embeddings (m, cmd, p, cfg);
   GvTensor *labels = class_labels (m, cmd, p, cfg);
-  tap (p, "encoder_hidden_states", ehs);
-  tap (p, "class_labels", labels);
+  tap (p, cmd, "encoder_hidden_states", ehs);
+  tap (p, cmd, "class_labels", labels);
 
   gfloat *init = g_new (gfloat, ch * h * w);
   if (p->latents)
@@ -123,7 +123,7 @@ gv_unclip_generate (GvModel *m, const GvUnclipParams *p, GError **error)
     gv_tensor_unref (latents);
     latents = next;
     gchar *name = g_strdup_printf ("latents_after_step_%d", i);
-    tap (p, name, latents);
+    tap (p, cmd, name, latents);
     g_free (name);
     /* one submission per step: the work in flight stays bounded and cancellation prompt */
     gv_cmd_flush (cmd);

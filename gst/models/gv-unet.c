@@ -229,7 +229,7 @@ static void
 tap (Pass *p, const gchar *name, GvTensor *t)
 {
   if (p->in->tap != NULL)
-    p->in->tap (name, t, p->in->tap_data);
+    p->in->tap (name, p->cmd, t, p->in->tap_data);
 }
 
 static void
@@ -237,7 +237,7 @@ tap_printf (Pass *p, GvTensor *t, const gchar *format, gint i)
 {
   if (p->in->tap != NULL) {
     gchar *name = g_strdup_printf (format, i);
-    p->in->tap (name, t, p->in->tap_data);
+    p->in->tap (name, p->cmd, t, p->in->tap_data);
     g_free (name);
   }
 }
