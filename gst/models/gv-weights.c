@@ -411,10 +411,8 @@ gv_loader_failf (GvLoader *l, GvErrorCode code, const gchar *format, ...)
     return;
   va_list args;
   va_start (args, format);
-  gchar *msg = g_strdup_vprintf (format, args);
+  l->error = gv_error_new_at (code, l->w->folder, format, args);
   va_end (args);
-  l->error = g_error_new (GV_ERROR, code, "%s: %s", l->w->folder, msg);
-  g_free (msg);
 }
 
 static GvTensor *
