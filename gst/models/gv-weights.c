@@ -20,7 +20,7 @@ struct _GvWeights {
 /* diffusers' names first, then transformers' */
 static const gchar *const base_names[] = { "diffusion_pytorch_model", "model" };
 
-static gboolean
+static void
 add_file_entries (GvWeights *w, GvSafetensors *st)
 {
   for (guint i = 0; i < gv_safetensors_get_n_tensors (st); i++) {
@@ -29,7 +29,6 @@ add_file_entries (GvWeights *w, GvSafetensors *st)
     e->t = gv_safetensors_get_nth (st, i);
     g_hash_table_insert (w->entries, e->t->name, e);
   }
-  return TRUE;
 }
 
 static gboolean
@@ -40,7 +39,8 @@ open_single (GvWeights *w, const gchar *path, GError **error)
     return FALSE;
   g_ptr_array_add (w->files, st);
   w->source = g_strdup (path);
-  return add_file_entries (w, st);
+  add_file_entries (w, st);
+  return TRUE;
 }
 
 /* A sharded checkpoint: {"weight_map": {tensor: shard file}}; every shard is opened and every
