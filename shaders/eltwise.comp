@@ -55,8 +55,12 @@ void main ()
     r = p.alpha * a + p.beta;
   } else if (OP == 4) {
     r = gv_silu (a);
-  } else {
+  } else if (OP == 5) {
     r = gv_gelu (a);
+  } else if (OP == 7) {
+    r = a / (1.0 + exp (-1.702 * a));
+  } else {
+    r = min (max (a, p.alpha), p.beta);
   }
   o[p.gv_off[3] + i] = r;
 }

@@ -1,5 +1,6 @@
 /* The weights of one model component: its safetensors file(s) found as diffusers and
  * transformers name them, tensors looked up by name, shape-checked, converted and uploaded. */
+#include <math.h>
 #include <string.h>
 
 #include "models/gv-json.h"
@@ -168,6 +169,20 @@ gv_weights_open (const gchar *folder, gboolean prefer_fp16, GError **error)
   g_free (list);
   gv_weights_free (w);
   return NULL;
+}
+
+GvWeights *
+gv_weights_open_file (const gchar *path, GError **error)
+{
+  GvWeights *w = g_new0 (GvWeights, 1);
+  w->folder = g_path_get_dirname (path);
+  w->files = g_ptr_array_new_with_free_func ((GDestroyNotify) gv_safetensors_close);
+  w->entries = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  if (!open_single (w, path, error)) {
+    gv_weights_free (w);
+    return NULL;
+  }
+  return w;
 }
 
 void
@@ -348,7 +363,8 @@ gv_weights_read (GvWeights *w, const gchar *name, gint ndim, const gint64 *shape
 /* GvLoader */
 
 struct _GvLoader {
-  GvWeights *w;
+  GvWeights *w;              /* NULL: an empty set, or made-up tensors (@rand) */
+  GRand *rand;               /* gv_loader_new_random () */
   GvCmd *cmd;
   GString *prefix;
   GArray *marks;             /* prefix lengths before each push */
@@ -363,6 +379,14 @@ gv_loader_new (GvWeights *w, GvDevice *dev)
   l->cmd = gv_cmd_new (dev);
   l->prefix = g_string_new (NULL);
   l->marks = g_array_new (FALSE, FALSE, sizeof (gsize));
+  return l;
+}
+
+GvLoader *
+gv_loader_new_random (GvDevice *dev, guint32 seed)
+{
+  GvLoader *l = gv_loader_new (NULL, dev);
+  l->rand = g_rand_new_with_seed (seed);
   return l;
 }
 
@@ -411,8 +435,29 @@ gv_loader_failf (GvLoader *l, GvErrorCode code, const gchar *format, ...)
     return;
   va_list args;
   va_start (args, format);
-  l->error = gv_error_new_at (code, l->w->folder, format, args);
+  l->error = gv_error_new_at (code, l->w ? l->w->folder : "(no weights)", format, args);
   va_end (args);
+}
+
+/* A made-up tensor: uniform in +-1/sqrt (fan_in), the scale of torch's default init, so that
+ * activations stay finite through a deep network. */
+static GvTensor *
+random_tensor (GvLoader *l, gint ndim, const gint64 *shape)
+{
+  gint64 n = 1, fan_in = 1;
+  for (gint i = 0; i < ndim; i++) {
+    n *= shape[i];
+    if (i > 0)
+      fan_in *= shape[i];
+  }
+  gdouble bound = 1.0 / sqrt ((gdouble) fan_in);
+  gfloat *v = g_new (gfloat, n);
+  for (gint64 i = 0; i < n; i++)
+    v[i] = (gfloat) g_rand_double_range (l->rand, -bound, bound);
+  GvTensor *t = gv_tensor_alloc (l->cmd, ndim, shape);
+  gv_tensor_record_upload (l->cmd, t, v);
+  g_free (v);
+  return t;
 }
 
 static GvTensor *
@@ -421,6 +466,14 @@ loader_tensor (GvLoader *l, const gchar *name, gint ndim, const gint64 *shape,
 {
   if (gv_loader_failed (l))
     return NULL;
+  if (l->rand != NULL)
+    return random_tensor (l, ndim, shape);
+  if (l->w == NULL) {
+    if (!missing_ok)
+      gv_loader_failf (l, GV_ERROR_NOT_FOUND, "no tensor '%s%s%s'", l->prefix->str,
+          l->prefix->len ? "." : "", name);
+    return NULL;
+  }
   gchar *full = l->prefix->len ? g_strconcat (l->prefix->str, ".", name, NULL) : g_strdup (name);
   const Entry *e = find_checked (l->w, full, ndim, shape, missing_ok, &l->error);
   g_free (full);
@@ -460,12 +513,14 @@ gv_loader_finish (GvLoader *l, GError **error)
     ok = FALSE;
   } else {
     ok = gv_cmd_finish (l->cmd, error);
-    if (!ok)
+    if (!ok && l->w != NULL)
       g_prefix_error (error, "%s: ", l->w->folder);
   }
   gv_cmd_free (l->cmd);
   g_string_free (l->prefix, TRUE);
   g_array_unref (l->marks);
+  if (l->rand)
+    g_rand_free (l->rand);
   g_free (l);
   return ok;
 }

@@ -16,6 +16,8 @@ typedef struct _GvWeights GvWeights;
  * is there, it is used (everything is converted to float32 anyway). Errors name the folder and
  * the files looked for. */
 GvWeights *gv_weights_open (const gchar *folder, gboolean prefer_fp16, GError **error);
+/* A single safetensors file (a tuned-layers file, a golden case). */
+GvWeights *gv_weights_open_file (const gchar *path, GError **error);
 void gv_weights_free (GvWeights *w);
 
 const gchar *gv_weights_get_folder (GvWeights *w);
@@ -48,7 +50,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GvWeights, gv_weights_free)
  * later calls return NULL at once), uploads are batched on one GvCmd. */
 typedef struct _GvLoader GvLoader;
 
+/* @w may be NULL: an empty set (every optional tensor is absent). */
 GvLoader *gv_loader_new (GvWeights *w, GvDevice *dev);
+/* A loader that makes up every tensor it is asked for (uniform in +-1/sqrt(fan_in), seeded):
+ * the real architecture at real size without its file, for benchmarks. */
+GvLoader *gv_loader_new_random (GvDevice *dev, guint32 seed);
 /* The GvCmd the uploads are recorded on (to fill tensors that are absent, say). */
 GvCmd *gv_loader_get_cmd (GvLoader *l);
 GvWeights *gv_loader_get_weights (GvLoader *l);

@@ -13,6 +13,8 @@ typedef enum {
   ELTWISE_AFFINE = 3,
   ELTWISE_SILU = 4,
   ELTWISE_GELU = 5,
+  ELTWISE_CLAMP = 6,
+  ELTWISE_QUICK_GELU = 7,
 } EltwiseOp;
 
 typedef struct {
@@ -124,6 +126,12 @@ gv_op_scale (GvCmd *cmd, GvTensor *out, GvTensor *in, gfloat alpha, gfloat beta)
 }
 
 void
+gv_op_clamp (GvCmd *cmd, GvTensor *out, GvTensor *in, gfloat lo, gfloat hi)
+{
+  eltwise (cmd, "clamp", ELTWISE_CLAMP, out, in, NULL, NULL, lo, hi);
+}
+
+void
 gv_op_blend (GvCmd *cmd, GvTensor *out, GvTensor *a, GvTensor *b, GvTensor *mask)
 {
   eltwise (cmd, "blend", ELTWISE_BLEND, out, a, b, mask, 1.0f, 1.0f);
@@ -138,6 +146,9 @@ gv_op_activation (GvCmd *cmd, GvTensor *out, GvTensor *in, GvActivation act)
       break;
     case GV_ACT_GELU:
       eltwise (cmd, "gelu", ELTWISE_GELU, out, in, NULL, NULL, 1.0f, 0.0f);
+      break;
+    case GV_ACT_QUICK_GELU:
+      eltwise (cmd, "quick_gelu", ELTWISE_QUICK_GELU, out, in, NULL, NULL, 1.0f, 0.0f);
       break;
     default:
       eltwise (cmd, "identity", ELTWISE_AFFINE, out, in, NULL, NULL, 1.0f, 0.0f);

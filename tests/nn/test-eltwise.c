@@ -137,6 +137,18 @@ test_gelu_in_place (void)
   unary_case (GV_ACT_GELU, gv_ref_gelu, TRUE);
 }
 
+static gfloat
+ref_quick_gelu (gfloat x)
+{
+  return (gfloat) (x / (1.0 + exp (-1.702 * (gdouble) x)));
+}
+
+static void
+test_quick_gelu (void)
+{
+  unary_case (GV_ACT_QUICK_GELU, ref_quick_gelu, FALSE);
+}
+
 static void
 test_scale (void)
 {
@@ -226,6 +238,7 @@ main (int argc, char **argv)
   g_test_add_func ("/eltwise/add-beyond-one-binding", test_add_beyond_one_binding);
   g_test_add_func ("/eltwise/silu", test_silu);
   g_test_add_func ("/eltwise/gelu-in-place", test_gelu_in_place);
+  g_test_add_func ("/eltwise/quick-gelu", test_quick_gelu);
   g_test_add_func ("/eltwise/scale", test_scale);
   g_test_add_func ("/eltwise/dependent-chain", test_dependent_chain);
   g_test_add_func ("/eltwise/shape-mismatch", test_shape_mismatch_fails_cleanly);

@@ -1,0 +1,48 @@
+/* Stage 2 of GenVideo: DDIM inversion of the source latents, and the InvEdit masks (DiffEdit for
+ * video): where the model's predictions under the source and the target conditions differ. */
+#pragma once
+
+#include "genvideo/gv-denoise.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  gint steps;
+  gint *timesteps;        /* ascending, @steps entries */
+  GvTensor **levels;      /* @steps + 1: [0] = z0, [k] = after k inversion steps */
+} GvInversion;
+
+/* Inverts @z0 ([F, C, h, w]) with @steps unguided DDIM inversion steps under @src.
+ * The GvCmd is finished after every step (progress, cancellation). */
+gboolean gv_invert (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvTensor *z0,
+    const GvCondition *src, gint steps, GvInversion *out, GvProgressFunc progress,
+    gpointer progress_data, GError **error);
+void gv_inversion_clear (GvInversion *inv);
+/* Z_T: the most noisy latents */
+GvTensor *gv_inversion_noisiest (GvInversion *inv);
+/* The source latents at the noise level of timestep @t (-1: clean): the inversion's own when
+ * it visited @t, else the DDIM-consistent mix sqrt (a_t) z0 + sqrt (1 - a_t) eps with the
+ * noise eps that Z_T implies. A new reference. */
+GvTensor *gv_inversion_at (GvInversion *inv, GvScheduler *s, GvCmd *cmd, gint t);
+
+typedef struct {
+  gint steps;
+  gfloat guidance_scale;
+  gfloat threshold;       /* DiffEdit: normalised difference above it is the object */
+  gfloat clamp_ratio;     /* DiffEdit: clamp at ratio * mean before normalising (3) */
+  gint dilation;          /* square dilation radius in latent pixels */
+} GvMaskParams;
+
+/* Runs the source and target branches from Z_T side by side, accumulates per frame the mean
+ * over channels of |eps_src - eps_trg|, and turns it into masks [F, h, w] of 0 and 1 (host
+ * array, g_free() it). Identical conditions give empty masks. */
+gfloat *gv_invedit_masks (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
+    const GvCondition *src, const GvCondition *trg, const GvMaskParams *p,
+    GvProgressFunc progress, gpointer progress_data, GError **error);
+
+/* The DiffEdit rule on accumulated differences @diff [F, h, w] (averaged over steps), in place:
+ * per frame clamp at ratio * mean, divide by it, 1 where above @threshold; then dilate. */
+void gv_masks_from_differences (gfloat *diff, gint frames, gint height, gint width,
+    gfloat clamp_ratio, gfloat threshold, gint dilation);
+
+G_END_DECLS

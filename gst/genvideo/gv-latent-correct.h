@@ -1,0 +1,39 @@
+/* Stage 3 of GenVideo: target generation from the inverted latents with mask-gated conditions,
+ * latent correction through nearest-neighbour fields of UNet features between neighbouring
+ * frames, and background preservation. */
+#pragma once
+
+#include "genvideo/gv-invedit.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  gint steps;
+  gfloat guidance_scale;
+  gint correction_steps;          /* the first steps that correct */
+  gfloat weight_prev, weight_current, weight_next;   /* >= 0, sum 1 */
+  gint search_radius;             /* 0: whole frame */
+  gboolean preserve_background;
+} GvCorrectParams;
+
+/* Called after each corrected step with the mean cosine similarity of the matched features. */
+typedef void (*GvCorrectionFunc) (gint step, gdouble mean_cosine, gpointer data);
+
+/* Samples from Z_T of @inv under @trg (its labels inside @mask, its labels_outside out) and
+ * returns the final latents [F, C, h, w]. @mask: [F, 1, h, w] of 0/1. */
+GvTensor *gv_latent_correct (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
+    const GvCondition *trg, GvTensor *mask, const GvCorrectParams *p, GvProgressFunc progress,
+    GvCorrectionFunc on_correction, gpointer data, GError **error);
+
+/* One correction of latents @z [F, C, h, w] with features [F, Cf, h, w] inside @mask
+ * [F, 1, h, w]: z_i(p) = w_prev z_{i-1}(N_prev(p)) + w_cur z_i(p) + w_next z_{i+1}(N_next(p)),
+ * weights renormalised at the clip's ends. Returns the new latents; @scores (may be NULL) gets
+ * the best cosine of every match, [2 (F - 1), h*w] (NULL when F == 1). */
+GvTensor *gv_correct_latents (GvCmd *cmd, GvTensor *z, GvTensor *features, GvTensor *mask,
+    const GvCorrectParams *p, GvTensor **scores);
+
+/* The UNet block whose output latent correction reads: up_blocks.(n - 2), at latent
+ * resolution after its upsampler (up_blocks.2 for SD). */
+gchar *gv_correction_feature_block (GvUNet *unet);
+
+G_END_DECLS

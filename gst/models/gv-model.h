@@ -1,0 +1,47 @@
+/* A whole SD-2.1-unCLIP checkpoint folder (diffusers layout) loaded on a device: configs,
+ * tokenizer, CLIP text and vision encoders, image normaliser and noising schedule, sampling
+ * scheduler config, UNet and VAE. Ref-counted and shared per (device, folder) in a process, so
+ * that elements of one pipeline hold the weights once. */
+#pragma once
+
+#include "models/gv-clip.h"
+#include "models/gv-config.h"
+#include "models/gv-scheduler.h"
+#include "models/gv-tokenizer.h"
+#include "models/gv-unclip.h"
+#include "models/gv-unet.h"
+#include "models/gv-vae.h"
+
+G_BEGIN_DECLS
+
+typedef struct _GvModel GvModel;
+
+/* Loads every component of @folder. Errors name the component, the file and what is wrong;
+ * nothing is left loaded after a failure. */
+GvModel *gv_model_load (GvDevice *dev, const gchar *folder, GError **error);
+/* The model of @folder on @dev, loaded once per process. */
+GvModel *gv_model_get_shared (GvDevice *dev, const gchar *folder, GError **error);
+GvModel *gv_model_ref (GvModel *model);
+void gv_model_unref (GvModel *model);
+
+const GvCheckpointConfig *gv_model_get_config (GvModel *model);
+GvDevice *gv_model_get_device (GvModel *model);
+const gchar *gv_model_get_folder (GvModel *model);
+GvTokenizer *gv_model_get_tokenizer (GvModel *model);
+GvClipText *gv_model_get_text_encoder (GvModel *model);
+GvClipVision *gv_model_get_image_encoder (GvModel *model);
+GvImageNoiser *gv_model_get_image_noiser (GvModel *model);
+GvUNet *gv_model_get_unet (GvModel *model);
+GvVae *gv_model_get_vae (GvModel *model);
+/* a new sampling scheduler of the checkpoint's scheduler config */
+GvScheduler *gv_model_new_scheduler (GvModel *model, GError **error);
+
+/* prompt -> encoder_hidden_states [1, L, D] */
+GvTensor *gv_model_encode_prompt (GvModel *model, GvCmd *cmd, const gchar *prompt);
+/* RGB picture -> CLIP image embedding [1, P] (CLIPImageProcessor, then the vision encoder) */
+GvTensor *gv_model_encode_image (GvModel *model, GvCmd *cmd, const guint8 *rgb, gint width,
+    gint height, gint stride);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GvModel, gv_model_unref)
+
+G_END_DECLS

@@ -1,0 +1,76 @@
+#include "models/gv-resnet.h"
+
+void
+gv_resnet_load (GvResnet *r, GvLoader *ld, const gchar *name, gint in, gint out,
+    gint temb_channels, gint groups, gfloat eps)
+{
+  r->in = in;
+  r->out = out;
+  gv_loader_push (ld, "%s", name);
+  gv_group_norm_load (&r->norm1, ld, "norm1", in, groups, eps);
+  gv_conv2d_load (&r->conv1, ld, "conv1", in, out, 3, 1, 1, TRUE);
+  if (temb_channels > 0)
+    gv_linear_load (&r->time_emb_proj, ld, "time_emb_proj", temb_channels, out, TRUE);
+  gv_group_norm_load (&r->norm2, ld, "norm2", out, groups, eps);
+  gv_conv2d_load (&r->conv2, ld, "conv2", out, out, 3, 1, 1, TRUE);
+  if (in != out)
+    gv_conv2d_load (&r->conv_shortcut, ld, "conv_shortcut", in, out, 1, 1, 0, TRUE);
+  gv_loader_pop (ld);
+}
+
+/* conv1 (h) plus the (possibly mask-gated) embedding projection */
+static GvTensor *
+conv1_with_embedding (GvResnet *r, GvCmd *cmd, GvTensor *h, const GvResnetEmb *emb)
+{
+  if (emb == NULL || emb->emb_silu == NULL || r->time_emb_proj.weight == NULL)
+    return gv_conv2d_apply (&r->conv1, cmd, h, NULL, GV_ACT_NONE, NULL);
+
+  GvTensor *t = gv_linear_apply (&r->time_emb_proj, cmd, emb->emb_silu, GV_ACT_NONE, NULL);
+  if (emb->mask == NULL) {
+    GvTensor *out = gv_conv2d_apply (&r->conv1, cmd, h, t, GV_ACT_NONE, NULL);
+    gv_tensor_unref (t);
+    return out;
+  }
+
+  GvTensor *t_alt = gv_linear_apply (&r->time_emb_proj, cmd, emb->emb_silu_alt, GV_ACT_NONE,
+      NULL);
+  gint64 n = h->shape[0];
+  GvTensor *a = GV_VIEW (t, 0, n, r->out, 1, 1);
+  GvTensor *b = GV_VIEW (t_alt, 0, n, r->out, 1, 1);
+  GvTensor *gated = GV_TENSOR (cmd, n, r->out, h->shape[2], h->shape[3]);
+  gv_op_blend (cmd, gated, a, b, emb->mask);
+  GvTensor *out = gv_conv2d_apply (&r->conv1, cmd, h, NULL, GV_ACT_NONE, gated);
+  gv_tensor_unref (a);
+  gv_tensor_unref (b);
+  gv_tensor_unref (gated);
+  gv_tensor_unref (t);
+  gv_tensor_unref (t_alt);
+  return out;
+}
+
+GvTensor *
+gv_resnet_forward (GvResnet *r, GvCmd *cmd, GvTensor *x, const GvResnetEmb *emb, gint frames)
+{
+  GvTensor *h = gv_group_norm_apply (&r->norm1, cmd, x, frames, TRUE);
+  GvTensor *h1 = conv1_with_embedding (r, cmd, h, emb);
+  gv_tensor_unref (h);
+  GvTensor *h2 = gv_group_norm_apply (&r->norm2, cmd, h1, frames, TRUE);
+  gv_tensor_unref (h1);
+  GvTensor *shortcut = r->conv_shortcut.weight ?
+      gv_conv2d_apply (&r->conv_shortcut, cmd, x, NULL, GV_ACT_NONE, NULL) : gv_tensor_ref (x);
+  GvTensor *out = gv_conv2d_apply (&r->conv2, cmd, h2, NULL, GV_ACT_NONE, shortcut);
+  gv_tensor_unref (h2);
+  gv_tensor_unref (shortcut);
+  return out;
+}
+
+void
+gv_resnet_clear (GvResnet *r)
+{
+  gv_group_norm_clear (&r->norm1);
+  gv_group_norm_clear (&r->norm2);
+  gv_conv2d_clear (&r->conv1);
+  gv_conv2d_clear (&r->conv2);
+  gv_conv2d_clear (&r->conv_shortcut);
+  gv_linear_clear (&r->time_emb_proj);
+}

@@ -1,0 +1,33 @@
+/* ResnetBlock2D (diffusers), shared by the UNet and the VAE; with frames > 1 it is Tune-A-Video's
+ * ResnetBlock3D (GroupNorm statistics across the frames of a clip, convolutions per frame). */
+#pragma once
+
+#include "models/gv-layers.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  GvGroupNorm norm1, norm2;
+  GvConv2d conv1, conv2;
+  GvConv2d conv_shortcut;     /* weight NULL when in == out */
+  GvLinear time_emb_proj;     /* weight NULL without a time embedding (VAE) */
+  gint in, out;
+} GvResnet;
+
+/* The embedding a block adds after conv1: emb_silu ([N, T], SiLU already applied), or, when
+ * @mask is set, mask * proj (emb_silu) + (1 - mask) * proj (emb_silu_alt) per pixel (GenVideo's
+ * mask-gated target/source embeddings). */
+typedef struct {
+  GvTensor *emb_silu;
+  GvTensor *emb_silu_alt;
+  GvTensor *mask;             /* [N, 1, H, W] at the block's resolution, or NULL */
+} GvResnetEmb;
+
+void gv_resnet_load (GvResnet *r, GvLoader *ld, const gchar *name, gint in, gint out,
+    gint temb_channels, gint groups, gfloat eps);
+/* x [N, in, H, W] -> [N, out, H, W]; @emb may be NULL (VAE) */
+GvTensor *gv_resnet_forward (GvResnet *r, GvCmd *cmd, GvTensor *x, const GvResnetEmb *emb,
+    gint frames);
+void gv_resnet_clear (GvResnet *r);
+
+G_END_DECLS

@@ -1,0 +1,301 @@
+#include <math.h>
+
+#include "models/gv-transformer.h"
+
+/* A Linear initialised as torch.nn.Linear is (uniform in +-1/sqrt(in)), or to zero. */
+static void
+init_linear (GvLinear *l, GvLoader *ld, GvDevice *dev, gint in, gint out, gboolean bias,
+    gboolean zero, GRand *rand)
+{
+  gfloat bound = 1.0f / sqrtf ((gfloat) in);
+  gfloat *w = g_new0 (gfloat, (gsize) in * out);
+  gfloat *b = g_new0 (gfloat, out);
+  GError *error = NULL;
+
+  for (gsize i = 0; !zero && i < (gsize) in * out; i++)
+    w[i] = (gfloat) g_rand_double_range (rand, -bound, bound);
+  l->in = in;
+  l->out = out;
+  l->weight = gv_tensor_new_from_data (dev, 2, (const gint64[]) { out, in }, w, &error);
+  if (l->weight != NULL && bias)
+    l->bias = gv_tensor_new_from_data (dev, 1, (const gint64[]) { out }, b, &error);
+  if (error != NULL) {
+    gv_loader_failf (ld, (GvErrorCode) error->code, "initialising a temporal layer: %s",
+        error->message);
+    g_error_free (error);
+  }
+  g_free (w);
+  g_free (b);
+}
+
+static void
+init_layer_norm (GvLayerNorm *n, GvLoader *ld, GvDevice *dev, gint dim)
+{
+  gfloat *ones = g_new (gfloat, dim), *zeros = g_new0 (gfloat, dim);
+  GError *error = NULL;
+
+  for (gint i = 0; i < dim; i++)
+    ones[i] = 1.0f;
+  n->dim = dim;
+  n->eps = 1e-5f;
+  n->weight = gv_tensor_new_from_data (dev, 1, (const gint64[]) { dim }, ones, &error);
+  if (n->weight != NULL)
+    n->bias = gv_tensor_new_from_data (dev, 1, (const gint64[]) { dim }, zeros, &error);
+  if (error != NULL) {
+    gv_loader_failf (ld, (GvErrorCode) error->code, "initialising norm_temp: %s",
+        error->message);
+    g_error_free (error);
+  }
+  g_free (ones);
+  g_free (zeros);
+}
+
+static void
+load_attention (GvAttentionProj *a, GvLoader *ld, const gchar *name, gint dim, gint context)
+{
+  gv_loader_push (ld, "%s", name);
+  gv_linear_load (&a->to_q, ld, "to_q", dim, dim, FALSE);
+  gv_linear_load (&a->to_k, ld, "to_k", context, dim, FALSE);
+  gv_linear_load (&a->to_v, ld, "to_v", context, dim, FALSE);
+  gv_linear_load (&a->to_out, ld, "to_out.0", dim, dim, TRUE);
+  gv_loader_pop (ld);
+}
+
+void
+gv_temporal_block_load (GvTemporalBlock *b, GvLoader *ld, const gchar *name, gint dim,
+    GvDevice *dev, GRand *rand)
+{
+  gv_loader_push (ld, "%s", name);
+  b->attn1_q = GV_LOAD_OPTIONAL (ld, "attn1.to_q.weight", dim, dim);
+  b->attn2_q = GV_LOAD_OPTIONAL (ld, "attn2.to_q.weight", dim, dim);
+  b->norm_temp.weight = GV_LOAD_OPTIONAL (ld, "norm_temp.weight", dim);
+  if (b->norm_temp.weight != NULL) {
+    gv_layer_norm_clear (&b->norm_temp);
+    gv_layer_norm_load (&b->norm_temp, ld, "norm_temp", dim, 1e-5f);
+    load_attention (&b->attn_temp, ld, "attn_temp", dim, dim);
+  } else {
+    init_layer_norm (&b->norm_temp, ld, dev, dim);
+    init_linear (&b->attn_temp.to_q, ld, dev, dim, dim, FALSE, FALSE, rand);
+    init_linear (&b->attn_temp.to_k, ld, dev, dim, dim, FALSE, FALSE, rand);
+    init_linear (&b->attn_temp.to_v, ld, dev, dim, dim, FALSE, FALSE, rand);
+    init_linear (&b->attn_temp.to_out, ld, dev, dim, dim, TRUE, TRUE, rand);
+  }
+  gv_loader_pop (ld);
+}
+
+void
+gv_temporal_block_clear (GvTemporalBlock *b)
+{
+  g_clear_pointer (&b->attn1_q, gv_tensor_unref);
+  g_clear_pointer (&b->attn2_q, gv_tensor_unref);
+  gv_layer_norm_clear (&b->norm_temp);
+  gv_linear_clear (&b->attn_temp.to_q);
+  gv_linear_clear (&b->attn_temp.to_k);
+  gv_linear_clear (&b->attn_temp.to_v);
+  gv_linear_clear (&b->attn_temp.to_out);
+}
+
+void
+gv_transformer_load (GvTransformer2D *t, GvLoader *ld, const gchar *name, gint channels,
+    const GvTransformerSpec *spec)
+{
+  gint dim = channels;   /* inner dim = heads * head size = channels in SD */
+
+  t->channels = channels;
+  t->heads = spec->heads;
+  t->n_blocks = spec->n_layers;
+  t->blocks = g_new0 (GvTransformerBlock, spec->n_layers);
+  gv_loader_push (ld, "%s", name);
+  gv_group_norm_load (&t->norm, ld, "norm", channels, spec->groups, 1e-6f);
+  if (spec->heads <= 0 || channels % spec->heads != 0)
+    gv_loader_failf (ld, GV_ERROR_UNSUPPORTED, "%s: %d channels do not split into %d heads",
+        name, channels, spec->heads);
+  if (spec->linear_projection)
+    gv_linear_load (&t->proj_in, ld, "proj_in", channels, dim, TRUE);
+  else
+    gv_linear_load_conv1x1 (&t->proj_in, ld, "proj_in", channels, dim, TRUE);
+  for (gint i = 0; i < spec->n_layers; i++) {
+    GvTransformerBlock *b = &t->blocks[i];
+    gv_loader_push (ld, "transformer_blocks.%d", i);
+    gv_layer_norm_load (&b->norm1, ld, "norm1", dim, 1e-5f);
+    load_attention (&b->attn1, ld, "attn1", dim, dim);
+    gv_layer_norm_load (&b->norm2, ld, "norm2", dim, 1e-5f);
+    load_attention (&b->attn2, ld, "attn2", dim, spec->cross_attention_dim);
+    gv_layer_norm_load (&b->norm3, ld, "norm3", dim, 1e-5f);
+    gv_linear_load (&b->ff_proj, ld, "ff.net.0.proj", dim, 8 * dim, TRUE);
+    gv_linear_load (&b->ff_out, ld, "ff.net.2", 4 * dim, dim, TRUE);
+    gv_loader_pop (ld);
+  }
+  if (spec->linear_projection)
+    gv_linear_load (&t->proj_out, ld, "proj_out", dim, channels, TRUE);
+  else
+    gv_linear_load_conv1x1 (&t->proj_out, ld, "proj_out", dim, channels, TRUE);
+  gv_loader_pop (ld);
+}
+
+GvTensor *
+gv_sparse_causal_index (GvCmd *cmd, gint clips, gint frames)
+{
+  if (frames <= 1)
+    return NULL;
+  gint n = clips * frames;
+  gint32 *idx = g_new (gint32, 2 * n);
+  for (gint c = 0; c < clips; c++) {
+    for (gint f = 0; f < frames; f++) {
+      idx[2 * (c * frames + f)] = c * frames;
+      idx[2 * (c * frames + f) + 1] = c * frames + MAX (f - 1, 0);
+    }
+  }
+  GvTensor *t = gv_tensor_alloc_typed (cmd, GV_DTYPE_I32, 2, (const gint64[]) { 1, 2 * n });
+  gv_tensor_record_upload (cmd, t, idx);
+  g_free (idx);
+  return t;
+}
+
+/* Multi-head attention of @x's tokens on @context (NULL: self-attention), output projection
+ * with the residual @x fused. With @frame_index (sparse-causal), keys and values of each image
+ * are those of the two images the index names, concatenated. */
+static GvTensor *
+attend (GvAttentionProj *a, GvCmd *cmd, GvTensor *normed, GvTensor *context, GvTensor *residual,
+    gint heads, GvTensor *frame_index, GvTensor *tuned_q)
+{
+  GvTensor *src = context ? context : normed;
+  GvLinear to_q = a->to_q;
+  if (tuned_q != NULL)
+    to_q.weight = tuned_q;
+  GvTensor *q = gv_linear_apply (&to_q, cmd, normed, GV_ACT_NONE, NULL);
+  GvTensor *k = gv_linear_apply (&a->to_k, cmd, src, GV_ACT_NONE, NULL);
+  GvTensor *v = gv_linear_apply (&a->to_v, cmd, src, GV_ACT_NONE, NULL);
+
+  if (frame_index != NULL) {
+    /* rows of one image each: [1, 1, N*F, L*C] gathered into [N*F, 2L, C] */
+    gint64 n = k->shape[0], l = k->shape[1], c = k->shape[2];
+    GvTensor *kv[2] = { k, v };
+    for (int i = 0; i < 2; i++) {
+      GvTensor *rows = GV_VIEW (kv[i], 0, 1, 1, n, l * c);
+      GvTensor *pairs = GV_TENSOR (cmd, 1, 1, 2 * n, l * c);
+      gv_op_gather (cmd, pairs, rows, frame_index);
+      gv_tensor_unref (rows);
+      gv_tensor_unref (kv[i]);
+      kv[i] = GV_VIEW (pairs, 0, n, 2 * l, c);
+      gv_tensor_unref (pairs);
+    }
+    k = kv[0];
+    v = kv[1];
+  }
+
+  GvTensor *att = gv_tensor_like (cmd, q);
+  GvAttentionArgs args = { .heads = heads };
+  gv_op_attention (cmd, att, q, k, v, &args);
+  gv_tensor_unref (q);
+  gv_tensor_unref (k);
+  gv_tensor_unref (v);
+  GvTensor *out = gv_linear_apply (&a->to_out, cmd, att, GV_ACT_NONE, residual);
+  gv_tensor_unref (att);
+  return out;
+}
+
+/* Tune-A-Video's temporal attention: tokens [N*F, L, C] regrouped as [N*L, F, C]. */
+static GvTensor *
+temporal (GvTemporalBlock *b, GvCmd *cmd, GvTensor *h, gint heads, gint frames)
+{
+  gint64 nf = h->shape[0], l = h->shape[1], c = h->shape[2], n = nf / frames;
+  GvTensor *in = GV_VIEW (h, 0, n, frames, l, c);
+  GvTensor *seq = GV_TENSOR (cmd, n, l, frames, c);
+  gv_op_permute (cmd, seq, in, (const gint[]) { 0, 2, 1, 3 });
+  gv_tensor_unref (in);
+
+  GvTensor *seq3 = GV_VIEW (seq, 0, n * l, frames, c);
+  GvTensor *normed = gv_layer_norm_apply (&b->norm_temp, cmd, seq3);
+  GvTensor *att = attend (&b->attn_temp, cmd, normed, NULL, seq3, heads, NULL, NULL);
+  gv_tensor_unref (normed);
+  gv_tensor_unref (seq3);
+  gv_tensor_unref (seq);
+
+  GvTensor *att4 = GV_VIEW (att, 0, n, l, frames, c);
+  GvTensor *back = GV_TENSOR (cmd, n, frames, l, c);
+  gv_op_permute (cmd, back, att4, (const gint[]) { 0, 2, 1, 3 });
+  gv_tensor_unref (att4);
+  gv_tensor_unref (att);
+  GvTensor *out = GV_VIEW (back, 0, nf, l, c);
+  gv_tensor_unref (back);
+  return out;
+}
+
+static GvTensor *
+block_forward (GvTransformerBlock *b, GvCmd *cmd, GvTensor *h, GvTensor *context, gint heads,
+    gint frames, GvTensor *frame_index, GvTemporalBlock *tb)
+{
+  GvTensor *normed = gv_layer_norm_apply (&b->norm1, cmd, h);
+  GvTensor *h1 = attend (&b->attn1, cmd, normed, NULL, h, heads, frame_index,
+      tb ? tb->attn1_q : NULL);
+  gv_tensor_unref (normed);
+
+  normed = gv_layer_norm_apply (&b->norm2, cmd, h1);
+  GvTensor *h2 = attend (&b->attn2, cmd, normed, context, h1, heads, NULL,
+      tb ? tb->attn2_q : NULL);
+  gv_tensor_unref (normed);
+  gv_tensor_unref (h1);
+
+  normed = gv_layer_norm_apply (&b->norm3, cmd, h2);
+  GvTensor *proj = gv_linear_apply (&b->ff_proj, cmd, normed, GV_ACT_NONE, NULL);
+  gv_tensor_unref (normed);
+  GvTensor *gated = gv_tensor_like_last (cmd, proj, proj->shape[proj->ndim - 1] / 2);
+  gv_op_geglu (cmd, gated, proj);
+  gv_tensor_unref (proj);
+  GvTensor *h3 = gv_linear_apply (&b->ff_out, cmd, gated, GV_ACT_NONE, h2);
+  gv_tensor_unref (gated);
+  gv_tensor_unref (h2);
+
+  if (tb == NULL)
+    return h3;
+  GvTensor *h4 = temporal (tb, cmd, h3, heads, frames);
+  gv_tensor_unref (h3);
+  return h4;
+}
+
+GvTensor *
+gv_transformer_forward (GvTransformer2D *t, GvCmd *cmd, GvTensor *x, GvTensor *context,
+    gint frames, GvTensor *frame_index, GvTemporalBlock *const *temporal)
+{
+  GvTensor *normed = gv_group_norm_apply (&t->norm, cmd, x, 1, FALSE);
+  GvTensor *h = gv_linear_apply_pixels (&t->proj_in, cmd, normed);
+  gv_tensor_unref (normed);
+
+  for (gint i = 0; i < t->n_blocks; i++) {
+    GvTensor *next = block_forward (&t->blocks[i], cmd, h, context, t->heads, frames,
+        frame_index, temporal ? temporal[i] : NULL);
+    gv_tensor_unref (h);
+    h = next;
+  }
+
+  GvTensor *out = gv_linear_apply_to_pixels (&t->proj_out, cmd, h, x->shape[2], x->shape[3],
+      x);
+  gv_tensor_unref (h);
+  return out;
+}
+
+void
+gv_transformer_clear (GvTransformer2D *t)
+{
+  gv_group_norm_clear (&t->norm);
+  gv_linear_clear (&t->proj_in);
+  gv_linear_clear (&t->proj_out);
+  for (gint i = 0; i < t->n_blocks; i++) {
+    GvTransformerBlock *b = &t->blocks[i];
+    GvLayerNorm *norms[] = { &b->norm1, &b->norm2, &b->norm3 };
+    GvAttentionProj *atts[] = { &b->attn1, &b->attn2 };
+    for (guint j = 0; j < G_N_ELEMENTS (norms); j++)
+      gv_layer_norm_clear (norms[j]);
+    for (guint j = 0; j < G_N_ELEMENTS (atts); j++) {
+      gv_linear_clear (&atts[j]->to_q);
+      gv_linear_clear (&atts[j]->to_k);
+      gv_linear_clear (&atts[j]->to_v);
+      gv_linear_clear (&atts[j]->to_out);
+    }
+    gv_linear_clear (&b->ff_proj);
+    gv_linear_clear (&b->ff_out);
+  }
+  g_clear_pointer (&t->blocks, g_free);
+  t->n_blocks = 0;
+}

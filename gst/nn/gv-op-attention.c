@@ -1,0 +1,167 @@
+/* Multi-head attention, flash style: the scores of a block of queries against a block of keys
+ * live only in registers (CPU kernel) or shared memory (GPU kernel), the softmax is online
+ * (running max and sum, rescaled accumulator), so memory is O(sequence), never O(Lq * Lk).
+ * Work is split into tasks (query block, chunk of the head, head, batch); dispatches are split
+ * over batches, or over query rows, so that every binding fits the device's limits. */
+#include <math.h>
+
+#include "nn/gv-op-attention.h"
+#include "nn/gv-op-util.h"
+
+#include "attention_cpu.spv.h"
+#include "attention_cpu_vec4.spv.h"
+#include "attention_gpu.spv.h"
+
+typedef struct {
+  guint32 lq, lk, cw, d, heads, ratio, b0, nb, i0, ni, nqb, ndc;
+  gfloat scale;
+  guint32 causal, tasks;
+} AttentionParams;
+
+#define ATTENTION_SHADER(name, spv, fmt) \
+  { name, GV_SHADER_CODE (spv), 4, { fmt, fmt, fmt, GV_BIND_BUFFER }, sizeof (AttentionParams) }
+
+static const GvShader attention_cpu = ATTENTION_SHADER ("attention_cpu",
+    gv_spv_attention_cpu, GV_BIND_TEXEL_R32F);
+static const GvShader attention_cpu_vec4 = ATTENTION_SHADER ("attention_cpu_vec4",
+    gv_spv_attention_cpu_vec4, GV_BIND_TEXEL_RGBA32F);
+static const GvShader attention_gpu = ATTENTION_SHADER ("attention_gpu",
+    gv_spv_attention_gpu, GV_BIND_TEXEL_R32F);
+
+/* Register tiles of the CPU kernel (see attention_cpu.comp). */
+#define CPU_MQ 8          /* queries per subgroup */
+#define CPU_NKL 8         /* keys per lane and block, at most */
+#define CPU_DL4 2         /* vec4s of head channels per lane, at most: 64 channels per task */
+#define CPU_WGY 8         /* subgroups per workgroup */
+/* Tiles of the GPU kernel (fixed in attention_gpu.comp, but the head chunk). */
+#define GPU_BR 32
+#define GPU_DCH 64
+
+typedef struct {
+  GvKernel *kernel;
+  gint64 queries_per_task;
+  gint64 head_chunk;         /* head channels per task */
+  gint64 tasks_per_group;
+  guint texel;               /* floats per texel of q, k, v */
+} AttentionPlan;
+
+static gboolean
+aligned16 (const GvTensor *t)
+{
+  return (gv_memory_get_offset (t->mem) + t->offset) % 16 == 0;
+}
+
+static gboolean
+plan_attention (GvCmd *cmd, AttentionPlan *plan, GvTensor *const *ts, gint64 Lk, gint64 C,
+    gint64 D)
+{
+  GvDevice *dev = gv_cmd_get_device (cmd);
+  const GvDeviceLimits *lim = gv_device_get_limits (dev);
+  gboolean cpu = gv_device_get_kernel_path (dev) == GV_KERNEL_PATH_CPU &&
+      lim->subgroup_size == 8 && lim->subgroup_shuffle;
+
+  if (cpu) {
+    gboolean vec4 = C % 4 == 0 && D % 4 == 0;
+    for (int i = 0; i < 4; i++)
+      vec4 = vec4 && aligned16 (ts[i]);
+    guint32 dl4 = (guint32) CLAMP (gv_div_up (D, 32), 1, CPU_DL4);
+    guint32 spec[4] = {
+      CPU_MQ,
+      (guint32) CLAMP (gv_div_up (Lk, 8), 1, CPU_NKL),
+      dl4,
+      CPU_WGY,
+    };
+    plan->kernel = gv_op_kernel (cmd, vec4 ? &attention_cpu_vec4 : &attention_cpu, spec, 4);
+    plan->queries_per_task = CPU_MQ;
+    plan->head_chunk = 32 * dl4;
+    plan->tasks_per_group = CPU_WGY;
+    plan->texel = vec4 ? 4 : 1;
+  } else {
+    guint32 dch = (guint32) MIN (GPU_DCH, gv_div_up (D, 4) * 4);
+    plan->kernel = gv_op_kernel (cmd, &attention_gpu, &dch, 1);
+    plan->queries_per_task = GPU_BR;
+    plan->head_chunk = dch;
+    plan->tasks_per_group = 1;
+    plan->texel = 1;
+  }
+  return plan->kernel != NULL;
+}
+
+void
+gv_op_attention (GvCmd *cmd, GvTensor *out, GvTensor *q, GvTensor *k, GvTensor *v,
+    const GvAttentionArgs *args)
+{
+  GvTensor *ts[4] = { q, k, v, out };
+
+  if (!gv_tensors_ready (cmd, "attention", 4, ts) || !gv_op_check_f32 (cmd, "attention", 4, ts))
+    return;
+  if (q->ndim != 3 || k->ndim != 3 || !gv_tensor_same_shape (k, v) ||
+      !gv_tensor_same_shape (q, out) || k->shape[2] != q->shape[2] || k->shape[0] < 1 ||
+      q->shape[0] % k->shape[0] != 0) {
+    gv_op_fail_shapes (cmd, "attention", "expected q and out [B, Lq, C], k and v [Bk, Lk, C] "
+        "with Bk dividing B", 4, ts);
+    return;
+  }
+  gint64 B = q->shape[0], Lq = q->shape[1], C = q->shape[2];
+  gint64 Bk = k->shape[0], Lk = k->shape[1];
+  gint H = args->heads;
+  if (H < 1 || C % H != 0 || C / H > 512) {
+    gv_cmd_failf (cmd, GV_ERROR_INVALID, "attention: %" G_GINT64_FORMAT " channels do not "
+        "split into %d heads of at most 512", C, H);
+    return;
+  }
+  gint64 D = C / H, R = B / Bk;
+
+  AttentionPlan plan;
+  if (!plan_attention (cmd, &plan, ts, Lk, C, D))
+    return;
+  GvBindKind texel_kind = plan.texel == 4 ? GV_BIND_TEXEL_RGBA32F : GV_BIND_TEXEL_R32F;
+  gint64 max_texel = gv_op_max_elements (cmd, texel_kind, 4 * plan.texel) * plan.texel;
+  gint64 max_rows = MIN (max_texel, gv_op_max_elements (cmd, GV_BIND_BUFFER, 4)) / C;
+  gint64 max_kv = max_texel / (Lk * C);
+  if (max_rows < 1 || max_kv < 1) {
+    gv_op_fail_shapes (cmd, "attention", "one batch of keys or one row is larger than a "
+        "binding may be", 4, ts);
+    return;
+  }
+
+  gdouble scale = args->scale != 0 ? args->scale : 1.0 / sqrt ((gdouble) D);
+  AttentionParams p = {
+    .lq = (guint32) Lq, .lk = (guint32) Lk, .cw = (guint32) (C / plan.texel), .d = (guint32) D,
+    .heads = (guint32) H, .ratio = (guint32) R,
+    .ndc = (guint32) gv_div_up (D, plan.head_chunk),
+    .scale = (gfloat) (scale / G_LN2),    /* the kernels use exp2 */
+    .causal = args->causal ? 1 : 0,
+  };
+
+  for (gint64 b0 = 0; b0 < B;) {
+    /* whole batches when one fits, as many as the bindings allow; else rows of one batch */
+    gint64 nb = MIN (B - b0, max_rows / Lq);
+    nb = MIN (nb, (b0 / R + max_kv) * R - b0);
+    nb = MIN (nb, G_MAXINT32 / ((gint64) gv_div_up (Lq, plan.queries_per_task) * p.ndc * H));
+    gint64 rows = nb >= 1 ? Lq : max_rows;
+    nb = MAX (nb, 1);
+    for (gint64 i0 = 0; i0 < Lq; i0 += rows) {
+      gint64 ni = MIN (rows, Lq - i0);
+      gint64 kv0 = b0 / R, nkv = (b0 + nb - 1) / R - kv0 + 1;
+      gint64 qfirst = (b0 * Lq + i0) * C, qcount = ((nb - 1) * Lq + ni) * C;
+      GvBinding bind[4] = {
+        gv_tensor_bind_range (q, qfirst, qcount, FALSE),
+        gv_tensor_bind_range (k, kv0 * Lk * C, nkv * Lk * C, FALSE),
+        gv_tensor_bind_range (v, kv0 * Lk * C, nkv * Lk * C, FALSE),
+        gv_tensor_bind_range (out, qfirst, qcount, TRUE),
+      };
+      p.b0 = (guint32) b0;
+      p.nb = (guint32) nb;
+      p.i0 = (guint32) i0;
+      p.ni = (guint32) ni;
+      p.nqb = (guint32) gv_div_up (ni, plan.queries_per_task);
+      gint64 tasks = (gint64) p.nqb * p.ndc * H * nb;
+      p.tasks = (guint32) tasks;
+      guint gx, gy;
+      gv_op_grid_1d (cmd, gv_div_up (tasks, plan.tasks_per_group), 1, &gx, &gy);
+      gv_cmd_dispatch (cmd, plan.kernel, bind, &p, gx, gy, 1);
+    }
+    b0 += nb;
+  }
+}

@@ -1,0 +1,431 @@
+/* Data movement: concatenation (buffer copies when the pieces are few and large, else a kernel),
+ * permutation (dims simplified first, then row copies, 4x4 register transposes or a gather),
+ * nearest resize, gather by index, timestep embedding (shaders/layout.comp). Outputs larger than
+ * one storage binding are split into dispatches along their outer dimension. */
+#include <math.h>
+
+#include "nn/gv-op-layout.h"
+#include "nn/gv-op-util.h"
+
+#include "concat.spv.h"
+#include "concat4.spv.h"
+#include "permute.spv.h"
+#include "permute4.spv.h"
+#include "resize.spv.h"
+#include "resize4.spv.h"
+#include "gather.spv.h"
+#include "gather4.spv.h"
+#include "tstep.spv.h"
+
+typedef struct {
+  guint32 len_a, len_b, rows;
+} ConcatParams;
+
+typedef struct {
+  guint32 ext[5], ist[5], ost[4];
+  guint32 tiled, in_first;
+} PermuteParams;
+
+typedef struct {
+  guint32 h, w, ho, wo, planes;
+} ResizeParams;
+
+typedef struct {
+  guint32 len, d, m, ch, first_plane, planes;
+} GatherParams;
+
+typedef struct {
+  guint32 dim, half_dim, batch;
+} TstepParams;
+
+#define SHADER(var, nm, code, n, params, ...) \
+  static const GvShader var = { nm, GV_SHADER_CODE (code), n, { __VA_ARGS__ }, sizeof (params) }
+
+SHADER (concat_shader, "concat", gv_spv_concat, 3, ConcatParams,
+    GV_BIND_TEXEL_R32F, GV_BIND_TEXEL_R32F, GV_BIND_BUFFER);
+SHADER (concat4_shader, "concat4", gv_spv_concat4, 3, ConcatParams,
+    GV_BIND_TEXEL_RGBA32F, GV_BIND_TEXEL_RGBA32F, GV_BIND_BUFFER);
+SHADER (permute_shader, "permute", gv_spv_permute, 2, PermuteParams,
+    GV_BIND_TEXEL_R32F, GV_BIND_BUFFER);
+SHADER (permute4_shader, "permute4", gv_spv_permute4, 2, PermuteParams,
+    GV_BIND_TEXEL_RGBA32F, GV_BIND_BUFFER);
+SHADER (resize_shader, "resize", gv_spv_resize, 2, ResizeParams,
+    GV_BIND_TEXEL_R32F, GV_BIND_BUFFER);
+SHADER (resize4_shader, "resize4", gv_spv_resize4, 2, ResizeParams,
+    GV_BIND_TEXEL_R32F, GV_BIND_BUFFER);
+SHADER (gather_shader, "gather", gv_spv_gather, 3, GatherParams,
+    GV_BIND_TEXEL_R32F, GV_BIND_BUFFER, GV_BIND_BUFFER);
+SHADER (gather4_shader, "gather4", gv_spv_gather4, 3, GatherParams,
+    GV_BIND_TEXEL_RGBA32F, GV_BIND_BUFFER, GV_BIND_BUFFER);
+SHADER (tstep_shader, "tstep", gv_spv_tstep, 3, TstepParams,
+    GV_BIND_TEXEL_R32F, GV_BIND_TEXEL_RGBA32F, GV_BIND_BUFFER);
+
+#define GROUP 64
+/* concat as buffer copies when there are at most this many pieces per input... */
+#define COPY_MAX_PIECES 8
+/* ...or when every piece has at least this many elements (and there are not too many) */
+#define COPY_MIN_PIECE 4096
+#define COPY_MAX_PIECES_LARGE 256
+
+static gboolean
+aligned16 (const GvTensor *t)
+{
+  return (gv_memory_get_offset (t->mem) + t->offset) % 16 == 0;
+}
+
+static GvKernel *
+kernel (GvCmd *cmd, const GvShader *shader, guint32 spec1, guint32 spec2)
+{
+  guint32 spec[3] = { GROUP, spec1, spec2 };
+  return gv_op_kernel (cmd, shader, spec, 3);
+}
+
+/* elements one dispatch may cover: one storage binding out, one texel binding in */
+static gint64
+max_chunk (GvCmd *cmd, gboolean vec4)
+{
+  return MIN (gv_op_max_elements (cmd, GV_BIND_BUFFER, 4),
+      gv_op_max_elements (cmd, vec4 ? GV_BIND_TEXEL_RGBA32F : GV_BIND_TEXEL_R32F,
+          vec4 ? 16 : 4) * (vec4 ? 4 : 1));
+}
+
+/* rows on grid y (and z past 65535) */
+static void
+dispatch_rows (GvCmd *cmd, GvKernel *k, const GvBinding *bind, const void *params,
+    gint64 row_len, gint64 rows)
+{
+  guint gy = (guint) MIN (rows, 65535);
+  gv_cmd_dispatch (cmd, k, bind, params, (guint) gv_div_up (row_len, GROUP), gy,
+      (guint) gv_div_up (rows, gy));
+}
+
+void
+gv_op_concat (GvCmd *cmd, GvTensor *out, GvTensor *a, GvTensor *b, gint dim)
+{
+  GvTensor *ts[3] = { out, a, b };
+  if (!gv_tensors_ready (cmd, "concat", 3, ts) || !gv_op_check_f32 (cmd, "concat", 3, ts))
+    return;
+  if (dim < 0)
+    dim += out->ndim;
+  gboolean ok = dim >= 0 && dim < out->ndim && a->ndim == out->ndim && b->ndim == out->ndim &&
+      a->shape[dim] + b->shape[dim] == out->shape[dim];
+  for (gint d = 0; ok && d < out->ndim; d++)
+    ok = d == dim || (a->shape[d] == out->shape[d] && b->shape[d] == out->shape[d]);
+  if (!ok) {
+    gv_op_fail_shapes (cmd, "concat", "a and b must match out except along dim", 3, ts);
+    return;
+  }
+
+  gint64 outer = 1, inner = 1;
+  for (gint d = 0; d < dim; d++)
+    outer *= out->shape[d];
+  for (gint d = dim + 1; d < out->ndim; d++)
+    inner *= out->shape[d];
+  gint64 la = a->shape[dim] * inner, lb = b->shape[dim] * inner, len = la + lb;
+
+  /* few large pieces: the copy engine (lavapipe: a memcpy) beats a kernel */
+  if (outer <= COPY_MAX_PIECES ||
+      (MIN (la, lb) >= COPY_MIN_PIECE && outer <= COPY_MAX_PIECES_LARGE)) {
+    for (gint64 r = 0; r < outer; r++) {
+      gv_cmd_copy (cmd, a->mem, a->offset + r * la * 4, out->mem, out->offset + r * len * 4,
+          la * 4);
+      gv_cmd_copy (cmd, b->mem, b->offset + r * lb * 4, out->mem,
+          out->offset + (r * len + la) * 4, lb * 4);
+    }
+    return;
+  }
+
+  gboolean vec4 = la % 4 == 0 && lb % 4 == 0 && aligned16 (out) && aligned16 (a) &&
+      aligned16 (b);
+  guint vec = vec4 ? 4 : 1;
+  GvKernel *k = kernel (cmd, vec4 ? &concat4_shader : &concat_shader, 0, 0);
+  if (k == NULL)
+    return;
+  gint64 per = max_chunk (cmd, vec4) / len;
+  if (per < 1) {
+    gv_op_fail_shapes (cmd, "concat", "one row exceeds a binding", 3, ts);
+    return;
+  }
+  for (gint64 first = 0; first < outer; first += per) {
+    gint64 n = MIN (per, outer - first);
+    GvBinding bind[3] = {
+      gv_tensor_bind_range (a, first * la, n * la, FALSE),
+      gv_tensor_bind_range (b, first * lb, n * lb, FALSE),
+      gv_tensor_bind_range (out, first * len, n * len, TRUE),
+    };
+    ConcatParams p = { (guint32) (la / vec), (guint32) (lb / vec), (guint32) n };
+    dispatch_rows (cmd, k, bind, &p, len / vec, n);
+  }
+}
+
+void
+gv_op_permute (GvCmd *cmd, GvTensor *out, GvTensor *in, const gint *perm)
+{
+  GvTensor *ts[2] = { out, in };
+  if (!gv_tensors_ready (cmd, "permute", 2, ts) || !gv_op_check_f32 (cmd, "permute", 2, ts))
+    return;
+  gint nd = in->ndim;
+  gint64 in_st[GV_MAX_DIMS];
+  guint seen = 0;
+  gboolean ok = out->ndim == nd;
+  for (gint d = 0; ok && d < nd; d++) {
+    ok = perm[d] >= 0 && perm[d] < nd && !(seen & (1u << perm[d])) &&
+        out->shape[d] == in->shape[perm[d]];
+    if (ok)
+      seen |= 1u << perm[d];
+  }
+  if (!ok) {
+    gv_op_fail_shapes (cmd, "permute", "out must be in's shape permuted by perm", 2, ts);
+    return;
+  }
+  in_st[nd - 1] = 1;
+  for (gint d = nd - 2; d >= 0; d--)
+    in_st[d] = in_st[d + 1] * in->shape[d + 1];
+
+  /* output dims with their input strides, size-1 dims dropped and runs that stay contiguous
+   * in the input merged: what remains is the real reordering */
+  gint64 size[GV_MAX_DIMS], st[GV_MAX_DIMS];
+  gint n = 0;
+  for (gint d = 0; d < nd; d++) {
+    gint64 s = in->shape[perm[d]], t = in_st[perm[d]];
+    if (s == 1)
+      continue;
+    if (n > 0 && st[n - 1] == t * s) {
+      size[n - 1] *= s;
+      st[n - 1] = t;
+    } else {
+      size[n] = s;
+      st[n++] = t;
+    }
+  }
+  if (n <= 1) {
+    gv_tensor_record_copy (cmd, out, in);
+    return;
+  }
+  if (in->numel > G_MAXUINT32) {
+    gv_op_fail_shapes (cmd, "permute", "more than 2^32 elements", 2, ts);
+    return;
+  }
+
+  /* right-align into the 5 grid dims: 0..3 rows, 4 the output row */
+  PermuteParams p = { 0 };
+  gint off = GV_MAX_DIMS - n, tiled = -1;
+  gint64 ost = 1;
+  for (gint d = GV_MAX_DIMS - 1; d >= 0; d--) {
+    gint i = d - off;
+    p.ext[d] = i >= 0 ? (guint32) size[i] : 1;
+    p.ist[d] = i >= 0 ? (guint32) st[i] : 0;
+    if (d < 4)
+      p.ost[d] = (guint32) ost;
+    if (i >= 0 && st[i] == 1)
+      tiled = d;
+    ost *= p.ext[d];
+  }
+  gboolean aligned = aligned16 (in) && aligned16 (out);
+  const GvShader *shader = &permute_shader;
+  gboolean tile = FALSE;
+  if (tiled == 4) {
+    /* the input's last dim stays last: contiguous rows */
+    if (aligned && p.ext[4] % 4 == 0) {
+      shader = &permute4_shader;
+      p.ext[4] /= 4;
+    }
+  } else if (aligned && p.ext[4] % 4 == 0 && p.ext[tiled] % 4 == 0) {
+    shader = &permute4_shader;
+    tile = TRUE;
+    p.ext[4] /= 4;
+    p.ext[tiled] /= 4;
+    p.tiled = (guint32) tiled;
+  }
+  GvKernel *k = kernel (cmd, shader, tile ? 1 : 0, 0);
+  if (k == NULL)
+    return;
+  if (in->numel > gv_op_max_elements (cmd, shader == &permute_shader ? GV_BIND_TEXEL_R32F :
+          GV_BIND_TEXEL_RGBA32F, shader == &permute_shader ? 4 : 16) *
+      (shader == &permute_shader ? 1 : 4)) {
+    gv_op_fail_shapes (cmd, "permute", "the input exceeds one texel binding", 2, ts);
+    return;
+  }
+
+  /* split the output along its outermost dim (a tile unit there covers 4 slices) */
+  gint d0 = off;
+  gint64 unit_rows = tile && tiled == d0 ? 4 : 1;
+  gint64 unit = (gint64) p.ost[d0] * unit_rows;
+  gint64 units = p.ext[d0];
+  gint64 per = gv_op_max_elements (cmd, GV_BIND_BUFFER, 4) / unit;
+  if (per < 1) {
+    gv_op_fail_shapes (cmd, "permute", "one outer slice exceeds a binding", 2, ts);
+    return;
+  }
+  for (gint64 first = 0; first < units; first += per) {
+    gint64 cnt = MIN (per, units - first);
+    GvBinding bind[2] = {
+      gv_tensor_bind (in, FALSE),
+      gv_tensor_bind_range (out, first * unit, cnt * unit, TRUE),
+    };
+    PermuteParams q = p;
+    q.ext[d0] = (guint32) cnt;
+    q.in_first = (guint32) (first * unit_rows * p.ist[d0]);
+    gint64 rows = (gint64) q.ext[0] * q.ext[1] * q.ext[2] * q.ext[3];
+    dispatch_rows (cmd, k, bind, &q, q.ext[4], rows);
+  }
+}
+
+void
+gv_op_resize_nearest (GvCmd *cmd, GvTensor *out, GvTensor *in)
+{
+  GvTensor *ts[2] = { out, in };
+  if (!gv_tensors_ready (cmd, "resize_nearest", 2, ts) ||
+      !gv_op_check_f32 (cmd, "resize_nearest", 2, ts))
+    return;
+  gint nd = in->ndim;
+  gboolean ok = nd >= 2 && out->ndim == nd;
+  for (gint d = 0; ok && d < nd - 2; d++)
+    ok = out->shape[d] == in->shape[d];
+  if (!ok) {
+    gv_op_fail_shapes (cmd, "resize_nearest", "in must be [..., H, W] and out [..., Ho, Wo]",
+        2, ts);
+    return;
+  }
+  gint64 h = in->shape[nd - 2], w = in->shape[nd - 1];
+  gint64 ho = out->shape[nd - 2], wo = out->shape[nd - 1];
+  gint64 planes = in->numel / (h * w);
+  gboolean vec4 = wo % 4 == 0 && aligned16 (out);
+  GvKernel *k = kernel (cmd, vec4 ? &resize4_shader : &resize_shader, 0, 0);
+  if (k == NULL)
+    return;
+  gint64 per = MIN (max_chunk (cmd, FALSE) / MAX (h * w, ho * wo), 65535);
+  if (per < 1 || ho > 65535 || (ho * h) > G_MAXUINT32 || (wo * w) > G_MAXUINT32) {
+    gv_op_fail_shapes (cmd, "resize_nearest", "a plane is too large", 2, ts);
+    return;
+  }
+  for (gint64 first = 0; first < planes; first += per) {
+    gint64 n = MIN (per, planes - first);
+    GvBinding bind[2] = {
+      gv_tensor_bind_range (in, first * h * w, n * h * w, FALSE),
+      gv_tensor_bind_range (out, first * ho * wo, n * ho * wo, TRUE),
+    };
+    ResizeParams p = { (guint32) h, (guint32) w, (guint32) ho, (guint32) wo, (guint32) n };
+    gv_cmd_dispatch (cmd, k, bind, &p, (guint) gv_div_up (wo / (vec4 ? 4 : 1), GROUP),
+        (guint) ho, (guint) n);
+  }
+}
+
+void
+gv_op_gather (GvCmd *cmd, GvTensor *out, GvTensor *src, GvTensor *index)
+{
+  GvTensor *ts[3] = { out, src, index };
+  GvTensor *fs[2] = { out, src };
+  if (!gv_tensors_ready (cmd, "gather", 3, ts) || !gv_op_check_f32 (cmd, "gather", 2, fs))
+    return;
+  if (index->dtype != GV_DTYPE_I32) {
+    gv_cmd_failf (cmd, GV_ERROR_INVALID, "gather: the index tensor is not int32");
+    return;
+  }
+  /* [B, C, L, D] with [B, M]; or an embedding table [L, D] with [M] */
+  gint64 bs, ch, len, d, m;
+  gboolean ok;
+  if (src->ndim == 2) {
+    bs = ch = 1;
+    len = src->shape[0];
+    d = src->shape[1];
+    m = index->numel;
+    ok = index->ndim == 1 && out->ndim == 2 && out->shape[0] == m && out->shape[1] == d;
+  } else {
+    bs = src->shape[0];
+    ch = src->shape[1];
+    len = src->shape[2];
+    d = src->shape[3];
+    m = index->shape[index->ndim - 1];
+    ok = src->ndim == 4 && index->ndim == 2 && index->shape[0] == bs && out->ndim == 4 &&
+        out->shape[0] == bs && out->shape[1] == ch && out->shape[2] == m && out->shape[3] == d;
+  }
+  if (!ok) {
+    gv_op_fail_shapes (cmd, "gather", "want src [B, C, L, D], index [B, M], out [B, C, M, D]",
+        3, ts);
+    return;
+  }
+  gboolean vec4 = d % 4 == 0 && aligned16 (src) && aligned16 (out);
+  guint vec = vec4 ? 4 : 1;
+  GvKernel *k = kernel (cmd, vec4 ? &gather4_shader : &gather_shader, 0, 0);
+  if (k == NULL)
+    return;
+  gint64 per = MIN (max_chunk (cmd, vec4) / MAX (len * d, m * d), 65535);
+  if (per < 1 || gv_div_up (m * d / vec, GROUP) > 65535) {
+    gv_op_fail_shapes (cmd, "gather", "a plane is too large", 3, ts);
+    return;
+  }
+  gint64 planes = bs * ch;
+  for (gint64 first = 0; first < planes; first += per) {
+    gint64 n = MIN (per, planes - first);
+    GvBinding bind[3] = {
+      gv_tensor_bind_range (src, first * len * d, n * len * d, FALSE),
+      gv_tensor_bind (index, FALSE),
+      gv_tensor_bind_range (out, first * m * d, n * m * d, TRUE),
+    };
+    GatherParams p = {
+      (guint32) len, (guint32) (d / vec), (guint32) m, (guint32) ch, (guint32) first,
+      (guint32) n,
+    };
+    gv_cmd_dispatch (cmd, k, bind, &p, (guint) gv_div_up (m * d / vec, GROUP), (guint) n, 1);
+  }
+}
+
+/* @x rounded to its 12 leading significant bits (so that products with 12-bit halves of a
+ * float are exact) */
+static gdouble
+round12 (gdouble x)
+{
+  gint e;
+  if (x == 0)
+    return 0;
+  frexp (x, &e);
+  return ldexp (nearbyint (ldexp (x, 12 - e)), e - 12);
+}
+
+void
+gv_op_timestep_embedding (GvCmd *cmd, GvTensor *out, GvTensor *timesteps,
+    gboolean flip_sin_to_cos, gfloat shift, gfloat max_period)
+{
+  GvTensor *ts[2] = { out, timesteps };
+  if (!gv_tensors_ready (cmd, "timestep_embedding", 2, ts) ||
+      !gv_op_check_f32 (cmd, "timestep_embedding", 2, ts))
+    return;
+  gint64 batch = timesteps->numel;
+  if (out->ndim != 2 || out->shape[0] != batch || out->shape[1] < 2) {
+    gv_op_fail_shapes (cmd, "timestep_embedding", "want timesteps [B] and out [B, dim >= 2]", 2,
+        ts);
+    return;
+  }
+  gint64 dim = out->shape[1], half = dim / 2;
+  if (batch > 65535 || half - shift == 0) {
+    gv_op_fail_shapes (cmd, "timestep_embedding", "batch above 65535 or dim/2 == shift", 2, ts);
+    return;
+  }
+
+  /* frequencies in turns, in double, split into 12 + 12 + 24 bits for the shader */
+  gfloat *table = g_new (gfloat, half * 4);
+  for (gint64 i = 0; i < half; i++) {
+    gdouble g = exp (-log ((gdouble) max_period) * i / (half - (gdouble) shift)) / (2 * G_PI);
+    gdouble gh = round12 (g), gm = round12 (g - gh);
+    table[4 * i] = (gfloat) gh;
+    table[4 * i + 1] = (gfloat) gm;
+    table[4 * i + 2] = (gfloat) (g - gh - gm);
+    table[4 * i + 3] = 0;
+  }
+  GvTensor *freq = GV_TENSOR (cmd, half * 4);
+  gv_tensor_record_upload (cmd, freq, table);
+  g_free (table);
+
+  GvKernel *k = kernel (cmd, &tstep_shader, 0, flip_sin_to_cos ? 1 : 0);
+  if (k != NULL && !gv_cmd_failed (cmd)) {
+    GvBinding bind[3] = {
+      gv_tensor_bind (timesteps, FALSE),
+      gv_tensor_bind (freq, FALSE),
+      gv_tensor_bind (out, TRUE),
+    };
+    TstepParams p = { (guint32) dim, (guint32) half, (guint32) batch };
+    gv_cmd_dispatch (cmd, k, bind, &p, (guint) gv_div_up (dim, GROUP), (guint) batch, 1);
+  }
+  gv_tensor_unref (freq);
+}

@@ -1,0 +1,64 @@
+// Shared by the attention kernels (attention_cpu.comp, attention_gpu.comp).
+// VEC4=1: q, k, v read as rgba32f texels and out written as vec4 (C, D and the tensors' offsets
+// are multiples of 4); VEC4=0: r32f texels, any D. Storage and arithmetic types are kept apart
+// (ST_* here, float in the kernels) so an fp16 storage variant only changes this file.
+
+#if VEC4
+#define TEXW 4
+#define TVEC vec4
+#define TEXFMT rgba32f
+#define LD(img, i) imageLoad (img, int (i))
+#define ST_OUT vec4
+#else
+#define TEXW 1
+#define TVEC float
+#define TEXFMT r32f
+#define LD(img, i) imageLoad (img, int (i)).x
+#define ST_OUT float
+#endif
+
+layout(binding = 0, TEXFMT) uniform readonly imageBuffer Q;
+layout(binding = 1, TEXFMT) uniform readonly imageBuffer K;
+layout(binding = 2, TEXFMT) uniform readonly imageBuffer V;
+layout(binding = 3) writeonly buffer Out { ST_OUT o[]; };
+
+// Offsets below are in texels (TEXW floats) unless named in floats. The binding of q and out
+// starts at row (b0 * lq + i0) of the flattened [B*Lq] rows; that of k and v at key/value
+// batch b0 / ratio.
+layout(push_constant) uniform Push {
+  GV_PUSH_HEADER
+  uint lq, lk;      // queries and keys per batch
+  uint cw;          // row length in texels (C / TEXW)
+  uint d;           // head size in floats
+  uint heads;
+  uint ratio;       // B / Bk
+  uint b0, nb;      // first query batch of this dispatch, batches in it
+  uint i0, ni;      // first query row (in each batch) of this dispatch, rows
+  uint nqb;         // query blocks per (batch, head)
+  uint ndc;         // chunks of the head dimension (separate tasks)
+  float scale;      // softmax scale times log2 (e): scores are in base 2
+  uint causal;
+  uint tasks;       // nqb * ndc * heads * nb
+} p;
+
+// Large negative instead of -inf so that exp2 (m_old - m_new) never sees inf - inf.
+#define NEG_BIG (-1.0e30)
+
+// The task of a unit of work: its query block, head chunk, head and batch (in this dispatch).
+struct Task {
+  uint qb, dc, h, bl, kvb;
+};
+
+Task
+attention_task (uint t)
+{
+  Task r;
+  r.qb = t % p.nqb;
+  t /= p.nqb;
+  r.dc = t % p.ndc;
+  t /= p.ndc;
+  r.h = t % p.heads;
+  r.bl = t / p.heads;
+  r.kvb = (p.b0 + r.bl) / p.ratio - p.b0 / p.ratio;
+  return r;
+}
