@@ -75,6 +75,15 @@ gv_json_close (GvJson *j, GError **error)
   return ok;
 }
 
+GError *
+gv_error_new_at (GvErrorCode code, const gchar *where, const gchar *format, va_list args)
+{
+  gchar *msg = g_strdup_vprintf (format, args);
+  GError *error = g_error_new (GV_ERROR, code, "%s: %s", where, msg);
+  g_free (msg);
+  return error;
+}
+
 void
 gv_json_fail (GvJson *j, GvErrorCode code, const gchar *format, ...)
 {
@@ -82,10 +91,8 @@ gv_json_fail (GvJson *j, GvErrorCode code, const gchar *format, ...)
     return;
   va_list args;
   va_start (args, format);
-  gchar *msg = g_strdup_vprintf (format, args);
+  j->error = gv_error_new_at (code, j->path, format, args);
   va_end (args);
-  j->error = g_error_new (GV_ERROR, code, "%s: %s", j->path, msg);
-  g_free (msg);
 }
 
 void

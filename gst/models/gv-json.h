@@ -27,6 +27,10 @@ gboolean gv_json_finish (GvJson *j, GError **error);
 /* gv_json_finish() and gv_json_clear(). */
 gboolean gv_json_close (GvJson *j, GError **error);
 
+/* A GV_ERROR "@where: <formatted message>", the form of every error of gst/models. */
+GError *gv_error_new_at (GvErrorCode code, const gchar *where, const gchar *format,
+    va_list args) G_GNUC_PRINTF (3, 0);
+
 void gv_json_fail (GvJson *j, GvErrorCode code, const gchar *format, ...) G_GNUC_PRINTF (3, 4);
 /* GV_ERROR_UNSUPPORTED: "FILE: KEY = VALUE is not supported (supported: ...)" */
 void gv_json_unsupported (GvJson *j, const gchar *key, const gchar *value,

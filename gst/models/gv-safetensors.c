@@ -4,6 +4,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "models/gv-json.h"
 #include "models/gv-safetensors.h"
 
 struct _GvSafetensors {
@@ -73,10 +74,9 @@ fail (GError **error, GvErrorCode code, const gchar *path, const gchar *format, 
 {
   va_list args;
   va_start (args, format);
-  gchar *msg = g_strdup_vprintf (format, args);
+  GError *e = gv_error_new_at (code, path, format, args);
   va_end (args);
-  g_set_error (error, GV_ERROR, code, "%s: %s", path, msg);
-  g_free (msg);
+  g_propagate_error (error, e);
   return FALSE;
 }
 

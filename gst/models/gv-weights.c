@@ -21,7 +21,7 @@ struct _GvWeights {
 /* diffusers' names first, then transformers' */
 static const gchar *const base_names[] = { "diffusion_pytorch_model", "model" };
 
-static gboolean
+static void
 add_file_entries (GvWeights *w, GvSafetensors *st)
 {
   for (guint i = 0; i < gv_safetensors_get_n_tensors (st); i++) {
@@ -30,7 +30,6 @@ add_file_entries (GvWeights *w, GvSafetensors *st)
     e->t = gv_safetensors_get_nth (st, i);
     g_hash_table_insert (w->entries, e->t->name, e);
   }
-  return TRUE;
 }
 
 static gboolean
@@ -41,7 +40,8 @@ open_single (GvWeights *w, const gchar *path, GError **error)
     return FALSE;
   g_ptr_array_add (w->files, st);
   w->source = g_strdup (path);
-  return add_file_entries (w, st);
+  add_file_entries (w, st);
+  return TRUE;
 }
 
 /* A sharded checkpoint: {"weight_map": {tensor: shard file}}; every shard is opened and every
@@ -435,10 +435,8 @@ gv_loader_failf (GvLoader *l, GvErrorCode code, const gchar *format, ...)
     return;
   va_list args;
   va_start (args, format);
-  gchar *msg = g_strdup_vprintf (format, args);
+  l->error = gv_error_new_at (code, l->w ? l->w->folder : "(no weights)", format, args);
   va_end (args);
-  l->error = g_error_new (GV_ERROR, code, "%s: %s", l->w ? l->w->folder : "(no weights)", msg);
-  g_free (msg);
 }
 
 /* A made-up tensor: uniform in +-1/sqrt (fan_in), the scale of torch's default init, so that

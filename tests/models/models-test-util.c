@@ -35,15 +35,15 @@ mt_default_model_dir (void)
 
 static GPtrArray *scratch_dirs;
 
-static void
-remove_tree (const gchar *path)
+void
+mt_remove_tree (const gchar *path)
 {
   if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)) {
     GDir *d = g_dir_open (path, 0, NULL);
     const gchar *name;
     while (d && (name = g_dir_read_name (d)) != NULL) {
       gchar *child = g_build_filename (path, name, NULL);
-      remove_tree (child);
+      mt_remove_tree (child);
       g_free (child);
     }
     if (d)
@@ -56,7 +56,7 @@ static void
 remove_scratch (void)
 {
   for (guint i = 0; i < scratch_dirs->len; i++)
-    remove_tree (scratch_dirs->pdata[i]);
+    mt_remove_tree (scratch_dirs->pdata[i]);
   g_ptr_array_unref (scratch_dirs);
 }
 
@@ -116,8 +116,8 @@ mt_write_tensors (const gchar *path, const MtTensor *t, guint n, const gchar *me
   g_byte_array_unref (data);
 }
 
-static void
-copy_file (const gchar *from, const gchar *to)
+void
+mt_copy_file (const gchar *from, const gchar *to)
 {
   gchar *text;
   gsize len;
@@ -147,13 +147,13 @@ mt_copy_configs (const gchar *dir)
         if (g_str_has_suffix (f, ".safetensors"))
           continue;
         gchar *a = g_build_filename (from, f, NULL), *b = g_build_filename (to, f, NULL);
-        copy_file (a, b);
+        mt_copy_file (a, b);
         g_free (a);
         g_free (b);
       }
       g_dir_close (sub);
     } else {
-      copy_file (from, to);
+      mt_copy_file (from, to);
     }
     g_free (from);
     g_free (to);

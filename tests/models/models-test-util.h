@@ -33,6 +33,8 @@ typedef struct {
  * object text). */
 void mt_write_tensors (const gchar *path, const MtTensor *t, guint n, const gchar *metadata);
 
+void mt_remove_tree (const gchar *path);
+void mt_copy_file (const gchar *from, const gchar *to);
 /* Copies the golden checkpoint's JSON files and tokenizer files (no weights) to @dir. */
 void mt_copy_configs (const gchar *dir);
 /* Replaces the first @old in @path by @new (asserting it is there). */

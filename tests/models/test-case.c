@@ -186,14 +186,8 @@ test_metadata_sidecar (void)
   gchar *dir = mt_scratch_dir ();
   gchar *src = mt_golden_path ("cases/vae_decode.safetensors");
   gchar *dst = g_build_filename (dir, "vae_decode.safetensors", NULL);
-  gchar *data;
-  gsize len;
   GError *error = NULL;
-  g_file_get_contents (src, &data, &len, &error);
-  g_assert_no_error (error);
-  g_file_set_contents (dst, data, len, &error);
-  g_assert_no_error (error);
-  g_free (data);
+  mt_copy_file (src, dst);
 
   g_autoptr (GvCase) c = gv_case_open (dst, &error);
   g_assert_no_error (error);

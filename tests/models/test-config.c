@@ -467,21 +467,6 @@ test_missing_files (void)
   g_free (dir);
 }
 
-static void
-remove_tree (const gchar *path)
-{
-  GDir *d = g_dir_open (path, 0, NULL);
-  const gchar *name;
-  while (d && (name = g_dir_read_name (d)) != NULL) {
-    gchar *child = g_build_filename (path, name, NULL);
-    g_remove (child);
-    g_free (child);
-  }
-  if (d)
-    g_dir_close (d);
-  g_rmdir (path);
-}
-
 /* edited copies of the golden checkpoint's configs */
 static void
 test_checkpoint_errors (void)
@@ -536,7 +521,7 @@ test_checkpoint_errors (void)
   gchar *dir = mt_scratch_dir ();
   mt_copy_configs (dir);
   gchar *vae = g_build_filename (dir, "vae", NULL);
-  remove_tree (vae);
+  mt_remove_tree (vae);
   g_assert_null (gv_checkpoint_config_load (dir, &error));
   mt_assert_error (error, GV_ERROR_NOT_FOUND, vae, "model_index.json", NULL);
   g_clear_error (&error);
