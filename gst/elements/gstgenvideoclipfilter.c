@@ -75,6 +75,7 @@ typedef struct {
   gboolean size_error_posted;
   ClipQueue *collecting;
   ClipQueue *ready;     /* closed clip waiting for the task, or NULL */
+  GQueue sticky;        /* unpushed sticky events of dropped clips, for after a flush */
   GvClip *processing;   /* the clip in process_clip(), for progress messages */
   gchar *last_stage;
   gint64 last_progress_us;
@@ -102,10 +103,12 @@ clip_queue_new (void)
   return c;
 }
 
-/* @srcpad: where to keep the sticky events of a flushed clip (as GstQueue does), so that
- * downstream still gets the caps and tags upstream will not send again; NULL to drop them. */
+/* The sticky events that were not pushed go to @sticky (when not NULL): after a flush they
+ * are stored on the src pad (as GstQueue does), so that downstream still gets the caps and
+ * tags that upstream will not send again. SEGMENT and EOS are left out: upstream sends a new
+ * segment after a flush. */
 static void
-clip_queue_free (ClipQueue *c, GstPad *srcpad)
+clip_queue_free (ClipQueue *c, GQueue *sticky)
 {
   if (!c)
     return;
@@ -119,31 +122,32 @@ clip_queue_free (ClipQueue *c, GstPad *srcpad)
   while ((qe = g_queue_pop_head (&c->events))) {
     if (qe->event) {
       GstEventType type = GST_EVENT_TYPE (qe->event);
-      if (srcpad && GST_EVENT_IS_STICKY (qe->event) && type != GST_EVENT_SEGMENT
+      if (sticky && GST_EVENT_IS_STICKY (qe->event) && type != GST_EVENT_SEGMENT
           && type != GST_EVENT_EOS)
-        gst_pad_store_sticky_event (srcpad, qe->event);
-      gst_event_unref (qe->event);
+        g_queue_push_tail (sticky, qe->event);
+      else
+        gst_event_unref (qe->event);
     }
     g_free (qe);
   }
   g_free (c);
 }
 
-/* Takes every queued clip out under the lock, to free it (and push nothing) outside. */
+/* Drops every queued clip, keeping their unpushed sticky events in priv->sticky (oldest
+ * first) or, with @keep_sticky FALSE, dropping those too. */
 static void
-drop_clips (GstGenVideoClipFilter *self, GstPad *keep_sticky_on)
+drop_clips (GstGenVideoClipFilter *self, gboolean keep_sticky)
 {
   GstGenVideoClipFilterPrivate *priv = PRIV (self);
 
   g_mutex_lock (&priv->lock);
-  ClipQueue *ready = g_steal_pointer (&priv->ready);
-  ClipQueue *collecting = priv->collecting;
+  clip_queue_free (g_steal_pointer (&priv->ready), &priv->sticky);
+  clip_queue_free (priv->collecting, &priv->sticky);
   priv->collecting = clip_queue_new ();
+  if (!keep_sticky)
+    g_queue_clear_full (&priv->sticky, (GDestroyNotify) gst_event_unref);
   g_cond_broadcast (&priv->cond);
   g_mutex_unlock (&priv->lock);
-
-  clip_queue_free (ready, keep_sticky_on);
-  clip_queue_free (collecting, keep_sticky_on);
 }
 
 /* Hands the clip being collected to the task, after the one waiting there (if any) was taken.
@@ -381,13 +385,24 @@ flush_stop (GstGenVideoClipFilter *self, GstEvent *event)
 {
   GstGenVideoClipFilterPrivate *priv = PRIV (self);
 
-  drop_clips (self, priv->srcpad);
+  GQueue sticky = G_QUEUE_INIT;
+
+  /* first, so that the src pad stops flushing and can store sticky events */
+  gboolean ret = gst_pad_push_event (priv->srcpad, event);
+
+  drop_clips (self, TRUE);
   g_mutex_lock (&priv->lock);
+  sticky = priv->sticky;
+  g_queue_init (&priv->sticky);
   priv->srcresult = GST_FLOW_OK;
   g_atomic_int_set (&priv->cancelled, 0);
   g_mutex_unlock (&priv->lock);
 
-  gboolean ret = gst_pad_push_event (priv->srcpad, event);
+  GstEvent *sticky_event;
+  while ((sticky_event = g_queue_pop_head (&sticky))) {
+    gst_pad_store_sticky_event (priv->srcpad, sticky_event);
+    gst_event_unref (sticky_event);
+  }
   if (gst_pad_is_active (priv->srcpad))
     ret &= gst_pad_start_task (priv->srcpad, gst_gen_video_clip_filter_loop, self, NULL);
   return ret;
@@ -442,7 +457,11 @@ queue_event (GstGenVideoClipFilter *self, GstEvent *event)
     if (ret != GST_FLOW_OK)
       goto refuse;
   }
+  gboolean rate_changed = FALSE;
   if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
+    rate_changed = !priv->have_info
+        || GST_VIDEO_INFO_FPS_N (&info) != GST_VIDEO_INFO_FPS_N (&priv->sink_info)
+        || GST_VIDEO_INFO_FPS_D (&info) != GST_VIDEO_INFO_FPS_D (&priv->sink_info);
     priv->sink_info = info;
     priv->have_info = TRUE;
   }
@@ -455,6 +474,10 @@ queue_event (GstGenVideoClipFilter *self, GstEvent *event)
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS)
     ret = close_clip_locked (self);
   g_mutex_unlock (&priv->lock);
+
+  /* the clip's duration changed: a live pipeline asks for the latency again */
+  if (rate_changed)
+    gst_element_post_message (GST_ELEMENT (self), gst_message_new_latency (GST_OBJECT (self)));
   return ret == GST_FLOW_OK;
 
 refuse:
@@ -502,7 +525,7 @@ gst_gen_video_clip_filter_src_activate_mode (GstPad *pad, GstObject *parent, Gst
 
   set_flushing (self);
   gboolean ret = gst_pad_stop_task (pad);
-  drop_clips (self, NULL);
+  drop_clips (self, FALSE);
   return ret;
 }
 
@@ -667,10 +690,12 @@ gst_gen_video_clip_filter_loop (gpointer user_data)
 
   if (c) {
     ret = process_and_push (self, c, &process_failed);
-    clip_queue_free (c, NULL);
-    if (ret == GST_FLOW_OK)
-      return;
     g_mutex_lock (&priv->lock);
+    clip_queue_free (c, &priv->sticky);
+    if (ret == GST_FLOW_OK) {
+      g_mutex_unlock (&priv->lock);
+      return;
+    }
     /* a flush may have come meanwhile: it wins */
     if (priv->srcresult == GST_FLOW_OK)
       priv->srcresult = ret;
@@ -888,6 +913,7 @@ gst_gen_video_clip_filter_finalize (GObject *object)
 
   clip_queue_free (priv->collecting, NULL);
   clip_queue_free (priv->ready, NULL);
+  g_queue_clear_full (&priv->sticky, (GDestroyNotify) gst_event_unref);
   g_free (priv->last_stage);
   g_free (priv->model);
   g_mutex_clear (&priv->lock);
@@ -948,6 +974,7 @@ gst_gen_video_clip_filter_init (GstGenVideoClipFilter *self)
   g_cond_init (&priv->cond);
   priv->srcresult = GST_FLOW_FLUSHING;
   priv->collecting = clip_queue_new ();
+  g_queue_init (&priv->sticky);
 
   priv->sinkpad = gst_pad_new_from_template (gst_element_class_get_pad_template (klass, "sink"),
       "sink");
