@@ -17,6 +17,7 @@ static struct {
   guint n_clips;
   guint sizes[64];
   guint64 ids[64];
+  GstGenVideoClipFilter *by[64];  /* which element processed the clip */
   gboolean started;     /* a slow process_clip() has begun */
   gboolean cancelled;   /* it saw the cancel flag */
 } ts;
@@ -37,6 +38,7 @@ gv_test_clip_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJob *jo
   if (ts.n_clips < G_N_ELEMENTS (ts.sizes)) {
     ts.sizes[ts.n_clips] = job->n_frames;
     ts.ids[ts.n_clips] = gv_clip_get_id (job->clip);
+    ts.by[ts.n_clips] = filter;
   }
   ts.n_clips++;
   ts.started = TRUE;
@@ -100,9 +102,28 @@ reset_state (void)
   ts.n_clips = 0;
   memset (ts.sizes, 0, sizeof ts.sizes);
   memset (ts.ids, 0, sizeof ts.ids);
+  memset (ts.by, 0, sizeof ts.by);
   ts.started = FALSE;
   ts.cancelled = FALSE;
   g_mutex_unlock (&ts.lock);
+}
+
+static gboolean
+was_cancelled (void)
+{
+  g_mutex_lock (&ts.lock);
+  gboolean cancelled = ts.cancelled;
+  g_mutex_unlock (&ts.lock);
+  return cancelled;
+}
+
+static guint64
+clip_id (guint clip)
+{
+  g_mutex_lock (&ts.lock);
+  guint64 id = ts.ids[clip];
+  g_mutex_unlock (&ts.lock);
+  return id;
 }
 
 static void
@@ -126,14 +147,19 @@ harness_new (guint clip_frames)
   return h;
 }
 
+/* (never fail with ts.lock held: without fork, the next test would wait for it forever) */
 static void
 assert_sizes (guint n, const guint *sizes)
 {
   g_mutex_lock (&ts.lock);
-  fail_unless_equals_int (ts.n_clips, n);
-  for (guint i = 0; i < n; i++)
-    fail_unless_equals_int (ts.sizes[i], sizes[i]);
+  guint n_clips = ts.n_clips;
+  guint seen[G_N_ELEMENTS (ts.sizes)];
+  memcpy (seen, ts.sizes, sizeof seen);
   g_mutex_unlock (&ts.lock);
+
+  fail_unless_equals_int (n_clips, n);
+  for (guint i = 0; i < n; i++)
+    fail_unless_equals_int (seen[i], sizes[i]);
 }
 
 static void
@@ -195,7 +221,7 @@ GST_START_TEST (test_partition_13_by_4)
   assert_sizes (4, (const guint[]) { 4, 4, 4, 1 });
   assert_log (r, "stream-start caps segment B0 B1 B2 B3 B4 B5 B6 B7 B8 B9 B10 B11 B12 eos");
   for (guint i = 0; i < 13; i++)
-    fail_unless_equals_uint64 (gv_clip_get_id (gvt_clip_meta (frames[i])->clip), ts.ids[i / 4]);
+    fail_unless_equals_uint64 (gv_clip_get_id (gvt_clip_meta (frames[i])->clip), clip_id (i / 4));
   fail_unless_equals_int (gst_harness_buffers_in_queue (h), 0);
 
   gvt_frames_free (frames, 13);
@@ -389,7 +415,7 @@ GST_START_TEST (test_flush_while_processing)
   wait_started ();
   /* returns only once the processing has stopped: it must see the cancel flag */
   push_flush (h);
-  fail_unless (ts.cancelled);
+  fail_unless (was_cancelled ());
   fail_unless_equals_int (g_atomic_int_get (&freed), 4);
 
   ts.sleep_ms = 0;
@@ -418,7 +444,7 @@ GST_START_TEST (test_stop_while_processing)
   wait_started ();
   fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_NULL),
       GST_STATE_CHANGE_SUCCESS);
-  fail_unless (ts.cancelled);
+  fail_unless (was_cancelled ());
   fail_unless_equals_int (g_atomic_int_get (&freed), 6);
   fail_unless_equals_int (gst_harness_buffers_received (h), 0);
   gst_harness_teardown (h);
@@ -463,7 +489,7 @@ GST_START_TEST (test_stop_while_upstream_blocked)
       GST_STATE_CHANGE_SUCCESS);
   g_thread_join (thread);
 
-  fail_unless (ts.cancelled);
+  fail_unless (was_cancelled ());
   fail_unless_equals_int (p.last, GST_FLOW_FLUSHING);
   fail_unless_equals_int (g_atomic_int_get (&freed), p.attempted);
   fail_unless_equals_int (gst_harness_buffers_received (h), 0);
@@ -667,11 +693,33 @@ GST_START_TEST (test_downstream_follows_upstream_clips)
   gvt_wait_eos (h);
 
   gvt_assert_clips (frames, 7, 3);
-  /* first element: 3, 3, 1; the second the same, with the same clip objects */
-  assert_sizes (6, (const guint[]) { 3, 3, 3, 3, 1, 1 });
-  fail_unless_equals_uint64 (ts.ids[0], ts.ids[1]);
-  fail_unless_equals_uint64 (ts.ids[2], ts.ids[3]);
-  fail_unless_equals_uint64 (ts.ids[4], ts.ids[5]);
+
+  /* each element processed clips of 3, 3, 1, the second the first's clip objects (the two
+   * run in their own threads, so their records interleave) */
+  guint sizes[2][3], n[2] = { 0, 0 };
+  guint64 ids[2][3];
+  GstGenVideoClipFilter *first_element = NULL;
+  g_mutex_lock (&ts.lock);
+  guint n_clips = ts.n_clips;
+  for (guint i = 0; i < MIN (n_clips, 6); i++) {
+    if (!first_element)
+      first_element = ts.by[i];
+    guint e = ts.by[i] == first_element ? 0 : 1;
+    if (n[e] < 3) {
+      sizes[e][n[e]] = ts.sizes[i];
+      ids[e][n[e]] = ts.ids[i];
+    }
+    n[e]++;
+  }
+  g_mutex_unlock (&ts.lock);
+  fail_unless_equals_int (n_clips, 6);
+  fail_unless_equals_int (n[0], 3);
+  fail_unless_equals_int (n[1], 3);
+  for (guint k = 0; k < 3; k++) {
+    fail_unless_equals_int (sizes[0][k], k < 2 ? 3 : 1);
+    fail_unless_equals_int (sizes[1][k], sizes[0][k]);
+    fail_unless_equals_uint64 (ids[1][k], ids[0][k]);
+  }
   gvt_frames_free (frames, 7);
   gst_harness_teardown (h);
 }
