@@ -1,0 +1,996 @@
+/**
+ * SECTION:gstgenvideoclipfilter
+ * @title: GstGenVideoClipFilter
+ * @short_description: base class of the genvideo elements: collect a clip, process it, push it
+ *
+ * Threads: the sink pad's streaming thread queues frames and serialized events into the clip
+ * being collected and hands a finished clip to the src pad's task (one closed clip may wait
+ * there while the task works on another, then the streaming thread blocks). The task runs
+ * process_clip() and pushes. FLUSH_START and deactivation raise the cancellation flag, which
+ * long work polls, and wake everything that waits.
+ *
+ * Locks: the object lock guards the properties, priv->lock the streaming state. Neither is
+ * held while pushing or while calling process_clip().
+ */
+#include "gstgenvideoclipfilter.h"
+#include "gstgenvideoclipmeta.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_gen_video_clip_filter_debug);
+#define GST_CAT_DEFAULT gst_gen_video_clip_filter_debug
+
+#define DEFAULT_CLIP_FRAMES 8
+#define MAX_CLIP_FRAMES 10000
+#define DEFAULT_DEVICE_INDEX -1
+#define DEFAULT_SEED 0
+
+enum {
+  PROP_0,
+  PROP_CLIP_FRAMES,
+  PROP_MODEL,
+  PROP_DEVICE_INDEX,
+  PROP_SEED,
+};
+
+/* Width and height are checked for multiples of 8 in code: caps cannot say it. */
+#define CLIP_CAPS \
+  "video/x-raw, format = (string) { RGBA, RGB }, " \
+  "width = (int) [ 8, 2147483647 ], height = (int) [ 8, 2147483647 ], " \
+  "framerate = (fraction) [ 0/1, 2147483647/1 ]"
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (CLIP_CAPS));
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (CLIP_CAPS));
+
+typedef struct {
+  GstEvent *event;
+  guint position;       /* frames of the clip that arrived before the event */
+} QueuedEvent;
+
+/* A clip on its way through the element: its frames and the serialized events among them. */
+typedef struct {
+  GPtrArray *frames;    /* GstBuffer *, NULL once pushed */
+  GQueue events;        /* QueuedEvent *, in arrival order */
+  GstVideoInfo info;    /* of the frames, taken with the first one */
+  GvClip *upstream;     /* the upstream clip the frames belong to (the frames' metas hold it) */
+  guint upstream_next;  /* index the next frame of that clip must have */
+} ClipQueue;
+
+typedef struct {
+  GstPad *sinkpad;
+  GstPad *srcpad;
+
+  /* properties, under the object lock */
+  guint clip_frames;
+  gchar *model;
+  gint device_index;
+  guint64 seed;
+
+  /* streaming state, under lock */
+  GMutex lock;
+  GCond cond;           /* the ready slot or srcresult changed */
+  GstFlowReturn srcresult;      /* FLUSHING while flushing or inactive, else the last push */
+  GstVideoInfo sink_info;
+  gboolean have_info;
+  gboolean size_error_posted;
+  ClipQueue *collecting;
+  ClipQueue *ready;     /* closed clip waiting for the task, or NULL */
+  GQueue sticky;        /* unpushed sticky events of dropped clips, for after a flush */
+  GvClip *processing;   /* the clip in process_clip(), for progress messages */
+  gchar *last_stage;
+  gint64 last_progress_us;
+
+  gint cancelled;       /* atomic */
+} GstGenVideoClipFilterPrivate;
+
+G_DEFINE_ABSTRACT_TYPE_WITH_CODE (GstGenVideoClipFilter, gst_gen_video_clip_filter,
+    GST_TYPE_ELEMENT, G_ADD_PRIVATE (GstGenVideoClipFilter);
+    GST_DEBUG_CATEGORY_INIT (gst_gen_video_clip_filter_debug, "genvideo", 0,
+        "genvideo clip collection"));
+
+static void gst_gen_video_clip_filter_loop (gpointer user_data);
+
+#define PRIV(self) \
+  ((GstGenVideoClipFilterPrivate *) \
+      gst_gen_video_clip_filter_get_instance_private (GST_GEN_VIDEO_CLIP_FILTER (self)))
+
+static ClipQueue *
+clip_queue_new (void)
+{
+  ClipQueue *c = g_new0 (ClipQueue, 1);
+  c->frames = g_ptr_array_new ();
+  g_queue_init (&c->events);
+  return c;
+}
+
+/* The sticky events that were not pushed go to @sticky (when not NULL): after a flush they
+ * are stored on the src pad (as GstQueue does), so that downstream still gets the caps and
+ * tags that upstream will not send again. SEGMENT and EOS are left out: upstream sends a new
+ * segment after a flush. */
+static void
+clip_queue_free (ClipQueue *c, GQueue *sticky)
+{
+  if (!c)
+    return;
+  for (guint i = 0; i < c->frames->len; i++) {
+    if (c->frames->pdata[i])
+      gst_buffer_unref (c->frames->pdata[i]);
+  }
+  g_ptr_array_free (c->frames, TRUE);
+
+  QueuedEvent *qe;
+  while ((qe = g_queue_pop_head (&c->events))) {
+    if (qe->event) {
+      GstEventType type = GST_EVENT_TYPE (qe->event);
+      if (sticky && GST_EVENT_IS_STICKY (qe->event) && type != GST_EVENT_SEGMENT
+          && type != GST_EVENT_EOS)
+        g_queue_push_tail (sticky, qe->event);
+      else
+        gst_event_unref (qe->event);
+    }
+    g_free (qe);
+  }
+  g_free (c);
+}
+
+/* Drops every queued clip, keeping their unpushed sticky events in priv->sticky (oldest
+ * first) or, with @keep_sticky FALSE, dropping those too. */
+static void
+drop_clips (GstGenVideoClipFilter *self, gboolean keep_sticky)
+{
+  GstGenVideoClipFilterPrivate *priv = PRIV (self);
+
+  g_mutex_lock (&priv->lock);
+  clip_queue_free (g_steal_pointer (&priv->ready), &priv->sticky);
+  clip_queue_free (priv->collecting, &priv->sticky);
+  priv->collecting = clip_queue_new ();
+  if (!keep_sticky)
+    g_queue_clear_full (&priv->sticky, (GDestroyNotify) gst_event_unref);
+  g_cond_broadcast (&priv->cond);
+  g_mutex_unlock (&priv->lock);
+}
+
+/* Hands the clip being collected to the task, after the one waiting there (if any) was taken.
+ * Called with the lock held; returns srcresult when the element stops meanwhile. */
+static GstFlowReturn
+close_clip_locked (GstGenVideoClipFilter *self)
+{
+  GstGenVideoClipFilterPrivate *priv = PRIV (self);
+
+  while (priv->ready && priv->srcresult == GST_FLOW_OK)
+    g_cond_wait (&priv->cond, &priv->lock);
+  if (priv->srcresult != GST_FLOW_OK)
+    return priv->srcresult;
+
+  GST_DEBUG_OBJECT (self, "clip of %u frames and %u events closed", priv->collecting->frames->len,
+      priv->collecting->events.length);
+  priv->ready = priv->collecting;
+  priv->collecting = clip_queue_new ();
+  g_cond_broadcast (&priv->cond);
+  return GST_FLOW_OK;
+}
+
+/* A frame continues the clip being collected when both have no upstream clip, or when it is
+ * the next frame of the same upstream clip. */
+static gboolean
+continues_clip (const ClipQueue *c, const GstGenVideoClipMeta *meta)
+{
+  if (!c->upstream)
+    return meta == NULL;
+  return meta && meta->clip == c->upstream && meta->frame_index == c->upstream_next;
+}
+
+static GstFlowReturn
+gst_gen_video_clip_filter_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
+{
+  GstGenVideoClipFilter *self = GST_GEN_VIDEO_CLIP_FILTER (parent);
+  GstGenVideoClipFilterPrivate *priv = PRIV (self);
+  guint clip_frames = gst_gen_video_clip_filter_get_clip_frames (self);
+  GstGenVideoClipMeta *meta = gst_buffer_get_gen_video_clip_meta (buffer);
+  GstFlowReturn ret;
+
+  g_mutex_lock (&priv->lock);
+  ret = priv->srcresult;
+  if (ret != GST_FLOW_OK)
+    goto drop;
+  if (!priv->have_info) {
+    g_mutex_unlock (&priv->lock);
+    gst_buffer_unref (buffer);
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("No format was set before the first frame."),
+        (NULL));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+
+  ClipQueue *c = priv->collecting;
+  if (c->frames->len > 0 && !continues_clip (c, meta)) {
+    GST_DEBUG_OBJECT (self, "frame starts a new upstream clip: closing ours");
+    ret = close_clip_locked (self);
+    if (ret != GST_FLOW_OK)
+      goto drop;
+    c = priv->collecting;
+  }
+  if (c->frames->len == 0)
+    c->info = priv->sink_info;
+  c->upstream = meta ? meta->clip : NULL;
+  c->upstream_next = meta ? meta->frame_index + 1 : 0;
+  g_ptr_array_add (c->frames, buffer);
+
+  /* upstream clips win over clip-frames, so that all stages share one clip object */
+  gboolean full = meta ? meta->frame_index + 1 >= meta->frame_count
+      : clip_frames > 0 && c->frames->len >= clip_frames;
+  if (full)
+    ret = close_clip_locked (self);
+  g_mutex_unlock (&priv->lock);
+  return ret;
+
+drop:
+  g_mutex_unlock (&priv->lock);
+  GST_LOG_OBJECT (self, "dropping a frame: %s", gst_flow_get_name (ret));
+  gst_buffer_unref (buffer);
+  return ret;
+}
+
+/* FALSE when a fixed width or height is no multiple of 8 (ranges pass). */
+static gboolean
+size_is_valid (const GstCaps *caps, gint *width, gint *height)
+{
+  for (guint i = 0; i < gst_caps_get_size (caps); i++) {
+    const GstStructure *s = gst_caps_get_structure (caps, i);
+    *width = *height = 0;
+    gst_structure_get_int (s, "width", width);
+    gst_structure_get_int (s, "height", height);
+    if (*width % 8 != 0 || *height % 8 != 0)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+post_size_error (GstGenVideoClipFilter *self, const GstCaps *caps, gint width, gint height)
+{
+  GstGenVideoClipFilterPrivate *priv = PRIV (self);
+
+  g_mutex_lock (&priv->lock);
+  gboolean posted = priv->size_error_posted;
+  priv->size_error_posted = TRUE;
+  g_mutex_unlock (&priv->lock);
+  if (posted)
+    return;
+
+  GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+      ("Video width and height must be multiples of 8, not %dx%d. Scale the video first, "
+          "e.g. videoscale ! video/x-raw,width=512,height=512.", width, height),
+      ("refused caps %" GST_PTR_FORMAT, caps));
+}
+
+static gboolean
+gst_gen_video_clip_filter_accept_caps (GstGenVideoClipFilter *self, GstPad *pad, GstCaps *caps)
+{
+  GstGenVideoClipFilterPrivate *priv = PRIV (self);
+  GstCaps *templ = gst_pad_get_pad_template_caps (pad);
+  gboolean ok = gst_caps_is_subset (caps, templ);
+  gint width, height;
+
+  gst_caps_unref (templ);
+  if (!ok) {
+    GST_DEBUG_OBJECT (self, "caps outside the template: %" GST_PTR_FORMAT, caps);
+    return FALSE;
+  }
+  if (!size_is_valid (caps, &width, &height)) {
+    GST_WARNING_OBJECT (self, "%dx%d is no multiple of 8", width, height);
+    if (gst_caps_is_fixed (caps))
+      post_size_error (self, caps, width, height);
+    return FALSE;
+  }
+  /* the frames leave as they came: downstream must take the same caps */
+  if (gst_pad_is_linked (priv->srcpad))
+    return gst_pad_peer_query_accept_caps (priv->srcpad, caps);
+  return TRUE;
+}
+
+static gboolean
+gst_gen_video_clip_filter_sink_query (GstPad *pad, GstObject *parent, GstQuery *query)
+{
+  GstGenVideoClipFilter *self = GST_GEN_VIDEO_CLIP_FILTER (parent);
+
+  if (GST_QUERY_TYPE (query) == GST_QUERY_ACCEPT_CAPS) {
+    GstCaps *caps;
+    gst_query_parse_accept_caps (query, &caps);
+    gst_query_set_accept_caps_result (query,
+        gst_gen_video_clip_filter_accept_caps (self, pad, caps));
+    return TRUE;
+  }
+  return gst_pad_query_default (pad, parent, query);
+}
+
+/* Latency: the first frame of a clip leaves after the last one arrived. */
+static gboolean
+gst_gen_video_clip_filter_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
+{
+  GstGenVideoClipFilter *self = GST_GEN_VIDEO_CLIP_FILTER (parent);
+  GstGenVideoClipFilterPrivate *priv = PRIV (self);
+
+  if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
+    return gst_pad_query_default (pad, parent, query);
+
+  if (!gst_pad_peer_query (priv->sinkpad, query))
+    return FALSE;
+
+  gboolean live;
+  GstClockTime min, max;
+  gst_query_parse_latency (query, &live, &min, &max);
+
+  guint clip_frames = gst_gen_video_clip_filter_get_clip_frames (self);
+  g_mutex_lock (&priv->lock);
+  gint fps_n = priv->have_info ? GST_VIDEO_INFO_FPS_N (&priv->sink_info) : 0;
+  gint fps_d = priv->have_info ? GST_VIDEO_INFO_FPS_D (&priv->sink_info) : 1;
+  g_mutex_unlock (&priv->lock);
+
+  if (clip_frames == 0) {
+    /* the whole stream is one clip: no bound */
+    max = GST_CLOCK_TIME_NONE;
+  } else if (fps_n > 0) {
+    GstClockTime clip = gst_util_uint64_scale_int (clip_frames * GST_SECOND, fps_d, fps_n);
+    min += clip;
+    if (GST_CLOCK_TIME_IS_VALID (max))
+      max += clip;
+  } else {
+    GST_DEBUG_OBJECT (self, "frame rate unknown: no clip latency added");
+  }
+  GST_DEBUG_OBJECT (self, "latency: live %d, min %" GST_TIME_FORMAT ", max %" GST_TIME_FORMAT,
+      live, GST_TIME_ARGS (min), GST_TIME_ARGS (max));
+  gst_query_set_latency (query, live, min, max);
+  return TRUE;
+}
+
+static gboolean
+gst_gen_video_clip_filter_src_event (GstPad *pad, GstObject *parent, GstEvent *event)
+{
+  /* QoS off: dropping frames upstream would tear clips apart */
+  if (GST_EVENT_TYPE (event) == GST_EVENT_QOS) {
+    gst_event_unref (event);
+    return TRUE;
+  }
+  return gst_pad_event_default (pad, parent, event);
+}
+
+/* Stops everything that waits or works: the chain function, the task, process_clip(). */
+static void
+set_flushing (GstGenVideoClipFilter *self)
+{
+  GstGenVideoClipFilterPrivate *priv = PRIV (self);
+
+  g_mutex_lock (&priv->lock);
+  priv->srcresult = GST_FLOW_FLUSHING;
+  g_atomic_int_set (&priv->cancelled, 1);
+  g_cond_broadcast (&priv->cond);
+  g_mutex_unlock (&priv->lock);
+}
+
+static gboolean
+flush_start (GstGenVideoClipFilter *self, GstEvent *event)
+{
+  GstGenVideoClipFilterPrivate *priv = PRIV (self);
+
+  set_flushing (self);
+  /* downstream first, so that a push in the task returns */
+  gboolean ret = gst_pad_push_event (priv->srcpad, event);
+  gst_pad_pause_task (priv->srcpad);
+  GST_DEBUG_OBJECT (self, "flushing: task paused");
+  return ret;
+}
+
+static gboolean
+flush_stop (GstGenVideoClipFilter *self, GstEvent *event)
+{
+  GstGenVideoClipFilterPrivate *priv = PRIV (self);
+
+  GQueue sticky = G_QUEUE_INIT;
+
+  /* first, so that the src pad stops flushing and can store sticky events */
+  gboolean ret = gst_pad_push_event (priv->srcpad, event);
+
+  drop_clips (self, TRUE);
+  g_mutex_lock (&priv->lock);
+  sticky = priv->sticky;
+  g_queue_init (&priv->sticky);
+  priv->srcresult = GST_FLOW_OK;
+  g_atomic_int_set (&priv->cancelled, 0);
+  g_mutex_unlock (&priv->lock);
+
+  GstEvent *sticky_event;
+  while ((sticky_event = g_queue_pop_head (&sticky))) {
+    gst_pad_store_sticky_event (priv->srcpad, sticky_event);
+    gst_event_unref (sticky_event);
+  }
+  if (gst_pad_is_active (priv->srcpad))
+    ret &= gst_pad_start_task (priv->srcpad, gst_gen_video_clip_filter_loop, self, NULL);
+  return ret;
+}
+
+/* Serialized events wait in the clip with the frames, so they leave in their place. SEGMENT,
+ * STREAM_START and a new format end the clip before them; EOS ends it after itself (a clip of
+ * no frame then carries only events). */
+static gboolean
+queue_event (GstGenVideoClipFilter *self, GstEvent *event)
+{
+  GstGenVideoClipFilterPrivate *priv = PRIV (self);
+  GstVideoInfo info;
+  gboolean ends_clip = FALSE;
+  GstFlowReturn ret;
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
+    GstCaps *caps;
+    gint width, height;
+    gst_event_parse_caps (event, &caps);
+    if (!gst_video_info_from_caps (&info, caps)) {
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("Unsupported video format."),
+          ("caps %" GST_PTR_FORMAT, caps));
+      gst_event_unref (event);
+      return FALSE;
+    }
+    if (!size_is_valid (caps, &width, &height)) {
+      post_size_error (self, caps, width, height);
+      gst_event_unref (event);
+      return FALSE;
+    }
+  }
+
+  g_mutex_lock (&priv->lock);
+  ret = priv->srcresult;
+  if (ret != GST_FLOW_OK)
+    goto refuse;
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_CAPS:
+      ends_clip = priv->have_info && !gst_video_info_is_equal (&info, &priv->sink_info);
+      break;
+    case GST_EVENT_SEGMENT:
+    case GST_EVENT_STREAM_START:
+      ends_clip = TRUE;
+      break;
+    default:
+      break;
+  }
+  if (ends_clip && priv->collecting->frames->len > 0) {
+    ret = close_clip_locked (self);
+    if (ret != GST_FLOW_OK)
+      goto refuse;
+  }
+  gboolean rate_changed = FALSE;
+  if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
+    rate_changed = !priv->have_info
+        || GST_VIDEO_INFO_FPS_N (&info) != GST_VIDEO_INFO_FPS_N (&priv->sink_info)
+        || GST_VIDEO_INFO_FPS_D (&info) != GST_VIDEO_INFO_FPS_D (&priv->sink_info);
+    priv->sink_info = info;
+    priv->have_info = TRUE;
+  }
+
+  QueuedEvent *qe = g_new (QueuedEvent, 1);
+  qe->event = event;
+  qe->position = priv->collecting->frames->len;
+  g_queue_push_tail (&priv->collecting->events, qe);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS)
+    ret = close_clip_locked (self);
+  g_mutex_unlock (&priv->lock);
+
+  /* the clip's duration changed: a live pipeline asks for the latency again */
+  if (rate_changed)
+    gst_element_post_message (GST_ELEMENT (self), gst_message_new_latency (GST_OBJECT (self)));
+  return ret == GST_FLOW_OK;
+
+refuse:
+  g_mutex_unlock (&priv->lock);
+  GST_DEBUG_OBJECT (self, "refusing %" GST_PTR_FORMAT ": %s", event, gst_flow_get_name (ret));
+  gst_event_unref (event);
+  return FALSE;
+}
+
+static gboolean
+gst_gen_video_clip_filter_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
+{
+  GstGenVideoClipFilter *self = GST_GEN_VIDEO_CLIP_FILTER (parent);
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_FLUSH_START:
+      return flush_start (self, event);
+    case GST_EVENT_FLUSH_STOP:
+      return flush_stop (self, event);
+    default:
+      break;
+  }
+  if (GST_EVENT_IS_SERIALIZED (event))
+    return queue_event (self, event);
+  return gst_pad_event_default (pad, parent, event);
+}
+
+static gboolean
+gst_gen_video_clip_filter_src_activate_mode (GstPad *pad, GstObject *parent, GstPadMode mode,
+    gboolean active)
+{
+  GstGenVideoClipFilter *self = GST_GEN_VIDEO_CLIP_FILTER (parent);
+  GstGenVideoClipFilterPrivate *priv = PRIV (self);
+
+  if (mode != GST_PAD_MODE_PUSH)
+    return FALSE;
+
+  if (active) {
+    g_mutex_lock (&priv->lock);
+    priv->srcresult = GST_FLOW_OK;
+    g_atomic_int_set (&priv->cancelled, 0);
+    g_mutex_unlock (&priv->lock);
+    return gst_pad_start_task (pad, gst_gen_video_clip_filter_loop, self, NULL);
+  }
+
+  set_flushing (self);
+  gboolean ret = gst_pad_stop_task (pad);
+  drop_clips (self, FALSE);
+  return ret;
+}
+
+/* The src pad goes first on deactivation; this covers a sink pad deactivated on its own,
+ * whose chain function may wait for the task. */
+static gboolean
+gst_gen_video_clip_filter_sink_activate_mode (GstPad *pad, GstObject *parent, GstPadMode mode,
+    gboolean active)
+{
+  if (mode != GST_PAD_MODE_PUSH)
+    return FALSE;
+  if (!active)
+    set_flushing (GST_GEN_VIDEO_CLIP_FILTER (parent));
+  return TRUE;
+}
+
+static GvClipFrame
+frame_of_buffer (GstBuffer *buffer)
+{
+  return (GvClipFrame) { GST_BUFFER_PTS (buffer), GST_BUFFER_DTS (buffer),
+      GST_BUFFER_DURATION (buffer), GST_BUFFER_FLAGS (buffer) };
+}
+
+/* The upstream clip object when the frames are exactly that clip (every frame, in order, at
+ * our size), else NULL. */
+static GvClip *
+whole_upstream_clip (const ClipQueue *c)
+{
+  guint n = c->frames->len;
+  GstGenVideoClipMeta *first = gst_buffer_get_gen_video_clip_meta (c->frames->pdata[0]);
+
+  if (!first || first->frame_count != n
+      || gv_clip_get_width (first->clip) != (guint) GST_VIDEO_INFO_WIDTH (&c->info)
+      || gv_clip_get_height (first->clip) != (guint) GST_VIDEO_INFO_HEIGHT (&c->info))
+    return NULL;
+  for (guint i = 0; i < n; i++) {
+    GstGenVideoClipMeta *meta = gst_buffer_get_gen_video_clip_meta (c->frames->pdata[i]);
+    if (!meta || meta->clip != first->clip || meta->frame_index != i)
+      return NULL;
+  }
+  return first->clip;
+}
+
+static GvClip *
+find_or_create_clip (GstGenVideoClipFilter *self, const ClipQueue *c, const GvClipFrame *frames)
+{
+  GvClip *clip = whole_upstream_clip (c);
+
+  if (clip) {
+    GST_DEBUG_OBJECT (self, "reusing clip %" G_GUINT64_FORMAT " of %u frames",
+        gv_clip_get_id (clip), c->frames->len);
+    return gv_clip_ref (clip);
+  }
+  clip = gv_clip_new (c->frames->len, GST_VIDEO_INFO_WIDTH (&c->info),
+      GST_VIDEO_INFO_HEIGHT (&c->info));
+  for (guint i = 0; i < c->frames->len; i++)
+    gv_clip_set_frame (clip, i, &frames[i]);
+  GST_DEBUG_OBJECT (self, "new clip %" G_GUINT64_FORMAT " of %u frames", gv_clip_get_id (clip),
+      c->frames->len);
+  return clip;
+}
+
+/* Gives frame @index its original timing and flags and the clip meta, copying the buffer
+ * only when something has to change. */
+static GstBuffer *
+finish_frame (GstBuffer *buffer, GvClip *clip, guint index, const GvClipFrame *orig)
+{
+  GstGenVideoClipMeta *meta = gst_buffer_get_gen_video_clip_meta (buffer);
+  gboolean meta_ok = meta && meta->clip == clip && meta->frame_index == index;
+  GvClipFrame now = frame_of_buffer (buffer);
+  gboolean timing_ok = now.pts == orig->pts && now.dts == orig->dts
+      && now.duration == orig->duration && now.flags == orig->flags;
+
+  if (meta_ok && timing_ok)
+    return buffer;
+
+  buffer = gst_buffer_make_writable (buffer);
+  if (!meta_ok) {
+    while ((meta = gst_buffer_get_gen_video_clip_meta (buffer)))
+      gst_buffer_remove_meta (buffer, &meta->meta);
+    gst_buffer_add_gen_video_clip_meta (buffer, clip, index);
+  }
+  GST_BUFFER_PTS (buffer) = orig->pts;
+  GST_BUFFER_DTS (buffer) = orig->dts;
+  GST_BUFFER_DURATION (buffer) = orig->duration;
+  GST_BUFFER_FLAGS (buffer) = orig->flags;
+  return buffer;
+}
+
+static GstFlowReturn
+process_and_push (GstGenVideoClipFilter *self, ClipQueue *c, gboolean *process_failed)
+{
+  GstGenVideoClipFilterClass *klass = GST_GEN_VIDEO_CLIP_FILTER_GET_CLASS (self);
+  GstGenVideoClipFilterPrivate *priv = PRIV (self);
+  guint n = c->frames->len;
+  GvClipFrame *orig = NULL;
+  GvClip *clip = NULL;
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  if (n > 0) {
+    orig = g_new (GvClipFrame, n);
+    for (guint i = 0; i < n; i++)
+      orig[i] = frame_of_buffer (c->frames->pdata[i]);
+    clip = find_or_create_clip (self, c, orig);
+
+    GstGenVideoClipJob job = { clip, c->info, (GstBuffer **) c->frames->pdata, n };
+    g_mutex_lock (&priv->lock);
+    priv->processing = clip;
+    g_mutex_unlock (&priv->lock);
+    if (!gst_gen_video_clip_filter_is_cancelled (self))
+      ret = klass->process_clip (self, &job);
+    g_mutex_lock (&priv->lock);
+    priv->processing = NULL;
+    g_mutex_unlock (&priv->lock);
+
+    if (ret == GST_FLOW_OK && gst_gen_video_clip_filter_is_cancelled (self))
+      ret = GST_FLOW_FLUSHING;
+    if (ret != GST_FLOW_OK) {
+      GST_DEBUG_OBJECT (self, "processing clip %" G_GUINT64_FORMAT " stopped: %s",
+          gv_clip_get_id (clip), gst_flow_get_name (ret));
+      *process_failed = ret != GST_FLOW_FLUSHING;
+      goto done;
+    }
+  }
+
+  GList *l = c->events.head;
+  for (guint i = 0; i <= n && ret == GST_FLOW_OK; i++) {
+    for (; l && ((QueuedEvent *) l->data)->position <= i; l = l->next) {
+      QueuedEvent *qe = l->data;
+      GstEvent *event = g_steal_pointer (&qe->event);
+      GST_LOG_OBJECT (self, "pushing %" GST_PTR_FORMAT, event);
+      gst_pad_push_event (priv->srcpad, event);
+    }
+    if (i < n) {
+      GstBuffer *buffer = g_steal_pointer (&c->frames->pdata[i]);
+      ret = gst_pad_push (priv->srcpad, finish_frame (buffer, clip, i, &orig[i]));
+    }
+  }
+
+done:
+  g_free (orig);
+  if (clip)
+    gv_clip_unref (clip);
+  return ret;
+}
+
+static void
+gst_gen_video_clip_filter_loop (gpointer user_data)
+{
+  GstGenVideoClipFilter *self = GST_GEN_VIDEO_CLIP_FILTER (user_data);
+  GstGenVideoClipFilterPrivate *priv = PRIV (self);
+  gboolean process_failed = FALSE;
+  GstFlowReturn ret;
+
+  g_mutex_lock (&priv->lock);
+  while (!priv->ready && priv->srcresult == GST_FLOW_OK)
+    g_cond_wait (&priv->cond, &priv->lock);
+  ret = priv->srcresult;
+  ClipQueue *c = ret == GST_FLOW_OK ? g_steal_pointer (&priv->ready) : NULL;
+  g_cond_broadcast (&priv->cond);
+  g_mutex_unlock (&priv->lock);
+
+  if (c) {
+    ret = process_and_push (self, c, &process_failed);
+    g_mutex_lock (&priv->lock);
+    clip_queue_free (c, &priv->sticky);
+    if (ret == GST_FLOW_OK) {
+      g_mutex_unlock (&priv->lock);
+      return;
+    }
+    /* a flush may have come meanwhile: it wins */
+    if (priv->srcresult == GST_FLOW_OK)
+      priv->srcresult = ret;
+    g_cond_broadcast (&priv->cond);
+    g_mutex_unlock (&priv->lock);
+  }
+
+  GST_DEBUG_OBJECT (self, "pausing the task: %s", gst_flow_get_name (ret));
+  gst_pad_pause_task (priv->srcpad);
+  if (ret == GST_FLOW_NOT_LINKED || ret < GST_FLOW_EOS) {
+    /* process_clip() posted its own error */
+    if (!process_failed)
+      GST_ELEMENT_FLOW_ERROR (self, ret);
+    gst_pad_push_event (priv->srcpad, gst_event_new_eos ());
+  }
+}
+
+static GstFlowReturn
+gst_gen_video_clip_filter_default_process_clip (GstGenVideoClipFilter *filter,
+    GstGenVideoClipJob *job)
+{
+  for (guint i = 0; i < job->n_frames; i++) {
+    if (gst_gen_video_clip_filter_is_cancelled (filter))
+      return GST_FLOW_FLUSHING;
+    gst_gen_video_clip_filter_post_progress (filter, "passthrough", i + 1, job->n_frames);
+  }
+  return GST_FLOW_OK;
+}
+
+gboolean
+gst_gen_video_clip_filter_is_cancelled (GstGenVideoClipFilter *filter)
+{
+  return g_atomic_int_get (gst_gen_video_clip_filter_get_cancel_flag (filter)) != 0;
+}
+
+const gint *
+gst_gen_video_clip_filter_get_cancel_flag (GstGenVideoClipFilter *filter)
+{
+  return &PRIV (filter)->cancelled;
+}
+
+void
+gst_gen_video_clip_filter_post_progress (GstGenVideoClipFilter *filter, const gchar *stage,
+    guint current, guint total)
+{
+  GstGenVideoClipFilterPrivate *priv = PRIV (filter);
+  gint64 now = g_get_monotonic_time ();
+  guint64 clip_id = 0;
+
+  g_return_if_fail (stage != NULL);
+
+  g_mutex_lock (&priv->lock);
+  gboolean new_stage = g_strcmp0 (stage, priv->last_stage) != 0;
+  gboolean post = new_stage || current >= total
+      || now - priv->last_progress_us >= GST_GEN_VIDEO_PROGRESS_INTERVAL;
+  if (post) {
+    priv->last_progress_us = now;
+    if (new_stage) {
+      g_free (priv->last_stage);
+      priv->last_stage = g_strdup (stage);
+    }
+  }
+  if (priv->processing)
+    clip_id = gv_clip_get_id (priv->processing);
+  g_mutex_unlock (&priv->lock);
+  if (!post)
+    return;
+
+  gint percent = total > 0 ? (gint) (MIN (current, total) * (guint64) 100 / total) : 100;
+  GstStructure *s = gst_structure_new ("progress",
+      "stage", G_TYPE_STRING, stage,
+      "current", G_TYPE_UINT, current,
+      "total", G_TYPE_UINT, total,
+      "percent", G_TYPE_INT, percent,
+      "clip-id", G_TYPE_UINT64, clip_id, NULL);
+  gst_element_post_message (GST_ELEMENT (filter), gst_message_new_element (GST_OBJECT (filter),
+          s));
+}
+
+guint
+gst_gen_video_clip_filter_get_clip_frames (GstGenVideoClipFilter *filter)
+{
+  GST_OBJECT_LOCK (filter);
+  guint n = PRIV (filter)->clip_frames;
+  GST_OBJECT_UNLOCK (filter);
+  return n;
+}
+
+gchar *
+gst_gen_video_clip_filter_dup_model (GstGenVideoClipFilter *filter)
+{
+  GST_OBJECT_LOCK (filter);
+  gchar *model = g_strdup (PRIV (filter)->model);
+  GST_OBJECT_UNLOCK (filter);
+  return model;
+}
+
+gint
+gst_gen_video_clip_filter_get_device_index (GstGenVideoClipFilter *filter)
+{
+  GST_OBJECT_LOCK (filter);
+  gint index = PRIV (filter)->device_index;
+  GST_OBJECT_UNLOCK (filter);
+  return index;
+}
+
+guint64
+gst_gen_video_clip_filter_get_seed (GstGenVideoClipFilter *filter)
+{
+  GST_OBJECT_LOCK (filter);
+  guint64 seed = PRIV (filter)->seed;
+  GST_OBJECT_UNLOCK (filter);
+  return seed;
+}
+
+gboolean
+gst_gen_video_clip_filter_can_set_property (GstGenVideoClipFilter *filter, GParamSpec *pspec)
+{
+  if ((pspec->flags & GST_PARAM_MUTABLE_READY) && GST_STATE (filter) > GST_STATE_READY) {
+    GST_WARNING_OBJECT (filter, "%s can only change in the NULL or READY state", pspec->name);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+gst_gen_video_clip_filter_set_property (GObject *object, guint prop_id, const GValue *value,
+    GParamSpec *pspec)
+{
+  GstGenVideoClipFilter *self = GST_GEN_VIDEO_CLIP_FILTER (object);
+  GstGenVideoClipFilterPrivate *priv = PRIV (self);
+  gboolean latency_changed = FALSE;
+
+  GST_OBJECT_LOCK (self);
+  if (!gst_gen_video_clip_filter_can_set_property (self, pspec)) {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
+  switch (prop_id) {
+    case PROP_CLIP_FRAMES:
+      latency_changed = priv->clip_frames != g_value_get_uint (value);
+      priv->clip_frames = g_value_get_uint (value);
+      break;
+    case PROP_MODEL:
+      g_free (priv->model);
+      priv->model = g_value_dup_string (value);
+      break;
+    case PROP_DEVICE_INDEX:
+      priv->device_index = g_value_get_int (value);
+      break;
+    case PROP_SEED:
+      priv->seed = g_value_get_uint64 (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+
+  if (latency_changed)
+    gst_element_post_message (GST_ELEMENT (self), gst_message_new_latency (GST_OBJECT (self)));
+}
+
+static void
+gst_gen_video_clip_filter_get_property (GObject *object, guint prop_id, GValue *value,
+    GParamSpec *pspec)
+{
+  GstGenVideoClipFilter *self = GST_GEN_VIDEO_CLIP_FILTER (object);
+  GstGenVideoClipFilterPrivate *priv = PRIV (self);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_CLIP_FRAMES:
+      g_value_set_uint (value, priv->clip_frames);
+      break;
+    case PROP_MODEL:
+      g_value_set_string (value, priv->model);
+      break;
+    case PROP_DEVICE_INDEX:
+      g_value_set_int (value, priv->device_index);
+      break;
+    case PROP_SEED:
+      g_value_set_uint64 (value, priv->seed);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static GstStateChangeReturn
+gst_gen_video_clip_filter_change_state (GstElement *element, GstStateChange transition)
+{
+  GstGenVideoClipFilter *self = GST_GEN_VIDEO_CLIP_FILTER (element);
+  GstGenVideoClipFilterPrivate *priv = PRIV (self);
+
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+    g_mutex_lock (&priv->lock);
+    priv->have_info = FALSE;
+    priv->size_error_posted = FALSE;
+    g_clear_pointer (&priv->last_stage, g_free);
+    priv->last_progress_us = 0;
+    g_mutex_unlock (&priv->lock);
+  }
+  /* PAUSED -> READY deactivates the pads: that cancels and joins the task */
+  return GST_ELEMENT_CLASS (gst_gen_video_clip_filter_parent_class)->change_state (element,
+      transition);
+}
+
+static void
+gst_gen_video_clip_filter_finalize (GObject *object)
+{
+  GstGenVideoClipFilterPrivate *priv = PRIV (object);
+
+  clip_queue_free (priv->collecting, NULL);
+  clip_queue_free (priv->ready, NULL);
+  g_queue_clear_full (&priv->sticky, (GDestroyNotify) gst_event_unref);
+  g_free (priv->last_stage);
+  g_free (priv->model);
+  g_mutex_clear (&priv->lock);
+  g_cond_clear (&priv->cond);
+  G_OBJECT_CLASS (gst_gen_video_clip_filter_parent_class)->finalize (object);
+}
+
+static void
+gst_gen_video_clip_filter_class_init (GstGenVideoClipFilterClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  const GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
+
+  gobject_class->set_property = gst_gen_video_clip_filter_set_property;
+  gobject_class->get_property = gst_gen_video_clip_filter_get_property;
+  gobject_class->finalize = gst_gen_video_clip_filter_finalize;
+  element_class->change_state = gst_gen_video_clip_filter_change_state;
+  klass->process_clip = gst_gen_video_clip_filter_default_process_clip;
+
+  g_object_class_install_property (gobject_class, PROP_CLIP_FRAMES,
+      g_param_spec_uint ("clip-frames", "Clip frames",
+          "Frames per clip: they are collected, processed together, then pushed "
+          "(0 = the whole stream). A clip also ends at EOS, a new segment or format, and "
+          "where a clip from an upstream genvideo element ends. Applies from the next frame",
+          0, MAX_CLIP_FRAMES, DEFAULT_CLIP_FRAMES, flags | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_MODEL,
+      g_param_spec_string ("model", "Model",
+          "Folder of a Stable Diffusion 2.1 unCLIP checkpoint in the diffusers layout "
+          "(model_index.json, unet/, vae/, text_encoder/, ...). NULL = the default model",
+          NULL, flags | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_DEVICE_INDEX,
+      g_param_spec_int ("device-index", "Device index",
+          "Vulkan device to compute on, in Vulkan enumeration order (-1 = the device "
+          "GENVIDEO_DEVICE names, else the best one: discrete GPU first, CPU last)",
+          -1, G_MAXINT, DEFAULT_DEVICE_INDEX, flags | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_SEED,
+      g_param_spec_uint64 ("seed", "Seed",
+          "Seed of the random numbers (noise, time steps): the same seed, input and "
+          "settings give the same output. Applies from the next clip",
+          0, G_MAXUINT64, DEFAULT_SEED, flags | GST_PARAM_MUTABLE_PLAYING));
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_type_mark_as_plugin_api (GST_TYPE_GEN_VIDEO_CLIP_FILTER, 0);
+}
+
+static void
+gst_gen_video_clip_filter_init (GstGenVideoClipFilter *self)
+{
+  GstGenVideoClipFilterPrivate *priv = PRIV (self);
+  GstElementClass *klass = GST_ELEMENT_GET_CLASS (self);
+
+  priv->clip_frames = DEFAULT_CLIP_FRAMES;
+  priv->device_index = DEFAULT_DEVICE_INDEX;
+  priv->seed = DEFAULT_SEED;
+  g_mutex_init (&priv->lock);
+  g_cond_init (&priv->cond);
+  priv->srcresult = GST_FLOW_FLUSHING;
+  priv->collecting = clip_queue_new ();
+  g_queue_init (&priv->sticky);
+
+  priv->sinkpad = gst_pad_new_from_template (gst_element_class_get_pad_template (klass, "sink"),
+      "sink");
+  gst_pad_set_chain_function (priv->sinkpad, gst_gen_video_clip_filter_chain);
+  gst_pad_set_event_function (priv->sinkpad, gst_gen_video_clip_filter_sink_event);
+  gst_pad_set_query_function (priv->sinkpad, gst_gen_video_clip_filter_sink_query);
+  gst_pad_set_activatemode_function (priv->sinkpad, gst_gen_video_clip_filter_sink_activate_mode);
+  /* no PROXY_ALLOCATION: we hold whole clips, which could drain a downstream pool */
+  GST_PAD_SET_PROXY_CAPS (priv->sinkpad);
+  gst_element_add_pad (GST_ELEMENT (self), priv->sinkpad);
+
+  priv->srcpad = gst_pad_new_from_template (gst_element_class_get_pad_template (klass, "src"),
+      "src");
+  gst_pad_set_event_function (priv->srcpad, gst_gen_video_clip_filter_src_event);
+  gst_pad_set_query_function (priv->srcpad, gst_gen_video_clip_filter_src_query);
+  gst_pad_set_activatemode_function (priv->srcpad, gst_gen_video_clip_filter_src_activate_mode);
+  GST_PAD_SET_PROXY_CAPS (priv->srcpad);
+  gst_element_add_pad (GST_ELEMENT (self), priv->srcpad);
+}

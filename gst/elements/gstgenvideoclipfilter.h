@@ -1,0 +1,64 @@
+/* GstGenVideoClipFilter: the base class of genvideotune, invedit and latentcorrect.
+ *
+ * It collects a clip (buffers and the serialized events between them), hands the whole clip to
+ * the subclass's process_clip() on a task of the src pad, then pushes every frame in order
+ * with its original timestamps and flags, each with a GstGenVideoClipMeta, and the queued
+ * events in their place. A clip ends after clip-frames frames (0: the whole stream), at EOS,
+ * at a new SEGMENT, STREAM_START or CAPS, or where the clip that arrives from an upstream
+ * genvideo element ends (so the three elements agree on the clips and share one GvClip). */
+#pragma once
+
+#include <gst/gst.h>
+#include <gst/video/video.h>
+
+#include "genvideo/gv-clip.h"
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_GEN_VIDEO_CLIP_FILTER (gst_gen_video_clip_filter_get_type ())
+G_DECLARE_DERIVABLE_TYPE (GstGenVideoClipFilter, gst_gen_video_clip_filter, GST,
+    GEN_VIDEO_CLIP_FILTER, GstElement)
+
+/* One clip, as process_clip() sees it. */
+typedef struct {
+  GvClip *clip;          /* the shared clip object: reused from upstream or new */
+  GstVideoInfo info;     /* format of the frames */
+  GstBuffer **frames;    /* n_frames buffers in order; process_clip may replace them (unref the
+                          * old one); timestamps, flags and the meta are set again on push */
+  guint n_frames;        /* at least 1 */
+} GstGenVideoClipJob;
+
+struct _GstGenVideoClipFilterClass {
+  GstElementClass parent_class;
+
+  /* Runs on the src pad's task with a whole clip. Long work checks
+   * gst_gen_video_clip_filter_is_cancelled() between steps and returns GST_FLOW_FLUSHING when
+   * it is set; on failure it posts GST_ELEMENT_ERROR and returns GST_FLOW_ERROR. The default
+   * passes the frames through and reports progress. */
+  GstFlowReturn (*process_clip) (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job);
+};
+
+/* Set from FLUSH_START or a state change to READY until the processing has stopped. */
+gboolean gst_gen_video_clip_filter_is_cancelled (GstGenVideoClipFilter *filter);
+/* The flag itself (read it with g_atomic_int_get), for GStreamer-free compute loops. */
+const gint *gst_gen_video_clip_filter_get_cancel_flag (GstGenVideoClipFilter *filter);
+
+/* Posts an element message "progress" (stage, current, total, percent, clip-id) for the clip
+ * being processed. Rate-limited: a message goes out when the stage changes, when
+ * current == total, or when GST_GEN_VIDEO_PROGRESS_INTERVAL has passed since the last one. */
+#define GST_GEN_VIDEO_PROGRESS_INTERVAL (250 * G_TIME_SPAN_MILLISECOND)
+void gst_gen_video_clip_filter_post_progress (GstGenVideoClipFilter *filter,
+    const gchar *stage, guint current, guint total);
+
+/* Property values, read under the object lock. */
+guint gst_gen_video_clip_filter_get_clip_frames (GstGenVideoClipFilter *filter);
+gchar *gst_gen_video_clip_filter_dup_model (GstGenVideoClipFilter *filter);
+gint gst_gen_video_clip_filter_get_device_index (GstGenVideoClipFilter *filter);
+guint64 gst_gen_video_clip_filter_get_seed (GstGenVideoClipFilter *filter);
+
+/* For set_property: FALSE (and a warning) when @pspec is GST_PARAM_MUTABLE_READY and the
+ * element is above READY. Call it with the object lock held. */
+gboolean gst_gen_video_clip_filter_can_set_property (GstGenVideoClipFilter *filter,
+    GParamSpec *pspec);
+
+G_END_DECLS

@@ -1,0 +1,189 @@
+/**
+ * SECTION:element-genvideotune
+ * @title: genvideotune
+ * @short_description: one-shot fine-tuning of the video diffusion model on each clip
+ *
+ * The first of the three GenVideo stages. It collects a clip of #GstGenVideoClipFilter:clip-frames
+ * frames and fine-tunes the inflated Stable Diffusion 2.1 unCLIP model on it (Tune-A-Video:
+ * only the attention queries and the temporal attention are trained), conditioned on
+ * #GstGenVideoTune:source-prompt. The tuned model and the clip's latents travel downstream in
+ * the clip object of the frames' #GstGenVideoClipMeta, for invedit and latentcorrect.
+ *
+ * This version collects and pushes the clips unchanged and records the source prompt in the
+ * clip object; the tuning itself comes with the model code.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 -m videotestsrc pattern=ball num-buffers=16 ! \
+ *     video/x-raw,width=256,height=256 ! videoconvert ! \
+ *     genvideotune source-prompt="a white ball" clip-frames=8 ! fakesink
+ * ]|
+ */
+#include "gstgenvideoelements.h"
+#include "gstgenvideotune.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_gen_video_tune_debug);
+#define GST_CAT_DEFAULT gst_gen_video_tune_debug
+
+#define DEFAULT_STEPS 300
+#define DEFAULT_LEARNING_RATE 3e-5
+
+enum {
+  PROP_0,
+  PROP_SOURCE_PROMPT,
+  PROP_STEPS,
+  PROP_LEARNING_RATE,
+  PROP_TUNED_LOCATION,
+};
+
+struct _GstGenVideoTune {
+  GstGenVideoClipFilter parent;
+
+  /* properties, under the object lock */
+  gchar *source_prompt;
+  guint steps;
+  gdouble learning_rate;
+  gchar *tuned_location;
+};
+
+G_DEFINE_TYPE_WITH_CODE (GstGenVideoTune, gst_gen_video_tune, GST_TYPE_GEN_VIDEO_CLIP_FILTER,
+    GST_DEBUG_CATEGORY_INIT (gst_gen_video_tune_debug, "genvideotune", 0,
+        "GenVideo fine-tuning"));
+GST_ELEMENT_REGISTER_DEFINE (genvideotune, "genvideotune", GST_RANK_NONE,
+    GST_TYPE_GEN_VIDEO_TUNE);
+
+static GstFlowReturn
+gst_gen_video_tune_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job)
+{
+  GstGenVideoTune *self = GST_GEN_VIDEO_TUNE (filter);
+
+  GST_OBJECT_LOCK (self);
+  gchar *prompt = g_strdup (self->source_prompt);
+  GST_OBJECT_UNLOCK (self);
+
+  /* later stages condition their source branch on it */
+  if (prompt)
+    gv_clip_set_prompt (job->clip, GV_CLIP_PROMPT_SOURCE, prompt);
+  GST_DEBUG_OBJECT (self, "clip %" G_GUINT64_FORMAT ": %u frames, source prompt \"%s\"",
+      gv_clip_get_id (job->clip), job->n_frames, GST_STR_NULL (prompt));
+  g_free (prompt);
+
+  return GST_GEN_VIDEO_CLIP_FILTER_CLASS (gst_gen_video_tune_parent_class)->process_clip (filter,
+      job);
+}
+
+static void
+gst_gen_video_tune_set_property (GObject *object, guint prop_id, const GValue *value,
+    GParamSpec *pspec)
+{
+  GstGenVideoTune *self = GST_GEN_VIDEO_TUNE (object);
+
+  GST_OBJECT_LOCK (self);
+  if (!gst_gen_video_clip_filter_can_set_property (GST_GEN_VIDEO_CLIP_FILTER (self), pspec)) {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
+  switch (prop_id) {
+    case PROP_SOURCE_PROMPT:
+      g_free (self->source_prompt);
+      self->source_prompt = g_value_dup_string (value);
+      break;
+    case PROP_STEPS:
+      self->steps = g_value_get_uint (value);
+      break;
+    case PROP_LEARNING_RATE:
+      self->learning_rate = g_value_get_double (value);
+      break;
+    case PROP_TUNED_LOCATION:
+      g_free (self->tuned_location);
+      self->tuned_location = g_value_dup_string (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_gen_video_tune_get_property (GObject *object, guint prop_id, GValue *value,
+    GParamSpec *pspec)
+{
+  GstGenVideoTune *self = GST_GEN_VIDEO_TUNE (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_SOURCE_PROMPT:
+      g_value_set_string (value, self->source_prompt);
+      break;
+    case PROP_STEPS:
+      g_value_set_uint (value, self->steps);
+      break;
+    case PROP_LEARNING_RATE:
+      g_value_set_double (value, self->learning_rate);
+      break;
+    case PROP_TUNED_LOCATION:
+      g_value_set_string (value, self->tuned_location);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_gen_video_tune_finalize (GObject *object)
+{
+  GstGenVideoTune *self = GST_GEN_VIDEO_TUNE (object);
+
+  g_free (self->source_prompt);
+  g_free (self->tuned_location);
+  G_OBJECT_CLASS (gst_gen_video_tune_parent_class)->finalize (object);
+}
+
+static void
+gst_gen_video_tune_class_init (GstGenVideoTuneClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  const GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
+
+  gobject_class->set_property = gst_gen_video_tune_set_property;
+  gobject_class->get_property = gst_gen_video_tune_get_property;
+  gobject_class->finalize = gst_gen_video_tune_finalize;
+  GST_GEN_VIDEO_CLIP_FILTER_CLASS (klass)->process_clip = gst_gen_video_tune_process_clip;
+
+  g_object_class_install_property (gobject_class, PROP_SOURCE_PROMPT,
+      g_param_spec_string ("source-prompt", "Source prompt",
+          "Text that describes the input video, e.g. \"a silver car on a road\": the model "
+          "is tuned on it and the edit starts from it. Applies from the next clip",
+          NULL, flags | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_STEPS,
+      g_param_spec_uint ("steps", "Steps",
+          "Fine-tuning steps per clip (0 = no tuning: the inflated base model). "
+          "Applies from the next clip",
+          0, 100000, DEFAULT_STEPS, flags | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_LEARNING_RATE,
+      g_param_spec_double ("learning-rate", "Learning rate",
+          "AdamW learning rate of the fine-tuning. Applies from the next clip",
+          0.0, 1.0, DEFAULT_LEARNING_RATE, flags | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_TUNED_LOCATION,
+      g_param_spec_string ("tuned-location", "Tuned weights location",
+          "safetensors file of the tuned weights: when it exists they are loaded from it "
+          "and tuning is skipped, otherwise they are written to it after tuning "
+          "(NULL = neither)",
+          NULL, flags | GST_PARAM_MUTABLE_READY));
+
+  gst_element_class_set_static_metadata (element_class, "GenVideo fine-tuning",
+      "Filter/Effect/Video",
+      "Fine-tunes a video diffusion model on each clip (Tune-A-Video) for the GenVideo edit",
+      "gst-genvideo authors");
+}
+
+static void
+gst_gen_video_tune_init (GstGenVideoTune *self)
+{
+  self->steps = DEFAULT_STEPS;
+  self->learning_rate = DEFAULT_LEARNING_RATE;
+}

@@ -1,0 +1,226 @@
+/**
+ * SECTION:element-latentcorrect
+ * @title: latentcorrect
+ * @short_description: generation of the edited clip with latent correction
+ *
+ * The third GenVideo stage. Starting from the inverted latents of invedit, it denoises the
+ * clip under the target conditions with DDIM (#GstLatentCorrect:steps steps, classifier-free
+ * guidance), the target image embedding gated by the masks inside the UNet. During the first
+ * #GstLatentCorrect:correction-steps steps it blends every masked latent pixel with its
+ * nearest neighbours (by UNet feature similarity) in the previous and next frames, which keeps
+ * the new object consistent over time; #GstLatentCorrect:preserve-background keeps the source
+ * outside the masks. Then it decodes the frames and pushes them with their original
+ * timestamps.
+ *
+ * This version collects and pushes the clips unchanged; generation comes with the model code.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 -m videotestsrc pattern=ball num-buffers=24 ! \
+ *     video/x-raw,width=256,height=256 ! videoconvert ! \
+ *     genvideotune ! invedit ! latentcorrect correction-steps=5 ! \
+ *     videoconvert ! vp8enc ! webmmux ! filesink location=edited.webm
+ * ]|
+ */
+#include "gstgenvideoelements.h"
+#include "gstlatentcorrect.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_latent_correct_debug);
+#define GST_CAT_DEFAULT gst_latent_correct_debug
+
+#define DEFAULT_STEPS 50
+#define DEFAULT_GUIDANCE_SCALE 7.5
+#define DEFAULT_CORRECTION_STEPS 5
+#define DEFAULT_WEIGHT_PREV 0.25
+#define DEFAULT_WEIGHT_CURRENT 0.5
+#define DEFAULT_WEIGHT_NEXT 0.25
+#define DEFAULT_SEARCH_RADIUS 0
+#define DEFAULT_PRESERVE_BACKGROUND TRUE
+
+enum {
+  PROP_0,
+  PROP_STEPS,
+  PROP_GUIDANCE_SCALE,
+  PROP_CORRECTION_STEPS,
+  PROP_WEIGHT_PREV,
+  PROP_WEIGHT_CURRENT,
+  PROP_WEIGHT_NEXT,
+  PROP_SEARCH_RADIUS,
+  PROP_PRESERVE_BACKGROUND,
+};
+
+struct _GstLatentCorrect {
+  GstGenVideoClipFilter parent;
+
+  /* properties, under the object lock */
+  guint steps;
+  gdouble guidance_scale;
+  guint correction_steps;
+  gdouble weight_prev;
+  gdouble weight_current;
+  gdouble weight_next;
+  guint search_radius;
+  gboolean preserve_background;
+};
+
+G_DEFINE_TYPE_WITH_CODE (GstLatentCorrect, gst_latent_correct, GST_TYPE_GEN_VIDEO_CLIP_FILTER,
+    GST_DEBUG_CATEGORY_INIT (gst_latent_correct_debug, "latentcorrect", 0,
+        "GenVideo generation with latent correction"));
+GST_ELEMENT_REGISTER_DEFINE (latentcorrect, "latentcorrect", GST_RANK_NONE,
+    GST_TYPE_LATENT_CORRECT);
+
+static void
+gst_latent_correct_set_property (GObject *object, guint prop_id, const GValue *value,
+    GParamSpec *pspec)
+{
+  GstLatentCorrect *self = GST_LATENT_CORRECT (object);
+
+  GST_OBJECT_LOCK (self);
+  if (!gst_gen_video_clip_filter_can_set_property (GST_GEN_VIDEO_CLIP_FILTER (self), pspec)) {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
+  switch (prop_id) {
+    case PROP_STEPS:
+      self->steps = g_value_get_uint (value);
+      break;
+    case PROP_GUIDANCE_SCALE:
+      self->guidance_scale = g_value_get_double (value);
+      break;
+    case PROP_CORRECTION_STEPS:
+      self->correction_steps = g_value_get_uint (value);
+      break;
+    case PROP_WEIGHT_PREV:
+      self->weight_prev = g_value_get_double (value);
+      break;
+    case PROP_WEIGHT_CURRENT:
+      self->weight_current = g_value_get_double (value);
+      break;
+    case PROP_WEIGHT_NEXT:
+      self->weight_next = g_value_get_double (value);
+      break;
+    case PROP_SEARCH_RADIUS:
+      self->search_radius = g_value_get_uint (value);
+      break;
+    case PROP_PRESERVE_BACKGROUND:
+      self->preserve_background = g_value_get_boolean (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_latent_correct_get_property (GObject *object, guint prop_id, GValue *value,
+    GParamSpec *pspec)
+{
+  GstLatentCorrect *self = GST_LATENT_CORRECT (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_STEPS:
+      g_value_set_uint (value, self->steps);
+      break;
+    case PROP_GUIDANCE_SCALE:
+      g_value_set_double (value, self->guidance_scale);
+      break;
+    case PROP_CORRECTION_STEPS:
+      g_value_set_uint (value, self->correction_steps);
+      break;
+    case PROP_WEIGHT_PREV:
+      g_value_set_double (value, self->weight_prev);
+      break;
+    case PROP_WEIGHT_CURRENT:
+      g_value_set_double (value, self->weight_current);
+      break;
+    case PROP_WEIGHT_NEXT:
+      g_value_set_double (value, self->weight_next);
+      break;
+    case PROP_SEARCH_RADIUS:
+      g_value_set_uint (value, self->search_radius);
+      break;
+    case PROP_PRESERVE_BACKGROUND:
+      g_value_set_boolean (value, self->preserve_background);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static GParamSpec *
+weight_param (const gchar *name, const gchar *nick, const gchar *blurb, gdouble def)
+{
+  return g_param_spec_double (name, nick, blurb, 0.0, 1.0, def,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+}
+
+static void
+gst_latent_correct_class_init (GstLatentCorrectClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  const GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING;
+
+  gobject_class->set_property = gst_latent_correct_set_property;
+  gobject_class->get_property = gst_latent_correct_get_property;
+
+  /* all apply from the next clip */
+  g_object_class_install_property (gobject_class, PROP_STEPS,
+      g_param_spec_uint ("steps", "Steps",
+          "DDIM denoising steps of the generation; background preservation follows the "
+          "inversion trajectory, so keep it equal to invedit's inversion-steps. "
+          "Applies from the next clip", 1, 1000, DEFAULT_STEPS, flags));
+  g_object_class_install_property (gobject_class, PROP_GUIDANCE_SCALE,
+      g_param_spec_double ("guidance-scale", "Guidance scale",
+          "Classifier-free guidance scale of the generation (1 = no guidance). "
+          "Applies from the next clip", 1.0, 100.0, DEFAULT_GUIDANCE_SCALE, flags));
+  g_object_class_install_property (gobject_class, PROP_CORRECTION_STEPS,
+      g_param_spec_uint ("correction-steps", "Correction steps",
+          "Latent correction runs during this many first denoising steps (0 = off). "
+          "Applies from the next clip", 0, 1000, DEFAULT_CORRECTION_STEPS, flags));
+  g_object_class_install_property (gobject_class, PROP_WEIGHT_PREV,
+      weight_param ("weight-prev", "Weight of the previous frame",
+          "Weight of the nearest neighbour in the previous frame in the correction blend "
+          "(the three weights are normalised to sum 1, also at the clip's ends). "
+          "Applies from the next clip", DEFAULT_WEIGHT_PREV));
+  g_object_class_install_property (gobject_class, PROP_WEIGHT_CURRENT,
+      weight_param ("weight-current", "Weight of the current frame",
+          "Weight of the latent pixel itself in the correction blend. "
+          "Applies from the next clip", DEFAULT_WEIGHT_CURRENT));
+  g_object_class_install_property (gobject_class, PROP_WEIGHT_NEXT,
+      weight_param ("weight-next", "Weight of the next frame",
+          "Weight of the nearest neighbour in the next frame in the correction blend. "
+          "Applies from the next clip", DEFAULT_WEIGHT_NEXT));
+  g_object_class_install_property (gobject_class, PROP_SEARCH_RADIUS,
+      g_param_spec_uint ("search-radius", "Search radius",
+          "Radius in latent pixels (8 frame pixels each) of the window where nearest "
+          "neighbours are searched (0 = the whole frame). Applies from the next clip",
+          0, 4096, DEFAULT_SEARCH_RADIUS, flags));
+  g_object_class_install_property (gobject_class, PROP_PRESERVE_BACKGROUND,
+      g_param_spec_boolean ("preserve-background", "Preserve background",
+          "Keep the source outside the masks (the latents follow the inversion trajectory "
+          "there); off lets the background change with the target prompt. "
+          "Applies from the next clip", DEFAULT_PRESERVE_BACKGROUND, flags));
+
+  gst_element_class_set_static_metadata (element_class, "GenVideo generation",
+      "Filter/Effect/Video",
+      "Generates the edited clip with latent correction across frames for the GenVideo edit",
+      "gst-genvideo authors");
+}
+
+static void
+gst_latent_correct_init (GstLatentCorrect *self)
+{
+  self->steps = DEFAULT_STEPS;
+  self->guidance_scale = DEFAULT_GUIDANCE_SCALE;
+  self->correction_steps = DEFAULT_CORRECTION_STEPS;
+  self->weight_prev = DEFAULT_WEIGHT_PREV;
+  self->weight_current = DEFAULT_WEIGHT_CURRENT;
+  self->weight_next = DEFAULT_WEIGHT_NEXT;
+  self->search_radius = DEFAULT_SEARCH_RADIUS;
+  self->preserve_background = DEFAULT_PRESERVE_BACKGROUND;
+}

@@ -1,0 +1,12 @@
+/* latentcorrect: stage 3, generation of the edited clip with latent correction. */
+#pragma once
+
+#include "gstgenvideoclipfilter.h"
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_LATENT_CORRECT (gst_latent_correct_get_type ())
+G_DECLARE_FINAL_TYPE (GstLatentCorrect, gst_latent_correct, GST, LATENT_CORRECT,
+    GstGenVideoClipFilter)
+
+G_END_DECLS

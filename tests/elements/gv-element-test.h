@@ -1,0 +1,46 @@
+/* Helpers shared by the element tests: numbered frames whose timing and flags are checked on
+ * the way out, the clip meta looked up by name (so that the tests which load the plugin do not
+ * link a second copy of it), a recorder of what leaves a pad, and buffer leak counting. */
+#pragma once
+
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+
+#include "gstgenvideoclipmeta.h"
+
+G_BEGIN_DECLS
+
+#define GVT_CAPS "video/x-raw,format=RGBA,width=16,height=16,framerate=25/1"
+#define GVT_FRAME_DURATION (GST_SECOND / 25)
+
+/* Frame @index of GVT_CAPS: its first byte is @index, PTS index x 40 ms, DTS 1 ms earlier,
+ * duration 40 ms, flags that differ from frame to frame. */
+GstBuffer *gvt_frame_new (guint index);
+/* Asserts that @buffer is frame @index with its original timing and flags. */
+void gvt_assert_frame (GstBuffer *buffer, guint index);
+/* Pushes frames @start .. @start + @n - 1, asserting GST_FLOW_OK. */
+void gvt_push_frames (GstHarness *h, guint start, guint n);
+
+/* The clip meta of @buffer, or NULL. */
+GstGenVideoClipMeta *gvt_clip_meta (GstBuffer *buffer);
+/* Asserts that @n frames pulled in order form clips of @clip_frames frames (the last one
+ * shorter): frame index, frame count, one clip object per clip, a new one for each clip. */
+void gvt_assert_clips (GstBuffer **frames, guint n, guint clip_frames);
+/* Pulls @n frames, asserting each is frame start + i; returns them (free with
+ * gvt_frames_free). */
+GstBuffer **gvt_pull_frames (GstHarness *h, guint start, guint n);
+void gvt_frames_free (GstBuffer **frames, guint n);
+/* Pulls events until EOS; fails when none comes. */
+void gvt_wait_eos (GstHarness *h);
+
+/* Records what passes a pad, as "stream-start caps segment B0 B1 eos". */
+typedef struct _GvtRecorder GvtRecorder;
+GvtRecorder *gvt_recorder_new (GstPad *pad);
+/* What was recorded so far; g_free() it. */
+gchar *gvt_recorder_dup (GvtRecorder *r);
+void gvt_recorder_free (GvtRecorder *r);
+
+/* Counts, in *@freed, the buffers of @buffer's kind that are finalized. Returns @buffer. */
+GstBuffer *gvt_track (GstBuffer *buffer, gint *freed);
+
+G_END_DECLS
