@@ -40,6 +40,7 @@ typedef enum {
   GV_CLIP_SLOT_SOURCE_LATENTS,    /* z0 of every frame (genvideotune) */
   GV_CLIP_SLOT_INVERSION,         /* Z_T and the DDIM inversion trajectory (invedit) */
   GV_CLIP_SLOT_MASKS,             /* InvEdit masks at latent resolution (invedit) */
+  GV_CLIP_SLOT_EDIT,              /* the GenVideo edit state (genvideo/gv-edit.h) */
   GV_CLIP_N_SLOTS
 } GvClipSlot;
 

@@ -21,8 +21,10 @@ neighbours (GvCmd *cmd, GvTensor *z3, GvTensor *index, gboolean towards_prev)
 {
   gint64 f = z3->shape[0];
   GvTensor *out = gv_tensor_like (cmd, z3);
-  GvTensor *src = frames_view (z3, towards_prev ? 0 : 1, f - 1);
-  GvTensor *dst = frames_view (out, towards_prev ? 1 : 0, f - 1);
+  gint64 c = z3->shape[1], s = z3->shape[2];
+  /* the gather moves positions: [frames, C, positions, 1] */
+  GvTensor *src = GV_VIEW (z3, (towards_prev ? 0 : 1) * c * s, f - 1, c, s, 1);
+  GvTensor *dst = GV_VIEW (out, (towards_prev ? 1 : 0) * c * s, f - 1, c, s, 1);
   gv_op_gather (cmd, dst, src, index);
   GvTensor *edge_src = frames_view (z3, towards_prev ? 0 : f - 1, 1);
   GvTensor *edge_dst = frames_view (out, towards_prev ? 0 : f - 1, 1);
@@ -139,7 +141,8 @@ mean_of (const gfloat *v, gsize n)
 GvTensor *
 gv_latent_correct (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
     const GvCondition *trg, GvTensor *mask, const GvCorrectParams *p, GvProgressFunc progress,
-    GvCorrectionFunc on_correction, gpointer data, GError **error)
+    gpointer progress_data, GvCorrectionFunc on_correction, gpointer correction_data,
+    GError **error)
 {
   GvDenoiser gated = *d;
   GvTensor *z = gv_tensor_ref (gv_inversion_noisiest (inv));
@@ -181,7 +184,7 @@ gv_latent_correct (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
     }
     gboolean ok = gv_cmd_finish (cmd, error);
     if (ok && score_host && on_correction)
-      on_correction (i, mean_of (score_host, scores->numel), data);
+      on_correction (i, mean_of (score_host, scores->numel), correction_data);
     g_free (score_host);
     g_clear_pointer (&scores, gv_tensor_unref);
     if (!ok) {
@@ -189,7 +192,7 @@ gv_latent_correct (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
       break;
     }
     if (progress)
-      progress ("sampling", i + 1, p->steps, data);
+      progress ("sampling", i + 1, p->steps, progress_data);
   }
   g_free (timesteps);
   g_free ((gchar *) ft.block);

@@ -23,7 +23,8 @@ typedef void (*GvCorrectionFunc) (gint step, gdouble mean_cosine, gpointer data)
  * returns the final latents [F, C, h, w]. @mask: [F, 1, h, w] of 0/1. */
 GvTensor *gv_latent_correct (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
     const GvCondition *trg, GvTensor *mask, const GvCorrectParams *p, GvProgressFunc progress,
-    GvCorrectionFunc on_correction, gpointer data, GError **error);
+    gpointer progress_data, GvCorrectionFunc on_correction, gpointer correction_data,
+    GError **error);
 
 /* One correction of latents @z [F, C, h, w] with features [F, Cf, h, w] inside @mask
  * [F, 1, h, w]: z_i(p) = w_prev z_{i-1}(N_prev(p)) + w_cur z_i(p) + w_next z_{i+1}(N_next(p)),

@@ -1,0 +1,193 @@
+/* Latent correction on a synthetic clip whose frames are shifted copies of one another: the
+ * nearest-neighbour fields of the features recover the shift, so latents that move the same
+ * way are left as they are, and latents that do not are pulled along the motion. */
+#include <math.h>
+#include <string.h>
+
+#include "genvideo/gv-latent-correct.h"
+#include "gv-test-util.h"
+
+#define F 3
+#define CF 24    /* feature channels */
+#define C 4      /* latent channels */
+#define H 13
+#define W 15
+#define DY 2
+#define DX -1
+
+/* [F, ch, H, W]: frame k is @base shifted by k (DY, DX); what enters from outside is fresh
+ * random content */
+static gfloat *
+shifted_clip (gint ch, guint seed)
+{
+  gint big_h = H + F * ABS (DY), big_w = W + F * ABS (DX);
+  gfloat *base = gv_test_random ((gsize) ch * big_h * big_w, seed, -1, 1);
+  gfloat *clip = g_new (gfloat, (gsize) F * ch * H * W);
+  for (gint k = 0; k < F; k++)
+    for (gint c = 0; c < ch; c++)
+      for (gint y = 0; y < H; y++)
+        for (gint x = 0; x < W; x++) {
+          /* frame k at (y, x) shows the base at (y - k DY, x - k DX), offset into range */
+          gint by = y - k * DY + F * ABS (DY), bx = x - k * DX + F * ABS (DX);
+          clip[(((gsize) k * ch + c) * H + y) * W + x] = base[((gsize) c * big_h + by) * big_w + bx];
+        }
+  g_free (base);
+  return clip;
+}
+
+static GvCorrectParams
+params (void)
+{
+  return (GvCorrectParams) {
+    .weight_prev = 0.25f, .weight_current = 0.5f, .weight_next = 0.25f,
+  };
+}
+
+static gboolean
+interior (gint y, gint x)
+{
+  /* the neighbours of frame 1 at p are p - (DY, DX) in frame 0 and p + (DY, DX) in frame 2 */
+  return y - ABS (DY) >= 0 && y + ABS (DY) < H && x - ABS (DX) >= 0 && x + ABS (DX) < W;
+}
+
+static GvTensor *
+correct (const gfloat *features, const gfloat *latents, const gfloat *mask, gfloat **scores)
+{
+  GvTensor *tf = GV_TEST_TENSOR (features, F, CF, H, W);
+  GvTensor *tz = GV_TEST_TENSOR (latents, F, C, H, W);
+  GvTensor *tm = GV_TEST_TENSOR (mask, F, 1, H, W);
+  GvCmd *cmd = gv_cmd_new (gv_test_device ());
+  GvCorrectParams p = params ();
+  GvTensor *ts = NULL;
+  GvTensor *out = gv_correct_latents (cmd, tz, tf, tm, &p, &ts);
+  gv_test_finish (cmd);
+  *scores = gv_test_download (ts);
+  gv_tensor_unref (ts);
+  gv_tensor_unref (tf);
+  gv_tensor_unref (tz);
+  gv_tensor_unref (tm);
+  gv_cmd_free (cmd);
+  return out;
+}
+
+static gfloat *
+ones (gsize n, gfloat v)
+{
+  gfloat *m = g_new (gfloat, n);
+  for (gsize i = 0; i < n; i++)
+    m[i] = v;
+  return m;
+}
+
+static void
+test_consistent_motion_is_kept (void)
+{
+  gfloat *features = shifted_clip (CF, 1), *latents = shifted_clip (C, 2), *scores;
+  gfloat *mask = ones (F * H * W, 1.0f);
+  GvTensor *out = correct (features, latents, mask, &scores);
+  gfloat *z = gv_test_download (out);
+  gsize checked = 0;
+
+  for (gint y = 0; y < H; y++)
+    for (gint x = 0; x < W; x++) {
+      if (!interior (y, x))
+        continue;
+      for (gint c = 0; c < C; c++) {
+        gsize i = (((gsize) 1 * C + c) * H + y) * W + x;
+        g_assert_cmpfloat_with_epsilon (z[i], latents[i], 1e-5);
+      }
+      /* the match of frame 1's p in frame 0 is exact: cosine 1 */
+      g_assert_cmpfloat_with_epsilon (scores[(gsize) y * W + x + H * W * 0], 1.0, 1e-4);
+      checked++;
+    }
+  g_test_message ("%" G_GSIZE_FORMAT " interior positions of the middle frame kept", checked);
+  g_assert_cmpuint (checked, >, 50);
+  gv_tensor_unref (out);
+  g_free (features);
+  g_free (latents);
+  g_free (mask);
+  g_free (scores);
+  g_free (z);
+}
+
+/* the latents are not shifted with the features: the correction pulls each position towards
+ * the neighbours' latents at the matched (shifted) positions */
+static void
+test_blend_follows_the_field (void)
+{
+  gfloat *features = shifted_clip (CF, 3), *latents = gv_test_random (F * C * H * W, 4, -1, 1);
+  gfloat *mask = ones (F * H * W, 1.0f), *scores;
+  GvTensor *out = correct (features, latents, mask, &scores);
+  gfloat *z = gv_test_download (out);
+
+  for (gint y = 0; y < H; y++)
+    for (gint x = 0; x < W; x++) {
+      if (!interior (y, x))
+        continue;
+      for (gint c = 0; c < C; c++) {
+        gsize mid = (((gsize) 1 * C + c) * H + y) * W + x;
+        gsize prev = (((gsize) 0 * C + c) * H + (y - DY)) * W + (x - DX);
+        gsize next = (((gsize) 2 * C + c) * H + (y + DY)) * W + (x + DX);
+        gdouble want = 0.25 * latents[prev] + 0.5 * latents[mid] + 0.25 * latents[next];
+        g_assert_cmpfloat_with_epsilon (z[mid], want, 1e-5);
+      }
+    }
+  /* the first frame has no previous one: its weights renormalise to 2/3 and 1/3 */
+  for (gint y = 0; y + ABS (DY) < H; y++)
+    for (gint x = ABS (DX); x < W; x++) {
+      for (gint c = 0; c < C; c++) {
+        gsize cur = (((gsize) 0 * C + c) * H + y) * W + x;
+        gsize next = (((gsize) 1 * C + c) * H + (y + DY)) * W + (x + DX);
+        gdouble want = (0.5 * latents[cur] + 0.25 * latents[next]) / 0.75;
+        g_assert_cmpfloat_with_epsilon (z[cur], want, 1e-5);
+      }
+    }
+  gv_tensor_unref (out);
+  g_free (features);
+  g_free (latents);
+  g_free (mask);
+  g_free (scores);
+  g_free (z);
+}
+
+static void
+test_outside_the_mask_is_untouched (void)
+{
+  gfloat *features = shifted_clip (CF, 5), *latents = gv_test_random (F * C * H * W, 6, -1, 1);
+  gfloat *mask = ones (F * H * W, 0.0f), *scores;
+  /* a mask over the left half of every frame */
+  for (gint k = 0; k < F; k++)
+    for (gint y = 0; y < H; y++)
+      for (gint x = 0; x < W / 2; x++)
+        mask[((gsize) k * H + y) * W + x] = 1.0f;
+  GvTensor *out = correct (features, latents, mask, &scores);
+  gfloat *z = gv_test_download (out);
+  gsize changed = 0;
+  for (gint k = 0; k < F; k++)
+    for (gint c = 0; c < C; c++)
+      for (gint y = 0; y < H; y++)
+        for (gint x = 0; x < W; x++) {
+          gsize i = (((gsize) k * C + c) * H + y) * W + x;
+          if (x >= W / 2)
+            g_assert_cmpfloat (z[i], ==, latents[i]);
+          else
+            changed += z[i] != latents[i];
+        }
+  g_assert_cmpuint (changed, >, 0);
+  gv_tensor_unref (out);
+  g_free (features);
+  g_free (latents);
+  g_free (mask);
+  g_free (scores);
+  g_free (z);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/correct/consistent-motion-is-kept", test_consistent_motion_is_kept);
+  g_test_add_func ("/correct/blend-follows-the-field", test_blend_follows_the_field);
+  g_test_add_func ("/correct/outside-the-mask-is-untouched", test_outside_the_mask_is_untouched);
+  return g_test_run ();
+}

@@ -1,0 +1,227 @@
+/* The whole edit on the shipped tiny checkpoint, without GStreamer: background preservation is
+ * exact in latent space, identical conditions give empty masks and the VAE reconstruction,
+ * and the same seed gives the same output. */
+#include <math.h>
+#include <string.h>
+
+#include "genvideo/gv-edit.h"
+#include "genvideo/gv-target.h"
+#include "gv-test-util.h"
+
+#define FRAMES 4
+#define SIZE 64
+#define STEPS 4
+
+typedef struct {
+  guint8 *pixels;            /* FRAMES RGB pictures */
+  GvPicture frames[FRAMES];
+} Clip;
+
+/* a square moving over a gradient */
+static void
+make_clip (Clip *c)
+{
+  c->pixels = g_new (guint8, (gsize) FRAMES * SIZE * SIZE * 3);
+  for (gint f = 0; f < FRAMES; f++) {
+    guint8 *p = c->pixels + (gsize) f * SIZE * SIZE * 3;
+    for (gint y = 0; y < SIZE; y++)
+      for (gint x = 0; x < SIZE; x++) {
+        gboolean in = x >= 12 + 6 * f && x < 36 + 6 * f && y >= 20 && y < 44;
+        p[(y * SIZE + x) * 3 + 0] = in ? 220 : (guint8) (x * 3);
+        p[(y * SIZE + x) * 3 + 1] = in ? 30 : (guint8) (y * 3);
+        p[(y * SIZE + x) * 3 + 2] = in ? 40 : 90;
+      }
+    c->frames[f] = (GvPicture) { p, SIZE * 3 };
+  }
+}
+
+static GvEditEnv
+env (guint64 seed)
+{
+  return (GvEditEnv) {
+    .model_dir = g_getenv ("GENVIDEO_DEFAULT_MODEL_DIR"),
+    .device_index = -1,
+    .seed = seed,
+  };
+}
+
+static GvMaskParams mask_params = { STEPS, 3.0f, 0.5f, 3.0f, 0 };
+
+static GvCorrectParams
+correct_params (void)
+{
+  return (GvCorrectParams) {
+    .steps = STEPS, .guidance_scale = 3.0f, .correction_steps = 2,
+    .weight_prev = 0.25f, .weight_current = 0.5f, .weight_next = 0.25f,
+    .preserve_background = TRUE,
+  };
+}
+
+/* a disc of another colour, its alpha the foreground */
+static guint8 *
+target_picture (void)
+{
+  guint8 *rgba = g_new0 (guint8, SIZE * SIZE * 4);
+  for (gint y = 0; y < SIZE; y++)
+    for (gint x = 0; x < SIZE; x++) {
+      gboolean in = (x - 32) * (x - 32) + (y - 32) * (y - 32) < 400;
+      guint8 *p = rgba + (y * SIZE + x) * 4;
+      p[0] = 20;
+      p[1] = 60;
+      p[2] = 230;
+      p[3] = in ? 255 : 0;
+    }
+  return rgba;
+}
+
+/* runs the three stages; @same: the target is the source (prompt and picture) */
+static gfloat *
+run_edit (GvClip *clip, Clip *c, guint64 seed, gboolean same)
+{
+  GError *error = NULL;
+  GvEditEnv e = env (seed);
+  GvEdit *edit = gv_edit_for_clip (clip);
+  const gchar *prompt = "a red square over a gradient";
+
+  g_assert_true (gv_edit_prepare_source (edit, &e, c->frames, FRAMES, SIZE, SIZE,
+          GV_PIXELS_RGB, prompt, NULL, &error));
+  g_assert_no_error (error);
+  if (same) {
+    guint pick = gv_edit_source_frame (seed, FRAMES);
+    g_assert_true (gv_edit_set_target (edit, &e, prompt, c->frames[pick].data, SIZE, SIZE,
+            SIZE * 3, &error));
+  } else {
+    guint8 *rgba = target_picture ();
+    guint8 *rgb = gv_target_foreground (rgba, SIZE, SIZE, SIZE * 4, NULL, 0, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_true (gv_edit_set_target (edit, &e, "a blue disc", rgb, SIZE, SIZE, SIZE * 3,
+            &error));
+    g_free (rgb);
+    g_free (rgba);
+  }
+  g_assert_no_error (error);
+  g_assert_true (gv_edit_invert (edit, &e, STEPS, &error));
+  g_assert_true (gv_edit_compute_masks (edit, &e, &mask_params, &error));
+  g_assert_no_error (error);
+  GvCorrectParams p = correct_params ();
+  gfloat *out = gv_edit_generate (edit, &e, &p, NULL, NULL, &error);
+  g_assert_no_error (error);
+  return out;
+}
+
+static void
+test_background_is_preserved (void)
+{
+  Clip c;
+  make_clip (&c);
+  GvClip *clip = gv_clip_new (FRAMES, SIZE, SIZE);
+  gfloat *out = run_edit (clip, &c, 7, FALSE);
+  GvEdit *edit = gv_edit_peek (clip);
+  gint h = gv_edit_get_latent_height (edit), w = gv_edit_get_latent_width (edit);
+  gdouble area[FRAMES], inside = 0;
+  const gfloat *masks = gv_edit_get_masks (edit, area);
+  gfloat *result = gv_test_download (gv_edit_get_result_latents (edit));
+  gfloat *source = gv_test_download (gv_edit_get_source_latents (edit));
+  gint64 ch = gv_edit_get_source_latents (edit)->shape[1];
+
+  for (gint f = 0; f < FRAMES; f++)
+    inside += area[f] / FRAMES;
+  g_test_message ("mask area %.3f %.3f %.3f %.3f", area[0], area[1], area[2], area[3]);
+  /* the random tiny model still tells the two conditions apart somewhere, not everywhere */
+  g_assert_cmpfloat (inside, >, 0.0);
+  g_assert_cmpfloat (inside, <, 1.0);
+
+  gdouble worst = 0;
+  for (gint f = 0; f < FRAMES; f++)
+    for (gint64 k = 0; k < ch; k++)
+      for (gint i = 0; i < h * w; i++) {
+        if (masks[f * h * w + i] != 0.0f)
+          continue;
+        gsize j = ((gsize) f * ch + k) * h * w + i;
+        worst = MAX (worst, fabs ((gdouble) result[j] - source[j]));
+      }
+  g_test_message ("largest latent change outside the mask: %g", worst);
+  g_assert_cmpfloat (worst, <=, 1e-6);
+
+  /* in pixels the decoder mixes neighbourhoods: a figure, not an assertion */
+  gdouble se = 0, n = 0;
+  gint factor = SIZE / w;
+  for (gint f = 0; f < FRAMES; f++)
+    for (gint y = 0; y < SIZE; y++)
+      for (gint x = 0; x < SIZE; x++) {
+        if (masks[f * h * w + (y / factor) * w + x / factor] != 0.0f)
+          continue;
+        for (gint k = 0; k < 3; k++) {
+          gdouble src = c.frames[f].data[(y * SIZE + x) * 3 + k] / 127.5 - 1.0;
+          gdouble got = out[(((gsize) f * 3 + k) * SIZE + y) * SIZE + x];
+          se += (got - src) * (got - src);
+          n++;
+        }
+      }
+  /* images in [-1, 1]: peak-to-peak 2 */
+  g_test_message ("background PSNR against the source frames: %.2f dB (%.0f values)",
+      10 * log10 (4.0 / (se / MAX (n, 1))), n);
+
+  g_free (result);
+  g_free (source);
+  g_free (out);
+  g_free (c.pixels);
+  gv_clip_unref (clip);
+}
+
+static void
+test_identical_conditions (void)
+{
+  Clip c;
+  make_clip (&c);
+  GvClip *clip = gv_clip_new (FRAMES, SIZE, SIZE);
+  gfloat *out = run_edit (clip, &c, 11, TRUE);
+  GvEdit *edit = gv_edit_peek (clip);
+  gdouble area[FRAMES];
+  const gfloat *masks = gv_edit_get_masks (edit, area);
+  gint h = gv_edit_get_latent_height (edit), w = gv_edit_get_latent_width (edit);
+
+  for (gint i = 0; i < FRAMES * h * w; i++) {
+    g_assert_false (isnan (masks[i]));
+    g_assert_cmpfloat (masks[i], ==, 0.0f);
+  }
+  /* with an empty mask every latent is the source's: the output is the VAE reconstruction */
+  GvCmd *cmd = gv_cmd_new (gv_test_device ());
+  GvTensor *recon = gv_decode_latents (gv_edit_get_model (edit), cmd,
+      gv_edit_get_source_latents (edit));
+  gv_test_finish (cmd);
+  gfloat *want = gv_test_download (recon);
+  gv_assert_close (out, want, (gsize) recon->numel, 1e-5);
+  gv_tensor_unref (recon);
+  gv_cmd_free (cmd);
+  g_free (want);
+  g_free (out);
+  g_free (c.pixels);
+  gv_clip_unref (clip);
+}
+
+static void
+test_same_seed_same_output (void)
+{
+  Clip c;
+  make_clip (&c);
+  GvClip *a = gv_clip_new (FRAMES, SIZE, SIZE), *b = gv_clip_new (FRAMES, SIZE, SIZE);
+  gfloat *out_a = run_edit (a, &c, 5, FALSE), *out_b = run_edit (b, &c, 5, FALSE);
+  gsize n = (gsize) FRAMES * 3 * SIZE * SIZE;
+  g_assert_cmpmem (out_a, n * sizeof (gfloat), out_b, n * sizeof (gfloat));
+  g_free (out_a);
+  g_free (out_b);
+  g_free (c.pixels);
+  gv_clip_unref (a);
+  gv_clip_unref (b);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/edit/background-is-preserved", test_background_is_preserved);
+  g_test_add_func ("/edit/identical-conditions", test_identical_conditions);
+  g_test_add_func ("/edit/same-seed-same-output", test_same_seed_same_output);
+  return g_test_run ();
+}
