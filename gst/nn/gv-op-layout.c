@@ -23,12 +23,18 @@ typedef struct {
 
 typedef struct {
   guint32 ext[5], ist[5], ost[4];
-  guint32 tiled, in_first;
+  guint32 rows, tile_ost, in_first, lanes_log2;
 } PermuteParams;
 
+/* rows each permute invocation walks (shaders/layout.comp: RPI) */
+#define PERMUTE_RPI 8
+
 typedef struct {
-  guint32 h, w, ho, wo, planes;
+  guint32 h, w, ho, wo, rows;
 } ResizeParams;
+
+/* output rows each resize invocation walks (shaders/layout.comp: RESIZE_RPI) */
+#define RESIZE_RPI 16
 
 typedef struct {
   guint32 len, d, m, ch, first_plane, planes;
@@ -235,7 +241,9 @@ gv_op_permute (GvCmd *cmd, GvTensor *out, GvTensor *in, const gint *perm)
     tile = TRUE;
     p.ext[4] /= 4;
     p.ext[tiled] /= 4;
-    p.tiled = (guint32) tiled;
+    p.tile_ost = p.ost[tiled];
+    p.ist[tiled] *= 4;
+    p.ost[tiled] *= 4;
   }
   GvKernel *k = kernel (cmd, shader, tile ? 1 : 0, 0);
   if (k == NULL)
@@ -249,8 +257,7 @@ gv_op_permute (GvCmd *cmd, GvTensor *out, GvTensor *in, const gint *perm)
 
   /* split the output along its outermost dim (a tile unit there covers 4 slices) */
   gint d0 = off;
-  gint64 unit_rows = tile && tiled == d0 ? 4 : 1;
-  gint64 unit = (gint64) p.ost[d0] * unit_rows;
+  gint64 unit = p.ost[d0];    /* output elements of one step along d0 */
   gint64 units = p.ext[d0];
   gint64 per = gv_op_max_elements (cmd, GV_BIND_BUFFER, 4) / unit;
   if (per < 1) {
@@ -265,9 +272,15 @@ gv_op_permute (GvCmd *cmd, GvTensor *out, GvTensor *in, const gint *perm)
     };
     PermuteParams q = p;
     q.ext[d0] = (guint32) cnt;
-    q.in_first = (guint32) (first * unit_rows * p.ist[d0]);
+    q.in_first = (guint32) (first * p.ist[d0]);
     gint64 rows = (gint64) q.ext[0] * q.ext[1] * q.ext[2] * q.ext[3];
-    dispatch_rows (cmd, k, bind, &q, q.ext[4], rows);
+    q.rows = (guint32) rows;
+    /* up to 8 invocations share a row block, fewer when rows are short */
+    while (q.lanes_log2 < 3 && (1u << (q.lanes_log2 + 1)) <= q.ext[4])
+      q.lanes_log2++;
+    guint gx, gy;
+    gv_op_grid_1d (cmd, gv_div_up (rows, PERMUTE_RPI) << q.lanes_log2, GROUP, &gx, &gy);
+    gv_cmd_dispatch (cmd, k, bind, &q, gx, gy, 1);
   }
 }
 
@@ -294,8 +307,8 @@ gv_op_resize_nearest (GvCmd *cmd, GvTensor *out, GvTensor *in)
   GvKernel *k = kernel (cmd, vec4 ? &resize4_shader : &resize_shader, 0, 0);
   if (k == NULL)
     return;
-  gint64 per = MIN (max_chunk (cmd, FALSE) / MAX (h * w, ho * wo), 65535);
-  if (per < 1 || ho > 65535 || (ho * h) > G_MAXUINT32 || (wo * w) > G_MAXUINT32) {
+  gint64 per = max_chunk (cmd, FALSE) / MAX (h * w, ho * wo);
+  if (per < 1 || (ho * h) > G_MAXUINT32 || (wo * w) > G_MAXUINT32) {
     gv_op_fail_shapes (cmd, "resize_nearest", "a plane is too large", 2, ts);
     return;
   }
@@ -305,9 +318,11 @@ gv_op_resize_nearest (GvCmd *cmd, GvTensor *out, GvTensor *in)
       gv_tensor_bind_range (in, first * h * w, n * h * w, FALSE),
       gv_tensor_bind_range (out, first * ho * wo, n * ho * wo, TRUE),
     };
-    ResizeParams p = { (guint32) h, (guint32) w, (guint32) ho, (guint32) wo, (guint32) n };
-    gv_cmd_dispatch (cmd, k, bind, &p, (guint) gv_div_up (wo / (vec4 ? 4 : 1), GROUP),
-        (guint) ho, (guint) n);
+    ResizeParams p = { (guint32) h, (guint32) w, (guint32) ho, (guint32) wo,
+      (guint32) (n * ho) };
+    guint gx, gy;
+    gv_op_grid_1d (cmd, gv_div_up (n * ho, RESIZE_RPI) * (wo / (vec4 ? 4 : 1)), GROUP, &gx, &gy);
+    gv_cmd_dispatch (cmd, k, bind, &p, gx, gy, 1);
   }
 }
 
