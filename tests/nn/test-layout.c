@@ -249,6 +249,34 @@ test_timestep_embedding (void)
   g_free (t);
 }
 
+/* a view off a 16-byte boundary: the scalar kernels even though sizes allow vec4 */
+static void
+test_unaligned_view (void)
+{
+  gint64 shape[3] = { 4, 8, 12 }, n = 4 * 8 * 12;
+  gint perm[3] = { 1, 0, 2 };
+  gfloat *x = gv_test_random (n + 1, 61, -2, 2);
+  gfloat *want = g_new (gfloat, n);
+  GvTensor *t = GV_TEST_TENSOR (x, n + 1);
+  GvTensor *v = GV_VIEW (t, 1, 4, 8, 12);
+  GvTensor *out = GV_TEST_TENSOR (NULL, 8, 4, 12);
+  GvCmd *cmd = gv_cmd_new (gv_test_device ());
+
+  gv_op_permute (cmd, out, v, perm);
+  gv_test_finish (cmd);
+  gfloat *got = gv_test_download (out);
+  gv_ref_permute (want, x + 1, shape, 3, perm);
+  gv_assert_close (got, want, n, 1e-7);
+
+  gv_cmd_free (cmd);
+  gv_tensor_unref (v);
+  gv_tensor_unref (t);
+  gv_tensor_unref (out);
+  g_free (x);
+  g_free (want);
+  g_free (got);
+}
+
 static void
 test_shape_errors (void)
 {
@@ -288,6 +316,7 @@ main (int argc, char **argv)
   g_test_add_func ("/layout/resize-nearest", test_resize_nearest);
   g_test_add_func ("/layout/gather", test_gather);
   g_test_add_func ("/layout/timestep-embedding", test_timestep_embedding);
+  g_test_add_func ("/layout/unaligned-view", test_unaligned_view);
   g_test_add_func ("/layout/shape-errors", test_shape_errors);
   return g_test_run ();
 }
