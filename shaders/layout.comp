@@ -201,23 +201,34 @@ layout(push_constant) uniform Push {
   GV_PUSH_HEADER
   uint len;          // L: rows of a source plane
   uint d;            // texels per row
-  uint m;            // indices per batch
+  uint m;            // M: indices per batch
   uint ch;           // C: planes per batch
   uint first_plane;  // plane (b * C + c) at which bindings Src and Out start
-  uint planes;       // planes in this dispatch
+  uint planes;       // planes in this dispatch (grid z)
+  uint m_first;      // first index row of this dispatch, and their count: Out starts there
+  uint m_count;
+  uint flattened;    // 1: (row, texel) flattened on grid x/y, for short rows; 0: texels on x,
+                     // rows on y (no division)
 } p;
 
 void main ()
 {
-  // (m, x) flattened on grid x: gathering single values (D = 1) still fills the lanes
-  uint e = gl_GlobalInvocationID.x, pl = gl_WorkGroupID.y;
-  if (e >= p.m * p.d || pl >= p.planes)
+  uint pl = gl_WorkGroupID.z, mi, x;
+  if (p.flattened != 0) {
+    uint e = GV_LINEAR_INDEX;
+    mi = e / p.d;
+    x = e - mi * p.d;
+  } else {
+    mi = gl_WorkGroupID.y;
+    x = gl_GlobalInvocationID.x;
+  }
+  if (mi >= p.m_count || x >= p.d || pl >= p.planes)
     return;
-  uint m = e / p.d, x = e - m * p.d;
   uint b = (p.first_plane + pl) / p.ch;
   // out-of-range indices are clamped (never a read outside the source)
-  uint i = uint (clamp (idx[p.gv_off[1] + b * p.m + m], 0, int (p.len) - 1));
-  o[p.gv_off[2] / VEC + (pl * p.m + m) * p.d + x] = LOAD (Src, p.gv_off[0] + (pl * p.len + i) * p.d + x);
+  uint i = uint (clamp (idx[p.gv_off[1] + b * p.m + p.m_first + mi], 0, int (p.len) - 1));
+  o[p.gv_off[2] / VEC + (pl * p.m_count + mi) * p.d + x] =
+      LOAD (Src, p.gv_off[0] + (pl * p.len + i) * p.d + x);
 }
 
 #elif KERNEL == 5

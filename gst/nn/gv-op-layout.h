@@ -19,7 +19,8 @@ void gv_op_resize_nearest (GvCmd *cmd, GvTensor *out, GvTensor *in);
 /* src [B, C, L, D], index [B, M] (GV_DTYPE_I32, values in [0, L)) -> out [B, C, M, D] with
  * out[b, c, m, :] = src[b, c, index[b, m], :]. An embedding lookup is B = C = 1 (src [L, D],
  * index [M], out [M, D] is accepted too); gathering positions of a channel-major latent
- * [N, C, H*W] is D = 1. Indices outside [0, L) are clamped into it. */
+ * [N, C, H*W] is D = 1 (src [B, C, L], index [B, M], out [B, C, M] is accepted too).
+ * Indices outside [0, L) are clamped into it. */
 void gv_op_gather (GvCmd *cmd, GvTensor *out, GvTensor *src, GvTensor *index);
 
 /* timesteps [B] -> out [B, dim]: diffusers get_timestep_embedding: exponent
