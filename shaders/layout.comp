@@ -211,24 +211,32 @@ layout(push_constant) uniform Push {
                      // rows on y (no division)
 } p;
 
+// long rows: texels each invocation copies, a workgroup width apart (the index load and the
+// batch division are paid once for them)
+#define GATHER_PER 8u
+
 void main ()
 {
-  uint pl = gl_WorkGroupID.z, mi, x;
+  uint pl = gl_WorkGroupID.z, mi, x, n = 1, step = gl_WorkGroupSize.x;
   if (p.flattened != 0) {
     uint e = GV_LINEAR_INDEX;
     mi = e / p.d;
     x = e - mi * p.d;
   } else {
     mi = gl_WorkGroupID.y;
-    x = gl_GlobalInvocationID.x;
+    x = gl_WorkGroupID.x * GATHER_PER * step + gl_LocalInvocationID.x;
+    n = GATHER_PER;
   }
   if (mi >= p.m_count || x >= p.d || pl >= p.planes)
     return;
   uint b = (p.first_plane + pl) / p.ch;
   // out-of-range indices are clamped (never a read outside the source)
   uint i = uint (clamp (idx[p.gv_off[1] + b * p.m + p.m_first + mi], 0, int (p.len) - 1));
-  o[p.gv_off[2] / VEC + (pl * p.m_count + mi) * p.d + x] =
-      LOAD (Src, p.gv_off[0] + (pl * p.len + i) * p.d + x);
+  uint ob = p.gv_off[2] / VEC + (pl * p.m_count + mi) * p.d;
+  uint ib = p.gv_off[0] + (pl * p.len + i) * p.d;
+  uint end = min (x + n * step, p.d);
+  for (; x < end; x += step)
+    o[ob + x] = LOAD (Src, ib + x);
 }
 
 #elif KERNEL == 5

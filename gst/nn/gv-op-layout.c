@@ -40,6 +40,9 @@ typedef struct {
   guint32 len, d, m, ch, first_plane, planes, m_first, m_count, flat;
 } GatherParams;
 
+/* texels each invocation of the long-row gather copies (shaders/layout.comp: GATHER_PER) */
+#define GATHER_PER 8
+
 typedef struct {
   guint32 dim, half_dim, batch;
 } TstepParams;
@@ -399,7 +402,7 @@ gv_op_gather (GvCmd *cmd, GvTensor *out, GvTensor *src, GvTensor *index)
       if (flat)
         gv_op_grid_1d (cmd, mc * dv, GROUP, &gx, &gy);
       else {
-        gx = (guint) gv_div_up (dv, GROUP);
+        gx = (guint) gv_div_up (dv, GROUP * GATHER_PER);
         gy = (guint) mc;
       }
       gv_cmd_dispatch (cmd, k, bind, &p, gx, gy, (guint) n);

@@ -139,6 +139,13 @@ rec_resize (GvCmd *cmd, gpointer data)
 }
 
 static void
+rec_gather (GvCmd *cmd, gpointer data)
+{
+  Args *a = data;
+  gv_op_gather (cmd, a->out, a->in, a->other);
+}
+
+static void
 free_args (Args *a)
 {
   g_clear_pointer (&a->in, gv_tensor_unref);
@@ -226,6 +233,20 @@ main (int argc, char **argv)
   a.out = GV_TEST_TENSOR (NULL, 16, 640, 64, 64);
   run_case ("resize_nearest 16x640x32x32 -> 64x64", rec_resize, &a,
       4.0 * 16 * 640 * (1024 + 4096));
+  free_args (&a);
+
+  /* sparse-causal attention: 16 frames of 4096 x 320 as rows, 32 rows gathered */
+  GError *error = NULL;
+  gint32 idx[32];
+  for (gint i = 0; i < 32; i++)
+    idx[i] = i % 2 ? MAX (i / 2 - 1, 0) : 0;
+  a.in = random_tensor (4, (gint64[]) { 1, 1, 16, 4096 * 320 }, 15);
+  a.other = gv_tensor_new_typed (dev, GV_DTYPE_I32, 2, (gint64[]) { 1, 32 }, &error);
+  g_assert_no_error (error);
+  gv_tensor_upload (a.other, idx, &error);
+  g_assert_no_error (error);
+  a.out = GV_TEST_TENSOR (NULL, 1, 1, 32, 4096 * 320);
+  run_case ("gather 32 of 16 rows of 4096x320", rec_gather, &a, 8.0 * 32 * 4096 * 320);
   free_args (&a);
   return 0;
 }
