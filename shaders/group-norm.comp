@@ -8,9 +8,10 @@
 //              contiguous): the chunk mean as an unevaluated sum hi + lo and the sum of squared
 //              deviations M2, by a corrected two-pass over the chunk (read twice, from cache).
 //  2 finalise: per statistic (a group over F frames), Chan's merge of its chunks around the first
-//              chunk's mean K: A = mean - K, M2 = sum M2_i + n_i (m_i - mean)^2; writes K, A, rstd.
-//  3 apply:    out = ((x - K) - A) * rstd * gamma + beta, then SiLU; a plane (image, channel) per
-//              grid row, so a workgroup reads its statistic and affine once.
+//              chunk's mean K: A = mean - K, M2 = sum M2_i + n_i (m_i - mean)^2; writes for each
+//              plane (image, channel) of the statistic K, A, scale = rstd * gamma, shift = beta.
+//  3 apply:    out = ((x - K) - A) * scale + shift, then SiLU; a plane per grid row, so the
+//              element loop has no integer division (scalarised, slow on lavapipe).
 // Keeping the mean as K + A keeps digits when the mean is large against the deviation.
 // VEC4 = 1 reads rgba32f texels (the host checks alignment and S % 4 == 0).
 
@@ -18,7 +19,7 @@ layout(local_size_x_id = 0) in;
 // partial: invocations sharing one chunk: 1 (CPU family: an invocation per chunk, no shared
 // memory) or the workgroup size (GPU family: strided coalesced loads, shared-memory reduction)
 layout(constant_id = 1) const uint LANES = 1;
-layout(constant_id = 2) const uint AFFINE = 3;   // apply: bit 0 gamma bound, bit 1 beta bound
+layout(constant_id = 2) const uint AFFINE = 3;   // finalise: bit 0 gamma bound, bit 1 beta bound
 layout(constant_id = 3) const uint SILU = 0;     // apply: fused SiLU
 const uint GV_ROW_SCOPE = 1;
 #include "reduce.glsl"
@@ -91,7 +92,9 @@ void main ()
 
 #elif STAGE == 2
 layout(binding = 0, rgba32f) uniform readonly imageBuffer Partials;
-layout(binding = 1) writeonly buffer Stats { vec4 stats[]; };
+layout(binding = 1, r32f) uniform readonly imageBuffer Gamma;
+layout(binding = 2, r32f) uniform readonly imageBuffer Beta;
+layout(binding = 3) writeonly buffer Planes { vec4 planes[]; };
 
 layout(push_constant) uniform Push {
   GV_PUSH_HEADER
@@ -99,6 +102,7 @@ layout(push_constant) uniform Push {
   uint groups;       // G
   uint frames;       // F
   uint cps;          // chunks per segment
+  uint cpg;          // channels per group
   float eps;
 } p;
 
@@ -130,45 +134,51 @@ void main ()
       m2 += q.z + q.w * d * d;
     }
   }
-  stats[p.gv_off[1] / 4 + s] = vec4 (k0, a, 1.0 / sqrt (m2 / total + p.eps), 0.0);
+  float rstd = 1.0 / sqrt (m2 / total + p.eps);
+
+  // the table of the statistic's planes (its channels in each of its frames)
+  uint channels = p.groups * p.cpg;
+  for (uint c = g * p.cpg; c < (g + 1) * p.cpg; c++) {
+    float scale = rstd, shift = 0.0;
+    if ((AFFINE & 1) != 0)
+      scale *= imageLoad (Gamma, int (p.gv_off[1] + c)).x;
+    if ((AFFINE & 2) != 0)
+      shift = imageLoad (Beta, int (p.gv_off[2] + c)).x;
+    for (uint f = 0; f < p.frames; f++)
+      planes[p.gv_off[3] / 4 + (nb * p.frames + f) * channels + c] = vec4 (k0, a, scale, shift);
+  }
 }
 
 #else
 layout(binding = 0, TEXEL) uniform readonly imageBuffer X;
-layout(binding = 1, rgba32f) uniform readonly imageBuffer Stats;
-layout(binding = 2, r32f) uniform readonly imageBuffer Gamma;
-layout(binding = 3, r32f) uniform readonly imageBuffer Beta;
-layout(binding = 4) writeonly buffer Out { STORE_T o[]; };
+layout(binding = 1, rgba32f) uniform readonly imageBuffer Planes;
+layout(binding = 2) writeonly buffer Out { STORE_T o[]; };
 
 layout(push_constant) uniform Push {
   GV_PUSH_HEADER
   uint plane_len;    // texels per plane (S / VEC)
-  uint channels;     // C
-  uint cpg;          // channels per group
-  uint groups;       // G
-  uint frames;       // F
   uint first_plane;  // plane (image * C + channel) at which bindings X and Out start
   uint planes;       // planes in this dispatch
 } p;
 
+// texels per invocation, one workgroup-width apart (subgroups stay on consecutive texels)
+#define PER_INVOCATION 4u
+
 void main ()
 {
   uint pl = gl_WorkGroupID.y + gl_WorkGroupID.z * gl_NumWorkGroups.y;
-  uint i = gl_GlobalInvocationID.x;
-  if (pl >= p.planes || i >= p.plane_len)
+  if (pl >= p.planes)
     return;
-  uint plane = p.first_plane + pl;
-  uint img = plane / p.channels, c = plane - img * p.channels;
-  vec4 st = imageLoad (Stats, int (p.gv_off[1] + (img / p.frames) * p.groups + c / p.cpg));
-  float scale = st.z, shift = 0.0;
-  if ((AFFINE & 1) != 0)
-    scale *= imageLoad (Gamma, int (p.gv_off[2] + c)).x;
-  if ((AFFINE & 2) != 0)
-    shift = imageLoad (Beta, int (p.gv_off[3] + c)).x;
-  uint e = pl * p.plane_len + i;
-  VT y = ((LOAD (X, p.gv_off[0] + e) - st.x) - st.y) * scale + shift;
-  if (SILU != 0)
-    y = y / (1.0 + exp (-y));
-  o[p.gv_off[4] / VEC + e] = STORE_T (y);
+  vec4 t = imageLoad (Planes, int (p.gv_off[1] + p.first_plane + pl));
+  uint w = gl_WorkGroupSize.x;
+  uint i = gl_WorkGroupID.x * PER_INVOCATION * w + gl_LocalInvocationID.x;
+  uint end = min (i + PER_INVOCATION * w, p.plane_len);
+  uint base = pl * p.plane_len;
+  for (; i < end; i += w) {
+    VT y = ((LOAD (X, p.gv_off[0] + base + i) - t.x) - t.y) * t.z + t.w;
+    if (SILU != 0)
+      y = y / (1.0 + exp (-y));
+    o[p.gv_off[2] / VEC + base + i] = STORE_T (y);
+  }
 }
 #endif

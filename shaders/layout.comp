@@ -5,13 +5,14 @@
 // Data movement (gv-op-layout.c), one kernel per build (-DKERNEL=n), VEC4 = 1 for the variants
 // that move rgba32f texels / vec4 stores (the host checks sizes and alignment):
 //  1 concat:   out row = [a row ; b row], rows of the outer dimensions on grid y/z
-//  2 permute:  an output row (last dim) per grid row: gather (scalar), contiguous vec4 copies
-//              (last dim kept), or 4 x 4 register transposes (TILE: the input's last dim lies
-//              elsewhere in the output; 4 vec4 loads along it, 4 vec4 stores along the row)
+//  2 permute:  output rows (last dim) walked 8 at a time by a few invocations: gather (scalar),
+//              contiguous vec4 copies (last dim kept), or 4 x 4 register transposes (TILE: the
+//              input's last dim lies elsewhere in the output; 4 vec4 loads along it, 4 vec4
+//              stores along the row)
 //  3 resize:   nearest neighbour, src = floor (dst * in / out), exact in integers
 //  4 gather:   out[p, m, :] = src[p, index[b, m], :] (p = b * C + c)
 //  5 tstep:    sinusoidal timestep embedding, argument reduced in turns with an exact product
-// Output rows sit on grid y/z (up to 65535^2), the row itself on x: no divisions per element.
+// Integer division is scalarised on lavapipe (slow): kernels keep it out of their inner loops.
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint TILE = 0;   // permute vec4 variant: 0 rows, 1 4x4 tiles
@@ -60,48 +61,75 @@ layout(binding = 1) writeonly buffer Out { STORE_T o[]; };
 
 layout(push_constant) uniform Push {
   GV_PUSH_HEADER
-  uint ext[5];       // extents of the grid: rows over dims 0..3 (the tiled dim counted in 4s),
-                     // dim 4 the row, in texels or tiles
-  uint ist[5];       // input element strides of the output dims
-  uint ost[4];       // output element strides of dims 0..3 (relative to the binding)
-  uint tiled;        // TILE: the output dim (0..3) that holds the input's last dim
+  uint ext[5];       // grid extents: rows over dims 0..3 (the tiled dim counted in 4s), dim 4
+                     // the row, in texels or tiles
+  uint ist[5];       // input element strides of the output dims (x4 on the tiled dim)
+  uint ost[4];       // output element strides of dims 0..3, relative to the binding (x4 idem)
+  uint rows;         // ext[0] * ext[1] * ext[2] * ext[3]
+  uint tile_ost;     // TILE: output stride of one step along the tiled dim
   uint in_first;     // input element at which this dispatch's first output row starts
+  uint lanes_log2;   // invocations per row block: 2^lanes_log2
 } p;
+
+// rows each invocation walks (an odometer over dims 3..0, no division inside the walk); in
+// each row it handles the texels lane, lane + LANES, ... (LANES = 2^lanes_log2 invocations
+// share a row block: 8 for long rows, fewer for short ones)
+#define RPI 8u
 
 void main ()
 {
-  uint r = ROW, x = gl_GlobalInvocationID.x;
-  if (r >= p.ext[0] * p.ext[1] * p.ext[2] * p.ext[3] || x >= p.ext[4])
+  uint e = GV_LINEAR_INDEX;
+  uint lanes = 1u << p.lanes_log2;
+  uint lane = e & (lanes - 1u);
+  uint r = (e >> p.lanes_log2) * RPI;
+  if (r >= p.rows)
     return;
-  uint ii = p.in_first, oi = 0;
+  uint c[4];
+  uint ii = p.in_first, oi = 0, rest = r;
   [[unroll]] for (int d = 3; d >= 0; d--) {
-    uint c = r % p.ext[d];
-    r /= p.ext[d];
-    if (TILE != 0 && d == p.tiled)
-      c *= 4;
-    ii += c * p.ist[d];
-    oi += c * p.ost[d];
+    c[d] = rest % p.ext[d];
+    rest /= p.ext[d];
+    ii += c[d] * p.ist[d];
+    oi += c[d] * p.ost[d];
   }
+  uint end = min (r + RPI, p.rows);
+  for (; r < end; r++) {
 #if VEC4
-  if (TILE == 0) {
-    o[p.gv_off[1] / 4 + oi / 4 + x] = imageLoad (X, int (p.gv_off[0] + ii / 4 + x));
-  } else {
-    // 4 x 4 block: rows t (the tiled dim), columns 4x + u (the output's last dim)
-    uint s = p.ist[4];
-    uint b = p.gv_off[0] + (ii + 4 * x * s) / 4;
-    vec4 c0 = imageLoad (X, int (b));
-    vec4 c1 = imageLoad (X, int (b + s / 4));
-    vec4 c2 = imageLoad (X, int (b + 2 * s / 4));
-    vec4 c3 = imageLoad (X, int (b + 3 * s / 4));
-    uint ob = p.gv_off[1] / 4 + oi / 4 + x, os = p.ost[p.tiled] / 4;
-    o[ob] = vec4 (c0.x, c1.x, c2.x, c3.x);
-    o[ob + os] = vec4 (c0.y, c1.y, c2.y, c3.y);
-    o[ob + 2 * os] = vec4 (c0.z, c1.z, c2.z, c3.z);
-    o[ob + 3 * os] = vec4 (c0.w, c1.w, c2.w, c3.w);
-  }
+    if (TILE == 0) {
+      uint ib = p.gv_off[0] + ii / 4, ob = p.gv_off[1] / 4 + oi / 4;
+      for (uint x = lane; x < p.ext[4]; x += lanes)
+        o[ob + x] = imageLoad (X, int (ib + x));
+    } else {
+      // 4 x 4 blocks: rows t (the tiled dim), columns 4x + u (the output's last dim)
+      uint s = p.ist[4] / 4, os = p.tile_ost / 4;
+      uint ib = p.gv_off[0] + ii / 4, ob = p.gv_off[1] / 4 + oi / 4;
+      for (uint x = lane; x < p.ext[4]; x += lanes) {
+        uint b = ib + x * 4 * s;
+        vec4 c0 = imageLoad (X, int (b));
+        vec4 c1 = imageLoad (X, int (b + s));
+        vec4 c2 = imageLoad (X, int (b + 2 * s));
+        vec4 c3 = imageLoad (X, int (b + 3 * s));
+        o[ob + x] = vec4 (c0.x, c1.x, c2.x, c3.x);
+        o[ob + x + os] = vec4 (c0.y, c1.y, c2.y, c3.y);
+        o[ob + x + 2 * os] = vec4 (c0.z, c1.z, c2.z, c3.z);
+        o[ob + x + 3 * os] = vec4 (c0.w, c1.w, c2.w, c3.w);
+      }
+    }
 #else
-  o[p.gv_off[1] + oi + x] = imageLoad (X, int (p.gv_off[0] + ii + x * p.ist[4])).x;
+    for (uint x = lane; x < p.ext[4]; x += lanes)
+      o[p.gv_off[1] + oi + x] = imageLoad (X, int (p.gv_off[0] + ii + x * p.ist[4])).x;
 #endif
+    // next row
+    [[unroll]] for (int d = 3; d >= 0; d--) {
+      ii += p.ist[d];
+      oi += p.ost[d];
+      if (++c[d] < p.ext[d])
+        break;
+      c[d] = 0;
+      ii -= p.ext[d] * p.ist[d];
+      oi -= p.ext[d] * p.ost[d];
+    }
+  }
 }
 
 #elif KERNEL == 3
@@ -111,29 +139,57 @@ layout(binding = 1) writeonly buffer Out { STORE_T o[]; };
 layout(push_constant) uniform Push {
   GV_PUSH_HEADER
   uint h, w;         // input plane
-  uint ho, wo;       // output plane (wo in texels when VEC4: wo4 = wo / 4)
-  uint planes;       // planes in this dispatch
+  uint ho, wo;       // output plane
+  uint rows;         // output rows in this dispatch (planes * ho)
 } p;
+
+// an invocation: one output column texel, RESIZE_RPI rows of it (source columns computed once,
+// the source row stepped without division)
+#define RESIZE_RPI 16u
 
 void main ()
 {
-  uint x = gl_GlobalInvocationID.x;
-  uint y = gl_WorkGroupID.y;
-  uint pl = gl_WorkGroupID.z;
-  if (x * VEC >= p.wo || pl >= p.planes)
+  uint wt = p.wo / VEC;
+  uint e = GV_LINEAR_INDEX;
+  uint blk = e / wt, x = e - blk * wt;
+  uint r = blk * RESIZE_RPI;
+  if (r >= p.rows)
     return;
-  uint base = p.gv_off[0] + pl * p.h * p.w + (y * p.h / p.ho) * p.w;
-  uint ob = pl * p.ho * p.wo + y * p.wo;
+  uint pl = r / p.ho, y = r - pl * p.ho;
+  uint sy = y * p.h / p.ho, rem = y * p.h - sy * p.ho;
 #if VEC4
-  uint x0 = 4 * x;
-  o[p.gv_off[1] / 4 + ob / 4 + x] = vec4 (
-      imageLoad (X, int (base + x0 * p.w / p.wo)).x,
-      imageLoad (X, int (base + (x0 + 1) * p.w / p.wo)).x,
-      imageLoad (X, int (base + (x0 + 2) * p.w / p.wo)).x,
-      imageLoad (X, int (base + (x0 + 3) * p.w / p.wo)).x);
+  uvec4 sx = (4 * x + uvec4 (0, 1, 2, 3)) * p.w / p.wo;
 #else
-  o[p.gv_off[1] + ob + x] = imageLoad (X, int (base + x * p.w / p.wo)).x;
+  uint sx = x * p.w / p.wo;
 #endif
+  uint pb = p.gv_off[0] + pl * p.h * p.w;   // the source plane
+  uint ib = pb + sy * p.w;
+  uint ob = p.gv_off[1] / VEC + r * wt + x;
+  uint end = min (r + RESIZE_RPI, p.rows);
+  for (; r < end; r++) {
+#if VEC4
+    o[ob] = vec4 (imageLoad (X, int (ib + sx.x)).x, imageLoad (X, int (ib + sx.y)).x,
+        imageLoad (X, int (ib + sx.z)).x, imageLoad (X, int (ib + sx.w)).x);
+#else
+    o[ob] = imageLoad (X, int (ib + sx)).x;
+#endif
+    ob += wt;
+    // next output row: sy = floor (y * h / ho) stepped with its remainder
+    if (++y == p.ho) {
+      y = 0;
+      sy = 0;
+      rem = 0;
+      pb += p.h * p.w;
+      ib = pb;
+    } else {
+      rem += p.h;
+      while (rem >= p.ho) {
+        rem -= p.ho;
+        sy++;
+        ib += p.w;
+      }
+    }
+  }
 }
 
 #elif KERNEL == 4
@@ -145,23 +201,42 @@ layout(push_constant) uniform Push {
   GV_PUSH_HEADER
   uint len;          // L: rows of a source plane
   uint d;            // texels per row
-  uint m;            // indices per batch
+  uint m;            // M: indices per batch
   uint ch;           // C: planes per batch
   uint first_plane;  // plane (b * C + c) at which bindings Src and Out start
-  uint planes;       // planes in this dispatch
+  uint planes;       // planes in this dispatch (grid z)
+  uint m_first;      // first index row of this dispatch, and their count: Out starts there
+  uint m_count;
+  uint flattened;    // 1: (row, texel) flattened on grid x/y, for short rows; 0: texels on x,
+                     // rows on y (no division)
 } p;
+
+// long rows: texels each invocation copies, a workgroup width apart (the index load and the
+// batch division are paid once for them)
+#define GATHER_PER 8u
 
 void main ()
 {
-  // (m, x) flattened on grid x: gathering single values (D = 1) still fills the lanes
-  uint e = gl_GlobalInvocationID.x, pl = gl_WorkGroupID.y;
-  if (e >= p.m * p.d || pl >= p.planes)
+  uint pl = gl_WorkGroupID.z, mi, x, n = 1, step = gl_WorkGroupSize.x;
+  if (p.flattened != 0) {
+    uint e = GV_LINEAR_INDEX;
+    mi = e / p.d;
+    x = e - mi * p.d;
+  } else {
+    mi = gl_WorkGroupID.y;
+    x = gl_WorkGroupID.x * GATHER_PER * step + gl_LocalInvocationID.x;
+    n = GATHER_PER;
+  }
+  if (mi >= p.m_count || x >= p.d || pl >= p.planes)
     return;
-  uint m = e / p.d, x = e - m * p.d;
   uint b = (p.first_plane + pl) / p.ch;
   // out-of-range indices are clamped (never a read outside the source)
-  uint i = uint (clamp (idx[p.gv_off[1] + b * p.m + m], 0, int (p.len) - 1));
-  o[p.gv_off[2] / VEC + (pl * p.m + m) * p.d + x] = LOAD (Src, p.gv_off[0] + (pl * p.len + i) * p.d + x);
+  uint i = uint (clamp (idx[p.gv_off[1] + b * p.m + p.m_first + mi], 0, int (p.len) - 1));
+  uint ob = p.gv_off[2] / VEC + (pl * p.m_count + mi) * p.d;
+  uint ib = p.gv_off[0] + (pl * p.len + i) * p.d;
+  uint end = min (x + n * step, p.d);
+  for (; x < end; x += step)
+    o[ob + x] = LOAD (Src, ib + x);
 }
 
 #elif KERNEL == 5

@@ -23,16 +23,25 @@ typedef struct {
 
 typedef struct {
   guint32 ext[5], ist[5], ost[4];
-  guint32 tiled, in_first;
+  guint32 rows, tile_ost, in_first, lanes_log2;
 } PermuteParams;
 
-typedef struct {
-  guint32 h, w, ho, wo, planes;
-} ResizeParams;
+/* rows each permute invocation walks (shaders/layout.comp: RPI) */
+#define PERMUTE_RPI 8
 
 typedef struct {
-  guint32 len, d, m, ch, first_plane, planes;
+  guint32 h, w, ho, wo, rows;
+} ResizeParams;
+
+/* output rows each resize invocation walks (shaders/layout.comp: RESIZE_RPI) */
+#define RESIZE_RPI 16
+
+typedef struct {
+  guint32 len, d, m, ch, first_plane, planes, m_first, m_count, flat;
 } GatherParams;
+
+/* texels each invocation of the long-row gather copies (shaders/layout.comp: GATHER_PER) */
+#define GATHER_PER 8
 
 typedef struct {
   guint32 dim, half_dim, batch;
@@ -235,7 +244,9 @@ gv_op_permute (GvCmd *cmd, GvTensor *out, GvTensor *in, const gint *perm)
     tile = TRUE;
     p.ext[4] /= 4;
     p.ext[tiled] /= 4;
-    p.tiled = (guint32) tiled;
+    p.tile_ost = p.ost[tiled];
+    p.ist[tiled] *= 4;
+    p.ost[tiled] *= 4;
   }
   GvKernel *k = kernel (cmd, shader, tile ? 1 : 0, 0);
   if (k == NULL)
@@ -249,8 +260,7 @@ gv_op_permute (GvCmd *cmd, GvTensor *out, GvTensor *in, const gint *perm)
 
   /* split the output along its outermost dim (a tile unit there covers 4 slices) */
   gint d0 = off;
-  gint64 unit_rows = tile && tiled == d0 ? 4 : 1;
-  gint64 unit = (gint64) p.ost[d0] * unit_rows;
+  gint64 unit = p.ost[d0];    /* output elements of one step along d0 */
   gint64 units = p.ext[d0];
   gint64 per = gv_op_max_elements (cmd, GV_BIND_BUFFER, 4) / unit;
   if (per < 1) {
@@ -265,9 +275,15 @@ gv_op_permute (GvCmd *cmd, GvTensor *out, GvTensor *in, const gint *perm)
     };
     PermuteParams q = p;
     q.ext[d0] = (guint32) cnt;
-    q.in_first = (guint32) (first * unit_rows * p.ist[d0]);
+    q.in_first = (guint32) (first * p.ist[d0]);
     gint64 rows = (gint64) q.ext[0] * q.ext[1] * q.ext[2] * q.ext[3];
-    dispatch_rows (cmd, k, bind, &q, q.ext[4], rows);
+    q.rows = (guint32) rows;
+    /* up to 8 invocations share a row block, fewer when rows are short */
+    while (q.lanes_log2 < 3 && (1u << (q.lanes_log2 + 1)) <= q.ext[4])
+      q.lanes_log2++;
+    guint gx, gy;
+    gv_op_grid_1d (cmd, gv_div_up (rows, PERMUTE_RPI) << q.lanes_log2, GROUP, &gx, &gy);
+    gv_cmd_dispatch (cmd, k, bind, &q, gx, gy, 1);
   }
 }
 
@@ -294,8 +310,8 @@ gv_op_resize_nearest (GvCmd *cmd, GvTensor *out, GvTensor *in)
   GvKernel *k = kernel (cmd, vec4 ? &resize4_shader : &resize_shader, 0, 0);
   if (k == NULL)
     return;
-  gint64 per = MIN (max_chunk (cmd, FALSE) / MAX (h * w, ho * wo), 65535);
-  if (per < 1 || ho > 65535 || (ho * h) > G_MAXUINT32 || (wo * w) > G_MAXUINT32) {
+  gint64 per = max_chunk (cmd, FALSE) / MAX (h * w, ho * wo);
+  if (per < 1 || (ho * h) > G_MAXUINT32 || (wo * w) > G_MAXUINT32) {
     gv_op_fail_shapes (cmd, "resize_nearest", "a plane is too large", 2, ts);
     return;
   }
@@ -305,9 +321,11 @@ gv_op_resize_nearest (GvCmd *cmd, GvTensor *out, GvTensor *in)
       gv_tensor_bind_range (in, first * h * w, n * h * w, FALSE),
       gv_tensor_bind_range (out, first * ho * wo, n * ho * wo, TRUE),
     };
-    ResizeParams p = { (guint32) h, (guint32) w, (guint32) ho, (guint32) wo, (guint32) n };
-    gv_cmd_dispatch (cmd, k, bind, &p, (guint) gv_div_up (wo / (vec4 ? 4 : 1), GROUP),
-        (guint) ho, (guint) n);
+    ResizeParams p = { (guint32) h, (guint32) w, (guint32) ho, (guint32) wo,
+      (guint32) (n * ho) };
+    guint gx, gy;
+    gv_op_grid_1d (cmd, gv_div_up (n * ho, RESIZE_RPI) * (wo / (vec4 ? 4 : 1)), GROUP, &gx, &gy);
+    gv_cmd_dispatch (cmd, k, bind, &p, gx, gy, 1);
   }
 }
 
@@ -322,23 +340,20 @@ gv_op_gather (GvCmd *cmd, GvTensor *out, GvTensor *src, GvTensor *index)
     gv_cmd_failf (cmd, GV_ERROR_INVALID, "gather: the index tensor is not int32");
     return;
   }
-  /* [B, C, L, D] with [B, M]; or an embedding table [L, D] with [M] */
-  gint64 bs, ch, len, d, m;
-  gboolean ok;
-  if (src->ndim == 2) {
-    bs = ch = 1;
+  /* [B, C, L, D] with [B, M]; [B, C, L] (D = 1) with [B, M]; a table [L, D] with [M] */
+  gint64 bs = 1, ch = 1, len, d = 1, m = index->shape[index->ndim - 1];
+  gboolean ok = src->ndim >= 2 && src->ndim <= 4 && out->ndim == src->ndim;
+  if (ok && src->ndim == 2) {
     len = src->shape[0];
     d = src->shape[1];
-    m = index->numel;
-    ok = index->ndim == 1 && out->ndim == 2 && out->shape[0] == m && out->shape[1] == d;
-  } else {
+    ok = index->numel == m && out->shape[0] == m && out->shape[1] == d;
+  } else if (ok) {
     bs = src->shape[0];
     ch = src->shape[1];
     len = src->shape[2];
-    d = src->shape[3];
-    m = index->shape[index->ndim - 1];
-    ok = src->ndim == 4 && index->ndim == 2 && index->shape[0] == bs && out->ndim == 4 &&
-        out->shape[0] == bs && out->shape[1] == ch && out->shape[2] == m && out->shape[3] == d;
+    d = src->ndim == 4 ? src->shape[3] : 1;
+    ok = index->ndim == 2 && index->shape[0] == bs && out->shape[0] == bs &&
+        out->shape[1] == ch && out->shape[2] == m && (src->ndim == 3 || out->shape[3] == d);
   }
   if (!ok) {
     gv_op_fail_shapes (cmd, "gather", "want src [B, C, L, D], index [B, M], out [B, C, M, D]",
@@ -347,27 +362,51 @@ gv_op_gather (GvCmd *cmd, GvTensor *out, GvTensor *src, GvTensor *index)
   }
   gboolean vec4 = d % 4 == 0 && aligned16 (src) && aligned16 (out);
   guint vec = vec4 ? 4 : 1;
+  gint64 dv = d / vec;
   GvKernel *k = kernel (cmd, vec4 ? &gather4_shader : &gather_shader, 0, 0);
   if (k == NULL)
     return;
-  gint64 per = MIN (max_chunk (cmd, vec4) / MAX (len * d, m * d), 65535);
-  if (per < 1 || gv_div_up (m * d / vec, GROUP) > 65535) {
+
+  /* whole planes per dispatch where they fit, else one plane in runs of index rows */
+  gint64 max_out = gv_op_max_elements (cmd, GV_BIND_BUFFER, 4);
+  gint64 max_src = max_chunk (cmd, vec4);
+  gint64 planes = bs * ch, plane_per, m_per;
+  if (m * d <= max_out) {
+    plane_per = MIN (MIN (max_out / (m * d), max_src / (len * d)), 65535);
+    m_per = m;
+  } else {
+    plane_per = 1;
+    m_per = max_out / d;
+  }
+  gboolean flat = dv < GROUP;
+  if (!flat)
+    m_per = MIN (m_per, 65535);
+  if (plane_per < 1 || m_per < 1 || len * d > max_src || dv > 65535 * GROUP) {
     gv_op_fail_shapes (cmd, "gather", "a plane is too large", 3, ts);
     return;
   }
-  gint64 planes = bs * ch;
-  for (gint64 first = 0; first < planes; first += per) {
-    gint64 n = MIN (per, planes - first);
-    GvBinding bind[3] = {
-      gv_tensor_bind_range (src, first * len * d, n * len * d, FALSE),
-      gv_tensor_bind (index, FALSE),
-      gv_tensor_bind_range (out, first * m * d, n * m * d, TRUE),
-    };
-    GatherParams p = {
-      (guint32) len, (guint32) (d / vec), (guint32) m, (guint32) ch, (guint32) first,
-      (guint32) n,
-    };
-    gv_cmd_dispatch (cmd, k, bind, &p, (guint) gv_div_up (m * d / vec, GROUP), (guint) n, 1);
+  for (gint64 first = 0; first < planes; first += plane_per) {
+    gint64 n = MIN (plane_per, planes - first);
+    for (gint64 m0 = 0; m0 < m; m0 += m_per) {
+      gint64 mc = MIN (m_per, m - m0);
+      GvBinding bind[3] = {
+        gv_tensor_bind_range (src, first * len * d, n * len * d, FALSE),
+        gv_tensor_bind (index, FALSE),
+        gv_tensor_bind_range (out, (first * m + m0) * d, (n - 1) * m * d + mc * d, TRUE),
+      };
+      GatherParams p = {
+        (guint32) len, (guint32) dv, (guint32) m, (guint32) ch, (guint32) first, (guint32) n,
+        (guint32) m0, (guint32) mc, flat,
+      };
+      guint gx, gy;
+      if (flat)
+        gv_op_grid_1d (cmd, mc * dv, GROUP, &gx, &gy);
+      else {
+        gx = (guint) gv_div_up (dv, GROUP * GATHER_PER);
+        gy = (guint) mc;
+      }
+      gv_cmd_dispatch (cmd, k, bind, &p, gx, gy, (guint) n);
+    }
   }
 }
 

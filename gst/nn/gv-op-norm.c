@@ -15,12 +15,12 @@ typedef struct {
 } PartialParams;
 
 typedef struct {
-  guint32 n_stats, groups, frames, cps;
+  guint32 n_stats, groups, frames, cps, cpg;
   gfloat eps;
 } FinalParams;
 
 typedef struct {
-  guint32 plane_len, channels, cpg, groups, frames, first_plane, planes;
+  guint32 plane_len, first_plane, planes;
 } ApplyParams;
 
 static const GvShader partial_shader = {
@@ -32,18 +32,17 @@ static const GvShader partial4_shader = {
   { GV_BIND_TEXEL_RGBA32F, GV_BIND_BUFFER }, sizeof (PartialParams),
 };
 static const GvShader final_shader = {
-  "gnorm_final", GV_SHADER_CODE (gv_spv_gnorm_final), 2,
-  { GV_BIND_TEXEL_RGBA32F, GV_BIND_BUFFER }, sizeof (FinalParams),
+  "gnorm_final", GV_SHADER_CODE (gv_spv_gnorm_final), 4,
+  { GV_BIND_TEXEL_RGBA32F, GV_BIND_TEXEL_R32F, GV_BIND_TEXEL_R32F, GV_BIND_BUFFER },
+  sizeof (FinalParams),
 };
 static const GvShader apply_shader = {
-  "gnorm_apply", GV_SHADER_CODE (gv_spv_gnorm_apply), 5,
-  { GV_BIND_TEXEL_R32F, GV_BIND_TEXEL_RGBA32F, GV_BIND_TEXEL_R32F, GV_BIND_TEXEL_R32F,
-    GV_BIND_BUFFER }, sizeof (ApplyParams),
+  "gnorm_apply", GV_SHADER_CODE (gv_spv_gnorm_apply), 3,
+  { GV_BIND_TEXEL_R32F, GV_BIND_TEXEL_RGBA32F, GV_BIND_BUFFER }, sizeof (ApplyParams),
 };
 static const GvShader apply4_shader = {
-  "gnorm_apply4", GV_SHADER_CODE (gv_spv_gnorm_apply4), 5,
-  { GV_BIND_TEXEL_RGBA32F, GV_BIND_TEXEL_RGBA32F, GV_BIND_TEXEL_R32F, GV_BIND_TEXEL_R32F,
-    GV_BIND_BUFFER }, sizeof (ApplyParams),
+  "gnorm_apply4", GV_SHADER_CODE (gv_spv_gnorm_apply4), 3,
+  { GV_BIND_TEXEL_RGBA32F, GV_BIND_TEXEL_RGBA32F, GV_BIND_BUFFER }, sizeof (ApplyParams),
 };
 
 /* elements per chunk of the CPU family: small enough to stay in L1 between the two passes,
@@ -51,6 +50,8 @@ static const GvShader apply4_shader = {
 #define CPU_CHUNK 256
 #define CPU_GROUP 64
 #define GPU_GROUP 256
+/* texels each apply invocation handles (shaders/group-norm.comp: PER_INVOCATION) */
+#define APPLY_PER_INVOCATION 4
 
 static gboolean
 aligned16 (const GvTensor *t)
@@ -138,25 +139,33 @@ gv_op_group_norm (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *gamma, GvTe
   gint64 n_seg = n_img * groups;
   gint64 n_stats = n_img / frames * groups;
 
-  /* 1: partials (hi, lo, M2, count) per chunk; 2: (K, A, rstd) per statistic */
+  /* 1: partials (hi, lo, M2, count) per chunk; 2: (K, A, scale, shift) per plane */
+  gint64 n_planes = n_img * channels;
   GvTensor *part = GV_TENSOR (cmd, n_seg * cps * 4);
-  GvTensor *stats = GV_TENSOR (cmd, n_stats * 4);
+  GvTensor *table = GV_TENSOR (cmd, n_planes * 4);
   if (gv_cmd_failed (cmd))
     goto done;
   record_partials (cmd, in, part, n_seg, seg_len, chunk, cps, vec4, gpu);
 
-  guint32 spec_final[1] = { 64 };
-  GvKernel *kf = gv_op_kernel (cmd, &final_shader, spec_final, 1);
+  guint32 spec_final[4] = { 64, 1, (gamma ? 1 : 0) | (beta ? 2 : 0), 0 };
+  GvKernel *kf = gv_op_kernel (cmd, &final_shader, spec_final, 4);
   if (kf == NULL)
     goto done;
-  FinalParams fp = { (guint32) n_stats, (guint32) groups, (guint32) frames, cps, eps };
-  GvBinding bf[2] = { gv_tensor_bind (part, FALSE), gv_tensor_bind (stats, TRUE) };
+  FinalParams fp = {
+    (guint32) n_stats, (guint32) groups, (guint32) frames, cps, (guint32) cpg, eps,
+  };
+  GvBinding bf[4] = {
+    gv_tensor_bind (part, FALSE),
+    gv_tensor_bind (gamma ? gamma : part, FALSE),
+    gv_tensor_bind (beta ? beta : part, FALSE),
+    gv_tensor_bind (table, TRUE),
+  };
   guint gx, gy;
   gv_op_grid_1d (cmd, n_stats, 64, &gx, &gy);
   gv_cmd_dispatch (cmd, kf, bf, &fp, gx, gy, 1);
 
   /* 3: normalise plane by plane, as many planes per dispatch as one binding holds */
-  guint32 spec_apply[4] = { wg, 1, (gamma ? 1 : 0) | (beta ? 2 : 0), silu ? 1 : 0 };
+  guint32 spec_apply[4] = { wg, 1, 0, silu ? 1 : 0 };
   GvKernel *ka = gv_op_kernel (cmd, vec4 ? &apply4_shader : &apply_shader, spec_apply, 4);
   if (ka == NULL)
     goto done;
@@ -164,25 +173,19 @@ gv_op_group_norm (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *gamma, GvTe
       gv_op_max_elements (cmd, vec4 ? GV_BIND_TEXEL_RGBA32F : GV_BIND_TEXEL_R32F, vec * 4) * vec);
   gint64 planes_per = max_elems / plane;
   guint32 plane_len = (guint32) (plane / vec);
-  gx = (guint) gv_div_up (plane_len, wg);
+  gx = (guint) gv_div_up (plane_len, wg * APPLY_PER_INVOCATION);
   if (planes_per < 1 || gx > 65535) {
     gv_op_fail_shapes (cmd, "group_norm", "one channel plane is too large", 4, all);
     goto done;
   }
-  gint64 n_planes = n_img * channels;
   for (gint64 first = 0; first < n_planes; first += planes_per) {
     gint64 n = MIN (planes_per, n_planes - first);
-    GvBinding ba[5] = {
+    GvBinding ba[3] = {
       gv_tensor_bind_range (in, first * plane, n * plane, FALSE),
-      gv_tensor_bind (stats, FALSE),
-      gv_tensor_bind (gamma ? gamma : stats, FALSE),
-      gv_tensor_bind (beta ? beta : stats, FALSE),
+      gv_tensor_bind (table, FALSE),
       gv_tensor_bind_range (out, first * plane, n * plane, TRUE),
     };
-    ApplyParams ap = {
-      plane_len, (guint32) channels, (guint32) cpg, (guint32) groups, (guint32) frames,
-      (guint32) first, (guint32) n,
-    };
+    ApplyParams ap = { plane_len, (guint32) first, (guint32) n };
     guint gyy = (guint) MIN (n, 65535);
     guint gz = (guint) gv_div_up (n, gyy);
     gv_cmd_dispatch (cmd, ka, ba, &ap, gx, gyy, gz);
@@ -190,5 +193,5 @@ gv_op_group_norm (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *gamma, GvTe
 
 done:
   gv_tensor_unref (part);
-  gv_tensor_unref (stats);
+  gv_tensor_unref (table);
 }

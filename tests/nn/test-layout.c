@@ -105,7 +105,11 @@ test_permute (void)
   permute_case (3, (gint64[]) { 3, 1, 7 }, (gint[]) { 1, 0, 2 }, 21);
 }
 
-/* outputs of more than 128 MiB: rows, tiles with the tiled dim outermost, the concat kernel */
+static void gather_case (gint64 b, gint64 c, gint64 l, gint64 m, gint64 d, gint nd,
+    guint32 seed);
+
+/* outputs of more than 128 MiB: rows, tiles with the tiled dim outermost, the concat kernel,
+ * gathered rows */
 static void
 test_beyond_one_binding (void)
 {
@@ -117,6 +121,8 @@ test_beyond_one_binding (void)
   permute_case (4, (gint64[]) { 1, 16, 4096, 520 }, (gint[]) { 0, 2, 1, 3 }, 22);
   permute_case (2, (gint64[]) { 5800, 5800 }, (gint[]) { 1, 0 }, 23);
   concat_case (2, (gint64[]) { 4200, 4000 }, (gint64[]) { 4200, 4000 }, 1, 24);
+  /* sparse-causal attention: frames as rows, 6 rows of 5.6 M values out */
+  gather_case (1, 1, 3, 6, 5600000, 4, 25);
 }
 
 static void
@@ -158,9 +164,11 @@ test_resize_nearest (void)
   resize_case (4, (gint64[]) { 1, 1, 64, 64 }, 8, 8, 36);
 }
 
+/* src of @nd dims: 2 a table [L, D] (b = c = 1), 3 [B, C, L] (d = 1), 4 [B, C, L, D] */
 static void
-gather_case (gint64 b, gint64 c, gint64 l, gint64 m, gint64 d, gboolean table, guint32 seed)
+gather_case (gint64 b, gint64 c, gint64 l, gint64 m, gint64 d, gint nd, guint32 seed)
 {
+  gboolean table = nd == 2;
   gfloat *src = gv_test_random (b * c * l * d, seed, -2, 2);
   gint32 *index = g_new (gint32, b * m);
   gfloat *want = g_new (gfloat, b * c * m * d);
@@ -171,8 +179,10 @@ gather_case (gint64 b, gint64 c, gint64 l, gint64 m, gint64 d, gboolean table, g
   g_rand_free (r);
 
   GError *error = NULL;
-  GvTensor *tsrc = table ? GV_TEST_TENSOR (src, l, d) : GV_TEST_TENSOR (src, b, c, l, d);
-  GvTensor *out = table ? GV_TEST_TENSOR (NULL, m, d) : GV_TEST_TENSOR (NULL, b, c, m, d);
+  GvTensor *tsrc = table ? GV_TEST_TENSOR (src, l, d) : nd == 3 ?
+      GV_TEST_TENSOR (src, b, c, l) : GV_TEST_TENSOR (src, b, c, l, d);
+  GvTensor *out = table ? GV_TEST_TENSOR (NULL, m, d) : nd == 3 ?
+      GV_TEST_TENSOR (NULL, b, c, m) : GV_TEST_TENSOR (NULL, b, c, m, d);
   GvTensor *tidx = table ?
       gv_tensor_new_typed (gv_test_device (), GV_DTYPE_I32, 1, (gint64[]) { m }, &error) :
       gv_tensor_new_typed (gv_test_device (), GV_DTYPE_I32, 2, (gint64[]) { b, m }, &error);
@@ -200,10 +210,13 @@ gather_case (gint64 b, gint64 c, gint64 l, gint64 m, gint64 d, gboolean table, g
 static void
 test_gather (void)
 {
-  gather_case (1, 1, 1000, 77, 64, TRUE, 41);     /* embedding lookup, vec4 */
-  gather_case (1, 1, 999, 13, 7, FALSE, 42);
-  gather_case (2, 3, 50, 40, 1, FALSE, 43);       /* latent positions */
-  gather_case (2, 3, 17, 9, 6, FALSE, 44);
+  gather_case (1, 1, 1000, 77, 64, 2, 41);        /* embedding lookup, vec4 */
+  gather_case (1, 1, 999, 13, 7, 4, 42);
+  gather_case (2, 3, 50, 40, 1, 4, 43);           /* latent positions */
+  gather_case (3, 5, 61, 59, 1, 3, 45);           /* the same as [B, C, L] */
+  gather_case (2, 3, 17, 9, 6, 4, 44);
+  gather_case (1, 1, 7, 12, 1000, 4, 46);         /* whole frames as rows (long rows) */
+  gather_case (2, 2, 5, 3, 1001, 4, 47);
 }
 
 static void
@@ -249,6 +262,34 @@ test_timestep_embedding (void)
   g_free (t);
 }
 
+/* a view off a 16-byte boundary: the scalar kernels even though sizes allow vec4 */
+static void
+test_unaligned_view (void)
+{
+  gint64 shape[3] = { 4, 8, 12 }, n = 4 * 8 * 12;
+  gint perm[3] = { 1, 0, 2 };
+  gfloat *x = gv_test_random (n + 1, 61, -2, 2);
+  gfloat *want = g_new (gfloat, n);
+  GvTensor *t = GV_TEST_TENSOR (x, n + 1);
+  GvTensor *v = GV_VIEW (t, 1, 4, 8, 12);
+  GvTensor *out = GV_TEST_TENSOR (NULL, 8, 4, 12);
+  GvCmd *cmd = gv_cmd_new (gv_test_device ());
+
+  gv_op_permute (cmd, out, v, perm);
+  gv_test_finish (cmd);
+  gfloat *got = gv_test_download (out);
+  gv_ref_permute (want, x + 1, shape, 3, perm);
+  gv_assert_close (got, want, n, 1e-7);
+
+  gv_cmd_free (cmd);
+  gv_tensor_unref (v);
+  gv_tensor_unref (t);
+  gv_tensor_unref (out);
+  g_free (x);
+  g_free (want);
+  g_free (got);
+}
+
 static void
 test_shape_errors (void)
 {
@@ -288,6 +329,7 @@ main (int argc, char **argv)
   g_test_add_func ("/layout/resize-nearest", test_resize_nearest);
   g_test_add_func ("/layout/gather", test_gather);
   g_test_add_func ("/layout/timestep-embedding", test_timestep_embedding);
+  g_test_add_func ("/layout/unaligned-view", test_unaligned_view);
   g_test_add_func ("/layout/shape-errors", test_shape_errors);
   return g_test_run ();
 }

@@ -90,8 +90,10 @@ test_group_norm_no_affine (void)
 {
   GroupNormCase a = { 2, 6, 11, 13, 3, 1, FALSE, FALSE, FALSE, FALSE, 0 };
   GroupNormCase b = { 2, 6, 4, 6, 2, 2, FALSE, TRUE, TRUE, FALSE, 0 };
+  GroupNormCase flat = { 4, 6, 1, 1, 3, 1, TRUE, FALSE, FALSE, FALSE, 0 };   /* [N, C] */
   group_norm_case (&a, 4);
   group_norm_case (&b, 5);
+  group_norm_case (&flat, 10);
 }
 
 static void
@@ -112,11 +114,12 @@ test_group_norm_offset_frames (void)
   group_norm_case (&odd, 8);
 }
 
-/* 256 channels x 512 x 512 (the VAE decoder at full size): 256 MiB, more than one binding */
+/* the VAE decoder at full size (512 x 512) holds up to 256 MiB in one image: 136 channels
+ * (136 MiB, 17 per group) are enough to need more than one 128 MiB binding */
 static void
 test_group_norm_beyond_one_binding (void)
 {
-  GroupNormCase k = { 1, 256, 512, 512, 32, 1, TRUE, TRUE, TRUE, FALSE, 0 };
+  GroupNormCase k = { 1, 136, 512, 512, 8, 1, TRUE, TRUE, TRUE, FALSE, 0 };
   group_norm_case (&k, 9);
 }
 
@@ -223,6 +226,50 @@ test_geglu (void)
   rows_case (ROWS_GEGLU, 3, 2, FALSE, FALSE, 0, 33);
 }
 
+/* views that start off a 16-byte boundary take the scalar kernels even when sizes allow vec4 */
+static void
+test_unaligned_views (void)
+{
+  gint64 rows = 6, len = 64, n = rows * len + 1;
+  gfloat *x = gv_test_random (n, 41, -2, 2);
+  gfloat *gamma = gv_test_random (len, 42, 0.5f, 1.5f);
+  gfloat *want = g_new (gfloat, n);
+  GvTensor *t = GV_TEST_TENSOR (x, n);
+  GvTensor *tg = GV_TEST_TENSOR (gamma, len);
+  GvTensor *out = GV_TEST_TENSOR (NULL, n);
+  GvTensor *vin = GV_VIEW (t, 1, rows, len);
+  GvTensor *vout = GV_VIEW (out, 1, rows, len);
+  GvTensor *gin = GV_VIEW (t, 1, 2, 4, 8, 6);
+  GvTensor *gout = GV_VIEW (out, 1, 2, 4, 8, 6);
+  GvCmd *cmd = gv_cmd_new (gv_test_device ());
+
+  gv_op_layer_norm (cmd, vout, vin, tg, NULL, 1e-5f);
+  gv_test_finish (cmd);
+  gfloat *got = gv_test_download (out);
+  gv_ref_layer_norm (want, x + 1, rows, len, gamma, NULL, 1e-5f);
+  gv_assert_close (got + 1, want, rows * len, 1e-5);
+  g_free (got);
+
+  gv_op_group_norm (cmd, gout, gin, NULL, NULL, 2, 1, 1e-5f, TRUE);
+  gv_test_finish (cmd);
+  got = gv_test_download (out);
+  gv_ref_group_norm (want, x + 1, 2, 4, 48, NULL, NULL, 2, 1, 1e-5f, TRUE);
+  gv_assert_close (got + 1, want, rows * len, 1e-5);
+  g_free (got);
+
+  gv_cmd_free (cmd);
+  gv_tensor_unref (vin);
+  gv_tensor_unref (vout);
+  gv_tensor_unref (gin);
+  gv_tensor_unref (gout);
+  gv_tensor_unref (t);
+  gv_tensor_unref (tg);
+  gv_tensor_unref (out);
+  g_free (x);
+  g_free (gamma);
+  g_free (want);
+}
+
 static void
 test_shape_errors (void)
 {
@@ -272,6 +319,7 @@ main (int argc, char **argv)
   g_test_add_func ("/norm/softmax", test_softmax);
   g_test_add_func ("/norm/softmax-masked", test_softmax_masked);
   g_test_add_func ("/norm/geglu", test_geglu);
+  g_test_add_func ("/norm/unaligned-views", test_unaligned_views);
   g_test_add_func ("/norm/shape-errors", test_shape_errors);
   return g_test_run ();
 }
