@@ -1,0 +1,126 @@
+#include <string.h>
+
+#include "gstgenvideoimage.h"
+
+/* copies the frame of @sample into a tightly packed buffer */
+static guint8 *
+copy_frame (GstSample *sample, gint *width, gint *height, gint *stride, GError **error)
+{
+  GstVideoInfo info;
+  GstVideoFrame frame;
+  GstBuffer *buffer = gst_sample_get_buffer (sample);
+
+  if (!gst_video_info_from_caps (&info, gst_sample_get_caps (sample)) ||
+      !gst_video_frame_map (&frame, &info, buffer, GST_MAP_READ)) {
+    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+        "the decoded image could not be read");
+    return NULL;
+  }
+  gint w = GST_VIDEO_INFO_WIDTH (&info), h = GST_VIDEO_INFO_HEIGHT (&info);
+  gint bpp = GST_VIDEO_INFO_COMP_PSTRIDE (&info, 0);
+  guint8 *out = g_new (guint8, (gsize) w * h * bpp);
+  for (gint y = 0; y < h; y++)
+    memcpy (out + (gsize) y * w * bpp, (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame, 0) +
+        (gsize) y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0), (gsize) w * bpp);
+  gst_video_frame_unmap (&frame);
+  *width = w;
+  *height = h;
+  *stride = w * bpp;
+  return out;
+}
+
+/* Runs @pipeline (ending in an appsink named "sink") to its first sample. */
+static guint8 *
+run_to_first_frame (GstElement *pipeline, const gchar *what, gint *width, gint *height,
+    gint *stride, GError **error)
+{
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  GstSample *sample = NULL;
+  guint8 *out = NULL;
+
+  gst_element_set_state (pipeline, GST_STATE_PAUSED);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+      GST_MESSAGE_ASYNC_DONE | GST_MESSAGE_ERROR);
+  if (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ASYNC_DONE)
+    g_signal_emit_by_name (sink, "pull-preroll", &sample);
+  if (sample != NULL) {
+    out = copy_frame (sample, width, height, stride, error);
+    gst_sample_unref (sample);
+  } else if (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+    GError *err = NULL;
+    gst_message_parse_error (msg, &err, NULL);
+    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+        "%s could not be decoded as an image: %s", what, err->message);
+    g_error_free (err);
+  } else {
+    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+        "%s could not be decoded as an image (no frame came out)", what);
+  }
+  if (msg)
+    gst_message_unref (msg);
+  gst_object_unref (bus);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (sink);
+  return out;
+}
+
+static GstElement *
+make_pipeline (const gchar *description, GError **error)
+{
+  GError *err = NULL;
+  GstElement *p = gst_parse_launch_full (description, NULL, GST_PARSE_FLAG_FATAL_ERRORS, &err);
+  if (p == NULL) {
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+        "cannot decode images: %s (install gstreamer1.0-plugins-base and -good)",
+        err ? err->message : "unknown error");
+    g_clear_error (&err);
+  }
+  return p;
+}
+
+guint8 *
+gst_gen_video_load_image (const gchar *path, GstVideoFormat format, gint *width, gint *height,
+    gint *stride, GError **error)
+{
+  if (path == NULL || !g_file_test (path, G_FILE_TEST_IS_REGULAR)) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "%s: no such file",
+        path ? path : "(none)");
+    return NULL;
+  }
+  gchar *escaped = g_strescape (path, NULL);
+  gchar *desc = g_strdup_printf ("filesrc location=\"%s\" ! decodebin ! videoconvert ! "
+      "video/x-raw,format=%s ! appsink name=sink sync=false", escaped,
+      gst_video_format_to_string (format));
+  GstElement *pipeline = make_pipeline (desc, error);
+  guint8 *out = pipeline ? run_to_first_frame (pipeline, path, width, height, stride, error) :
+      NULL;
+  if (pipeline)
+    gst_object_unref (pipeline);
+  g_free (desc);
+  g_free (escaped);
+  return out;
+}
+
+guint8 *
+gst_gen_video_convert_image (GstBuffer *buffer, GstCaps *caps, GstVideoFormat format,
+    gint *width, gint *height, gint *stride, GError **error)
+{
+  GstSample *in = gst_sample_new (buffer, caps, NULL, NULL);
+  GstCaps *to = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING,
+      gst_video_format_to_string (format), NULL);
+  GError *err = NULL;
+  GstSample *out = gst_video_convert_sample (in, to, GST_CLOCK_TIME_NONE, &err);
+  guint8 *pixels = NULL;
+  if (out != NULL) {
+    pixels = copy_frame (out, width, height, stride, error);
+    gst_sample_unref (out);
+  } else {
+    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+        "the target image could not be converted: %s", err ? err->message : "unknown error");
+    g_clear_error (&err);
+  }
+  gst_caps_unref (to);
+  gst_sample_unref (in);
+  return pixels;
+}
