@@ -679,6 +679,22 @@ GST_START_TEST (test_latency)
 }
 GST_END_TEST;
 
+/* QoS is off: dropping frames upstream would tear clips apart, so QoS events stop here while
+ * other upstream events pass. */
+GST_START_TEST (test_qos_not_forwarded)
+{
+  GstHarness *h = harness_new (4);
+  guint before = gst_harness_upstream_events_received (h);
+
+  fail_unless (gst_harness_push_upstream_event (h, gst_event_new_qos (GST_QOS_TYPE_UNDERFLOW,
+              0.5, 10 * GST_MSECOND, GST_SECOND)));
+  fail_unless_equals_int (gst_harness_upstream_events_received (h), before);
+  fail_unless (gst_harness_push_upstream_event (h, gst_event_new_reconfigure ()));
+  fail_unless_equals_int (gst_harness_upstream_events_received (h), before + 1);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
 /* Two elements in a row agree on the clips: the second follows the first's clips (despite its
  * own clip-frames) and reuses its clip objects. */
 GST_START_TEST (test_downstream_follows_upstream_clips)
@@ -843,6 +859,7 @@ clipfilter_suite (void)
   tcase_add_test (tc, test_caps_refusal);
   tcase_add_test (tc, test_progress_rate_limit);
   tcase_add_test (tc, test_latency);
+  tcase_add_test (tc, test_qos_not_forwarded);
   tcase_add_test (tc, test_downstream_follows_upstream_clips);
   tcase_add_test (tc, test_foreign_meta_replaced);
   tcase_add_test (tc, test_mutable_ready_property);
