@@ -13,9 +13,10 @@
  * held while pushing or while calling process_clip().
  */
 #include "gstgenvideoclipfilter.h"
+#include "gstgenvideodevice.h"
 #include "gstgenvideoclipmeta.h"
 
-GST_DEBUG_CATEGORY_STATIC (gst_gen_video_clip_filter_debug);
+GST_DEBUG_CATEGORY (gst_gen_video_clip_filter_debug);
 #define GST_CAT_DEFAULT gst_gen_video_clip_filter_debug
 
 #define DEFAULT_CLIP_FRAMES 8
@@ -81,6 +82,10 @@ typedef struct {
   gint64 last_progress_us;
 
   gint cancelled;       /* atomic */
+
+  /* compute resources, under the object lock; held from first use until READY */
+  GvDevice *device;
+  GvModel *loaded_model;
 } GstGenVideoClipFilterPrivate;
 
 G_DEFINE_ABSTRACT_TYPE_WITH_CODE (GstGenVideoClipFilter, gst_gen_video_clip_filter,
@@ -263,6 +268,14 @@ post_size_error (GstGenVideoClipFilter *self, const GstCaps *caps, gint width, g
       ("refused caps %" GST_PTR_FORMAT, caps));
 }
 
+/* The caps that leave for @caps (a new reference), or NULL when they are the same. */
+static GstCaps *
+output_caps (GstGenVideoClipFilter *self, GstCaps *caps)
+{
+  GstGenVideoClipFilterClass *klass = GST_GEN_VIDEO_CLIP_FILTER_GET_CLASS (self);
+  return klass->output_caps ? klass->output_caps (self, caps) : NULL;
+}
+
 static gboolean
 gst_gen_video_clip_filter_accept_caps (GstGenVideoClipFilter *self, GstPad *pad, GstCaps *caps)
 {
@@ -282,9 +295,59 @@ gst_gen_video_clip_filter_accept_caps (GstGenVideoClipFilter *self, GstPad *pad,
       post_size_error (self, caps, width, height);
     return FALSE;
   }
-  /* the frames leave as they came: downstream must take the same caps */
-  if (gst_pad_is_linked (priv->srcpad))
-    return gst_pad_peer_query_accept_caps (priv->srcpad, caps);
+  /* downstream must take the caps the frames leave with */
+  if (gst_pad_is_linked (priv->srcpad)) {
+    GstCaps *out = output_caps (self, caps);
+    gboolean accepted = gst_pad_peer_query_accept_caps (priv->srcpad, out ? out : caps);
+    if (out)
+      gst_caps_unref (out);
+    return accepted;
+  }
+  return TRUE;
+}
+
+/* The device answers context queries from both sides. */
+static gboolean
+answer_context_query (GstGenVideoClipFilter *self, GstQuery *query)
+{
+  GstGenVideoClipFilterPrivate *priv = PRIV (self);
+  GST_OBJECT_LOCK (self);
+  GvDevice *device = priv->device ? gv_device_ref (priv->device) : NULL;
+  GST_OBJECT_UNLOCK (self);
+  gboolean answered = gst_gen_video_device_handle_query (query, device);
+  if (device)
+    gv_device_unref (device);
+  return answered;
+}
+
+/* Caps queries when the output differs from the input: the sink takes what its template
+ * takes (the output is made from it), the src gives the output of that. */
+static gboolean
+answer_caps_query (GstGenVideoClipFilter *self, GstPad *pad, GstQuery *query)
+{
+  GstGenVideoClipFilterPrivate *priv = PRIV (self);
+  GstCaps *templ = gst_pad_get_pad_template_caps (priv->sinkpad);
+  GstCaps *out = output_caps (self, templ);
+  if (out == NULL) {
+    gst_caps_unref (templ);
+    return FALSE;
+  }
+  GstCaps *filter, *result;
+  gst_query_parse_caps (query, &filter);
+  if (pad == priv->sinkpad) {
+    gst_caps_unref (out);
+    result = templ;
+  } else {
+    gst_caps_unref (templ);
+    result = out;
+  }
+  if (filter) {
+    GstCaps *both = gst_caps_intersect_full (filter, result, GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref (result);
+    result = both;
+  }
+  gst_query_set_caps_result (query, result);
+  gst_caps_unref (result);
   return TRUE;
 }
 
@@ -293,6 +356,10 @@ gst_gen_video_clip_filter_sink_query (GstPad *pad, GstObject *parent, GstQuery *
 {
   GstGenVideoClipFilter *self = GST_GEN_VIDEO_CLIP_FILTER (parent);
 
+  if (GST_QUERY_TYPE (query) == GST_QUERY_CONTEXT && answer_context_query (self, query))
+    return TRUE;
+  if (GST_QUERY_TYPE (query) == GST_QUERY_CAPS && answer_caps_query (self, pad, query))
+    return TRUE;
   if (GST_QUERY_TYPE (query) == GST_QUERY_ACCEPT_CAPS) {
     GstCaps *caps;
     gst_query_parse_accept_caps (query, &caps);
@@ -310,6 +377,10 @@ gst_gen_video_clip_filter_src_query (GstPad *pad, GstObject *parent, GstQuery *q
   GstGenVideoClipFilter *self = GST_GEN_VIDEO_CLIP_FILTER (parent);
   GstGenVideoClipFilterPrivate *priv = PRIV (self);
 
+  if (GST_QUERY_TYPE (query) == GST_QUERY_CONTEXT && answer_context_query (self, query))
+    return TRUE;
+  if (GST_QUERY_TYPE (query) == GST_QUERY_CAPS && answer_caps_query (self, pad, query))
+    return TRUE;
   if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
     return gst_pad_query_default (pad, parent, query);
 
@@ -656,6 +727,16 @@ process_and_push (GstGenVideoClipFilter *self, ClipQueue *c, gboolean *process_f
     for (; l && ((QueuedEvent *) l->data)->position <= i; l = l->next) {
       QueuedEvent *qe = l->data;
       GstEvent *event = g_steal_pointer (&qe->event);
+      if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
+        GstCaps *caps;
+        gst_event_parse_caps (event, &caps);
+        GstCaps *out = output_caps (self, caps);
+        if (out) {
+          gst_event_unref (event);
+          event = gst_event_new_caps (out);
+          gst_caps_unref (out);
+        }
+      }
       GST_LOG_OBJECT (self, "pushing %" GST_PTR_FORMAT, event);
       gst_pad_push_event (priv->srcpad, event);
     }
@@ -811,6 +892,80 @@ gst_gen_video_clip_filter_get_seed (GstGenVideoClipFilter *filter)
   return seed;
 }
 
+gchar *
+gst_gen_video_clip_filter_dup_model_path (GstGenVideoClipFilter *filter)
+{
+  gchar *model = gst_gen_video_clip_filter_dup_model (filter);
+  if (model != NULL && *model != '\0')
+    return model;
+  g_free (model);
+  const gchar *env = g_getenv ("GENVIDEO_MODEL");
+  if (env != NULL && *env != '\0')
+    return g_strdup (env);
+  return g_strdup (GV_DEFAULT_MODEL_DIR);
+}
+
+GvDevice *
+gst_gen_video_clip_filter_get_device (GstGenVideoClipFilter *filter, GError **error)
+{
+  GstGenVideoClipFilterPrivate *priv = PRIV (filter);
+  return gst_gen_video_device_ensure (GST_ELEMENT (filter), priv->sinkpad, priv->srcpad,
+      gst_gen_video_clip_filter_get_device_index (filter), &priv->device, error);
+}
+
+GvModel *
+gst_gen_video_clip_filter_get_model (GstGenVideoClipFilter *filter, GError **error)
+{
+  GstGenVideoClipFilterPrivate *priv = PRIV (filter);
+
+  GST_OBJECT_LOCK (filter);
+  GvModel *model = priv->loaded_model;
+  GST_OBJECT_UNLOCK (filter);
+  if (model != NULL)
+    return model;
+
+  GvDevice *device = gst_gen_video_clip_filter_get_device (filter, error);
+  if (device == NULL)
+    return NULL;
+  gchar *path = gst_gen_video_clip_filter_dup_model_path (filter);
+  GST_INFO_OBJECT (filter, "loading the model of %s on %s", path, gv_device_get_name (device));
+  model = gv_model_get_shared (device, path, error);
+  g_free (path);
+  if (model != NULL) {
+    GST_OBJECT_LOCK (filter);
+    priv->loaded_model = model;
+    GST_OBJECT_UNLOCK (filter);
+  }
+  return model;
+}
+
+static void
+release_compute (GstGenVideoClipFilter *self)
+{
+  GstGenVideoClipFilterPrivate *priv = PRIV (self);
+  GST_OBJECT_LOCK (self);
+  GvModel *model = g_steal_pointer (&priv->loaded_model);
+  GvDevice *device = g_steal_pointer (&priv->device);
+  GST_OBJECT_UNLOCK (self);
+  gv_model_unref (model);
+  gv_device_unref (device);
+}
+
+static void
+gst_gen_video_clip_filter_set_context (GstElement *element, GstContext *context)
+{
+  GstGenVideoClipFilter *self = GST_GEN_VIDEO_CLIP_FILTER (element);
+  GstGenVideoClipFilterPrivate *priv = PRIV (self);
+  gint index = gst_gen_video_clip_filter_get_device_index (self);
+
+  GST_OBJECT_LOCK (self);
+  /* a device is only taken before the element uses one */
+  if (priv->loaded_model == NULL)
+    gst_gen_video_device_from_context (context, index, &priv->device);
+  GST_OBJECT_UNLOCK (self);
+  GST_ELEMENT_CLASS (gst_gen_video_clip_filter_parent_class)->set_context (element, context);
+}
+
 gboolean
 gst_gen_video_clip_filter_can_set_property (GstGenVideoClipFilter *filter, GParamSpec *pspec)
 {
@@ -902,8 +1057,13 @@ gst_gen_video_clip_filter_change_state (GstElement *element, GstStateChange tran
     g_mutex_unlock (&priv->lock);
   }
   /* PAUSED -> READY deactivates the pads: that cancels and joins the task */
-  return GST_ELEMENT_CLASS (gst_gen_video_clip_filter_parent_class)->change_state (element,
+  GstStateChangeReturn ret =
+      GST_ELEMENT_CLASS (gst_gen_video_clip_filter_parent_class)->change_state (element,
       transition);
+  /* the model (device memory) is let go with the stream; another model may come next */
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+    release_compute (self);
+  return ret;
 }
 
 static void
@@ -916,6 +1076,7 @@ gst_gen_video_clip_filter_finalize (GObject *object)
   g_queue_clear_full (&priv->sticky, (GDestroyNotify) gst_event_unref);
   g_free (priv->last_stage);
   g_free (priv->model);
+  release_compute (GST_GEN_VIDEO_CLIP_FILTER (object));
   g_mutex_clear (&priv->lock);
   g_cond_clear (&priv->cond);
   G_OBJECT_CLASS (gst_gen_video_clip_filter_parent_class)->finalize (object);
@@ -932,6 +1093,7 @@ gst_gen_video_clip_filter_class_init (GstGenVideoClipFilterClass *klass)
   gobject_class->get_property = gst_gen_video_clip_filter_get_property;
   gobject_class->finalize = gst_gen_video_clip_filter_finalize;
   element_class->change_state = gst_gen_video_clip_filter_change_state;
+  element_class->set_context = gst_gen_video_clip_filter_set_context;
   klass->process_clip = gst_gen_video_clip_filter_default_process_clip;
 
   g_object_class_install_property (gobject_class, PROP_CLIP_FRAMES,

@@ -12,6 +12,7 @@
 #include <gst/video/video.h>
 
 #include "genvideo/gv-clip.h"
+#include "models/gv-model.h"
 
 G_BEGIN_DECLS
 
@@ -36,6 +37,10 @@ struct _GstGenVideoClipFilterClass {
    * it is set; on failure it posts GST_ELEMENT_ERROR and returns GST_FLOW_ERROR. The default
    * passes the frames through and reports progress. */
   GstFlowReturn (*process_clip) (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job);
+
+  /* The caps of the frames that leave for frames of @input_caps, or NULL when they leave as
+   * they came (the default). process_clip() then replaces every frame by one of those caps. */
+  GstCaps *(*output_caps) (GstGenVideoClipFilter *filter, GstCaps *input_caps);
 };
 
 /* Set from FLUSH_START or a state change to READY until the processing has stopped. */
@@ -55,6 +60,15 @@ guint gst_gen_video_clip_filter_get_clip_frames (GstGenVideoClipFilter *filter);
 gchar *gst_gen_video_clip_filter_dup_model (GstGenVideoClipFilter *filter);
 gint gst_gen_video_clip_filter_get_device_index (GstGenVideoClipFilter *filter);
 guint64 gst_gen_video_clip_filter_get_seed (GstGenVideoClipFilter *filter);
+
+/* The model folder: the model property, else GENVIDEO_MODEL, else the installed default
+ * model. g_free() it. */
+gchar *gst_gen_video_clip_filter_dup_model_path (GstGenVideoClipFilter *filter);
+
+/* The Vulkan device (shared through GstContext) and the model on it, loaded on first use and
+ * held until the element goes back to READY. Errors are for GST_ELEMENT_ERROR. */
+GvDevice *gst_gen_video_clip_filter_get_device (GstGenVideoClipFilter *filter, GError **error);
+GvModel *gst_gen_video_clip_filter_get_model (GstGenVideoClipFilter *filter, GError **error);
 
 /* For set_property: FALSE (and a warning) when @pspec is GST_PARAM_MUTABLE_READY and the
  * element is above READY. Call it with the object lock held. */

@@ -9,8 +9,10 @@
  * #GstGenVideoTune:source-prompt. The tuned model and the clip's latents travel downstream in
  * the clip object of the frames' #GstGenVideoClipMeta, for invedit and latentcorrect.
  *
- * This version collects and pushes the clips unchanged and records the source prompt in the
- * clip object; the tuning itself comes with the model code.
+ * This version encodes the clip with the VAE and builds the inflated model, with its temporal
+ * layers loaded from #GstGenVideoTune:tuned-location when that file exists, else initialised
+ * (the untuned video model); the training steps themselves come in a later version (steps > 0
+ * posts a warning). The frames pass through unchanged.
  *
  * ## Example launch line
  * |[
@@ -20,6 +22,7 @@
  * ]|
  */
 #include "gstgenvideoelements.h"
+#include "gstgenvideocompute.h"
 #include "gstgenvideotune.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_gen_video_tune_debug);
@@ -44,6 +47,8 @@ struct _GstGenVideoTune {
   guint steps;
   gdouble learning_rate;
   gchar *tuned_location;
+
+  gboolean warned_untuned;   /* the missing fine-tuning was reported in this stream */
 };
 
 G_DEFINE_TYPE_WITH_CODE (GstGenVideoTune, gst_gen_video_tune, GST_TYPE_GEN_VIDEO_CLIP_FILTER,
@@ -56,9 +61,14 @@ static GstFlowReturn
 gst_gen_video_tune_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job)
 {
   GstGenVideoTune *self = GST_GEN_VIDEO_TUNE (filter);
+  GError *error = NULL;
 
   GST_OBJECT_LOCK (self);
   gchar *prompt = g_strdup (self->source_prompt);
+  gchar *tuned = g_strdup (self->tuned_location);
+  guint steps = self->steps;
+  gboolean warn = steps > 0 && !self->warned_untuned;
+  self->warned_untuned |= warn;
   GST_OBJECT_UNLOCK (self);
 
   /* later stages condition their source branch on it */
@@ -66,10 +76,55 @@ gst_gen_video_tune_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJ
     gv_clip_set_prompt (job->clip, GV_CLIP_PROMPT_SOURCE, prompt);
   GST_DEBUG_OBJECT (self, "clip %" G_GUINT64_FORMAT ": %u frames, source prompt \"%s\"",
       gv_clip_get_id (job->clip), job->n_frames, GST_STR_NULL (prompt));
-  g_free (prompt);
+  if (warn)
+    GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
+        ("Fine-tuning is not available in this version: clips run with the untuned video "
+            "model (its temporal layers as initialised, or loaded from tuned-location). Set "
+            "steps=0 to silence this warning."), ("steps=%u", steps));
 
-  return GST_GEN_VIDEO_CLIP_FILTER_CLASS (gst_gen_video_tune_parent_class)->process_clip (filter,
-      job);
+  GstFlowReturn ret = GST_FLOW_OK;
+  GvModel *model = gst_gen_video_clip_filter_get_model (filter, &error);
+  if (model == NULL) {
+    ret = gst_gen_video_post_error (filter, "Loading the model", error);
+    goto out;
+  }
+  GvEditEnv env;
+  gst_gen_video_edit_env (filter, model, &env);
+  GstVideoFrame *frames = g_new (GstVideoFrame, job->n_frames);
+  GvPicture *pictures = g_new (GvPicture, job->n_frames);
+  GvPixelFormat format;
+  if (!gst_gen_video_map_frames (job, frames, pictures, &format)) {
+    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("A frame could not be read."), (NULL));
+    ret = GST_FLOW_ERROR;
+  } else {
+    gboolean ok = gv_edit_prepare_source (gv_edit_for_clip (job->clip), &env, pictures,
+        (gint) job->n_frames, GST_VIDEO_INFO_WIDTH (&job->info),
+        GST_VIDEO_INFO_HEIGHT (&job->info), format, prompt, tuned, &error);
+    gst_gen_video_unmap_frames (frames, job->n_frames);
+    if (!ok)
+      ret = gst_gen_video_post_error (filter, "Encoding the clip", error);
+  }
+  g_free (frames);
+  g_free (pictures);
+
+out:
+  g_free (prompt);
+  g_free (tuned);
+  return ret;
+}
+
+static GstStateChangeReturn
+gst_gen_video_tune_change_state (GstElement *element, GstStateChange transition)
+{
+  GstGenVideoTune *self = GST_GEN_VIDEO_TUNE (element);
+
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+    GST_OBJECT_LOCK (self);
+    self->warned_untuned = FALSE;
+    GST_OBJECT_UNLOCK (self);
+  }
+  return GST_ELEMENT_CLASS (gst_gen_video_tune_parent_class)->change_state (element,
+      transition);
 }
 
 static void
@@ -152,6 +207,7 @@ gst_gen_video_tune_class_init (GstGenVideoTuneClass *klass)
   gobject_class->set_property = gst_gen_video_tune_set_property;
   gobject_class->get_property = gst_gen_video_tune_get_property;
   gobject_class->finalize = gst_gen_video_tune_finalize;
+  element_class->change_state = gst_gen_video_tune_change_state;
   GST_GEN_VIDEO_CLIP_FILTER_CLASS (klass)->process_clip = gst_gen_video_tune_process_clip;
 
   g_object_class_install_property (gobject_class, PROP_SOURCE_PROMPT,

@@ -4,27 +4,38 @@
  * @short_description: DDIM inversion and InvEdit masks of each clip
  *
  * The second GenVideo stage. It inverts every frame of the clip to noise with DDIM
- * (#GstInvEdit:inversion-steps steps, no guidance), then runs a source branch (source prompt)
- * and a target branch (#GstInvEdit:target-prompt and the object of
- * #GstInvEdit:target-location) side by side; where their noise predictions differ is where the
- * edit goes: that gives a mask per frame (DiffEdit's rule, extended to video and to targets of
- * another shape). The inverted latents, their trajectory and the masks travel downstream in
- * the clip object for latentcorrect. Without genvideotune upstream it works with the base
- * model.
+ * (#GstInvEdit:inversion-steps steps, no guidance) under the source conditions (the source
+ * prompt and the unCLIP embedding of one source frame), then runs a source branch and a target
+ * branch (#GstInvEdit:target-prompt and the object of the target image) side by side from the
+ * inverted latents; where their noise predictions differ is where the edit goes: that gives a
+ * mask per frame (DiffEdit's rule, extended to video and to targets of another shape). The
+ * inverted latents, their trajectory and the masks travel downstream in the clip object for
+ * latentcorrect. Without genvideotune upstream it encodes the clip itself, with the base model.
  *
- * This version collects and pushes the clips unchanged and records the target prompt in the
- * clip object; inversion and masks come with the model code.
+ * The target image comes from #GstInvEdit:target-location (PNG, JPEG, anything decodebin
+ * reads) or from the `target` request sink pad (a raw image buffer: the last one that came); its object is its alpha channel, or
+ * the white of #GstInvEdit:target-mask-location. Set to output masks
+ * (#GstInvEdit:output = masks), the element pushes GRAY8 frames of the masks instead of the
+ * input frames; without a target of its own it then shows the masks an upstream invedit found.
+ *
+ * After each clip an element message "genvideo-mask" gives the clip id, the latent size and the
+ * share of each frame that is inside the mask (field "area", an array of doubles).
  *
  * ## Example launch line
  * |[
  * gst-launch-1.0 -m videotestsrc pattern=ball num-buffers=16 ! \
  *     video/x-raw,width=256,height=256 ! videoconvert ! \
- *     genvideotune source-prompt="a white ball" ! \
- *     invedit target-prompt="a red apple" target-location=apple.png ! fakesink
+ *     genvideotune source-prompt="a white ball" steps=0 ! \
+ *     invedit target-prompt="a red apple" target-location=apple.png ! \
+ *     latentcorrect ! videoconvert ! autovideosink
  * ]|
  */
+#include "gstgenvideocompute.h"
 #include "gstgenvideoelements.h"
+#include "gstgenvideoimage.h"
 #include "gstinvedit.h"
+
+#include "genvideo/gv-target.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_inv_edit_debug);
 #define GST_CAT_DEFAULT gst_inv_edit_debug
@@ -33,6 +44,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_inv_edit_debug);
 #define DEFAULT_GUIDANCE_SCALE 7.5
 #define DEFAULT_MASK_THRESHOLD 0.5
 #define DEFAULT_MASK_DILATION 0
+#define DEFAULT_OUTPUT GST_INV_EDIT_OUTPUT_FRAMES
+/* DiffEdit clamps the difference at this multiple of its mean before normalising */
+#define MASK_CLAMP_RATIO 3.0f
 
 enum {
   PROP_0,
@@ -43,6 +57,7 @@ enum {
   PROP_GUIDANCE_SCALE,
   PROP_MASK_THRESHOLD,
   PROP_MASK_DILATION,
+  PROP_OUTPUT,
 };
 
 struct _GstInvEdit {
@@ -56,30 +71,400 @@ struct _GstInvEdit {
   gdouble guidance_scale;
   gdouble mask_threshold;
   guint mask_dilation;
+  GstInvEditOutput output;
+
+  /* the target pad's image, under target_lock */
+  GstPad *target_pad;
+  GMutex target_lock;
+  GCond target_cond;
+  GstBuffer *target_buffer;
+  GstCaps *target_caps;
+  gboolean target_eos;
 };
+
+#define OUTPUT_FORMATS "{ RGBA, RGB, GRAY8 }"
+#define SIZES "width = (int) [ 8, 2147483647 ], height = (int) [ 8, 2147483647 ], " \
+  "framerate = (fraction) [ 0/1, 2147483647/1 ]"
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS ("video/x-raw, format = (string) " OUTPUT_FORMATS ", " SIZES));
+/* a request pad: a bin made from a launch line would otherwise ghost it as its input */
+static GstStaticPadTemplate target_template = GST_STATIC_PAD_TEMPLATE ("target",
+    GST_PAD_SINK, GST_PAD_REQUEST, GST_STATIC_CAPS ("video/x-raw"));
 
 G_DEFINE_TYPE_WITH_CODE (GstInvEdit, gst_inv_edit, GST_TYPE_GEN_VIDEO_CLIP_FILTER,
     GST_DEBUG_CATEGORY_INIT (gst_inv_edit_debug, "invedit", 0,
         "GenVideo inversion and InvEdit masks"));
 GST_ELEMENT_REGISTER_DEFINE (invedit, "invedit", GST_RANK_NONE, GST_TYPE_INV_EDIT);
 
+GType
+gst_inv_edit_output_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    { GST_INV_EDIT_OUTPUT_FRAMES, "The input frames, unchanged", "frames" },
+    { GST_INV_EDIT_OUTPUT_MASKS, "GRAY8 frames of the masks (white: edited)", "masks" },
+    { 0, NULL, NULL }
+  };
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstInvEditOutput", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+/* --- the target pad: the last image that came, or EOS --- */
+
+static GstFlowReturn
+gst_inv_edit_target_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
+{
+  GstInvEdit *self = GST_INV_EDIT (parent);
+  g_mutex_lock (&self->target_lock);
+  gst_buffer_replace (&self->target_buffer, buffer);
+  g_cond_broadcast (&self->target_cond);
+  g_mutex_unlock (&self->target_lock);
+  gst_buffer_unref (buffer);
+  return GST_FLOW_OK;
+}
+
+static gboolean
+gst_inv_edit_target_event (GstPad *pad, GstObject *parent, GstEvent *event)
+{
+  GstInvEdit *self = GST_INV_EDIT (parent);
+  g_mutex_lock (&self->target_lock);
+  if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
+    GstCaps *caps;
+    gst_event_parse_caps (event, &caps);
+    gst_caps_replace (&self->target_caps, caps);
+  } else if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
+    self->target_eos = TRUE;
+    g_cond_broadcast (&self->target_cond);
+  }
+  g_mutex_unlock (&self->target_lock);
+  /* the image is kept, not passed on */
+  gst_event_unref (event);
+  return TRUE;
+}
+
+/* The target pad's image as RGBA, waiting for it when the pad is linked; NULL without error
+ * when the pad is not linked. */
+static guint8 *
+target_from_pad (GstInvEdit *self, gint *width, gint *height, gint *stride, GError **error)
+{
+  const gint *cancel = gst_gen_video_clip_filter_get_cancel_flag (GST_GEN_VIDEO_CLIP_FILTER (self));
+  GST_OBJECT_LOCK (self);
+  gboolean linked = self->target_pad != NULL && gst_pad_is_linked (self->target_pad);
+  GST_OBJECT_UNLOCK (self);
+  if (!linked)
+    return NULL;
+
+  g_mutex_lock (&self->target_lock);
+  while (self->target_buffer == NULL && !self->target_eos && !g_atomic_int_get (cancel)) {
+    gint64 until = g_get_monotonic_time () + 100 * G_TIME_SPAN_MILLISECOND;
+    g_cond_wait_until (&self->target_cond, &self->target_lock, until);
+  }
+  GstBuffer *buffer = self->target_buffer ? gst_buffer_ref (self->target_buffer) : NULL;
+  GstCaps *caps = self->target_caps ? gst_caps_ref (self->target_caps) : NULL;
+  g_mutex_unlock (&self->target_lock);
+
+  guint8 *pixels = NULL;
+  if (buffer == NULL || caps == NULL) {
+    if (!g_atomic_int_get (cancel))
+      g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
+          "the target pad ended without an image");
+  } else {
+    pixels = gst_gen_video_convert_image (buffer, caps, GST_VIDEO_FORMAT_RGBA, width, height,
+        stride, error);
+  }
+  if (buffer)
+    gst_buffer_unref (buffer);
+  if (caps)
+    gst_caps_unref (caps);
+  return pixels;
+}
+
+/* --- the stage --- */
+
+typedef struct {
+  gchar *prompt, *location, *mask_location;
+  GvMaskParams mask;
+  GstInvEditOutput output;
+} Settings;
+
+static void
+read_settings (GstInvEdit *self, Settings *s)
+{
+  GST_OBJECT_LOCK (self);
+  s->prompt = g_strdup (self->target_prompt);
+  s->location = g_strdup (self->target_location);
+  s->mask_location = g_strdup (self->target_mask_location);
+  s->mask = (GvMaskParams) {
+    .steps = (gint) self->inversion_steps,
+    .guidance_scale = (gfloat) self->guidance_scale,
+    .threshold = (gfloat) self->mask_threshold,
+    .clamp_ratio = MASK_CLAMP_RATIO,
+    .dilation = (gint) self->mask_dilation,
+  };
+  s->output = self->output;
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+clear_settings (Settings *s)
+{
+  g_free (s->prompt);
+  g_free (s->location);
+  g_free (s->mask_location);
+}
+
+/* The target object on grey, as RGB; NULL after posting an error. */
+static guint8 *
+load_target (GstInvEdit *self, const Settings *s, gint *width, gint *height)
+{
+  GError *error = NULL;
+  gint stride = 0, mw = 0, mh = 0, mstride = 0;
+  guint8 *rgba = target_from_pad (self, width, height, &stride, &error);
+  const gchar *source = "the target pad";
+
+  if (rgba == NULL && error == NULL) {
+    source = s->location;
+    if (s->location == NULL) {
+      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+          ("No target image: set target-location or link the target pad."), (NULL));
+      return NULL;
+    }
+    rgba = gst_gen_video_load_image (s->location, GST_VIDEO_FORMAT_RGBA, width, height,
+        &stride, &error);
+  }
+  if (rgba == NULL) {
+    if (error && error->domain == G_FILE_ERROR)
+      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("Target image not found."),
+          ("%s", error->message));
+    else if (error)
+      GST_ELEMENT_ERROR (self, STREAM, DECODE, ("The target image could not be read."),
+          ("%s: %s", source, error->message));
+    g_clear_error (&error);
+    return NULL;
+  }
+
+  guint8 *mask = NULL;
+  if (s->mask_location != NULL) {
+    mask = gst_gen_video_load_image (s->mask_location, GST_VIDEO_FORMAT_GRAY8, &mw, &mh,
+        &mstride, &error);
+    if (mask == NULL) {
+      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("The target mask could not be read."),
+          ("%s", error->message));
+      g_clear_error (&error);
+      g_free (rgba);
+      return NULL;
+    }
+    if (mw != *width || mh != *height) {
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+          ("The target mask is %dx%d but the target image %dx%d: they must be the same size.",
+              mw, mh, *width, *height), ("%s, %s", source, s->mask_location));
+      g_free (mask);
+      g_free (rgba);
+      return NULL;
+    }
+  }
+  gdouble coverage = 0;
+  guint8 *rgb = gv_target_foreground (rgba, *width, *height, stride, mask, mstride, &coverage,
+      &error);
+  g_free (mask);
+  g_free (rgba);
+  if (rgb == NULL) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("The target image has no object: %s.",
+            error->message), ("%s", s->mask_location ? s->mask_location : source));
+    g_clear_error (&error);
+    return NULL;
+  }
+  GST_DEBUG_OBJECT (self, "target %dx%d, object on %.1f%% of it", *width, *height,
+      100 * coverage);
+  return rgb;
+}
+
+static void
+post_mask_message (GstInvEdit *self, GvClip *clip, GvEdit *edit, guint frames)
+{
+  gdouble *area = g_new (gdouble, frames);
+  GValue list = G_VALUE_INIT, v = G_VALUE_INIT;
+
+  gv_edit_get_masks (edit, area);
+  gst_value_array_init (&list, frames);
+  g_value_init (&v, G_TYPE_DOUBLE);
+  for (guint i = 0; i < frames; i++) {
+    g_value_set_double (&v, area[i]);
+    gst_value_array_append_value (&list, &v);
+  }
+  GstStructure *s = gst_structure_new ("genvideo-mask",
+      "clip-id", G_TYPE_UINT64, gv_clip_get_id (clip),
+      "frames", G_TYPE_UINT, frames,
+      "width", G_TYPE_INT, gv_edit_get_latent_width (edit),
+      "height", G_TYPE_INT, gv_edit_get_latent_height (edit), NULL);
+  gst_structure_take_value (s, "area", &list);
+  g_value_unset (&v);
+  g_free (area);
+  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
+}
+
+/* Replaces the frames by GRAY8 pictures of the masks (nearest upsampling, white inside). */
+static GstFlowReturn
+replace_by_masks (GstInvEdit *self, GstGenVideoClipJob *job, GvEdit *edit)
+{
+  GstVideoInfo info;
+  gint w = GST_VIDEO_INFO_WIDTH (&job->info), h = GST_VIDEO_INFO_HEIGHT (&job->info);
+  gint lw = gv_edit_get_latent_width (edit), lh = gv_edit_get_latent_height (edit);
+  const gfloat *masks = gv_edit_get_masks (edit, NULL);
+
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_GRAY8, w, h);
+  for (guint i = 0; i < job->n_frames; i++) {
+    GstBuffer *out = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (&info), NULL);
+    GstVideoFrame frame;
+    if (!gst_video_frame_map (&frame, &info, out, GST_MAP_WRITE)) {
+      gst_buffer_unref (out);
+      GST_ELEMENT_ERROR (self, RESOURCE, FAILED, ("A mask frame could not be written."),
+          (NULL));
+      return GST_FLOW_ERROR;
+    }
+    const gfloat *m = masks + (gsize) i * lw * lh;
+    for (gint y = 0; y < h; y++) {
+      guint8 *row = (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame, 0) +
+          (gsize) y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0);
+      const gfloat *mrow = m + (gsize) (y * lh / h) * lw;
+      for (gint x = 0; x < w; x++)
+        row[x] = mrow[x * lw / w] > 0.5f ? 255 : 0;
+    }
+    gst_video_frame_unmap (&frame);
+    gst_buffer_unref (job->frames[i]);
+    job->frames[i] = out;
+  }
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn
+compute_masks (GstInvEdit *self, GstGenVideoClipJob *job, GvEdit *edit, const Settings *s)
+{
+  GstGenVideoClipFilter *filter = GST_GEN_VIDEO_CLIP_FILTER (self);
+  GError *error = NULL;
+  gint width, height;
+
+  guint8 *target = load_target (self, s, &width, &height);
+  if (target == NULL)
+    return GST_FLOW_ERROR;
+  GvEditEnv env;
+  gst_gen_video_edit_env (filter, gv_edit_get_model (edit), &env);
+  gboolean ok = gv_edit_set_target (edit, &env, s->prompt, target, width, height, width * 3,
+      &error);
+  g_free (target);
+  if (ok)
+    ok = gv_edit_invert (edit, &env, s->mask.steps, &error);
+  if (ok)
+    ok = gv_edit_compute_masks (edit, &env, &s->mask, &error);
+  if (!ok)
+    return gst_gen_video_post_error (filter, "Finding the masks", error);
+  return GST_FLOW_OK;
+}
+
 static GstFlowReturn
 gst_inv_edit_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job)
 {
   GstInvEdit *self = GST_INV_EDIT (filter);
+  GstFlowReturn ret;
+  Settings s;
+
+  read_settings (self, &s);
+  /* latentcorrect conditions its target branch on it */
+  if (s.prompt)
+    gv_clip_set_prompt (job->clip, GV_CLIP_PROMPT_TARGET, s.prompt);
+  GST_DEBUG_OBJECT (self, "clip %" G_GUINT64_FORMAT ": %u frames, target prompt \"%s\"",
+      gv_clip_get_id (job->clip), job->n_frames, GST_STR_NULL (s.prompt));
+
+  GvEdit *edit = gst_gen_video_ensure_source (filter, job, &ret);
+  if (edit == NULL)
+    goto out;
+  /* without a target of its own, an invedit after another one shows that one's masks */
+  GST_OBJECT_LOCK (self);
+  gboolean own_target = s.location != NULL ||
+      (self->target_pad != NULL && gst_pad_is_linked (self->target_pad));
+  GST_OBJECT_UNLOCK (self);
+  if (own_target || !gv_edit_has_masks (edit)) {
+    ret = compute_masks (self, job, edit, &s);
+    if (ret != GST_FLOW_OK)
+      goto out;
+  }
+  post_mask_message (self, job->clip, edit, job->n_frames);
+  if (s.output == GST_INV_EDIT_OUTPUT_MASKS)
+    ret = replace_by_masks (self, job, edit);
+
+out:
+  clear_settings (&s);
+  return ret;
+}
+
+static GstCaps *
+gst_inv_edit_output_caps (GstGenVideoClipFilter *filter, GstCaps *input_caps)
+{
+  GstInvEdit *self = GST_INV_EDIT (filter);
+  GST_OBJECT_LOCK (self);
+  gboolean masks = self->output == GST_INV_EDIT_OUTPUT_MASKS;
+  GST_OBJECT_UNLOCK (self);
+  if (!masks)
+    return NULL;
+  GstCaps *out = gst_caps_copy (input_caps);
+  for (guint i = 0; i < gst_caps_get_size (out); i++)
+    gst_structure_set (gst_caps_get_structure (out, i), "format", G_TYPE_STRING, "GRAY8", NULL);
+  return out;
+}
+
+static GstPad *
+gst_inv_edit_request_new_pad (GstElement *element, GstPadTemplate *templ, const gchar *name,
+    const GstCaps *caps)
+{
+  GstInvEdit *self = GST_INV_EDIT (element);
 
   GST_OBJECT_LOCK (self);
-  gchar *prompt = g_strdup (self->target_prompt);
+  gboolean exists = self->target_pad != NULL;
   GST_OBJECT_UNLOCK (self);
+  if (exists) {
+    GST_WARNING_OBJECT (self, "there is one target pad at most");
+    return NULL;
+  }
+  GstPad *pad = gst_pad_new_from_template (templ, "target");
+  gst_pad_set_chain_function (pad, gst_inv_edit_target_chain);
+  gst_pad_set_event_function (pad, gst_inv_edit_target_event);
+  gst_pad_set_active (pad, TRUE);
+  GST_OBJECT_LOCK (self);
+  self->target_pad = pad;
+  GST_OBJECT_UNLOCK (self);
+  gst_element_add_pad (element, pad);
+  return pad;
+}
 
-  /* latentcorrect conditions its target branch on it */
-  if (prompt)
-    gv_clip_set_prompt (job->clip, GV_CLIP_PROMPT_TARGET, prompt);
-  GST_DEBUG_OBJECT (self, "clip %" G_GUINT64_FORMAT ": %u frames, target prompt \"%s\"",
-      gv_clip_get_id (job->clip), job->n_frames, GST_STR_NULL (prompt));
-  g_free (prompt);
+static void
+gst_inv_edit_release_pad (GstElement *element, GstPad *pad)
+{
+  GstInvEdit *self = GST_INV_EDIT (element);
 
-  return GST_GEN_VIDEO_CLIP_FILTER_CLASS (gst_inv_edit_parent_class)->process_clip (filter, job);
+  GST_OBJECT_LOCK (self);
+  if (self->target_pad == pad)
+    self->target_pad = NULL;
+  GST_OBJECT_UNLOCK (self);
+  gst_element_remove_pad (element, pad);
+}
+
+static GstStateChangeReturn
+gst_inv_edit_change_state (GstElement *element, GstStateChange transition)
+{
+  GstInvEdit *self = GST_INV_EDIT (element);
+
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+    g_mutex_lock (&self->target_lock);
+    self->target_eos = FALSE;
+    gst_buffer_replace (&self->target_buffer, NULL);
+    g_mutex_unlock (&self->target_lock);
+  }
+  return GST_ELEMENT_CLASS (gst_inv_edit_parent_class)->change_state (element, transition);
 }
 
 static void
@@ -118,6 +503,9 @@ gst_inv_edit_set_property (GObject *object, guint prop_id, const GValue *value,
     case PROP_MASK_DILATION:
       self->mask_dilation = g_value_get_uint (value);
       break;
+    case PROP_OUTPUT:
+      self->output = g_value_get_enum (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -153,6 +541,9 @@ gst_inv_edit_get_property (GObject *object, guint prop_id, GValue *value, GParam
     case PROP_MASK_DILATION:
       g_value_set_uint (value, self->mask_dilation);
       break;
+    case PROP_OUTPUT:
+      g_value_set_enum (value, self->output);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -168,6 +559,10 @@ gst_inv_edit_finalize (GObject *object)
   g_free (self->target_prompt);
   g_free (self->target_location);
   g_free (self->target_mask_location);
+  gst_buffer_replace (&self->target_buffer, NULL);
+  gst_caps_replace (&self->target_caps, NULL);
+  g_mutex_clear (&self->target_lock);
+  g_cond_clear (&self->target_cond);
   G_OBJECT_CLASS (gst_inv_edit_parent_class)->finalize (object);
 }
 
@@ -181,7 +576,11 @@ gst_inv_edit_class_init (GstInvEditClass *klass)
   gobject_class->set_property = gst_inv_edit_set_property;
   gobject_class->get_property = gst_inv_edit_get_property;
   gobject_class->finalize = gst_inv_edit_finalize;
+  element_class->change_state = gst_inv_edit_change_state;
+  element_class->request_new_pad = gst_inv_edit_request_new_pad;
+  element_class->release_pad = gst_inv_edit_release_pad;
   GST_GEN_VIDEO_CLIP_FILTER_CLASS (klass)->process_clip = gst_inv_edit_process_clip;
+  GST_GEN_VIDEO_CLIP_FILTER_CLASS (klass)->output_caps = gst_inv_edit_output_caps;
 
   /* all apply from the next clip */
   g_object_class_install_property (gobject_class, PROP_TARGET_PROMPT,
@@ -190,19 +589,20 @@ gst_inv_edit_class_init (GstInvEditClass *klass)
           "Applies from the next clip", NULL, flags));
   g_object_class_install_property (gobject_class, PROP_TARGET_LOCATION,
       g_param_spec_string ("target-location", "Target image location",
-          "Image file of the new object: its alpha channel (or target-mask-location) marks "
-          "the object, which is cut out on a neutral background for the image encoder. "
-          "Applies from the next clip", NULL, flags));
+          "Image file of the new object (PNG, JPEG, ...): its alpha channel (or "
+          "target-mask-location) marks the object, which is put on a neutral grey for the "
+          "image encoder. A linked target pad wins. Applies from the next clip",
+          NULL, flags));
   g_object_class_install_property (gobject_class, PROP_TARGET_MASK_LOCATION,
       g_param_spec_string ("target-mask-location", "Target mask location",
-          "Image file of the size of target-location whose white pixels mark the object, "
+          "Image file of the size of the target image whose white pixels mark the object, "
           "for target images without alpha (NULL = use the alpha channel). "
           "Applies from the next clip", NULL, flags));
   g_object_class_install_property (gobject_class, PROP_INVERSION_STEPS,
       g_param_spec_uint ("inversion-steps", "Inversion steps",
-          "DDIM inversion steps from the clip's latents to noise (the mask branches and "
-          "latentcorrect follow the same schedule). Applies from the next clip",
-          1, 1000, DEFAULT_INVERSION_STEPS, flags));
+          "DDIM inversion steps from the clip's latents to noise; the mask branches follow the "
+          "same schedule (give latentcorrect as many steps to reuse the trajectory exactly). "
+          "Applies from the next clip", 1, 1000, DEFAULT_INVERSION_STEPS, flags));
   g_object_class_install_property (gobject_class, PROP_GUIDANCE_SCALE,
       g_param_spec_double ("guidance-scale", "Guidance scale",
           "Classifier-free guidance scale of the source and target branches that give the "
@@ -215,14 +615,23 @@ gst_inv_edit_class_init (GstInvEditClass *klass)
           0.0, 1.0, DEFAULT_MASK_THRESHOLD, flags));
   g_object_class_install_property (gobject_class, PROP_MASK_DILATION,
       g_param_spec_uint ("mask-dilation", "Mask dilation",
-          "Latent pixels (8 frame pixels each) by which the masks grow, to edit a margin "
-          "around the object. Applies from the next clip",
+          "Latent pixels (8 frame pixels each with SD's VAE) by which the masks grow, to edit "
+          "a margin around the object. Applies from the next clip",
           0, 64, DEFAULT_MASK_DILATION, flags));
+  g_object_class_install_property (gobject_class, PROP_OUTPUT,
+      g_param_spec_enum ("output", "Output",
+          "What leaves the element: the input frames (for latentcorrect), or GRAY8 pictures "
+          "of the masks (to view them or feed other tools); the caps follow",
+          GST_TYPE_INV_EDIT_OUTPUT, DEFAULT_OUTPUT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
 
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_add_static_pad_template (element_class, &target_template);
   gst_element_class_set_static_metadata (element_class, "GenVideo inversion and masks",
       "Filter/Effect/Video",
       "Inverts each clip with DDIM and finds where the edit goes (InvEdit masks) for the "
       "GenVideo edit", "gst-genvideo authors");
+  gst_type_mark_as_plugin_api (GST_TYPE_INV_EDIT_OUTPUT, 0);
 }
 
 static void
@@ -232,4 +641,7 @@ gst_inv_edit_init (GstInvEdit *self)
   self->guidance_scale = DEFAULT_GUIDANCE_SCALE;
   self->mask_threshold = DEFAULT_MASK_THRESHOLD;
   self->mask_dilation = DEFAULT_MASK_DILATION;
+  self->output = DEFAULT_OUTPUT;
+  g_mutex_init (&self->target_lock);
+  g_cond_init (&self->target_cond);
 }

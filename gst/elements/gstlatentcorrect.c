@@ -12,7 +12,11 @@
  * outside the masks. Then it decodes the frames and pushes them with their original
  * timestamps.
  *
- * This version collects and pushes the clips unchanged; generation comes with the model code.
+ * Without invedit upstream (no masks in the clip object) it inverts the clip itself and
+ * re-generates the whole frame under the source conditions, and says so in a warning. After
+ * every corrected step an element message "genvideo-correction" gives the clip id, the step and
+ * the mean cosine similarity of the matched features. The three weights must be >= 0 and sum
+ * to 1: the element refuses to start otherwise.
  *
  * ## Example launch line
  * |[
@@ -22,6 +26,9 @@
  *     videoconvert ! vp8enc ! webmmux ! filesink location=edited.webm
  * ]|
  */
+#include <math.h>
+
+#include "gstgenvideocompute.h"
 #include "gstgenvideoelements.h"
 #include "gstlatentcorrect.h"
 
@@ -68,6 +75,124 @@ G_DEFINE_TYPE_WITH_CODE (GstLatentCorrect, gst_latent_correct, GST_TYPE_GEN_VIDE
         "GenVideo generation with latent correction"));
 GST_ELEMENT_REGISTER_DEFINE (latentcorrect, "latentcorrect", GST_RANK_NONE,
     GST_TYPE_LATENT_CORRECT);
+
+static GvCorrectParams
+read_params (GstLatentCorrect *self)
+{
+  GST_OBJECT_LOCK (self);
+  GvCorrectParams p = {
+    .steps = (gint) self->steps,
+    .guidance_scale = (gfloat) self->guidance_scale,
+    .correction_steps = (gint) self->correction_steps,
+    .weight_prev = (gfloat) self->weight_prev,
+    .weight_current = (gfloat) self->weight_current,
+    .weight_next = (gfloat) self->weight_next,
+    .search_radius = (gint) self->search_radius,
+    .preserve_background = self->preserve_background,
+  };
+  GST_OBJECT_UNLOCK (self);
+  return p;
+}
+
+/* FALSE (and an element error) unless the weights are >= 0 and sum to 1 */
+static gboolean
+check_weights (GstLatentCorrect *self, const GvCorrectParams *p)
+{
+  gdouble sum = (gdouble) p->weight_prev + p->weight_current + p->weight_next;
+  if (p->weight_prev >= 0 && p->weight_current >= 0 && p->weight_next >= 0 &&
+      fabs (sum - 1.0) <= 1e-6)
+    return TRUE;
+  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+      ("weight-prev, weight-current and weight-next must be >= 0 and sum to 1, not "
+          "%g + %g + %g = %g.", p->weight_prev, p->weight_current, p->weight_next, sum),
+      (NULL));
+  return FALSE;
+}
+
+typedef struct {
+  GstLatentCorrect *self;
+  GvClip *clip;
+} CorrectionReport;
+
+static void
+post_correction (gint step, gdouble mean_cosine, gpointer data)
+{
+  CorrectionReport *r = data;
+  GstStructure *s = gst_structure_new ("genvideo-correction",
+      "clip-id", G_TYPE_UINT64, gv_clip_get_id (r->clip),
+      "step", G_TYPE_INT, step,
+      "mean-cosine", G_TYPE_DOUBLE, mean_cosine, NULL);
+  gst_element_post_message (GST_ELEMENT (r->self), gst_message_new_element (GST_OBJECT (r->self),
+          s));
+}
+
+/* writes the generated frames ([F, 3, H, W] in [-1, 1]) over the frames' colours */
+static GstFlowReturn
+write_frames (GstLatentCorrect *self, GstGenVideoClipJob *job, const gfloat *images)
+{
+  gint w = GST_VIDEO_INFO_WIDTH (&job->info), h = GST_VIDEO_INFO_HEIGHT (&job->info);
+  GvPixelFormat format = GST_VIDEO_INFO_FORMAT (&job->info) == GST_VIDEO_FORMAT_RGBA ?
+      GV_PIXELS_RGBA : GV_PIXELS_RGB;
+
+  for (guint i = 0; i < job->n_frames; i++) {
+    GstVideoFrame frame;
+    job->frames[i] = gst_buffer_make_writable (job->frames[i]);
+    if (!gst_video_frame_map (&frame, &job->info, job->frames[i], GST_MAP_READWRITE)) {
+      GST_ELEMENT_ERROR (self, RESOURCE, FAILED, ("A frame could not be written."), (NULL));
+      return GST_FLOW_ERROR;
+    }
+    /* RGB written, alpha (if any) kept as it came */
+    gv_image_to_picture (images + (gsize) i * 3 * w * h, w, h,
+        GST_VIDEO_FRAME_PLANE_DATA (&frame, 0), GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0),
+        format);
+    gst_video_frame_unmap (&frame);
+  }
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn
+gst_latent_correct_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job)
+{
+  GstLatentCorrect *self = GST_LATENT_CORRECT (filter);
+  GvCorrectParams p = read_params (self);
+  GError *error = NULL;
+  GstFlowReturn ret;
+
+  if (!check_weights (self, &p))
+    return GST_FLOW_ERROR;
+  GvEdit *edit = gst_gen_video_ensure_source (filter, job, &ret);
+  if (edit == NULL)
+    return ret;
+  if (!gv_edit_has_masks (edit)) {
+    GST_ELEMENT_WARNING (self, STREAM, FAILED,
+        ("No masks in the clip (no invedit upstream?): the whole frame is re-generated."),
+        ("clip %" G_GUINT64_FORMAT, gv_clip_get_id (job->clip)));
+  }
+  GvEditEnv env;
+  gst_gen_video_edit_env (filter, gv_edit_get_model (edit), &env);
+  CorrectionReport report = { self, job->clip };
+  gfloat *images = gv_edit_generate (edit, &env, &p, post_correction, &report, &error);
+  if (images == NULL)
+    return gst_gen_video_post_error (filter, "Generating the clip", error);
+  ret = write_frames (self, job, images);
+  g_free (images);
+  return ret;
+}
+
+static GstStateChangeReturn
+gst_latent_correct_change_state (GstElement *element, GstStateChange transition)
+{
+  GstLatentCorrect *self = GST_LATENT_CORRECT (element);
+
+  /* refuse to start with weights that cannot blend */
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+    GvCorrectParams p = read_params (self);
+    if (!check_weights (self, &p))
+      return GST_STATE_CHANGE_FAILURE;
+  }
+  return GST_ELEMENT_CLASS (gst_latent_correct_parent_class)->change_state (element,
+      transition);
+}
 
 static void
 gst_latent_correct_set_property (GObject *object, guint prop_id, const GValue *value,
@@ -167,6 +292,8 @@ gst_latent_correct_class_init (GstLatentCorrectClass *klass)
 
   gobject_class->set_property = gst_latent_correct_set_property;
   gobject_class->get_property = gst_latent_correct_get_property;
+  element_class->change_state = gst_latent_correct_change_state;
+  GST_GEN_VIDEO_CLIP_FILTER_CLASS (klass)->process_clip = gst_latent_correct_process_clip;
 
   /* all apply from the next clip */
   g_object_class_install_property (gobject_class, PROP_STEPS,

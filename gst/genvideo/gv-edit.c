@@ -24,8 +24,9 @@ enum {
   STREAM_TEMPORAL_INIT = 4,
 };
 
+/* forgets everything computed (not the model) */
 static void
-edit_free (GvEdit *e)
+edit_reset (GvEdit *e)
 {
   gv_condition_clear (&e->uncond);
   gv_condition_clear (&e->source);
@@ -34,8 +35,15 @@ edit_free (GvEdit *e)
   g_clear_pointer (&e->z0, gv_tensor_unref);
   g_clear_pointer (&e->mask_tensor, gv_tensor_unref);
   g_clear_pointer (&e->result, gv_tensor_unref);
-  g_free (e->masks);
-  gv_unet_temporal_free (e->temporal);
+  g_clear_pointer (&e->masks, g_free);
+  g_clear_pointer (&e->temporal, gv_unet_temporal_free);
+  e->has_source = e->has_target = FALSE;
+}
+
+static void
+edit_free (GvEdit *e)
+{
+  edit_reset (e);
   g_clear_pointer (&e->model, gv_model_unref);
   g_clear_pointer (&e->dev, gv_device_unref);
   g_free (e);
@@ -146,6 +154,11 @@ load_model (GvEdit *e, const GvEditEnv *env, GError **error)
 {
   if (e->model != NULL)
     return TRUE;
+  if (env->model != NULL) {
+    e->model = gv_model_ref (env->model);
+    e->dev = gv_device_ref (gv_model_get_device (env->model));
+    return TRUE;
+  }
   e->dev = gv_device_get_shared (env->device_index, error);
   if (e->dev == NULL)
     return FALSE;
@@ -171,6 +184,7 @@ gv_edit_prepare_source (GvEdit *e, const GvEditEnv *env, const GvPicture *frames
     gint width, gint height, GvPixelFormat format, const gchar *source_prompt,
     const gchar *tuned_location, GError **error)
 {
+  edit_reset (e);
   if (!load_model (e, env, error) || !check_size (e, width, height, error))
     return FALSE;
   e->frames = n;

@@ -16,6 +16,7 @@ typedef struct _GvEdit GvEdit;
 
 /* Where and how a stage runs. */
 typedef struct {
+  GvModel *model;             /* the model to use, or NULL: @model_dir on @device_index */
   const gchar *model_dir;     /* checkpoint folder */
   gint device_index;          /* -1: choose */
   guint64 seed;

@@ -47,8 +47,6 @@ gv_image_to_picture (const gfloat *image, gint width, gint height, guint8 *dst, 
         gfloat v = image[c * plane + (gsize) y * width + x] * 0.5f + 0.5f;
         row[x * bpp + c] = (guint8) lrintf (CLAMP (v, 0.0f, 1.0f) * 255.0f);
       }
-      if (bpp == 4)
-        row[x * bpp + 3] = 255;
     }
   }
 }

@@ -22,7 +22,8 @@ gint gv_pixel_format_bpp (GvPixelFormat format);
 /* @n pictures of @width x @height -> [n, 3, height, width] floats in [-1, 1] */
 gfloat *gv_pictures_to_images (const GvPicture *pictures, gint n, gint width, gint height,
     GvPixelFormat format);
-/* one [3, height, width] image in [-1, 1] -> @dst (RGB or RGBA; alpha set to 255) */
+/* one [3, height, width] image in [-1, 1] -> the colours of @dst (RGB or RGBA: the alpha is
+ * left as it is) */
 void gv_image_to_picture (const gfloat *image, gint width, gint height, guint8 *dst,
     gint stride, GvPixelFormat format);
 

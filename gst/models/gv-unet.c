@@ -332,7 +332,6 @@ check_inputs (GvUNet *u, GvCmd *cmd, GvTensor *sample, const GvUNetInputs *in)
 {
   const GvUNetConfig *c = &u->cfg;
   gint frames = MAX (in->frames, 1);
-  gint64 down = 1 << (c->n_blocks - 1);
 
   if (sample->ndim != 4 || sample->shape[1] != c->in_channels ||
       sample->shape[0] % frames != 0) {
@@ -364,12 +363,8 @@ check_inputs (GvUNet *u, GvCmd *cmd, GvTensor *sample, const GvUNetInputs *in)
         sample->shape[0], sample->shape[2], sample->shape[3]);
     return FALSE;
   }
-  if (sample->shape[2] < down || sample->shape[3] < down) {
-    gv_cmd_failf (cmd, GV_ERROR_INVALID, "UNet: latents of %" G_GINT64_FORMAT "x%"
-        G_GINT64_FORMAT " are smaller than the %" G_GINT64_FORMAT "x downsampling",
-        sample->shape[2], sample->shape[3], down);
-    return FALSE;
-  }
+  /* latents smaller than the downsampling work too: a 1-pixel map stays one pixel, and the
+   * up path takes the size of each skip connection */
   return TRUE;
 }
 

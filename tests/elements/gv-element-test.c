@@ -35,6 +35,13 @@ gvt_assert_frame (GstBuffer *buffer, guint index)
   fail_unless (buffer != NULL, "frame %u missing", index);
   fail_unless_equals_int (gst_buffer_extract (buffer, 0, &byte, 1), 1);
   fail_unless_equals_int (byte, (guint8) index);
+  gvt_assert_frame_timing (buffer, index);
+}
+
+void
+gvt_assert_frame_timing (GstBuffer *buffer, guint index)
+{
+  fail_unless (buffer != NULL, "frame %u missing", index);
   fail_unless_equals_uint64 (GST_BUFFER_PTS (buffer), frame_pts (index));
   fail_unless_equals_uint64 (GST_BUFFER_DTS (buffer), frame_pts (index) - GST_MSECOND);
   fail_unless_equals_uint64 (GST_BUFFER_DURATION (buffer), GVT_FRAME_DURATION);
@@ -87,6 +94,18 @@ gvt_pull_frames (GstHarness *h, guint start, guint n)
   for (guint i = 0; i < n; i++) {
     frames[i] = gst_harness_pull (h);
     gvt_assert_frame (frames[i], start + i);
+  }
+  return frames;
+}
+
+GstBuffer **
+gvt_pull_frames_timing (GstHarness *h, guint start, guint n)
+{
+  GstBuffer **frames = g_new0 (GstBuffer *, n);
+
+  for (guint i = 0; i < n; i++) {
+    frames[i] = gst_harness_pull (h);
+    gvt_assert_frame_timing (frames[i], start + i);
   }
   return frames;
 }

@@ -18,6 +18,8 @@ G_BEGIN_DECLS
 GstBuffer *gvt_frame_new (guint index);
 /* Asserts that @buffer is frame @index with its original timing and flags. */
 void gvt_assert_frame (GstBuffer *buffer, guint index);
+/* The same for timing and flags only (an element that edits changes the content). */
+void gvt_assert_frame_timing (GstBuffer *buffer, guint index);
 /* Pushes frames @start .. @start + @n - 1, asserting GST_FLOW_OK. */
 void gvt_push_frames (GstHarness *h, guint start, guint n);
 
@@ -29,7 +31,16 @@ void gvt_assert_clips (GstBuffer **frames, guint n, guint clip_frames);
 /* Pulls @n frames, asserting each is frame start + i; returns them (free with
  * gvt_frames_free). */
 GstBuffer **gvt_pull_frames (GstHarness *h, guint start, guint n);
+/* The same, checking timing and flags only. */
+GstBuffer **gvt_pull_frames_timing (GstHarness *h, guint start, guint n);
 void gvt_frames_free (GstBuffer **frames, guint n);
+/* Fast settings of the three stages on the shipped tiny model (few steps), with the test
+ * target image: for tests that run the compute but are not about it. */
+#define GVT_TUNE "genvideotune steps=0"
+#define GVT_EDIT "invedit inversion-steps=2 target-prompt=\"a red disc\" target-location=\"" \
+  GVT_DATA_DIR "/target-red-disc.png\""
+#define GVT_CORRECT "latentcorrect steps=2 correction-steps=1"
+
 /* Pulls events until EOS; fails when none comes. */
 void gvt_wait_eos (GstHarness *h);
 

@@ -1,0 +1,28 @@
+/* Glue between the elements and the GStreamer-free edit code (genvideo/gv-edit.h): frames as
+ * pictures, the environment of a stage, errors as element errors. */
+#pragma once
+
+#include "genvideo/gv-edit.h"
+#include "gstgenvideoclipfilter.h"
+
+G_BEGIN_DECLS
+
+/* Maps the frames of @job for reading (@frames and @pictures hold job->n_frames entries). */
+gboolean gst_gen_video_map_frames (GstGenVideoClipJob *job, GstVideoFrame *frames,
+    GvPicture *pictures, GvPixelFormat *format);
+void gst_gen_video_unmap_frames (GstVideoFrame *frames, guint n);
+
+/* The environment of a stage of @filter on @model: its seed, cancel flag and progress. */
+void gst_gen_video_edit_env (GstGenVideoClipFilter *filter, GvModel *model, GvEditEnv *env);
+
+/* Posts @error (taken) as an element error about @what and returns GST_FLOW_ERROR, or
+ * GST_FLOW_FLUSHING when the work was cancelled. */
+GstFlowReturn gst_gen_video_post_error (GstGenVideoClipFilter *filter, const gchar *what,
+    GError *error);
+
+/* The edit state of the clip with its source prepared (stage 1 without training), done here
+ * when no genvideotune upstream did it; NULL after posting an error. */
+GvEdit *gst_gen_video_ensure_source (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job,
+    GstFlowReturn *ret);
+
+G_END_DECLS
