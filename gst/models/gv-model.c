@@ -88,6 +88,8 @@ load_components (GvModel *m, GError **error)
   return ok;
 }
 
+static void model_free (GvModel *m);
+
 GvModel *
 gv_model_load (GvDevice *dev, const gchar *folder, GError **error)
 {
@@ -97,7 +99,8 @@ gv_model_load (GvDevice *dev, const gchar *folder, GError **error)
   m->folder = g_canonicalize_filename (folder, NULL);
   m->cfg = gv_checkpoint_config_load (m->folder, error);
   if (m->cfg == NULL || !load_components (m, error)) {
-    gv_model_unref (m);
+    /* not shared yet: freed directly (gv_model_get_shared holds the table's lock here) */
+    model_free (m);
     return NULL;
   }
   return m;
@@ -174,7 +177,12 @@ gv_model_unref (GvModel *m)
   }
   forget_shared (m);
   g_mutex_unlock (&shared_lock);
+  model_free (m);
+}
 
+static void
+model_free (GvModel *m)
+{
   gv_tokenizer_free (m->tokenizer);
   gv_clip_text_free (m->text_encoder);
   gv_clip_vision_free (m->image_encoder);

@@ -1,0 +1,381 @@
+/* The edit through the real elements on the shipped tiny model: the frames change and keep
+ * their timing, the messages come, output=masks, errors, reproducibility, the warning without
+ * invedit, a static clip's perfect matches, the target pad, one shared device. */
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#include <gst/video/video.h>
+
+#include "gv-element-test.h"
+
+#define TARGET GVT_DATA_DIR "/target-red-disc.png"
+#define FRAMES_64 "video/x-raw,format=RGBA,width=64,height=64,framerate=25/1"
+
+typedef struct {
+  GPtrArray *buffers;         /* what reached the fakesink "out" */
+  GPtrArray *messages;        /* element and warning messages */
+  GstCaps *caps;              /* the caps "out" got */
+  GError *error;              /* the first error, if any */
+  gchar *error_source;
+  gint have_context;          /* have-context messages */
+} Run;
+
+static void
+on_handoff (GstElement *sink, GstBuffer *buffer, GstPad *pad, gpointer data)
+{
+  Run *r = data;
+  g_ptr_array_add (r->buffers, gst_buffer_ref (buffer));
+  if (r->caps == NULL)
+    r->caps = gst_pad_get_current_caps (pad);
+}
+
+/* Runs @launch (with a fakesink named "out") to EOS or error. */
+static Run *
+run (const gchar *launch)
+{
+  GError *error = NULL;
+  GstElement *pipeline = gst_parse_launch (launch, &error);
+  Run *r = g_new0 (Run, 1);
+
+  fail_unless (pipeline != NULL, "%s: %s", launch, error ? error->message : "");
+  r->buffers = g_ptr_array_new_with_free_func ((GDestroyNotify) gst_buffer_unref);
+  r->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) gst_message_unref);
+  GstElement *out = gst_bin_get_by_name (GST_BIN (pipeline), "out");
+  if (out) {
+    g_object_set (out, "signal-handoffs", TRUE, NULL);
+    g_signal_connect (out, "handoff", G_CALLBACK (on_handoff), r);
+    gst_object_unref (out);
+  }
+
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstStateChangeReturn sc = gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  GstMessage *msg;
+  while ((msg = gst_bus_timed_pop (bus, 120 * GST_SECOND))) {
+    GstMessageType t = GST_MESSAGE_TYPE (msg);
+    if (t == GST_MESSAGE_EOS) {
+      gst_message_unref (msg);
+      break;
+    }
+    if (t == GST_MESSAGE_ERROR) {
+      gst_message_parse_error (msg, &r->error, NULL);
+      r->error_source = g_strdup (GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)));
+      gst_message_unref (msg);
+      break;
+    }
+    if (t == GST_MESSAGE_HAVE_CONTEXT)
+      r->have_context++;
+    if (t == GST_MESSAGE_ELEMENT || t == GST_MESSAGE_WARNING)
+      g_ptr_array_add (r->messages, msg);
+    else
+      gst_message_unref (msg);
+    if (sc == GST_STATE_CHANGE_FAILURE)
+      break;
+  }
+  fail_unless (msg != NULL || sc == GST_STATE_CHANGE_FAILURE, "%s did not finish", launch);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  return r;
+}
+
+static void
+run_free (Run *r)
+{
+  g_ptr_array_unref (r->buffers);
+  g_ptr_array_unref (r->messages);
+  if (r->caps)
+    gst_caps_unref (r->caps);
+  g_clear_error (&r->error);
+  g_free (r->error_source);
+  g_free (r);
+}
+
+static void
+assert_no_error (Run *r)
+{
+  fail_unless (r->error == NULL, "error from %s: %s", r->error_source,
+      r->error ? r->error->message : "");
+}
+
+/* The messages named @name (element messages) */
+static guint
+count_messages (Run *r, const gchar *name)
+{
+  guint n = 0;
+  for (guint i = 0; i < r->messages->len; i++)
+    n += gst_message_has_name (r->messages->pdata[i], name);
+  return n;
+}
+
+static const gchar *chain =
+    "videotestsrc pattern=ball num-buffers=8 ! " FRAMES_64 " ! "
+    GVT_TUNE " source-prompt=\"a white ball\" clip-frames=4 ! "
+    GVT_EDIT " target-prompt=\"a red disc\" ! "
+    GVT_CORRECT " correction-steps=2 ! fakesink name=out";
+
+/* The whole chain edits: frames leave with new content, in order, with their timestamps,
+ * and every clip reports its masks and its corrected steps. */
+GST_START_TEST (test_chain_edits_frames)
+{
+  Run *r = run (chain);
+  Run *plain = run ("videotestsrc pattern=ball num-buffers=8 ! " FRAMES_64 " ! "
+      "fakesink name=out");
+
+  assert_no_error (r);
+  fail_unless_equals_int (r->buffers->len, 8);
+  guint changed = 0;
+  for (guint i = 0; i < 8; i++) {
+    GstBuffer *b = r->buffers->pdata[i], *p = plain->buffers->pdata[i];
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (b), GST_BUFFER_PTS (p));
+    fail_unless_equals_uint64 (GST_BUFFER_DURATION (b), GST_BUFFER_DURATION (p));
+    GstMapInfo mb, mp;
+    gst_buffer_map (b, &mb, GST_MAP_READ);
+    gst_buffer_map (p, &mp, GST_MAP_READ);
+    fail_unless_equals_int (mb.size, mp.size);
+    changed += memcmp (mb.data, mp.data, mb.size) != 0;
+    gst_buffer_unmap (b, &mb);
+    gst_buffer_unmap (p, &mp);
+  }
+  fail_unless_equals_int (changed, 8);
+
+  /* one mask message per clip, with one area per frame */
+  fail_unless_equals_int (count_messages (r, "genvideo-mask"), 2);
+  /* correction-steps=2 corrected steps per clip, cosines in [-1, 1] */
+  fail_unless_equals_int (count_messages (r, "genvideo-correction"), 4);
+  for (guint i = 0; i < r->messages->len; i++) {
+    GstMessage *m = r->messages->pdata[i];
+    const GstStructure *s = gst_message_get_structure (m);
+    if (gst_message_has_name (m, "genvideo-mask")) {
+      const GValue *area = gst_structure_get_value (s, "area");
+      fail_unless (area != NULL && GST_VALUE_HOLDS_ARRAY (area));
+      fail_unless_equals_int (gst_value_array_get_size (area), 4);
+      for (guint f = 0; f < 4; f++) {
+        gdouble a = g_value_get_double (gst_value_array_get_value (area, f));
+        fail_unless (a >= 0.0 && a <= 1.0);
+      }
+    } else if (gst_message_has_name (m, "genvideo-correction")) {
+      gdouble cosine;
+      fail_unless (gst_structure_get_double (s, "mean-cosine", &cosine));
+      fail_unless (cosine >= -1.0001 && cosine <= 1.0001, "%g", cosine);
+    }
+  }
+  /* the elements shared one device: the first announced it, the others found it */
+  fail_unless_equals_int (r->have_context, 1);
+  run_free (r);
+  run_free (plain);
+}
+GST_END_TEST;
+
+/* Same input, settings and seed: the same bytes. */
+GST_START_TEST (test_reproducible)
+{
+  Run *a = run (chain), *b = run (chain);
+  assert_no_error (a);
+  assert_no_error (b);
+  fail_unless_equals_int (a->buffers->len, b->buffers->len);
+  for (guint i = 0; i < a->buffers->len; i++) {
+    GstMapInfo ma, mb;
+    gst_buffer_map (a->buffers->pdata[i], &ma, GST_MAP_READ);
+    gst_buffer_map (b->buffers->pdata[i], &mb, GST_MAP_READ);
+    fail_unless (ma.size == mb.size && memcmp (ma.data, mb.data, ma.size) == 0,
+        "frame %u differs between two runs", i);
+    gst_buffer_unmap (a->buffers->pdata[i], &ma);
+    gst_buffer_unmap (b->buffers->pdata[i], &mb);
+  }
+  run_free (a);
+  run_free (b);
+}
+GST_END_TEST;
+
+/* output=masks: GRAY8 pictures of 0 and 255 with the frames' timing; an invedit without a
+ * target of its own after another one shows that one's masks. */
+GST_START_TEST (test_output_masks)
+{
+  Run *r = run ("videotestsrc pattern=ball num-buffers=4 ! " FRAMES_64 " ! "
+      GVT_TUNE " ! " GVT_EDIT " ! tee name=t "
+      "t. ! queue ! invedit output=masks ! fakesink name=out "
+      "t. ! queue ! fakesink");
+  assert_no_error (r);
+  fail_unless_equals_int (r->buffers->len, 4);
+  GstVideoInfo info;
+  fail_unless (gst_video_info_from_caps (&info, r->caps));
+  fail_unless_equals_int (GST_VIDEO_INFO_FORMAT (&info), GST_VIDEO_FORMAT_GRAY8);
+  fail_unless_equals_int (GST_VIDEO_INFO_WIDTH (&info), 64);
+  for (guint i = 0; i < 4; i++) {
+    GstBuffer *b = r->buffers->pdata[i];
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (b), i * (GST_SECOND / 25));
+    GstMapInfo m;
+    gst_buffer_map (b, &m, GST_MAP_READ);
+    for (gsize k = 0; k < m.size; k++)
+      fail_unless (m.data[k] == 0 || m.data[k] == 255);
+    gst_buffer_unmap (b, &m);
+  }
+  /* both invedits report; the second reuses the first's masks */
+  fail_unless_equals_int (count_messages (r, "genvideo-mask"), 2);
+  run_free (r);
+}
+GST_END_TEST;
+
+/* latentcorrect without invedit re-generates the whole frame, and says so. */
+GST_START_TEST (test_without_invedit_warns)
+{
+  Run *r = run ("videotestsrc num-buffers=2 ! " FRAMES_64 " ! " GVT_TUNE " ! "
+      GVT_CORRECT " ! fakesink name=out");
+  assert_no_error (r);
+  fail_unless_equals_int (r->buffers->len, 2);
+  gboolean warned = FALSE;
+  for (guint i = 0; i < r->messages->len; i++) {
+    GstMessage *m = r->messages->pdata[i];
+    if (GST_MESSAGE_TYPE (m) != GST_MESSAGE_WARNING)
+      continue;
+    GError *w = NULL;
+    gst_message_parse_warning (m, &w, NULL);
+    warned |= strstr (w->message, "No masks") != NULL;
+    g_error_free (w);
+  }
+  fail_unless (warned);
+  run_free (r);
+}
+GST_END_TEST;
+
+/* A static clip: every frame's features match themselves in the neighbours (cosine 1). */
+GST_START_TEST (test_static_clip_matches_perfectly)
+{
+  Run *r = run ("videotestsrc pattern=smpte num-buffers=1 ! " FRAMES_64 " ! imagefreeze "
+      "num-buffers=4 ! " GVT_TUNE " ! " GVT_EDIT " ! " GVT_CORRECT " ! fakesink name=out");
+  assert_no_error (r);
+  guint n = 0;
+  for (guint i = 0; i < r->messages->len; i++) {
+    GstMessage *m = r->messages->pdata[i];
+    gdouble cosine;
+    if (!gst_message_has_name (m, "genvideo-correction"))
+      continue;
+    fail_unless (gst_structure_get_double (gst_message_get_structure (m), "mean-cosine",
+            &cosine));
+    fail_unless (fabs (cosine - 1.0) < 1e-4, "mean cosine %g on identical frames", cosine);
+    n++;
+  }
+  fail_unless (n > 0);
+  run_free (r);
+}
+GST_END_TEST;
+
+/* The target image can come on the target pad. */
+GST_START_TEST (test_target_pad)
+{
+  Run *r = run ("videotestsrc num-buffers=2 ! " FRAMES_64 " ! " GVT_TUNE " ! "
+      "invedit name=e inversion-steps=2 target-prompt=\"a disc\" ! fakesink name=out "
+      "filesrc location=" TARGET " ! pngdec ! videoconvert ! e.target");
+  assert_no_error (r);
+  fail_unless_equals_int (r->buffers->len, 2);
+  fail_unless_equals_int (count_messages (r, "genvideo-mask"), 1);
+  run_free (r);
+}
+GST_END_TEST;
+
+/* An error from @launch's element "el", of @domain/@code, whose message has @part. */
+static void
+expect_error (const gchar *launch, GQuark domain, gint code, const gchar *part)
+{
+  Run *r = run (launch);
+  fail_unless (r->error != NULL, "no error from %s", launch);
+  fail_unless_equals_string (r->error_source, "el");
+  fail_unless (r->error->domain == domain && r->error->code == code, "%s: %s",
+      g_quark_to_string (r->error->domain), r->error->message);
+  fail_unless (strstr (r->error->message, part) != NULL, "'%s' not in '%s'", part,
+      r->error->message);
+  run_free (r);
+}
+
+static gchar *
+write_temp (const gchar *name, const gchar *content)
+{
+  gchar *dir = g_dir_make_tmp ("genvideo-XXXXXX", NULL);
+  gchar *path = g_build_filename (dir, name, NULL);
+  g_file_set_contents (path, content, -1, NULL);
+  g_free (dir);
+  return path;
+}
+
+/* a PNG made by GStreamer: @pattern at @size, fully transparent when @clear */
+static gchar *
+write_png (const gchar *name, gint size, gboolean clear)
+{
+  gchar *dir = g_dir_make_tmp ("genvideo-XXXXXX", NULL);
+  gchar *path = g_build_filename (dir, name, NULL);
+  gchar *launch = g_strdup_printf ("videotestsrc num-buffers=1 pattern=solid-color "
+      "foreground-color=%s ! video/x-raw,format=RGBA,width=%d,height=%d ! pngenc ! "
+      "filesink location=%s", clear ? "0x00000000" : "0xffffffff", size, size, path);
+  Run *r = run (launch);
+  assert_no_error (r);
+  run_free (r);
+  g_free (launch);
+  g_free (dir);
+  return path;
+}
+
+GST_START_TEST (test_errors)
+{
+  gchar *text = write_temp ("not-an-image.png", "this is not a picture");
+  gchar *clear = write_png ("clear.png", 32, TRUE);
+  gchar *small_mask = write_png ("mask.png", 48, FALSE);
+  const gchar *src = "videotestsrc num-buffers=2 ! " FRAMES_64 " ! ";
+  gchar *launch;
+
+  launch = g_strdup_printf ("%s invedit name=el target-location=/nonexistent.png ! fakesink",
+      src);
+  expect_error (launch, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND, "not found");
+  g_free (launch);
+
+  launch = g_strdup_printf ("%s invedit name=el ! fakesink", src);
+  expect_error (launch, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND, "No target image");
+  g_free (launch);
+
+  launch = g_strdup_printf ("%s invedit name=el target-location=%s ! fakesink", src, text);
+  expect_error (launch, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE, "could not be read");
+  g_free (launch);
+
+  launch = g_strdup_printf ("%s invedit name=el target-location=%s ! fakesink", src, clear);
+  expect_error (launch, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "no object");
+  g_free (launch);
+
+  launch = g_strdup_printf ("%s invedit name=el target-location=" TARGET
+      " target-mask-location=%s ! fakesink", src, small_mask);
+  expect_error (launch, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "same size");
+  g_free (launch);
+
+  launch = g_strdup_printf ("%s genvideotune name=el steps=0 model=/nonexistent/model ! "
+      "fakesink", src);
+  expect_error (launch, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND, "missing");
+  g_free (launch);
+
+  /* weights that do not sum to 1: refused before anything runs */
+  launch = g_strdup_printf ("%s latentcorrect name=el weight-prev=0.5 ! fakesink", src);
+  expect_error (launch, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "sum to 1");
+  g_free (launch);
+
+  g_free (text);
+  g_free (clear);
+  g_free (small_mask);
+}
+GST_END_TEST;
+
+static Suite *
+stages_suite (void)
+{
+  Suite *s = suite_create ("genvideo-stages");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_chain_edits_frames);
+  tcase_add_test (tc, test_reproducible);
+  tcase_add_test (tc, test_output_masks);
+  tcase_add_test (tc, test_without_invedit_warns);
+  tcase_add_test (tc, test_static_clip_matches_perfectly);
+  tcase_add_test (tc, test_target_pad);
+  tcase_add_test (tc, test_errors);
+  return s;
+}
+
+GST_CHECK_MAIN (stages);
