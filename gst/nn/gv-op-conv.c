@@ -8,11 +8,14 @@
 #include "nn/gv-op-util.h"
 
 #include "conv_cpu.spv.h"
+#include "conv_cpu_row.spv.h"
 #include "conv_cpu_wv.spv.h"
 #include "conv_gpu.spv.h"
 
 /* output channels one workgroup covers (both families) */
 #define TILE 64
+/* output channels one workgroup of the row kernel covers */
+#define ROW_TILE 64
 
 typedef struct {
   guint32 h, w, c;
@@ -32,6 +35,12 @@ static const GvShader cpu_shaders[2] = {
     { R32, R32, R32, R32, R32, R32, BUF }, sizeof (ConvParams) },
   { "conv-cpu-wv", GV_SHADER_CODE (gv_spv_conv_cpu_wv), N_BINDS,
     { R32, V4, R32, R32, R32, R32, BUF }, sizeof (ConvParams) },
+};
+
+/* stride 1, rows a multiple of 8 pixels, vec4-aligned input and weights (see the shader) */
+static const GvShader row_shader = {
+  "conv-cpu-row", GV_SHADER_CODE (gv_spv_conv_cpu_row), N_BINDS,
+  { V4, V4, R32, R32, R32, R32, BUF }, sizeof (ConvParams),
 };
 
 static const GvShader gpu_shader = {
@@ -86,7 +95,9 @@ gv_op_conv2d (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *weight,
   gint64 kk = kh * kw, w_row = c * kk, plane = h * w, p_out = ho * wo;
   /* vec4 weights: 16-byte aligned rows; input-channel chunks stay multiples of 4 */
   gboolean wv = cpu && weight->offset % 16 == 0 && w_row % 4 == 0;
-  const GvShader *shader = cpu ? &cpu_shaders[wv] : &gpu_shader;
+  gboolean row = wv && x->stride == 1 && wo % 8 == 0 && w % 4 == 0 && in->offset % 16 == 0 &&
+      kw <= 5 && x->pad_left <= 4;
+  const GvShader *shader = row ? &row_shader : cpu ? &cpu_shaders[wv] : &gpu_shader;
   gint64 lim_in = gv_op_max_elements (cmd, shader->kinds[BIND_IN], 4);
   gint64 lim_w = gv_op_max_elements (cmd, shader->kinds[BIND_W], 4);
   gint64 lim_o = MIN (gv_op_max_elements (cmd, shader->kinds[BIND_OUT], 4),
@@ -119,9 +130,9 @@ gv_op_conv2d (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *weight,
   for (gint64 c0 = 0; c0 < c; c0 += c_step) {
     gint64 nc = MIN (c_step, c - c0);
     gboolean last = c0 + nc == c;
-    guint32 spec[7] = { kh, kw, last ? x->act : GV_ACT_NONE, last && x->bias,
-      last && x->add_per_channel, last && residual, c0 > 0 };
-    GvKernel *kernel = gv_op_kernel (cmd, shader, spec, G_N_ELEMENTS (spec));
+    guint32 spec[8] = { kh, kw, last ? x->act : GV_ACT_NONE, last && x->bias,
+      last && x->add_per_channel, last && residual, c0 > 0, x->pad_left };
+    GvKernel *kernel = gv_op_kernel (cmd, shader, spec, row ? 8 : 7);
     if (kernel == NULL)
       break;
     for (gint64 z0 = 0; z0 < n; z0 += per_img) {
@@ -150,7 +161,10 @@ gv_op_conv2d (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *weight,
             bind[BIND_IN];
         bind[BIND_OUT] = gv_tensor_bind_range (out, o_first, o_count, TRUE);
         guint gx, gy;
-        if (cpu) {
+        if (row) {
+          gx = gv_div_up (p_out, 64);
+          gy = gv_div_up (nco, ROW_TILE);
+        } else if (cpu) {
           gx = gv_div_up (nco, TILE);
           gy = gv_div_up (p_out, TILE);
         } else {
