@@ -10,11 +10,12 @@
 //
 // Implicit GEMM with rows = output channels and columns = output pixels. Every lane keeps
 // TM channels x 8 consecutive pixels of one output row in registers. The weights are the
-// shared operand: lane r reads channel co0 + r's weights as vec4 along the reduction and the
-// group's lanes swap them with subgroupShuffle. The input comes as a window of aligned vec4s
-// around the lane's 8 pixels, read once per (input channel, kernel row) and used for every
-// kernel column by picking other components (no im2col, no per-tap gathers). Zero padding:
-// window slots outside the image are zeroed.
+// shared operand: lane r reads the taps of channel co0 + r and the group's lanes swap them
+// with subgroupShuffle. The input comes as a window of aligned vec4s around the lane's 8
+// pixels, read once per (input channel, kernel row) and used for every kernel column by
+// picking other components (no im2col, no per-tap gathers). Zero padding: window slots outside
+// the image are zeroed. The loop runs over input channels with the taps unrolled, and adds a
+// whole kernel row into each accumulator at once: small code, few register spills.
 layout(local_size_x = 64) in;
 layout(constant_id = 0) const uint KH = 3;
 layout(constant_id = 1) const uint KW = 3;        // <= 5
@@ -32,7 +33,7 @@ layout(constant_id = 7) const uint PAD_LEFT = 1;  // <= 4
 #define MAXV 5      // window vec4s: covers 8 pixels + KW - 1 <= 4 + PAD_LEFT rounded up
 
 layout(binding = 0, rgba32f) uniform readonly imageBuffer In;
-layout(binding = 1, rgba32f) uniform readonly imageBuffer Wt;
+layout(binding = 1, r32f) uniform readonly imageBuffer Wt;
 layout(binding = 2, r32f) uniform readonly imageBuffer Bias;
 layout(binding = 3, r32f) uniform readonly imageBuffer Add;
 layout(binding = 4, r32f) uniform readonly imageBuffer Res;
@@ -61,8 +62,8 @@ void main ()
   uint p0 = (gl_WorkGroupID.x * 8 + lane8) * TN;    // first output pixel of the tile
   uint z = gl_WorkGroupID.z;
   const uint KK = KH * KW;
-  // channels per step: a multiple of 4 reduction steps, so that weights come as whole vec4s
-  const uint CB = KK % 4 == 0 ? 1 : KK % 2 == 0 ? 2 : 4;
+  // channels per loop iteration: enough taps to amortise the loop's cost
+  const uint CPI = KK >= 4 ? 1 : 4;
   const uint PLA = (PAD_LEFT + 3) / 4 * 4;          // window starts PLA columns left of ow0
   const uint NV = (TN + KW - 1 + PLA - PAD_LEFT + 3) / 4;
   uint HW = p.H * p.W;
@@ -78,45 +79,54 @@ void main ()
     col_in[i] = x >= 0 && x < int (p.W);
     col[i] = uint (clamp (x, 0, int (p.W) - 4));
   }
-  uint in_base = z * p.in_img;
-  // this lane's weight row, handed to the group (rows past Co read the last one)
+  uint in_base = p.gv_off[0] * 4 + z * p.in_img;
+  // this lane's weight rows, handed around the group (rows past Co read the last one)
   uint wrow[TM / 8];
   [[unroll]] for (uint h = 0; h < TM / 8; h++)
-    wrow[h] = p.gv_off[1] * 4 + min (co0 + lane8 + 8 * h, p.Co - 1) * p.w_row;
+    wrow[h] = p.gv_off[1] + min (co0 + lane8 + 8 * h, p.Co - 1) * p.w_row;
 
   AFLOAT acc[TM][TN];
   [[unroll]] for (uint r = 0; r < TM; r++)
     [[unroll]] for (uint j = 0; j < TN; j++)
       acc[r][j] = AFLOAT (0);
 
-  for (uint ci = 0; ci < p.C; ci += CB) {
-    vec4 win[MAXV];
-    vec4 wv[TM / 8];
-    [[unroll]] for (uint s = 0; s < CB * KK; s++) {
-      uint cc = s / KK, t = s % KK, kh = t / KW, kw = t % KW;
-      if (s % 4 == 0) {
-        [[unroll]] for (uint h = 0; h < TM / 8; h++)
-          wv[h] = imageLoad (Wt, int ((wrow[h] + ci * KK + s) / 4));
-      }
-      if (kw == 0) {
-        // the input row of (channel ci + cc, kernel row kh) around the lane's pixels
+  uint c4 = p.C / CPI * CPI;
+  for (uint ci = 0; ci < p.C; ci += CPI) {
+    // the last C % CPI channels one at a time
+    uint nc = ci < c4 ? CPI : 1;
+    [[unroll]] for (uint cc = 0; cc < CPI; cc++) {
+      if (cc >= nc)
+        break;
+      uint c = ci + cc;
+      [[unroll]] for (uint kh = 0; kh < KH; kh++) {
+        // the input row of (channel c, kernel row kh) around the lane's pixels
         int ih = oh + int (kh) - int (p.pad_top);
         bool row_in = ih >= 0 && ih < int (p.H);
-        uint rbase = p.gv_off[0] * 4 + in_base + (ci + cc) * HW + uint (clamp (ih, 0, int (p.H) - 1)) * p.W;
+        uint rbase = in_base + c * HW + uint (clamp (ih, 0, int (p.H) - 1)) * p.W;
+        vec4 win[MAXV];
         [[unroll]] for (uint i = 0; i < NV; i++) {
           vec4 v = imageLoad (In, int ((rbase + col[i]) / 4));
           win[i] = row_in && col_in[i] ? v : vec4 (0);
         }
-      }
-      AFLOAT b[TN];
-      [[unroll]] for (uint j = 0; j < TN; j++) {
-        uint e = j + kw + PLA - PAD_LEFT;
-        b[j] = TO_A (win[e / 4][e % 4]);
-      }
-      [[unroll]] for (uint r = 0; r < TM; r++) {
-        AFLOAT a = TO_A (subgroupShuffle (wv[r / 8][s % 4], share0 + r % 8));
-        [[unroll]] for (uint j = 0; j < TN; j++)
-          acc[r][j] += a * b[j];
+        // the lane's weights of this kernel row
+        AFLOAT wl[TM / 8][KW];
+        [[unroll]] for (uint h = 0; h < TM / 8; h++)
+          [[unroll]] for (uint kw = 0; kw < KW; kw++)
+            wl[h][kw] = TO_A (imageLoad (Wt, int (wrow[h] + c * KK + kh * KW + kw)).x);
+        // every accumulator once per kernel row: acc += sum over kw of w * x
+        [[unroll]] for (uint r = 0; r < TM; r++) {
+          AFLOAT a[KW];
+          [[unroll]] for (uint kw = 0; kw < KW; kw++)
+            a[kw] = subgroupShuffle (wl[r / 8][kw], share0 + r % 8);
+          [[unroll]] for (uint j = 0; j < TN; j++) {
+            AFLOAT sum = acc[r][j];
+            [[unroll]] for (uint kw = 0; kw < KW; kw++) {
+              uint e = j + kw + PLA - PAD_LEFT;
+              sum += a[kw] * TO_A (win[e / 4][e % 4]);
+            }
+            acc[r][j] = sum;
+          }
+        }
       }
     }
   }

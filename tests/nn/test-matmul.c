@@ -106,6 +106,20 @@ test_transposes (void)
   }
 }
 
+/* one operand read as vec4, the other as floats, in each layout */
+static void
+test_mixed (void)
+{
+  Case c[4] = {
+    { .batch = 2, .m = 30, .n = 45, .k = 36, .seed = 40 },
+    { .batch = 1, .m = 33, .n = 40, .k = 27, .seed = 41 },
+    { .batch = 2, .m = 33, .n = 20, .k = 36, .trans_a = TRUE, .trans_b = TRUE, .seed = 42 },
+    { .batch = 1, .m = 36, .n = 20, .k = 27, .trans_a = TRUE, .trans_b = TRUE, .seed = 43 },
+  };
+  for (int i = 0; i < 4; i++)
+    check_case (&c[i]);
+}
+
 /* K % 4 != 0 while A (transposed) and B are read as vec4 along M and N */
 static void
 test_k_tail (void)
@@ -276,6 +290,7 @@ main (int argc, char **argv)
   g_test_add_func ("/matmul/odd", test_odd);
   g_test_add_func ("/matmul/aligned", test_aligned);
   g_test_add_func ("/matmul/transposes", test_transposes);
+  g_test_add_func ("/matmul/mixed", test_mixed);
   g_test_add_func ("/matmul/k-tail", test_k_tail);
   g_test_add_func ("/matmul/tiny", test_tiny);
   g_test_add_func ("/matmul/broadcast", test_broadcast);
