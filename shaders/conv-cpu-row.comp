@@ -5,8 +5,9 @@
 #include "common.glsl"
 #include "gemm.glsl"
 
-// Stride-1 2-D convolution for CPU devices, when rows are a multiple of 8 output pixels wide
-// and the input is read as rgba32f: the common case of the UNet and the VAE (3x3 and 1x1).
+// 2-D convolution with a small stride (1 or 2) for CPU devices, when rows are a multiple of 8
+// output pixels wide and the input is read as rgba32f: the common case of the UNet and the
+// VAE (3x3 and 1x1, and the stride-2 downsamplers).
 //
 // Implicit GEMM with rows = output channels and columns = output pixels. Every lane keeps
 // TM channels x 8 consecutive pixels of one output row in registers. The weights are the
@@ -24,13 +25,15 @@ layout(constant_id = 3) const uint HAS_BIAS = 0;
 layout(constant_id = 4) const uint HAS_ADD = 0;   // add_per_channel [images, Co]
 layout(constant_id = 5) const uint HAS_RES = 0;
 layout(constant_id = 6) const uint HAS_PART = 0;  // add the partial sum out holds (split over C)
-layout(constant_id = 7) const uint PAD_LEFT = 1;  // <= 4
+layout(constant_id = 7) const uint PAD_STRIDE = 1;  // left padding (<= 4) | stride << 8
+const uint PAD_LEFT = PAD_STRIDE & 255u;
+const uint STRIDE = PAD_STRIDE >> 8;
 
 #ifndef TM
 #define TM 8        // output channels per lane (a multiple of 8)
 #endif
 #define TN 8        // output pixels per lane
-#define MAXV 5      // window vec4s: covers 8 pixels + KW - 1 <= 4 + PAD_LEFT rounded up
+#define MAXV 6      // window vec4s (the op checks that its shapes fit)
 
 layout(binding = 0, rgba32f) uniform readonly imageBuffer In;
 layout(binding = 1, r32f) uniform readonly imageBuffer Wt;
@@ -64,13 +67,13 @@ void main ()
   const uint KK = KH * KW;
   // channels per loop iteration: enough taps to amortise the loop's cost
   const uint CPI = KK >= 4 ? 1 : 4;
-  const uint PLA = (PAD_LEFT + 3) / 4 * 4;          // window starts PLA columns left of ow0
-  const uint NV = (TN + KW - 1 + PLA - PAD_LEFT + 3) / 4;
+  const uint PLA = (PAD_LEFT + 3) / 4 * 4;          // window starts PLA columns left of ow0 S
+  const uint NV = ((TN - 1) * STRIDE + KW + PLA - PAD_LEFT + 3) / 4;
   uint HW = p.H * p.W;
 
   uint pc = min (p0, P - TN);                        // P is a multiple of 8
-  int oh = int (pc / p.Wo);
-  int x0 = int (pc % p.Wo) - int (PLA);              // first input column of the window
+  int oh = int (pc / p.Wo) * int (STRIDE);             // first input row, before padding
+  int x0 = int ((pc % p.Wo) * STRIDE) - int (PLA);   // first input column of the window
   // window slots outside the image read as zero
   bool col_in[MAXV];
   uint col[MAXV];
@@ -121,7 +124,7 @@ void main ()
           [[unroll]] for (uint j = 0; j < TN; j++) {
             AFLOAT sum = acc[r][j];
             [[unroll]] for (uint kw = 0; kw < KW; kw++) {
-              uint e = j + kw + PLA - PAD_LEFT;
+              uint e = j * STRIDE + kw + PLA - PAD_LEFT;
               sum += a[kw] * TO_A (win[e / 4][e % 4]);
             }
             acc[r][j] = sum;

@@ -37,10 +37,10 @@ static const GvShader cpu_shaders[2] = {
     { R32, V4, R32, R32, R32, R32, BUF }, sizeof (ConvParams) },
 };
 
-/* stride 1, rows a multiple of 8 pixels, vec4-aligned input and weights (see the shader) */
+/* stride 1 or 2, rows a multiple of 8 pixels, vec4-aligned input (see the shader) */
 static const GvShader row_shader = {
   "conv-cpu-row", GV_SHADER_CODE (gv_spv_conv_cpu_row), N_BINDS,
-  { V4, V4, R32, R32, R32, R32, BUF }, sizeof (ConvParams),
+  { V4, R32, R32, R32, R32, R32, BUF }, sizeof (ConvParams),
 };
 
 static const GvShader gpu_shader = {
@@ -95,8 +95,10 @@ gv_op_conv2d (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *weight,
   gint64 kk = kh * kw, w_row = c * kk, plane = h * w, p_out = ho * wo;
   /* vec4 weights: 16-byte aligned rows; input-channel chunks stay multiples of 4 */
   gboolean wv = cpu && weight->offset % 16 == 0 && w_row % 4 == 0;
-  gboolean row = wv && x->stride == 1 && wo % 8 == 0 && w % 4 == 0 && in->offset % 16 == 0 &&
-      kw <= 5 && x->pad_left <= 4;
+  /* the row kernel's window: 8 pixels' taps from 4-aligned columns, at most 6 vec4s */
+  gint64 window = 7 * x->stride + kw + (x->pad_left > 0 ? 4 : 0) - x->pad_left;
+  gboolean row = cpu && x->stride <= 2 && wo % 8 == 0 && w % 4 == 0 && in->offset % 16 == 0 &&
+      x->pad_left <= 4 && window <= 24;
   const GvShader *shader = row ? &row_shader : cpu ? &cpu_shaders[wv] : &gpu_shader;
   gint64 lim_in = gv_op_max_elements (cmd, shader->kinds[BIND_IN], 4);
   gint64 lim_w = gv_op_max_elements (cmd, shader->kinds[BIND_W], 4);
@@ -131,7 +133,7 @@ gv_op_conv2d (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *weight,
     gint64 nc = MIN (c_step, c - c0);
     gboolean last = c0 + nc == c;
     guint32 spec[8] = { kh, kw, last ? x->act : GV_ACT_NONE, last && x->bias,
-      last && x->add_per_channel, last && residual, c0 > 0, x->pad_left };
+      last && x->add_per_channel, last && residual, c0 > 0, x->pad_left | x->stride << 8 };
     GvKernel *kernel = gv_op_kernel (cmd, shader, spec, row ? 8 : 7);
     if (kernel == NULL)
       break;

@@ -149,11 +149,18 @@ test_rows (void)
       .pad_top = 2, .pad_bottom = 2, .pad_left = 2, .pad_right = 2 }, .bias = TRUE, .seed = 23 };
   Case g = { { .n = 3, .c = 3, .h = 8, .w = 16, .co = 66, .kh = 2, .kw = 2, .stride = 1,
       .pad_top = 0, .pad_bottom = 1, .pad_left = 0, .pad_right = 1 }, .add = TRUE, .seed = 24 };
+  /* stride 2: the downsamplers of the UNet (padding 1) and of the VAE encoder (0, 1, 0, 1) */
+  Case h = { { .n = 2, .c = 4, .h = 9, .w = 32, .co = 12, .kh = 3, .kw = 3, .stride = 2,
+      .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1 }, .bias = TRUE, .seed = 25 };
+  Case i = { { .n = 1, .c = 5, .h = 16, .w = 32, .co = 7, .kh = 3, .kw = 3, .stride = 2,
+      .pad_top = 0, .pad_bottom = 1, .pad_left = 0, .pad_right = 1 }, .residual = 1, .seed = 26 };
   check_case (&c);
   check_case (&d);
   check_case (&e);
   check_case (&f);
   check_case (&g);
+  check_case (&h);
+  check_case (&i);
 }
 
 /* a batch of outputs larger than one 128 MiB storage binding: split by images (1x1 kernels
