@@ -5,12 +5,13 @@
 #include "common.glsl"
 #include "gemm.glsl"
 
-// 2-D convolution with a small stride (1 or 2) for CPU devices, when rows are a multiple of 8
-// output pixels wide and the input is read as rgba32f: the common case of the UNet and the
-// VAE (3x3 and 1x1, and the stride-2 downsamplers).
+// 2-D convolution with a small stride (1 or 2) for CPU devices, when input rows are a multiple
+// of 4 wide and the input is read as rgba32f: the common case of the UNet and the VAE (3x3 and
+// 1x1, and the stride-2 downsamplers).
 //
 // Implicit GEMM with rows = output channels and columns = output pixels. Every lane keeps
-// TM channels x 8 consecutive pixels of one output row in registers. The weights are the
+// TM channels x 8 consecutive pixels of one output row in registers (the last group of a row
+// may have fewer). The weights are the
 // shared operand: lane r reads the taps of channel co0 + r and the group's lanes swap them
 // with subgroupShuffle. The input comes as a window of aligned vec4s around the lane's 8
 // pixels, read once per (input channel, kernel row) and used for every kernel column by
@@ -62,7 +63,12 @@ void main ()
   uint group = gl_SubgroupID * (gl_SubgroupSize / 8) + lane / 8;
   uint P = p.Ho * p.Wo;
   uint co0 = (gl_WorkGroupID.y * 8 + group) * TM;   // first output channel of the tile
-  uint p0 = (gl_WorkGroupID.x * 8 + lane8) * TN;    // first output pixel of the tile
+  // the tile's pixels: group g of 8 along an output row (the last of a row may be partial)
+  uint GR = (p.Wo + TN - 1) / TN;
+  uint g = min (gl_WorkGroupID.x * 8 + lane8, p.Ho * GR - 1);
+  uint ow0 = g % GR * TN;
+  uint p0 = g / GR * p.Wo + ow0;                     // first output pixel of the tile
+  uint nvalid = gl_WorkGroupID.x * 8 + lane8 < p.Ho * GR ? min (TN, p.Wo - ow0) : 0;
   uint z = gl_WorkGroupID.z;
   const uint KK = KH * KW;
   // channels per loop iteration: enough taps to amortise the loop's cost
@@ -71,9 +77,8 @@ void main ()
   const uint NV = ((TN - 1) * STRIDE + KW + PLA - PAD_LEFT + 3) / 4;
   uint HW = p.H * p.W;
 
-  uint pc = min (p0, P - TN);                        // P is a multiple of 8
-  int oh = int (pc / p.Wo) * int (STRIDE);             // first input row, before padding
-  int x0 = int ((pc % p.Wo) * STRIDE) - int (PLA);   // first input column of the window
+  int oh = int (g / GR) * int (STRIDE);              // first input row, before padding
+  int x0 = int (ow0 * STRIDE) - int (PLA);           // first input column of the window
   // window slots outside the image read as zero
   bool col_in[MAXV];
   uint col[MAXV];
@@ -144,7 +149,7 @@ void main ()
       add += TO_A (imageLoad (Add, int (p.gv_off[3] + z * p.add_row + cc)).x);
     [[unroll]] for (uint j = 0; j < TN; j++) {
       uint m = p0 + j;
-      if (m < P && co < p.Co) {
+      if (j < nvalid && co < p.Co) {
         uint oi = z * p.o_img + co * P + m;
         AFLOAT v = acc[r][j];
         if (HAS_PART != 0)

@@ -37,7 +37,7 @@ static const GvShader cpu_shaders[2] = {
     { R32, V4, R32, R32, R32, R32, BUF }, sizeof (ConvParams) },
 };
 
-/* stride 1 or 2, rows a multiple of 8 pixels, vec4-aligned input (see the shader) */
+/* stride 1 or 2, input rows a multiple of 4 wide and 16-byte aligned (see the shader) */
 static const GvShader row_shader = {
   "conv-cpu-row", GV_SHADER_CODE (gv_spv_conv_cpu_row), N_BINDS,
   { V4, R32, R32, R32, R32, R32, BUF }, sizeof (ConvParams),
@@ -97,7 +97,7 @@ gv_op_conv2d (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *weight,
   gboolean wv = cpu && weight->offset % 16 == 0 && w_row % 4 == 0;
   /* the row kernel's window: 8 pixels' taps from 4-aligned columns, at most 6 vec4s */
   gint64 window = 7 * x->stride + kw + (x->pad_left > 0 ? 4 : 0) - x->pad_left;
-  gboolean row = cpu && x->stride <= 2 && wo % 8 == 0 && w % 4 == 0 && in->offset % 16 == 0 &&
+  gboolean row = cpu && x->stride <= 2 && w % 4 == 0 && in->offset % 16 == 0 &&
       x->pad_left <= 4 && window <= 24;
   const GvShader *shader = row ? &row_shader : cpu ? &cpu_shaders[wv] : &gpu_shader;
   gint64 lim_in = gv_op_max_elements (cmd, shader->kinds[BIND_IN], 4);
@@ -164,7 +164,7 @@ gv_op_conv2d (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *weight,
         bind[BIND_OUT] = gv_tensor_bind_range (out, o_first, o_count, TRUE);
         guint gx, gy;
         if (row) {
-          gx = gv_div_up (p_out, 64);
+          gx = gv_div_up (ho * gv_div_up (wo, 8), 8);
           gy = gv_div_up (nco, ROW_TILE);
         } else if (cpu) {
           gx = gv_div_up (nco, TILE);

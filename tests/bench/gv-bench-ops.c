@@ -74,6 +74,20 @@ time_median (const Bench *b, RunFunc fn, gpointer data)
   return runs % 2 ? t[runs / 2] : 0.5 * (t[runs / 2 - 1] + t[runs / 2]);
 }
 
+/* times @device (NULL: the op is not in this tree, @missing says so) and @baseline */
+static void
+measure (const Bench *b, Result *r, RunFunc device, RunFunc baseline, gpointer data,
+    const gchar *missing)
+{
+  if (device) {
+    r->ms = time_median (b, device, data);
+  } else {
+    r->skipped = TRUE;
+    r->note = missing;
+  }
+  r->baseline_ms = time_median (b, baseline, data);
+}
+
 /* ---- plain C in parallel, for the parts of the baselines that are no GEMM ---- */
 
 typedef void (*RangeFunc) (gint64 first, gint64 end, gpointer data);
@@ -107,10 +121,22 @@ parallel_for (gint threads, gint64 count, RangeFunc fn, gpointer data)
     g_thread_join (th[i]);
 }
 
+/* ---- scratch: what a case allocates, released after it ---- */
+
+static GPtrArray *scratch_tensors, *scratch_host;
+
+static gpointer
+host (gpointer p)
+{
+  g_ptr_array_add (scratch_host, p);
+  return p;
+}
+
 /* ---- device helpers ---- */
 
+/* a tensor of uniform random values in [-1, 1), its host copy in @data (both scratch) */
 static GvTensor *
-random_tensor (GvDevice *dev, gint ndim, const gint64 *shape, guint32 seed, gfloat **host)
+random_tensor (GvDevice *dev, gint ndim, const gint64 *shape, guint32 seed, gfloat **data)
 {
   gint64 n = 1;
   for (gint i = 0; i < ndim; i++)
@@ -124,10 +150,8 @@ random_tensor (GvDevice *dev, gint ndim, const gint64 *shape, guint32 seed, gflo
   GvTensor *t = gv_tensor_new_from_data (dev, ndim, shape, x, &error);
   if (t == NULL)
     g_error ("upload: %s", error->message);
-  if (host)
-    *host = x;
-  else
-    g_free (x);
+  g_ptr_array_add (scratch_tensors, t);
+  *data = host (x);
   return t;
 }
 #define RANDOM(dev, seed, host, ...) \
@@ -140,6 +164,7 @@ empty_tensor (GvDevice *dev, GvDType dtype, gint ndim, const gint64 *shape)
   GvTensor *t = gv_tensor_new_typed (dev, dtype, ndim, shape, &error);
   if (t == NULL)
     g_error ("allocation: %s", error->message);
+  g_ptr_array_add (scratch_tensors, t);
   return t;
 }
 #define EMPTY(dev, dtype, ...) \
@@ -189,18 +214,11 @@ bench_matmul (const Bench *b, Result *r, gint n)
   c.out = EMPTY (b->dev, GV_DTYPE_F32, n, n);
   c.ha = ha;
   c.hb = hb;
-  c.hout = g_new (gfloat, (gsize) n * n);
+  c.hout = host (g_new (gfloat, (gsize) n * n));
   c.n = n;
   r->flops = 2.0 * n * n * n;
-  r->ms = time_median (b, matmul_device, &c);
-  r->baseline_ms = time_median (b, matmul_blas, &c);
+  measure (b, r, matmul_device, matmul_blas, &c, NULL);
   gv_cmd_free (c.cmd);
-  gv_tensor_unref (c.a);
-  gv_tensor_unref (c.b);
-  gv_tensor_unref (c.out);
-  g_free (ha);
-  g_free (hb);
-  g_free (c.hout);
 }
 
 /* ---- conv2d 3x3, padding 1 ---- */
@@ -278,21 +296,11 @@ bench_conv (const Bench *b, Result *r, gint ch, gint size)
   c.c = c.co = ch;
   c.h = c.wd = size;
   c.threads = b->threads;
-  c.col = g_new (gfloat, (gsize) ch * 9 * size * size);
-  c.hout = g_new (gfloat, (gsize) ch * size * size);
+  c.col = host (g_new (gfloat, (gsize) ch * 9 * size * size));
+  c.hout = host (g_new (gfloat, (gsize) ch * size * size));
   r->flops = 2.0 * ch * ch * 9 * size * size;
-  r->ms = time_median (b, conv_device, &c);
-  r->baseline_ms = time_median (b, conv_blas, &c);
+  measure (b, r, conv_device, conv_blas, &c, NULL);
   gv_cmd_free (c.cmd);
-  gv_tensor_unref (c.in);
-  gv_tensor_unref (c.w);
-  gv_tensor_unref (c.bias);
-  gv_tensor_unref (c.out);
-  g_free (hin);
-  g_free (hw);
-  g_free (hbias);
-  g_free (c.col);
-  g_free (c.hout);
 }
 
 /* ---- attention: 4096 x 4096 tokens, 5 heads of 64 ---- */
@@ -314,6 +322,9 @@ attn_device (gpointer p)
   gv_op_attention (c->cmd, c->out, c->q, c->k, c->v, &args);
   finish (c->cmd);
 }
+#define ATTN_DEVICE attn_device
+#else
+#define ATTN_DEVICE NULL
 #endif
 
 static void
@@ -353,7 +364,6 @@ bench_attention (const Bench *b, Result *r)
 {
   gint l = 4096, heads = 5, d = 64;
   r->flops = 4.0 * heads * l * l * d;
-#ifdef GV_BENCH_HAVE_ATTENTION
   gfloat *hq, *hk, *hv;
   AttnCase c = { gv_cmd_new (b->dev) };
   c.q = RANDOM (b->dev, 6, &hq, 1, l, heads * d);
@@ -363,29 +373,14 @@ bench_attention (const Bench *b, Result *r)
   c.hq = hq;
   c.hk = hk;
   c.hv = hv;
-  c.s = g_new (gfloat, (gsize) l * l);
-  c.hout = g_new (gfloat, (gsize) l * heads * d);
+  c.s = host (g_new (gfloat, (gsize) l * l));
+  c.hout = host (g_new (gfloat, (gsize) l * heads * d));
   c.l = l;
   c.heads = heads;
   c.d = d;
   c.threads = b->threads;
-  r->ms = time_median (b, attn_device, &c);
-  r->baseline_ms = time_median (b, attn_blas, &c);
+  measure (b, r, ATTN_DEVICE, attn_blas, &c, "gv_op_attention is not built in this tree");
   gv_cmd_free (c.cmd);
-  gv_tensor_unref (c.q);
-  gv_tensor_unref (c.k);
-  gv_tensor_unref (c.v);
-  gv_tensor_unref (c.out);
-  g_free (hq);
-  g_free (hk);
-  g_free (hv);
-  g_free (c.s);
-  g_free (c.hout);
-#else
-  (void) attn_blas;
-  r->skipped = TRUE;
-  r->note = "gv_op_attention is not built in this tree";
-#endif
 }
 
 /* ---- group norm (32 groups) + SiLU on 320 x 64 x 64 ---- */
@@ -406,6 +401,9 @@ norm_device (gpointer p)
   gv_op_group_norm (c->cmd, c->out, c->in, c->gamma, c->beta, c->groups, 1, 1e-5f, TRUE);
   finish (c->cmd);
 }
+#define NORM_DEVICE norm_device
+#else
+#define NORM_DEVICE NULL
 #endif
 
 static void
@@ -457,27 +455,13 @@ bench_group_norm (const Bench *b, Result *r)
   c.hin = hin;
   c.hgamma = hg;
   c.hbeta = hb;
-  c.hout = g_new (gfloat, (gsize) ch * s);
+  c.hout = host (g_new (gfloat, (gsize) ch * s));
   c.c = ch;
   c.s = s;
   c.groups = 32;
   c.threads = b->threads;
-#ifdef GV_BENCH_HAVE_NORM
-  r->ms = time_median (b, norm_device, &c);
-#else
-  r->skipped = TRUE;
-  r->note = "gv_op_group_norm is not built in this tree";
-#endif
-  r->baseline_ms = time_median (b, norm_plain, &c);
+  measure (b, r, NORM_DEVICE, norm_plain, &c, "gv_op_group_norm is not built in this tree");
   gv_cmd_free (c.cmd);
-  gv_tensor_unref (c.in);
-  gv_tensor_unref (c.gamma);
-  gv_tensor_unref (c.beta);
-  gv_tensor_unref (c.out);
-  g_free (hin);
-  g_free (hg);
-  g_free (hb);
-  g_free (c.hout);
 }
 
 /* ---- nearest-neighbour search: 64 x 64 positions, 640 channels ---- */
@@ -499,6 +483,9 @@ match_device (gpointer p)
   gv_op_nn_search (c->cmd, c->index, NULL, c->a, c->b, 0);
   finish (c->cmd);
 }
+#define MATCH_DEVICE match_device
+#else
+#define MATCH_DEVICE NULL
 #endif
 
 /* features [C, P] -> unit vectors [P, C] */
@@ -556,30 +543,15 @@ bench_nn_search (const Bench *b, Result *r)
   c.index = EMPTY (b->dev, GV_DTYPE_I32, 1, p);
   c.ha = ha;
   c.hb = hb;
-  c.na = g_new (gfloat, (gsize) p * ch);
-  c.nb = g_new (gfloat, (gsize) p * ch);
-  c.s = g_new (gfloat, (gsize) p * p);
-  c.hindex = g_new (gint32, p);
+  c.na = host (g_new (gfloat, (gsize) p * ch));
+  c.nb = host (g_new (gfloat, (gsize) p * ch));
+  c.s = host (g_new (gfloat, (gsize) p * p));
+  c.hindex = host (g_new (gint32, p));
   c.c = ch;
   c.p = p;
   c.threads = b->threads;
-#ifdef GV_BENCH_HAVE_MATCH
-  r->ms = time_median (b, match_device, &c);
-#else
-  r->skipped = TRUE;
-  r->note = "gv_op_nn_search is not built in this tree";
-#endif
-  r->baseline_ms = time_median (b, match_blas, &c);
+  measure (b, r, MATCH_DEVICE, match_blas, &c, "gv_op_nn_search is not built in this tree");
   gv_cmd_free (c.cmd);
-  gv_tensor_unref (c.a);
-  gv_tensor_unref (c.b);
-  gv_tensor_unref (c.index);
-  g_free (ha);
-  g_free (hb);
-  g_free (c.na);
-  g_free (c.nb);
-  g_free (c.s);
-  g_free (c.hindex);
 }
 
 /* ---- driver ---- */
@@ -596,6 +568,8 @@ static void
 run_case (const Bench *b, CaseId id, Result *r)
 {
   r->name = case_names[id];
+  scratch_tensors = g_ptr_array_new_with_free_func ((GDestroyNotify) gv_tensor_unref);
+  scratch_host = g_ptr_array_new_with_free_func (g_free);
   switch (id) {
     case CASE_MM1024:
       bench_matmul (b, r, 1024);
@@ -619,6 +593,8 @@ run_case (const Bench *b, CaseId id, Result *r)
       bench_nn_search (b, r);
       break;
   }
+  g_ptr_array_unref (scratch_tensors);
+  g_ptr_array_unref (scratch_host);
 }
 
 static gdouble

@@ -154,13 +154,16 @@ test_rows (void)
       .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1 }, .bias = TRUE, .seed = 25 };
   Case i = { { .n = 1, .c = 5, .h = 16, .w = 32, .co = 7, .kh = 3, .kw = 3, .stride = 2,
       .pad_top = 0, .pad_bottom = 1, .pad_left = 0, .pad_right = 1 }, .residual = 1, .seed = 26 };
-  check_case (&c);
-  check_case (&d);
-  check_case (&e);
-  check_case (&f);
-  check_case (&g);
-  check_case (&h);
-  check_case (&i);
+  /* rows not a multiple of 8 wide: the last pixel group of every row is partial */
+  Case j = { { .n = 2, .c = 6, .h = 5, .w = 20, .co = 11, .kh = 3, .kw = 3, .stride = 1,
+      .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1 }, .bias = TRUE,
+    .residual = 2, .seed = 27 };
+  Case k = { { .n = 1, .c = 4, .h = 7, .w = 20, .co = 9, .kh = 3, .kw = 3, .stride = 2,
+      .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1 }, .act = GV_ACT_GELU,
+    .seed = 28 };
+  Case all[] = { c, d, e, f, g, h, i, j, k };
+  for (guint n = 0; n < G_N_ELEMENTS (all); n++)
+    check_case (&all[n]);
 }
 
 /* a batch of outputs larger than one 128 MiB storage binding: split by images (1x1 kernels
