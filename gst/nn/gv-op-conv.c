@@ -100,10 +100,10 @@ gv_op_conv2d (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *weight,
   gboolean row = cpu && x->stride <= 2 && w % 4 == 0 && in->offset % 16 == 0 &&
       x->pad_left <= 4 && window <= 24;
   const GvShader *shader = row ? &row_shader : cpu ? &cpu_shaders[wv] : &gpu_shader;
-  gint64 lim_in = gv_op_max_elements (cmd, shader->kinds[BIND_IN], 4);
-  gint64 lim_w = gv_op_max_elements (cmd, shader->kinds[BIND_W], 4);
-  gint64 lim_o = MIN (gv_op_max_elements (cmd, shader->kinds[BIND_OUT], 4),
-      gv_op_max_elements (cmd, shader->kinds[BIND_RES], 4));
+  gint64 lim_in = gv_op_gemm_max_floats (cmd, shader->kinds[BIND_IN]);
+  gint64 lim_w = gv_op_max_elements (cmd, shader->kinds[BIND_W], 4);   /* bound whole */
+  gint64 lim_o = MIN (gv_op_gemm_max_floats (cmd, shader->kinds[BIND_OUT]),
+      gv_op_gemm_max_floats (cmd, shader->kinds[BIND_RES]));
 
   /* images per dispatch; when one image is too large: output channels, input channels */
   gint64 per_img = MIN (65535, MIN (lim_o / (co * p_out), lim_in / (c * plane)));

@@ -72,6 +72,16 @@ gv_op_use_cpu_kernels (GvCmd *cmd)
       l->subgroup_size >= 8 && l->subgroup_size % 8 == 0 && 64 % l->subgroup_size == 0;
 }
 
+gint64
+gv_op_gemm_max_floats (GvCmd *cmd, GvBindKind kind)
+{
+  gint64 n = gv_op_max_elements (cmd, kind, 4);
+  const gchar *cap = g_getenv ("GENVIDEO_GEMM_MAX_BINDING");
+  if (cap != NULL && g_ascii_strtoll (cap, NULL, 10) >= 16)
+    n = MIN (n, g_ascii_strtoll (cap, NULL, 10) / 4);
+  return n;
+}
+
 /* a vec4 texel binding needs the tensor 16-byte aligned and rows a multiple of 4 */
 static gboolean
 vec4_ok (const GvTensor *t, gint64 row)
@@ -101,10 +111,10 @@ gemm_record (GvCmd *cmd, const gchar *name, const Gemm *g)
     return;
 
   /* what one binding of each kind may hold, in floats */
-  gint64 lim_a = gv_op_max_elements (cmd, shader->kinds[BIND_A], 4);
-  gint64 lim_b = gv_op_max_elements (cmd, shader->kinds[BIND_B], 4);
-  gint64 lim_o = MIN (gv_op_max_elements (cmd, shader->kinds[BIND_OUT], 4),
-      gv_op_max_elements (cmd, shader->kinds[BIND_RES], 4));
+  gint64 lim_a = gv_op_gemm_max_floats (cmd, shader->kinds[BIND_A]);
+  gint64 lim_b = gv_op_gemm_max_floats (cmd, shader->kinds[BIND_B]);
+  gint64 lim_o = MIN (gv_op_gemm_max_floats (cmd, shader->kinds[BIND_OUT]),
+      gv_op_gemm_max_floats (cmd, shader->kinds[BIND_RES]));
   gint64 a_entry = m * k, b_entry = k * n, o_entry = m * n;
   gint64 a_div = MAX (a_entry, 1), b_div = MAX (b_entry, 1), k_div = MAX (k, 1);
 
@@ -126,6 +136,11 @@ gemm_record (GvCmd *cmd, const gchar *name, const Gemm *g)
     if (!g->trans_a)
       rows = MIN (rows, lim_a / k_div);
     rows = MIN (rows, (gint64) 65535 * TILE) / ROW_CHUNK * ROW_CHUNK;
+    if (rows == 0) {
+      GvTensor *ts[3] = { g->out, g->a, g->b };
+      gv_op_fail_shapes (cmd, name, "rows too long to split into bindings", 3, ts);
+      return;
+    }
   }
 
   for (gint64 z0 = 0; z0 < g->batch; z0 += per_z) {

@@ -195,6 +195,24 @@ test_big_input (void)
   check_case (&c);
 }
 
+/* every way of splitting at once on small tensors, with the bindings capped at 16 KiB:
+ * output channels, input channels (partial sums in the output; the residual is the output, so
+ * the op copies it first), images; for the row kernel and the generic one */
+static void
+test_forced_splits (void)
+{
+  Case c = { { .n = 2, .c = 20, .h = 16, .w = 16, .co = 70, .kh = 3, .kw = 3, .stride = 2,
+      .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1 }, .bias = TRUE,
+    .add = TRUE, .act = GV_ACT_SILU, .residual = 2, .seed = 30 };
+  Case d = { { .n = 2, .c = 20, .h = 15, .w = 15, .co = 70, .kh = 3, .kw = 3, .stride = 2,
+      .pad_top = 0, .pad_bottom = 1, .pad_left = 0, .pad_right = 1 }, .bias = TRUE,
+    .act = GV_ACT_GELU, .residual = 1, .seed = 31 };
+  g_setenv ("GENVIDEO_GEMM_MAX_BINDING", "16384", TRUE);
+  check_case (&c);
+  check_case (&d);
+  g_unsetenv ("GENVIDEO_GEMM_MAX_BINDING");
+}
+
 static void
 test_shape_mismatch (void)
 {
@@ -228,6 +246,7 @@ main (int argc, char **argv)
   g_test_add_func ("/conv2d/patch", test_patch);
   g_test_add_func ("/conv2d/odd-kernels", test_odd_kernels);
   g_test_add_func ("/conv2d/rows", test_rows);
+  g_test_add_func ("/conv2d/forced-splits", test_forced_splits);
   g_test_add_func ("/conv2d/big-batch", test_big_batch);
   g_test_add_func ("/conv2d/big-output", test_big_output);
   g_test_add_func ("/conv2d/big-input", test_big_input);

@@ -194,6 +194,23 @@ test_big_a (void)
   check_case (&c);
 }
 
+/* splits on small tensors, with the bindings capped at 64 KiB: by rows (one batch entry
+ * larger than a binding; 256 rows at a time), by batch entries */
+static void
+test_forced_splits (void)
+{
+  Case rows = { .batch = 2, .m = 600, .n = 40, .k = 36, .b_shared = TRUE, .bias = TRUE,
+    .residual = 2, .seed = 73 };
+  Case rows_t = { .batch = 1, .m = 600, .n = 40, .k = 24, .a_shared = TRUE, .b_shared = TRUE,
+    .trans_a = TRUE, .trans_b = TRUE, .act = GV_ACT_SILU, .seed = 74 };
+  Case batches = { .batch = 5, .m = 100, .n = 40, .k = 20, .residual = 1, .seed = 75 };
+  g_setenv ("GENVIDEO_GEMM_MAX_BINDING", "65536", TRUE);
+  check_case (&rows);
+  check_case (&rows_t);
+  check_case (&batches);
+  g_unsetenv ("GENVIDEO_GEMM_MAX_BINDING");
+}
+
 static void
 linear_case (const gint64 *xshape, gint xnd, gint64 n, gboolean bias, GvActivation act,
     gint residual, gint64 first, guint seed)
@@ -259,6 +276,28 @@ test_linear_unaligned_view (void)
   linear_case (s, 3, 20, TRUE, GV_ACT_NONE, 1, 3, 90);
 }
 
+/* rows longer than a binding allows 256 of fail cleanly (no endless loop) */
+static void
+test_rows_too_long (void)
+{
+  GvTensor *a = GV_TEST_TENSOR (NULL, 300, 8);
+  GvTensor *b = GV_TEST_TENSOR (NULL, 8, 100);
+  GvTensor *out = GV_TEST_TENSOR (NULL, 300, 100);
+  GvCmd *cmd = gv_cmd_new (gv_test_device ());
+  GError *error = NULL;
+
+  g_setenv ("GENVIDEO_GEMM_MAX_BINDING", "65536", TRUE);
+  gv_op_matmul (cmd, out, a, b, NULL);
+  g_unsetenv ("GENVIDEO_GEMM_MAX_BINDING");
+  g_assert_false (gv_cmd_finish (cmd, &error));
+  g_assert_error (error, GV_ERROR, GV_ERROR_INVALID);
+  g_clear_error (&error);
+  gv_cmd_free (cmd);
+  gv_tensor_unref (a);
+  gv_tensor_unref (b);
+  gv_tensor_unref (out);
+}
+
 static void
 test_shape_mismatch (void)
 {
@@ -295,11 +334,13 @@ main (int argc, char **argv)
   g_test_add_func ("/matmul/tiny", test_tiny);
   g_test_add_func ("/matmul/broadcast", test_broadcast);
   g_test_add_func ("/matmul/epilogue", test_epilogue);
+  g_test_add_func ("/matmul/forced-splits", test_forced_splits);
   g_test_add_func ("/matmul/big-output", test_big_output);
   g_test_add_func ("/matmul/big-batched", test_big_batched);
   g_test_add_func ("/matmul/big-a", test_big_a);
   g_test_add_func ("/linear/basic", test_linear);
   g_test_add_func ("/linear/unaligned-view", test_linear_unaligned_view);
+  g_test_add_func ("/matmul/rows-too-long", test_rows_too_long);
   g_test_add_func ("/matmul/shape-mismatch", test_shape_mismatch);
   return g_test_run ();
 }
