@@ -93,7 +93,7 @@ gv_op_conv2d (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *weight,
 
   gboolean cpu = gv_op_use_cpu_kernels (cmd);
   gint64 kk = kh * kw, w_row = c * kk, plane = h * w, p_out = ho * wo;
-  /* vec4 weights: 16-byte aligned rows; input-channel chunks stay multiples of 4 */
+  /* vec4 weights (generic kernel): 16-byte aligned rows */
   gboolean wv = cpu && weight->offset % 16 == 0 && w_row % 4 == 0;
   /* the row kernel's window: 8 pixels' taps from 4-aligned columns, at most 6 vec4s */
   gint64 window = 7 * x->stride + kw + (x->pad_left > 0 ? 4 : 0) - x->pad_left;
@@ -112,8 +112,11 @@ gv_op_conv2d (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *weight,
     per_img = 1;
     if (co * p_out > lim_o)
       co_step = lim_o / p_out / TILE * TILE;
-    if (c * plane > lim_in)
-      c_step = lim_in / plane / 4 * 4;
+    if (c * plane > lim_in) {
+      /* the generic kernel's vec4 weights need chunks of a multiple of 4 channels */
+      gint64 align = wv && !row ? 4 : 1;
+      c_step = lim_in / plane / align * align;
+    }
   }
   if (weight->numel > lim_w || co_step == 0 || c_step == 0 || p_out > (gint64) 65535 * TILE ||
       plane > lim_in) {

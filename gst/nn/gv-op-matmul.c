@@ -118,7 +118,9 @@ gemm_record (GvCmd *cmd, const gchar *name, const Gemm *g)
   gint64 a_entry = m * k, b_entry = k * n, o_entry = m * n;
   gint64 a_div = MAX (a_entry, 1), b_div = MAX (b_entry, 1), k_div = MAX (k, 1);
 
-  if (b_entry > lim_b || (g->trans_a && a_entry > lim_a) || n > lim_o || (!g->trans_a && k > lim_a)) {
+  /* B's entries, transposed A's and single rows are bound whole */
+  if (b_entry > lim_b || (g->trans_a && a_entry > lim_a) || n > lim_o ||
+      (!g->trans_a && k > lim_a)) {
     GvTensor *ts[3] = { g->out, g->a, g->b };
     gv_op_fail_shapes (cmd, name, "an operand is larger than one binding may span", 3, ts);
     return;
