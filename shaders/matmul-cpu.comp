@@ -7,12 +7,21 @@
 
 // out[z] = act (alpha * op(A[z]) @ op(B[z]) + bias) + residual[z], for CPU devices (lavapipe).
 //
-// Every invocation keeps an 8x8 tile of the output in registers. The 8 lanes of a group share
-// the same 8 rows and take 8 columns each: a lane loads one row's slice of A and the others
-// get it with subgroupShuffle from a constant lane (cheap there, unlike shared memory).
-// Inputs are storage texel buffers (branch-free gathers); A_VEC4 / B_VEC4 builds read them as
-// rgba32f along their contiguous dimension. A workgroup covers 64 rows x 64 columns.
-layout(local_size_x = 64) in;
+// Every invocation keeps a TM x TN tile of the output in registers. The 8 lanes of a group
+// share the same TM rows and take TN columns each: the lanes load A's values of the group
+// between them and hand them around with subgroupShuffle from constant lanes (cheap there,
+// unlike shared memory). Inputs are storage texel buffers (branch-free gathers); A_VEC4 /
+// B_VEC4 builds read them as rgba32f along their contiguous dimension. The reduction runs in
+// blocks of 4 steps, and each accumulator takes a whole block at once (4 products summed in
+// order): spilled accumulators then cost one load and one store per 4 products, and the loop
+// body stays small enough for the instruction cache. A workgroup is WGS groups along M.
+#ifndef TM
+#define TM 16
+#endif
+#ifndef TN
+#define TN 8
+#endif
+layout(local_size_x_id = 5) in;                   // 8 * WGS
 layout(constant_id = 0) const uint TRANS_A = 0;   // A stored [K, M]
 layout(constant_id = 1) const uint TRANS_B = 0;   // B stored [N, K]
 layout(constant_id = 2) const uint ACT = 0;
@@ -21,8 +30,10 @@ layout(constant_id = 4) const uint HAS_RES = 0;
 
 #if A_VEC4
 layout(binding = 0, rgba32f) uniform readonly imageBuffer A;
+#define AW 4
 #else
 layout(binding = 0, r32f) uniform readonly imageBuffer A;
+#define AW 1
 #endif
 #if B_VEC4
 layout(binding = 1, rgba32f) uniform readonly imageBuffer B;
@@ -42,148 +53,138 @@ layout(push_constant) uniform Push {
   float alpha;
 } p;
 
-#define TM 8
-#define TN 8
+// loads of A per lane and block: the group's 4 x TM values in loads of AW floats
+#define NA ((4 * TM / AW + 7) / 8)
 
-uint lane8;        // which of the 8 lanes sharing rows this is
-uint share0;       // subgroup lane of the group's lane 0
-uint m0, n0;       // first row and column of this invocation's tile
-uint a_base, b_base;
+uint lane8, share0;  // which of the 8 lanes sharing rows this is; subgroup lane of lane 0
+uint m0, n0;         // first row and column of this invocation's tile
+uint a_base, b_base; // first float of this batch entry in A / B (binding offsets included)
 
+// A (m, k) and B (k, n) as float indices into their bindings
 uint a_index (uint m, uint k)
 {
-  return TRANS_A != 0 ? a_base + k * p.lda + p.a_m0 + m : a_base + m * p.lda + k;
+  return a_base + (TRANS_A != 0 ? k * p.lda + p.a_m0 + m : m * p.lda + k);
 }
 
 uint b_index (uint k, uint n)
 {
-  return TRANS_B != 0 ? b_base + n * p.K + k : b_base + k * p.N + n;
+  return b_base + (TRANS_B != 0 ? n * p.K + k : k * p.N + n);
 }
 
-AFLOAT a_fetch (uint e)
+// this lane's share of A for the block of ks steps from k: value e of the group's block is
+// (step e / TM, row e % TM) in scalar builds; vector v is 4 steps of row v along K, or 4 rows
+// (v % (TM / 4)) of step v / (TM / 4) along M
+void load_a (uint k, uint ks, out vec4 va[NA])
+{
+  [[unroll]] for (uint i = 0; i < NA; i++) {
+    uint v = lane8 + 8 * i;
+#if A_VEC4
+    if (TRANS_A == 0) {
+      v %= TM;
+      va[i] = imageLoad (A, int (a_index (min (m0 + v, p.M - 1), k) / 4));
+    } else {
+      // M is a multiple of 4: a clamped start only moves rows that are all past M
+      v %= ks * (TM / 4);
+      uint m = min (m0 + 4 * (v % (TM / 4)), p.M - 4);
+      va[i] = imageLoad (A, int (a_index (m, k + v / (TM / 4)) / 4));
+    }
+#else
+    v %= ks * TM;
+    va[i] = vec4 (imageLoad (A, int (a_index (min (m0 + v % TM, p.M - 1), k + v / TM))).x);
+#endif
+  }
+}
+
+// A (m0 + r, k + kk) from the group's loads
+AFLOAT a_value (vec4 va[NA], uint r, uint kk)
 {
 #if A_VEC4
-  return TO_A (imageLoad (A, int (p.gv_off[0] + e / 4))[e % 4]);
+  if (TRANS_A == 0)
+    return TO_A (subgroupShuffle (va[r / 8][kk], share0 + r % 8));
+  uint v = kk * (TM / 4) + r / 4;
+  return TO_A (subgroupShuffle (va[v / 8][r % 4], share0 + v % 8));
 #else
-  return TO_A (imageLoad (A, int (p.gv_off[0] + e)).x);
+  uint e = kk * TM + r;
+  return TO_A (subgroupShuffle (va[e / 8].x, share0 + e % 8));
 #endif
 }
 
-AFLOAT b_fetch (uint e)
-{
-#if B_VEC4
-  return TO_A (imageLoad (B, int (p.gv_off[1] + e / 4))[e % 4]);
-#else
-  return TO_A (imageLoad (B, int (p.gv_off[1] + e)).x);
-#endif
-}
-
-#define A_LOAD4(e) imageLoad (A, int (p.gv_off[0] + (e) / 4))
-#define B_LOAD4(e) imageLoad (B, int (p.gv_off[1] + (e) / 4))
-#define SHUFFLE(v, r) subgroupShuffle ((v), share0 + (r))
-
-// a[kk][r] = A (m0 + r, k + kk), for a block of 4 k (k + 3 < K)
-void load_a4 (uint k, out AFLOAT a[4][TM])
-{
-#if A_VEC4
-  if (TRANS_A == 0) {
-    // lane r loads row m0 + r (along K), then hands it around
-    vec4 v = A_LOAD4 (a_index (min (m0 + lane8, p.M - 1), k));
-    [[unroll]] for (uint r = 0; r < TM; r++) {
-      vec4 s = SHUFFLE (v, r);
-      [[unroll]] for (uint kk = 0; kk < 4; kk++)
-        a[kk][r] = TO_A (s[kk]);
-    }
-  } else {
-    // lane 2 kk + h loads rows m0 + 4 h .. + 3 of k + kk (along M; M is a multiple of 4, so a
-    // clamped start only moves lanes whose rows are all past M)
-    vec4 v = A_LOAD4 (a_index (min (m0 + 4 * (lane8 & 1), p.M - 4), k + lane8 / 2));
-    [[unroll]] for (uint kk = 0; kk < 4; kk++) {
-      vec4 s0 = SHUFFLE (v, 2 * kk), s1 = SHUFFLE (v, 2 * kk + 1);
-      [[unroll]] for (uint r = 0; r < 4; r++) {
-        a[kk][r] = TO_A (s0[r]);
-        a[kk][r + 4] = TO_A (s1[r]);
-      }
-    }
-  }
-#else
-  // lane r loads row m0 + r, one k at a time
-  [[unroll]] for (uint kk = 0; kk < 4; kk++) {
-    AFLOAT v = a_fetch (a_index (min (m0 + lane8, p.M - 1), k + kk));
-    [[unroll]] for (uint r = 0; r < TM; r++)
-      a[kk][r] = SHUFFLE (v, r);
-  }
-#endif
-}
-
-// b[kk][j] = B (k + kk, n0 + j), for a block of 4 k (k + 3 < K)
-void load_b4 (uint k, out AFLOAT b[4][TN])
+// b[kk][j] = B (k + kk, n0 + j) for the block of ks steps
+void load_b (uint k, uint ks, out AFLOAT b[4][TN])
 {
 #if B_VEC4
   if (TRANS_B == 0) {
     // along N (a multiple of 4): a clamped start only moves columns that are all past N
-    uint c0 = min (n0, p.N - 4), c1 = min (n0 + 4, p.N - 4);
-    [[unroll]] for (uint kk = 0; kk < 4; kk++) {
-      vec4 v0 = B_LOAD4 (b_index (k + kk, c0)), v1 = B_LOAD4 (b_index (k + kk, c1));
-      [[unroll]] for (uint j = 0; j < 4; j++) {
-        b[kk][j] = TO_A (v0[j]);
-        b[kk][j + 4] = TO_A (v1[j]);
+    [[unroll]] for (uint kk = 0; kk < ks; kk++)
+      [[unroll]] for (uint q = 0; q < TN / 4; q++) {
+        vec4 v = imageLoad (B, int (b_index (k + kk, min (n0 + 4 * q, p.N - 4)) / 4));
+        [[unroll]] for (uint c = 0; c < 4; c++)
+          b[kk][4 * q + c] = TO_A (v[c]);
       }
-    }
   } else {
-    // along K
+    // along K (ks is 4)
     [[unroll]] for (uint j = 0; j < TN; j++) {
-      vec4 v = B_LOAD4 (b_index (k, min (n0 + j, p.N - 1)));
+      vec4 v = imageLoad (B, int (b_index (k, min (n0 + j, p.N - 1)) / 4));
       [[unroll]] for (uint kk = 0; kk < 4; kk++)
         b[kk][j] = TO_A (v[kk]);
     }
   }
 #else
-  [[unroll]] for (uint kk = 0; kk < 4; kk++)
+  [[unroll]] for (uint kk = 0; kk < ks; kk++)
     [[unroll]] for (uint j = 0; j < TN; j++)
-      b[kk][j] = b_fetch (b_index (k + kk, min (n0 + j, p.N - 1)));
+      b[kk][j] = TO_A (imageLoad (B, int (b_index (k + kk, min (n0 + j, p.N - 1)))).x);
 #endif
+}
+
+AFLOAT acc[TM][TN];
+
+// ks (4, or 1 for the last K % 4 steps) reduction steps from k into the accumulators
+void block (uint k, uint ks)
+{
+  vec4 va[NA];
+  AFLOAT b[4][TN];
+  load_a (k, ks, va);
+  load_b (k, ks, b);
+  [[unroll]] for (uint r = 0; r < TM; r++) {
+    AFLOAT a[4];
+    [[unroll]] for (uint kk = 0; kk < ks; kk++)
+      a[kk] = a_value (va, r, kk);
+    [[unroll]] for (uint j = 0; j < TN; j++) {
+      AFLOAT s = acc[r][j];
+      [[unroll]] for (uint kk = 0; kk < ks; kk++)
+        s += a[kk] * b[kk][j];
+      acc[r][j] = s;
+    }
+  }
 }
 
 void main ()
 {
-  // groups of 8 lanes of one subgroup share rows; a workgroup is 8 groups along M
+  // groups of 8 lanes of one subgroup share rows; a workgroup is WGS groups along M
   uint lane = gl_SubgroupInvocationID;
   lane8 = lane & 7u;
   share0 = lane & ~7u;
   uint group = gl_SubgroupID * (gl_SubgroupSize / 8) + lane / 8;
-  m0 = (gl_WorkGroupID.y * 8 + group) * TM;
+  m0 = (gl_WorkGroupID.y * (gl_WorkGroupSize.x / 8) + group) * TM;
   n0 = (gl_WorkGroupID.x * 8 + lane8) * TN;
   uint z = gl_WorkGroupID.z;
-  a_base = z * p.a_batch;
-  b_base = z * p.b_batch;
+  a_base = p.gv_off[0] * AW + z * p.a_batch;
+#if B_VEC4
+  b_base = p.gv_off[1] * 4 + z * p.b_batch;
+#else
+  b_base = p.gv_off[1] + z * p.b_batch;
+#endif
 
-  AFLOAT acc[TM][TN];
   [[unroll]] for (uint r = 0; r < TM; r++)
     [[unroll]] for (uint j = 0; j < TN; j++)
       acc[r][j] = AFLOAT (0);
 
   uint k4 = p.K & ~3u;
-  for (uint k = 0; k < k4; k += 4) {
-    AFLOAT a[4][TM], b[4][TN];
-    load_a4 (k, a);
-    load_b4 (k, b);
-    [[unroll]] for (uint kk = 0; kk < 4; kk++)
-      [[unroll]] for (uint r = 0; r < TM; r++)
-        [[unroll]] for (uint j = 0; j < TN; j++)
-          acc[r][j] += a[kk][r] * b[kk][j];
-  }
-  // the last K % 4 (only when neither operand is read as vec4 along K)
-  for (uint k = k4; k < p.K; k++) {
-    AFLOAT a[TM], b[TN];
-    [[unroll]] for (uint r = 0; r < TM; r++)
-      a[r] = a_fetch (a_index (min (m0 + r, p.M - 1), k));
-    [[unroll]] for (uint j = 0; j < TN; j++)
-      b[j] = b_fetch (b_index (k, min (n0 + j, p.N - 1)));
-    [[unroll]] for (uint r = 0; r < TM; r++)
-      [[unroll]] for (uint j = 0; j < TN; j++)
-        acc[r][j] += a[r] * b[j];
-  }
+  for (uint k = 0; k < k4; k += 4)
+    block (k, 4);
+  // the last K % 4 steps (only when neither operand is read as vec4 along K)
+  for (uint k = k4; k < p.K; k++)
+    block (k, 1);
 
   [[unroll]] for (uint j = 0; j < TN; j++) {
     uint n = n0 + j;

@@ -8,11 +8,14 @@
 #include "nn/gv-op-util.h"
 
 #include "conv_cpu.spv.h"
+#include "conv_cpu_row.spv.h"
 #include "conv_cpu_wv.spv.h"
 #include "conv_gpu.spv.h"
 
 /* output channels one workgroup covers (both families) */
 #define TILE 64
+/* output channels one workgroup of the row kernel covers */
+#define ROW_TILE 64
 
 typedef struct {
   guint32 h, w, c;
@@ -32,6 +35,12 @@ static const GvShader cpu_shaders[2] = {
     { R32, R32, R32, R32, R32, R32, BUF }, sizeof (ConvParams) },
   { "conv-cpu-wv", GV_SHADER_CODE (gv_spv_conv_cpu_wv), N_BINDS,
     { R32, V4, R32, R32, R32, R32, BUF }, sizeof (ConvParams) },
+};
+
+/* stride 1 or 2, input rows a multiple of 4 wide and 16-byte aligned (see the shader) */
+static const GvShader row_shader = {
+  "conv-cpu-row", GV_SHADER_CODE (gv_spv_conv_cpu_row), N_BINDS,
+  { V4, R32, R32, R32, R32, R32, BUF }, sizeof (ConvParams),
 };
 
 static const GvShader gpu_shader = {
@@ -84,13 +93,17 @@ gv_op_conv2d (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *weight,
 
   gboolean cpu = gv_op_use_cpu_kernels (cmd);
   gint64 kk = kh * kw, w_row = c * kk, plane = h * w, p_out = ho * wo;
-  /* vec4 weights: 16-byte aligned rows; input-channel chunks stay multiples of 4 */
+  /* vec4 weights (generic kernel): 16-byte aligned rows */
   gboolean wv = cpu && weight->offset % 16 == 0 && w_row % 4 == 0;
-  const GvShader *shader = cpu ? &cpu_shaders[wv] : &gpu_shader;
-  gint64 lim_in = gv_op_max_elements (cmd, shader->kinds[BIND_IN], 4);
-  gint64 lim_w = gv_op_max_elements (cmd, shader->kinds[BIND_W], 4);
-  gint64 lim_o = MIN (gv_op_max_elements (cmd, shader->kinds[BIND_OUT], 4),
-      gv_op_max_elements (cmd, shader->kinds[BIND_RES], 4));
+  /* the row kernel's window: 8 pixels' taps from 4-aligned columns, at most 6 vec4s */
+  gint64 window = 7 * x->stride + kw + (x->pad_left > 0 ? 4 : 0) - x->pad_left;
+  gboolean row = cpu && x->stride <= 2 && w % 4 == 0 && in->offset % 16 == 0 &&
+      x->pad_left <= 4 && window <= 24;
+  const GvShader *shader = row ? &row_shader : cpu ? &cpu_shaders[wv] : &gpu_shader;
+  gint64 lim_in = gv_op_gemm_max_floats (cmd, shader->kinds[BIND_IN]);
+  gint64 lim_w = gv_op_max_elements (cmd, shader->kinds[BIND_W], 4);   /* bound whole */
+  gint64 lim_o = MIN (gv_op_gemm_max_floats (cmd, shader->kinds[BIND_OUT]),
+      gv_op_gemm_max_floats (cmd, shader->kinds[BIND_RES]));
 
   /* images per dispatch; when one image is too large: output channels, input channels */
   gint64 per_img = MIN (65535, MIN (lim_o / (co * p_out), lim_in / (c * plane)));
@@ -99,8 +112,11 @@ gv_op_conv2d (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *weight,
     per_img = 1;
     if (co * p_out > lim_o)
       co_step = lim_o / p_out / TILE * TILE;
-    if (c * plane > lim_in)
-      c_step = lim_in / plane / 4 * 4;
+    if (c * plane > lim_in) {
+      /* the generic kernel's vec4 weights need chunks of a multiple of 4 channels */
+      gint64 align = wv && !row ? 4 : 1;
+      c_step = lim_in / plane / align * align;
+    }
   }
   if (weight->numel > lim_w || co_step == 0 || c_step == 0 || p_out > (gint64) 65535 * TILE ||
       plane > lim_in) {
@@ -119,9 +135,9 @@ gv_op_conv2d (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *weight,
   for (gint64 c0 = 0; c0 < c; c0 += c_step) {
     gint64 nc = MIN (c_step, c - c0);
     gboolean last = c0 + nc == c;
-    guint32 spec[7] = { kh, kw, last ? x->act : GV_ACT_NONE, last && x->bias,
-      last && x->add_per_channel, last && residual, c0 > 0 };
-    GvKernel *kernel = gv_op_kernel (cmd, shader, spec, G_N_ELEMENTS (spec));
+    guint32 spec[8] = { kh, kw, last ? x->act : GV_ACT_NONE, last && x->bias,
+      last && x->add_per_channel, last && residual, c0 > 0, x->pad_left | x->stride << 8 };
+    GvKernel *kernel = gv_op_kernel (cmd, shader, spec, row ? 8 : 7);
     if (kernel == NULL)
       break;
     for (gint64 z0 = 0; z0 < n; z0 += per_img) {
@@ -150,7 +166,10 @@ gv_op_conv2d (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *weight,
             bind[BIND_IN];
         bind[BIND_OUT] = gv_tensor_bind_range (out, o_first, o_count, TRUE);
         guint gx, gy;
-        if (cpu) {
+        if (row) {
+          gx = gv_div_up (ho * gv_div_up (wo, 8), 8);
+          gy = gv_div_up (nco, ROW_TILE);
+        } else if (cpu) {
           gx = gv_div_up (nco, TILE);
           gy = gv_div_up (p_out, TILE);
         } else {

@@ -6,14 +6,20 @@
 #include "nn/gv-op-gemm.h"
 #include "nn/gv-op-util.h"
 
-#include "matmul_cpu.spv.h"
-#include "matmul_cpu_av.spv.h"
-#include "matmul_cpu_bv.spv.h"
-#include "matmul_cpu_abv.spv.h"
+#include "matmul_cpu_ssn.spv.h"
+#include "matmul_cpu_sst.spv.h"
+#include "matmul_cpu_svn.spv.h"
+#include "matmul_cpu_svt.spv.h"
+#include "matmul_cpu_vsn.spv.h"
+#include "matmul_cpu_vst.spv.h"
+#include "matmul_cpu_vvn.spv.h"
+#include "matmul_cpu_vvt.spv.h"
 #include "matmul_gpu.spv.h"
 
-/* rows and columns of the output one workgroup covers (both families) */
+/* rows and columns of the output one workgroup covers (GPU family) */
 #define TILE 64
+/* row chunks of split dispatches: a multiple of every family's workgroup rows */
+#define ROW_CHUNK 256
 
 typedef struct {
   guint32 m, n, k;
@@ -28,17 +34,18 @@ enum { BIND_A, BIND_B, BIND_BIAS, BIND_RES, BIND_OUT, N_BINDS };
 #define V4 GV_BIND_TEXEL_RGBA32F
 #define BUF GV_BIND_BUFFER
 
-/* indexed by (A read as vec4) | (B read as vec4) << 1 */
-static const GvShader cpu_shaders[4] = {
-  { "matmul-cpu", GV_SHADER_CODE (gv_spv_matmul_cpu), N_BINDS,
-    { R32, R32, R32, R32, BUF }, sizeof (MatmulParams) },
-  { "matmul-cpu-av", GV_SHADER_CODE (gv_spv_matmul_cpu_av), N_BINDS,
-    { V4, R32, R32, R32, BUF }, sizeof (MatmulParams) },
-  { "matmul-cpu-bv", GV_SHADER_CODE (gv_spv_matmul_cpu_bv), N_BINDS,
-    { R32, V4, R32, R32, BUF }, sizeof (MatmulParams) },
-  { "matmul-cpu-abv", GV_SHADER_CODE (gv_spv_matmul_cpu_abv), N_BINDS,
-    { V4, V4, R32, R32, BUF }, sizeof (MatmulParams) },
+/* [A read as vec4][B read as vec4][B transposed]; tiles per invocation: 16 x 8 when B is
+ * [K, N], 32 x 4 when B is [N, K] (its rows are then read along K, 4 steps per load) */
+#define CPU_SHADER(name, ka, kb) \
+  { "matmul-cpu-" #name, GV_SHADER_CODE (gv_spv_matmul_cpu_##name), N_BINDS, \
+    { ka, kb, R32, R32, BUF }, sizeof (MatmulParams) }
+static const GvShader cpu_shaders[2][2][2] = {
+  { { CPU_SHADER (ssn, R32, R32), CPU_SHADER (sst, R32, R32) },
+    { CPU_SHADER (svn, R32, V4), CPU_SHADER (svt, R32, V4) } },
+  { { CPU_SHADER (vsn, V4, R32), CPU_SHADER (vst, V4, R32) },
+    { CPU_SHADER (vvn, V4, V4), CPU_SHADER (vvt, V4, V4) } },
 };
+static const gint cpu_tile[2][2] = { { 16, 8 }, { 32, 4 } };   /* [B transposed]: TM, TN */
 
 static const GvShader gpu_shader = {
   "matmul-gpu", GV_SHADER_CODE (gv_spv_matmul_gpu), N_BINDS,
@@ -65,6 +72,16 @@ gv_op_use_cpu_kernels (GvCmd *cmd)
       l->subgroup_size >= 8 && l->subgroup_size % 8 == 0 && 64 % l->subgroup_size == 0;
 }
 
+gint64
+gv_op_gemm_max_floats (GvCmd *cmd, GvBindKind kind)
+{
+  gint64 n = gv_op_max_elements (cmd, kind, 4);
+  const gchar *cap = g_getenv ("GENVIDEO_GEMM_MAX_BINDING");
+  if (cap != NULL && g_ascii_strtoll (cap, NULL, 10) >= 16)
+    n = MIN (n, g_ascii_strtoll (cap, NULL, 10) / 4);
+  return n;
+}
+
 /* a vec4 texel binding needs the tensor 16-byte aligned and rows a multiple of 4 */
 static gboolean
 vec4_ok (const GvTensor *t, gint64 row)
@@ -78,25 +95,32 @@ gemm_record (GvCmd *cmd, const gchar *name, const Gemm *g)
   gboolean cpu = gv_op_use_cpu_kernels (cmd);
   gboolean av = cpu && vec4_ok (g->a, g->trans_a ? g->m : g->k);
   gboolean bv = cpu && vec4_ok (g->b, g->trans_b ? g->k : g->n);
-  const GvShader *shader = cpu ? &cpu_shaders[av | bv << 1] : &gpu_shader;
+  const GvShader *shader = cpu ? &cpu_shaders[av][bv][g->trans_b] : &gpu_shader;
   gint64 m = g->m, n = g->n, k = g->k;
+  /* rows and columns of one workgroup: the CPU family has WGS groups of 8 lanes along M */
+  gint64 tm = cpu ? cpu_tile[g->trans_b][0] : TILE, tn = cpu ? cpu_tile[g->trans_b][1] : 0;
+  gint64 wgs = CLAMP (gv_div_up (m, tm), 1, 8);
+  gint64 wg_rows = cpu ? wgs * tm : TILE, wg_cols = cpu ? 8 * tn : TILE;
 
   if (m == 0 || n == 0 || g->batch == 0)
     return;
-  guint32 spec[5] = { g->trans_a, g->trans_b, g->act, g->bias != NULL, g->residual != NULL };
-  GvKernel *kernel = gv_op_kernel (cmd, shader, spec, G_N_ELEMENTS (spec));
+  guint32 spec[6] = { g->trans_a, g->trans_b, g->act, g->bias != NULL, g->residual != NULL,
+    8 * wgs };
+  GvKernel *kernel = gv_op_kernel (cmd, shader, spec, cpu ? 6 : 5);
   if (kernel == NULL)
     return;
 
   /* what one binding of each kind may hold, in floats */
-  gint64 lim_a = gv_op_max_elements (cmd, shader->kinds[BIND_A], 4);
-  gint64 lim_b = gv_op_max_elements (cmd, shader->kinds[BIND_B], 4);
-  gint64 lim_o = MIN (gv_op_max_elements (cmd, shader->kinds[BIND_OUT], 4),
-      gv_op_max_elements (cmd, shader->kinds[BIND_RES], 4));
+  gint64 lim_a = gv_op_gemm_max_floats (cmd, shader->kinds[BIND_A]);
+  gint64 lim_b = gv_op_gemm_max_floats (cmd, shader->kinds[BIND_B]);
+  gint64 lim_o = MIN (gv_op_gemm_max_floats (cmd, shader->kinds[BIND_OUT]),
+      gv_op_gemm_max_floats (cmd, shader->kinds[BIND_RES]));
   gint64 a_entry = m * k, b_entry = k * n, o_entry = m * n;
   gint64 a_div = MAX (a_entry, 1), b_div = MAX (b_entry, 1), k_div = MAX (k, 1);
 
-  if (b_entry > lim_b || (g->trans_a && a_entry > lim_a) || n > lim_o || (!g->trans_a && k > lim_a)) {
+  /* B's entries, transposed A's and single rows are bound whole */
+  if (b_entry > lim_b || (g->trans_a && a_entry > lim_a) || n > lim_o ||
+      (!g->trans_a && k > lim_a)) {
     GvTensor *ts[3] = { g->out, g->a, g->b };
     gv_op_fail_shapes (cmd, name, "an operand is larger than one binding may span", 3, ts);
     return;
@@ -113,7 +137,12 @@ gemm_record (GvCmd *cmd, const gchar *name, const Gemm *g)
     rows = lim_o / n;
     if (!g->trans_a)
       rows = MIN (rows, lim_a / k_div);
-    rows = MIN (rows, (gint64) 65535 * TILE) / TILE * TILE;
+    rows = MIN (rows, (gint64) 65535 * TILE) / ROW_CHUNK * ROW_CHUNK;
+    if (rows == 0) {
+      GvTensor *ts[3] = { g->out, g->a, g->b };
+      gv_op_fail_shapes (cmd, name, "rows too long to split into bindings", 3, ts);
+      return;
+    }
   }
 
   for (gint64 z0 = 0; z0 < g->batch; z0 += per_z) {
@@ -146,8 +175,8 @@ gemm_record (GvCmd *cmd, const gchar *name, const Gemm *g)
       bind[BIND_RES] = gv_tensor_bind_range (g->residual ? g->residual : g->out, o_first,
           o_count, FALSE);
       bind[BIND_OUT] = gv_tensor_bind_range (g->out, o_first, o_count, TRUE);
-      gv_cmd_dispatch (cmd, kernel, bind, &p, (guint) gv_div_up (n, TILE),
-          (guint) gv_div_up (mr, TILE), (guint) nz);
+      gv_cmd_dispatch (cmd, kernel, bind, &p, (guint) gv_div_up (n, wg_cols),
+          (guint) gv_div_up (mr, wg_rows), (guint) nz);
     }
   }
 }

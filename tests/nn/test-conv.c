@@ -132,6 +132,40 @@ test_odd_kernels (void)
   check_case (&d);
 }
 
+/* rows a multiple of 8 pixels wide: the row-vector kernel of CPU devices (window of vec4s) */
+static void
+test_rows (void)
+{
+  Case c = { { .n = 2, .c = 8, .h = 7, .w = 24, .co = 70, .kh = 3, .kw = 3, .stride = 1,
+      .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1 }, .bias = TRUE,
+    .add = TRUE, .act = GV_ACT_SILU, .residual = 2, .seed = 20 };
+  Case d = { { .n = 1, .c = 12, .h = 5, .w = 16, .co = 9, .kh = 1, .kw = 1, .stride = 1 },
+    .bias = TRUE, .act = GV_ACT_GELU, .seed = 21 };
+  /* no padding, 5x5 (100 reduction steps per channel block) */
+  Case e = { { .n = 1, .c = 4, .h = 9, .w = 20, .co = 13, .kh = 5, .kw = 5, .stride = 1 },
+    .residual = 1, .seed = 22 };
+  /* padding 2 on every side, and (0, 1, 0, 1) around a 2x2 kernel */
+  Case f = { { .n = 1, .c = 8, .h = 6, .w = 16, .co = 20, .kh = 5, .kw = 5, .stride = 1,
+      .pad_top = 2, .pad_bottom = 2, .pad_left = 2, .pad_right = 2 }, .bias = TRUE, .seed = 23 };
+  Case g = { { .n = 3, .c = 3, .h = 8, .w = 16, .co = 66, .kh = 2, .kw = 2, .stride = 1,
+      .pad_top = 0, .pad_bottom = 1, .pad_left = 0, .pad_right = 1 }, .add = TRUE, .seed = 24 };
+  /* stride 2: the downsamplers of the UNet (padding 1) and of the VAE encoder (0, 1, 0, 1) */
+  Case h = { { .n = 2, .c = 4, .h = 9, .w = 32, .co = 12, .kh = 3, .kw = 3, .stride = 2,
+      .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1 }, .bias = TRUE, .seed = 25 };
+  Case i = { { .n = 1, .c = 5, .h = 16, .w = 32, .co = 7, .kh = 3, .kw = 3, .stride = 2,
+      .pad_top = 0, .pad_bottom = 1, .pad_left = 0, .pad_right = 1 }, .residual = 1, .seed = 26 };
+  /* rows not a multiple of 8 wide: the last pixel group of every row is partial */
+  Case j = { { .n = 2, .c = 6, .h = 5, .w = 20, .co = 11, .kh = 3, .kw = 3, .stride = 1,
+      .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1 }, .bias = TRUE,
+    .residual = 2, .seed = 27 };
+  Case k = { { .n = 1, .c = 4, .h = 7, .w = 20, .co = 9, .kh = 3, .kw = 3, .stride = 2,
+      .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1 }, .act = GV_ACT_GELU,
+    .seed = 28 };
+  Case all[] = { c, d, e, f, g, h, i, j, k };
+  for (guint n = 0; n < G_N_ELEMENTS (all); n++)
+    check_case (&all[n]);
+}
+
 /* a batch of outputs larger than one 128 MiB storage binding: split by images (1x1 kernels
  * keep the reference quick: the split does not depend on the kernel) */
 static void
@@ -159,6 +193,24 @@ test_big_input (void)
   Case c = { { .n = 1, .c = 132, .h = 510, .w = 520, .co = 4, .kh = 1, .kw = 1, .stride = 1 },
     .bias = TRUE, .act = GV_ACT_SILU, .residual = 2, .seed = 13 };
   check_case (&c);
+}
+
+/* every way of splitting at once on small tensors, with the bindings capped at 16 KiB:
+ * output channels, input channels (partial sums in the output; the residual is the output, so
+ * the op copies it first), images; for the row kernel and the generic one */
+static void
+test_forced_splits (void)
+{
+  Case c = { { .n = 2, .c = 20, .h = 16, .w = 16, .co = 70, .kh = 3, .kw = 3, .stride = 2,
+      .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1 }, .bias = TRUE,
+    .add = TRUE, .act = GV_ACT_SILU, .residual = 2, .seed = 30 };
+  Case d = { { .n = 2, .c = 20, .h = 15, .w = 15, .co = 70, .kh = 3, .kw = 3, .stride = 2,
+      .pad_top = 0, .pad_bottom = 1, .pad_left = 0, .pad_right = 1 }, .bias = TRUE,
+    .act = GV_ACT_GELU, .residual = 1, .seed = 31 };
+  g_setenv ("GENVIDEO_GEMM_MAX_BINDING", "16384", TRUE);
+  check_case (&c);
+  check_case (&d);
+  g_unsetenv ("GENVIDEO_GEMM_MAX_BINDING");
 }
 
 static void
@@ -193,6 +245,8 @@ main (int argc, char **argv)
   g_test_add_func ("/conv2d/1x1", test_1x1);
   g_test_add_func ("/conv2d/patch", test_patch);
   g_test_add_func ("/conv2d/odd-kernels", test_odd_kernels);
+  g_test_add_func ("/conv2d/rows", test_rows);
+  g_test_add_func ("/conv2d/forced-splits", test_forced_splits);
   g_test_add_func ("/conv2d/big-batch", test_big_batch);
   g_test_add_func ("/conv2d/big-output", test_big_output);
   g_test_add_func ("/conv2d/big-input", test_big_input);

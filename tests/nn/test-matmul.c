@@ -106,6 +106,20 @@ test_transposes (void)
   }
 }
 
+/* one operand read as vec4, the other as floats, in each layout */
+static void
+test_mixed (void)
+{
+  Case c[4] = {
+    { .batch = 2, .m = 30, .n = 45, .k = 36, .seed = 40 },
+    { .batch = 1, .m = 33, .n = 40, .k = 27, .seed = 41 },
+    { .batch = 2, .m = 33, .n = 20, .k = 36, .trans_a = TRUE, .trans_b = TRUE, .seed = 42 },
+    { .batch = 1, .m = 36, .n = 20, .k = 27, .trans_a = TRUE, .trans_b = TRUE, .seed = 43 },
+  };
+  for (int i = 0; i < 4; i++)
+    check_case (&c[i]);
+}
+
 /* K % 4 != 0 while A (transposed) and B are read as vec4 along M and N */
 static void
 test_k_tail (void)
@@ -180,6 +194,23 @@ test_big_a (void)
   check_case (&c);
 }
 
+/* splits on small tensors, with the bindings capped at 64 KiB: by rows (one batch entry
+ * larger than a binding; 256 rows at a time), by batch entries */
+static void
+test_forced_splits (void)
+{
+  Case rows = { .batch = 2, .m = 600, .n = 40, .k = 36, .b_shared = TRUE, .bias = TRUE,
+    .residual = 2, .seed = 73 };
+  Case rows_t = { .batch = 1, .m = 600, .n = 40, .k = 24, .a_shared = TRUE, .b_shared = TRUE,
+    .trans_a = TRUE, .trans_b = TRUE, .act = GV_ACT_SILU, .seed = 74 };
+  Case batches = { .batch = 5, .m = 100, .n = 40, .k = 20, .residual = 1, .seed = 75 };
+  g_setenv ("GENVIDEO_GEMM_MAX_BINDING", "65536", TRUE);
+  check_case (&rows);
+  check_case (&rows_t);
+  check_case (&batches);
+  g_unsetenv ("GENVIDEO_GEMM_MAX_BINDING");
+}
+
 static void
 linear_case (const gint64 *xshape, gint xnd, gint64 n, gboolean bias, GvActivation act,
     gint residual, gint64 first, guint seed)
@@ -245,28 +276,47 @@ test_linear_unaligned_view (void)
   linear_case (s, 3, 20, TRUE, GV_ACT_NONE, 1, 3, 90);
 }
 
+/* runs matmul (and linear with @linear) on a [m, k] @ [k2, n] -> [m, n] that must fail with
+ * GV_ERROR_INVALID, its message naming @shape (may be NULL) */
 static void
-test_shape_mismatch (void)
+expect_invalid (gint64 m, gint64 k, gint64 k2, gint64 n, gboolean linear, const gchar *shape)
 {
-  GvTensor *a = GV_TEST_TENSOR (NULL, 5, 7);
-  GvTensor *b = GV_TEST_TENSOR (NULL, 6, 3);
-  GvTensor *out = GV_TEST_TENSOR (NULL, 5, 3);
+  GvTensor *a = GV_TEST_TENSOR (NULL, m, k);
+  GvTensor *b = GV_TEST_TENSOR (NULL, k2, n);
+  GvTensor *out = GV_TEST_TENSOR (NULL, m, n);
   GvCmd *cmd = gv_cmd_new (gv_test_device ());
   GError *error = NULL;
 
-  gv_op_matmul (cmd, out, a, b, NULL);
-  g_assert_false (gv_cmd_finish (cmd, &error));
-  g_assert_error (error, GV_ERROR, GV_ERROR_INVALID);
-  g_assert_nonnull (strstr (error->message, "6x3"));
-  g_clear_error (&error);
-  gv_op_linear (cmd, out, a, b, NULL, GV_ACT_NONE, NULL);
-  g_assert_false (gv_cmd_finish (cmd, &error));
-  g_assert_error (error, GV_ERROR, GV_ERROR_INVALID);
-  g_clear_error (&error);
+  for (int i = 0; i < (linear ? 2 : 1); i++) {
+    if (i == 0)
+      gv_op_matmul (cmd, out, a, b, NULL);
+    else
+      gv_op_linear (cmd, out, a, b, NULL, GV_ACT_NONE, NULL);
+    g_assert_false (gv_cmd_finish (cmd, &error));
+    g_assert_error (error, GV_ERROR, GV_ERROR_INVALID);
+    if (shape)
+      g_assert_nonnull (strstr (error->message, shape));
+    g_clear_error (&error);
+  }
   gv_cmd_free (cmd);
   gv_tensor_unref (a);
   gv_tensor_unref (b);
   gv_tensor_unref (out);
+}
+
+/* rows longer than a binding allows 256 of fail cleanly (no endless loop) */
+static void
+test_rows_too_long (void)
+{
+  g_setenv ("GENVIDEO_GEMM_MAX_BINDING", "65536", TRUE);
+  expect_invalid (300, 8, 8, 100, FALSE, NULL);
+  g_unsetenv ("GENVIDEO_GEMM_MAX_BINDING");
+}
+
+static void
+test_shape_mismatch (void)
+{
+  expect_invalid (5, 7, 6, 3, TRUE, "6x3");
 }
 
 int
@@ -276,15 +326,18 @@ main (int argc, char **argv)
   g_test_add_func ("/matmul/odd", test_odd);
   g_test_add_func ("/matmul/aligned", test_aligned);
   g_test_add_func ("/matmul/transposes", test_transposes);
+  g_test_add_func ("/matmul/mixed", test_mixed);
   g_test_add_func ("/matmul/k-tail", test_k_tail);
   g_test_add_func ("/matmul/tiny", test_tiny);
   g_test_add_func ("/matmul/broadcast", test_broadcast);
   g_test_add_func ("/matmul/epilogue", test_epilogue);
+  g_test_add_func ("/matmul/forced-splits", test_forced_splits);
   g_test_add_func ("/matmul/big-output", test_big_output);
   g_test_add_func ("/matmul/big-batched", test_big_batched);
   g_test_add_func ("/matmul/big-a", test_big_a);
   g_test_add_func ("/linear/basic", test_linear);
   g_test_add_func ("/linear/unaligned-view", test_linear_unaligned_view);
+  g_test_add_func ("/matmul/rows-too-long", test_rows_too_long);
   g_test_add_func ("/matmul/shape-mismatch", test_shape_mismatch);
   return g_test_run ();
 }

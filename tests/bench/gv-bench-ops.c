@@ -1,0 +1,733 @@
+/* gv-bench-ops: times the heavy ops on the chosen Vulkan device against the same computation
+ * done by OpenBLAS (plus plain C for the parts that are no GEMM) in the same run, with as many
+ * threads as the device uses. Prints a table; --json FILE writes the figures.
+ *
+ * Not a test: figures vary with the machine's load, compare the ratios of one run. Links the
+ * core library only (no GStreamer). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cblas.h>
+#include <json-glib/json-glib.h>
+
+#include "nn/gv-ops.h"
+
+#ifdef GV_BENCH_OPENBLAS
+void openblas_set_num_threads (int num_threads);
+#endif
+
+typedef struct {
+  gint runs, warmup, threads;
+  gboolean cpu_time;     /* time by process CPU time / threads instead of wall time */
+  GvDevice *dev;
+} Bench;
+
+typedef struct {
+  const gchar *name;
+  gdouble flops;         /* floating-point operations of one run */
+  gdouble ms, baseline_ms;
+  gboolean skipped;
+  const gchar *note;
+} Result;
+
+/* ---- timing ---- */
+
+static gint
+cmp_double (gconstpointer a, gconstpointer b)
+{
+  gdouble x = *(const gdouble *) a, y = *(const gdouble *) b;
+  return x < y ? -1 : x > y;
+}
+
+typedef void (*RunFunc) (gpointer data);
+
+/* ms of wall time, or with --cpu-time of process CPU time spread over the threads (on a
+ * machine shared with other work this is the steadier figure: waiting for a core costs none) */
+static gdouble
+now_ms (const Bench *b)
+{
+  if (b->cpu_time) {
+    struct timespec ts;
+    clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6) / b->threads;
+  }
+  return g_get_monotonic_time () / 1000.0;
+}
+
+/* median time in ms of @runs calls after @warmup untimed ones */
+static gdouble
+time_median (const Bench *b, RunFunc fn, gpointer data)
+{
+  gdouble t[64];
+  gint runs = CLAMP (b->runs, 1, 64);
+  for (gint i = 0; i < b->warmup; i++)
+    fn (data);
+  for (gint i = 0; i < runs; i++) {
+    gdouble t0 = now_ms (b);
+    fn (data);
+    t[i] = now_ms (b) - t0;
+  }
+  qsort (t, runs, sizeof (gdouble), cmp_double);
+  return runs % 2 ? t[runs / 2] : 0.5 * (t[runs / 2 - 1] + t[runs / 2]);
+}
+
+/* times @device (NULL: the op is not in this tree, @missing says so) and @baseline */
+static void
+measure (const Bench *b, Result *r, RunFunc device, RunFunc baseline, gpointer data,
+    const gchar *missing)
+{
+  if (device) {
+    r->ms = time_median (b, device, data);
+  } else {
+    r->skipped = TRUE;
+    r->note = missing;
+  }
+  r->baseline_ms = time_median (b, baseline, data);
+}
+
+/* ---- plain C in parallel, for the parts of the baselines that are no GEMM ---- */
+
+typedef void (*RangeFunc) (gint64 first, gint64 end, gpointer data);
+
+typedef struct {
+  RangeFunc fn;
+  gpointer data;
+  gint64 first, end;
+} Slice;
+
+static gpointer
+slice_run (gpointer p)
+{
+  Slice *s = p;
+  s->fn (s->first, s->end, s->data);
+  return NULL;
+}
+
+static void
+parallel_for (gint threads, gint64 count, RangeFunc fn, gpointer data)
+{
+  Slice s[64];
+  GThread *th[64];
+  threads = CLAMP (threads, 1, 64);
+  for (gint i = 0; i < threads; i++)
+    s[i] = (Slice) { fn, data, count * i / threads, count * (i + 1) / threads };
+  for (gint i = 1; i < threads; i++)
+    th[i] = g_thread_new ("bench", slice_run, &s[i]);
+  slice_run (&s[0]);
+  for (gint i = 1; i < threads; i++)
+    g_thread_join (th[i]);
+}
+
+/* ---- scratch: what a case allocates, released after it ---- */
+
+static GPtrArray *scratch_tensors, *scratch_host;
+
+static gpointer
+host (gpointer p)
+{
+  g_ptr_array_add (scratch_host, p);
+  return p;
+}
+
+/* ---- device helpers ---- */
+
+/* a tensor of uniform random values in [-1, 1), its host copy in @data (both scratch) */
+static GvTensor *
+random_tensor (GvDevice *dev, gint ndim, const gint64 *shape, guint32 seed, gfloat **data)
+{
+  gint64 n = 1;
+  for (gint i = 0; i < ndim; i++)
+    n *= shape[i];
+  gfloat *x = g_new (gfloat, n);
+  GRand *r = g_rand_new_with_seed (seed);
+  for (gint64 i = 0; i < n; i++)
+    x[i] = (gfloat) g_rand_double_range (r, -1, 1);
+  g_rand_free (r);
+  GError *error = NULL;
+  GvTensor *t = gv_tensor_new_from_data (dev, ndim, shape, x, &error);
+  if (t == NULL)
+    g_error ("upload: %s", error->message);
+  g_ptr_array_add (scratch_tensors, t);
+  *data = host (x);
+  return t;
+}
+#define RANDOM(dev, seed, host, ...) \
+  random_tensor ((dev), GV_NDIMS (__VA_ARGS__), (const gint64[]) { __VA_ARGS__ }, (seed), (host))
+
+static GvTensor *
+empty_tensor (GvDevice *dev, GvDType dtype, gint ndim, const gint64 *shape)
+{
+  GError *error = NULL;
+  GvTensor *t = gv_tensor_new_typed (dev, dtype, ndim, shape, &error);
+  if (t == NULL)
+    g_error ("allocation: %s", error->message);
+  g_ptr_array_add (scratch_tensors, t);
+  return t;
+}
+#define EMPTY(dev, dtype, ...) \
+  empty_tensor ((dev), (dtype), GV_NDIMS (__VA_ARGS__), (const gint64[]) { __VA_ARGS__ })
+
+static void
+finish (GvCmd *cmd)
+{
+  GError *error = NULL;
+  if (!gv_cmd_finish (cmd, &error))
+    g_error ("device: %s", error->message);
+}
+
+/* ---- matmul ---- */
+
+typedef struct {
+  GvCmd *cmd;
+  GvTensor *a, *b, *out;
+  const gfloat *ha, *hb;
+  gfloat *hout;
+  gint n;
+} MatmulCase;
+
+static void
+matmul_device (gpointer p)
+{
+  MatmulCase *c = p;
+  gv_op_matmul (c->cmd, c->out, c->a, c->b, NULL);
+  finish (c->cmd);
+}
+
+static void
+matmul_blas (gpointer p)
+{
+  MatmulCase *c = p;
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, c->n, c->n, c->n, 1.0f, c->ha, c->n,
+      c->hb, c->n, 0.0f, c->hout, c->n);
+}
+
+static void
+bench_matmul (const Bench *b, Result *r, gint n)
+{
+  gfloat *ha, *hb;
+  MatmulCase c = { gv_cmd_new (b->dev) };
+  c.a = RANDOM (b->dev, 1, &ha, n, n);
+  c.b = RANDOM (b->dev, 2, &hb, n, n);
+  c.out = EMPTY (b->dev, GV_DTYPE_F32, n, n);
+  c.ha = ha;
+  c.hb = hb;
+  c.hout = host (g_new (gfloat, (gsize) n * n));
+  c.n = n;
+  r->flops = 2.0 * n * n * n;
+  measure (b, r, matmul_device, matmul_blas, &c, NULL);
+  gv_cmd_free (c.cmd);
+}
+
+/* ---- conv2d 3x3, padding 1 ---- */
+
+typedef struct {
+  GvCmd *cmd;
+  GvTensor *in, *w, *bias, *out;
+  const gfloat *hin, *hw, *hbias;
+  gfloat *col, *hout;
+  gint c, co, h, wd, threads;
+} ConvCase;
+
+static void
+conv_device (gpointer p)
+{
+  ConvCase *c = p;
+  GvConvArgs args = { .stride = 1, .pad_top = 1, .pad_bottom = 1, .pad_left = 1,
+    .pad_right = 1, .bias = c->bias };
+  gv_op_conv2d (c->cmd, c->out, c->in, c->w, &args);
+  finish (c->cmd);
+}
+
+static void
+im2col_rows (gint64 first, gint64 end, gpointer p)
+{
+  ConvCase *c = p;
+  gint64 hw = (gint64) c->h * c->wd;
+  for (gint64 row = first; row < end; row++) {
+    gint64 ci = row / 9, ky = row % 9 / 3, kx = row % 3;
+    gfloat *dst = c->col + row * hw;
+    for (gint y = 0; y < c->h; y++) {
+      gint iy = y + ky - 1;
+      for (gint x = 0; x < c->wd; x++) {
+        gint ix = x + kx - 1;
+        dst[y * c->wd + x] = iy < 0 || iy >= c->h || ix < 0 || ix >= c->wd ? 0.0f :
+            c->hin[(ci * c->h + iy) * c->wd + ix];
+      }
+    }
+  }
+}
+
+static void
+bias_rows (gint64 first, gint64 end, gpointer p)
+{
+  ConvCase *c = p;
+  gint64 hw = (gint64) c->h * c->wd;
+  for (gint64 co = first; co < end; co++)
+    for (gint64 i = 0; i < hw; i++)
+      c->hout[co * hw + i] = c->hbias[co];
+}
+
+static void
+conv_blas (gpointer p)
+{
+  ConvCase *c = p;
+  gint hw = c->h * c->wd, k = c->c * 9;
+  parallel_for (c->threads, k, im2col_rows, c);
+  parallel_for (c->threads, c->co, bias_rows, c);
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, c->co, hw, k, 1.0f, c->hw, k, c->col,
+      hw, 1.0f, c->hout, hw);
+}
+
+static void
+bench_conv (const Bench *b, Result *r, gint ch, gint size)
+{
+  gfloat *hin, *hw, *hbias;
+  ConvCase c = { gv_cmd_new (b->dev) };
+  c.in = RANDOM (b->dev, 3, &hin, 1, ch, size, size);
+  c.w = RANDOM (b->dev, 4, &hw, ch, ch, 3, 3);
+  c.bias = RANDOM (b->dev, 5, &hbias, ch);
+  c.out = EMPTY (b->dev, GV_DTYPE_F32, 1, ch, size, size);
+  c.hin = hin;
+  c.hw = hw;
+  c.hbias = hbias;
+  c.c = c.co = ch;
+  c.h = c.wd = size;
+  c.threads = b->threads;
+  c.col = host (g_new (gfloat, (gsize) ch * 9 * size * size));
+  c.hout = host (g_new (gfloat, (gsize) ch * size * size));
+  r->flops = 2.0 * ch * ch * 9 * size * size;
+  measure (b, r, conv_device, conv_blas, &c, NULL);
+  gv_cmd_free (c.cmd);
+}
+
+/* ---- attention: 4096 x 4096 tokens, 5 heads of 64 ---- */
+
+typedef struct {
+  GvCmd *cmd;
+  GvTensor *q, *k, *v, *out;
+  const gfloat *hq, *hk, *hv;
+  gfloat *s, *hout;
+  gint l, heads, d, threads;
+} AttnCase;
+
+#ifdef GV_BENCH_HAVE_ATTENTION
+static void
+attn_device (gpointer p)
+{
+  AttnCase *c = p;
+  GvAttentionArgs args = { .heads = c->heads };
+  gv_op_attention (c->cmd, c->out, c->q, c->k, c->v, &args);
+  finish (c->cmd);
+}
+#define ATTN_DEVICE attn_device
+#else
+#define ATTN_DEVICE NULL
+#endif
+
+static void
+softmax_rows (gint64 first, gint64 end, gpointer p)
+{
+  AttnCase *c = p;
+  gfloat scale = 1.0f / sqrtf ((gfloat) c->d);
+  for (gint64 i = first; i < end; i++) {
+    gfloat *row = c->s + i * c->l, mx = -INFINITY, sum = 0;
+    for (gint j = 0; j < c->l; j++)
+      mx = MAX (mx, row[j]);
+    for (gint j = 0; j < c->l; j++) {
+      row[j] = expf ((row[j] - mx) * scale);
+      sum += row[j];
+    }
+    for (gint j = 0; j < c->l; j++)
+      row[j] /= sum;
+  }
+}
+
+static void
+attn_blas (gpointer p)
+{
+  AttnCase *c = p;
+  gint ld = c->heads * c->d;
+  for (gint h = 0; h < c->heads; h++) {
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, c->l, c->l, c->d, 1.0f,
+        c->hq + h * c->d, ld, c->hk + h * c->d, ld, 0.0f, c->s, c->l);
+    parallel_for (c->threads, c->l, softmax_rows, c);
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, c->l, c->d, c->l, 1.0f, c->s, c->l,
+        c->hv + h * c->d, ld, 0.0f, c->hout + h * c->d, ld);
+  }
+}
+
+static void
+bench_attention (const Bench *b, Result *r)
+{
+  gint l = 4096, heads = 5, d = 64;
+  r->flops = 4.0 * heads * l * l * d;
+  gfloat *hq, *hk, *hv;
+  AttnCase c = { gv_cmd_new (b->dev) };
+  c.q = RANDOM (b->dev, 6, &hq, 1, l, heads * d);
+  c.k = RANDOM (b->dev, 7, &hk, 1, l, heads * d);
+  c.v = RANDOM (b->dev, 8, &hv, 1, l, heads * d);
+  c.out = EMPTY (b->dev, GV_DTYPE_F32, 1, l, heads * d);
+  c.hq = hq;
+  c.hk = hk;
+  c.hv = hv;
+  c.s = host (g_new (gfloat, (gsize) l * l));
+  c.hout = host (g_new (gfloat, (gsize) l * heads * d));
+  c.l = l;
+  c.heads = heads;
+  c.d = d;
+  c.threads = b->threads;
+  measure (b, r, ATTN_DEVICE, attn_blas, &c, "gv_op_attention is not built in this tree");
+  gv_cmd_free (c.cmd);
+}
+
+/* ---- group norm (32 groups) + SiLU on 320 x 64 x 64 ---- */
+
+typedef struct {
+  GvCmd *cmd;
+  GvTensor *in, *gamma, *beta, *out;
+  const gfloat *hin, *hgamma, *hbeta;
+  gfloat *hout;
+  gint c, s, groups, threads;
+} NormCase;
+
+#ifdef GV_BENCH_HAVE_NORM
+static void
+norm_device (gpointer p)
+{
+  NormCase *c = p;
+  gv_op_group_norm (c->cmd, c->out, c->in, c->gamma, c->beta, c->groups, 1, 1e-5f, TRUE);
+  finish (c->cmd);
+}
+#define NORM_DEVICE norm_device
+#else
+#define NORM_DEVICE NULL
+#endif
+
+static void
+norm_groups (gint64 first, gint64 end, gpointer p)
+{
+  NormCase *c = p;
+  gint cg = c->c / c->groups;
+  gint64 n = (gint64) cg * c->s;
+  for (gint64 g = first; g < end; g++) {
+    const gfloat *x = c->hin + g * n;
+    gfloat *y = c->hout + g * n;
+    gdouble sum = 0, sq = 0;
+    for (gint64 i = 0; i < n; i++)
+      sum += x[i];
+    gdouble mean = sum / n;
+    for (gint64 i = 0; i < n; i++)
+      sq += (x[i] - mean) * (x[i] - mean);
+    gfloat rstd = (gfloat) (1.0 / sqrt (sq / n + 1e-5));
+    for (gint ch = 0; ch < cg; ch++) {
+      gint cc = (gint) g * cg + ch;
+      gfloat a = rstd * c->hgamma[cc], bb = c->hbeta[cc] - (gfloat) mean * a;
+      for (gint i = 0; i < c->s; i++) {
+        gfloat v = x[(gint64) ch * c->s + i] * a + bb;
+        y[(gint64) ch * c->s + i] = v / (1.0f + expf (-v));
+      }
+    }
+  }
+}
+
+static void
+norm_plain (gpointer p)
+{
+  NormCase *c = p;
+  parallel_for (c->threads, c->groups, norm_groups, c);
+}
+
+static void
+bench_group_norm (const Bench *b, Result *r)
+{
+  gint ch = 320, s = 64 * 64;
+  /* nominal operation count: sum, centred square sum, scale + shift, SiLU (4) per element */
+  r->flops = 8.0 * ch * s;
+  gfloat *hin, *hg, *hb;
+  NormCase c = { gv_cmd_new (b->dev) };
+  c.in = RANDOM (b->dev, 9, &hin, 1, ch, 64, 64);
+  c.gamma = RANDOM (b->dev, 10, &hg, ch);
+  c.beta = RANDOM (b->dev, 11, &hb, ch);
+  c.out = EMPTY (b->dev, GV_DTYPE_F32, 1, ch, 64, 64);
+  c.hin = hin;
+  c.hgamma = hg;
+  c.hbeta = hb;
+  c.hout = host (g_new (gfloat, (gsize) ch * s));
+  c.c = ch;
+  c.s = s;
+  c.groups = 32;
+  c.threads = b->threads;
+  measure (b, r, NORM_DEVICE, norm_plain, &c, "gv_op_group_norm is not built in this tree");
+  gv_cmd_free (c.cmd);
+}
+
+/* ---- nearest-neighbour search: 64 x 64 positions, 640 channels ---- */
+
+typedef struct {
+  GvCmd *cmd;
+  GvTensor *a, *b, *index;
+  const gfloat *ha, *hb;
+  gfloat *na, *nb, *s;
+  gint32 *hindex;
+  gint c, p, threads;
+} MatchCase;
+
+#ifdef GV_BENCH_HAVE_MATCH
+static void
+match_device (gpointer p)
+{
+  MatchCase *c = p;
+  gv_op_nn_search (c->cmd, c->index, NULL, c->a, c->b, 0);
+  finish (c->cmd);
+}
+#define MATCH_DEVICE match_device
+#else
+#define MATCH_DEVICE NULL
+#endif
+
+/* features [C, P] -> unit vectors [P, C] */
+static void
+normalise_positions (gint64 first, gint64 end, gpointer p)
+{
+  MatchCase *c = p;
+  for (gint64 q = first; q < end; q++) {
+    for (gint which = 0; which < 2; which++) {
+      const gfloat *src = which ? c->hb : c->ha;
+      gfloat *dst = (which ? c->nb : c->na) + q * c->c;
+      gdouble sq = 0;
+      for (gint ch = 0; ch < c->c; ch++)
+        sq += (gdouble) src[(gint64) ch * c->p + q] * src[(gint64) ch * c->p + q];
+      gfloat inv = (gfloat) (1.0 / MAX (sqrt (sq), 1e-12));
+      for (gint ch = 0; ch < c->c; ch++)
+        dst[ch] = src[(gint64) ch * c->p + q] * inv;
+    }
+  }
+}
+
+static void
+argmax_rows (gint64 first, gint64 end, gpointer p)
+{
+  MatchCase *c = p;
+  for (gint64 i = first; i < end; i++) {
+    const gfloat *row = c->s + i * c->p;
+    gint best = 0;
+    for (gint j = 1; j < c->p; j++)
+      if (row[j] > row[best])
+        best = j;
+    c->hindex[i] = best;
+  }
+}
+
+static void
+match_blas (gpointer p)
+{
+  MatchCase *c = p;
+  parallel_for (c->threads, c->p, normalise_positions, c);
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, c->p, c->p, c->c, 1.0f, c->na, c->c,
+      c->nb, c->c, 0.0f, c->s, c->p);
+  parallel_for (c->threads, c->p, argmax_rows, c);
+}
+
+static void
+bench_nn_search (const Bench *b, Result *r)
+{
+  gint ch = 640, p = 64 * 64;
+  r->flops = 2.0 * p * p * ch;
+  gfloat *ha, *hb;
+  MatchCase c = { gv_cmd_new (b->dev) };
+  c.a = RANDOM (b->dev, 12, &ha, 1, ch, 64, 64);
+  c.b = RANDOM (b->dev, 13, &hb, 1, ch, 64, 64);
+  c.index = EMPTY (b->dev, GV_DTYPE_I32, 1, p);
+  c.ha = ha;
+  c.hb = hb;
+  c.na = host (g_new (gfloat, (gsize) p * ch));
+  c.nb = host (g_new (gfloat, (gsize) p * ch));
+  c.s = host (g_new (gfloat, (gsize) p * p));
+  c.hindex = host (g_new (gint32, p));
+  c.c = ch;
+  c.p = p;
+  c.threads = b->threads;
+  measure (b, r, MATCH_DEVICE, match_blas, &c, "gv_op_nn_search is not built in this tree");
+  gv_cmd_free (c.cmd);
+}
+
+/* ---- driver ---- */
+
+typedef enum { CASE_MM1024, CASE_MM2048, CASE_CONV320, CASE_CONV640, CASE_ATTN, CASE_NORM,
+  CASE_MATCH, N_CASES } CaseId;
+
+static const gchar *case_names[N_CASES] = {
+  "matmul-1024", "matmul-2048", "conv3x3-320-64x64", "conv3x3-640-32x32",
+  "attention-4096-5x64", "group-norm-silu-320x64x64", "nn-search-64x64-640",
+};
+
+static void
+run_case (const Bench *b, CaseId id, Result *r)
+{
+  r->name = case_names[id];
+  scratch_tensors = g_ptr_array_new_with_free_func ((GDestroyNotify) gv_tensor_unref);
+  scratch_host = g_ptr_array_new_with_free_func (g_free);
+  switch (id) {
+    case CASE_MM1024:
+      bench_matmul (b, r, 1024);
+      break;
+    case CASE_MM2048:
+      bench_matmul (b, r, 2048);
+      break;
+    case CASE_CONV320:
+      bench_conv (b, r, 320, 64);
+      break;
+    case CASE_CONV640:
+      bench_conv (b, r, 640, 32);
+      break;
+    case CASE_ATTN:
+      bench_attention (b, r);
+      break;
+    case CASE_NORM:
+      bench_group_norm (b, r);
+      break;
+    default:
+      bench_nn_search (b, r);
+      break;
+  }
+  g_ptr_array_unref (scratch_tensors);
+  g_ptr_array_unref (scratch_host);
+}
+
+static gdouble
+gflops (gdouble flops, gdouble ms)
+{
+  return ms > 0 ? flops / (ms * 1e6) : 0;
+}
+
+static void
+write_json (const gchar *path, const Bench *b, const Result *res, gint n)
+{
+  g_autoptr (JsonBuilder) jb = json_builder_new ();
+  json_builder_begin_object (jb);
+  json_builder_set_member_name (jb, "device");
+  json_builder_add_string_value (jb, gv_device_get_name (b->dev));
+  json_builder_set_member_name (jb, "kernels");
+  json_builder_add_string_value (jb,
+      gv_device_get_kernel_path (b->dev) == GV_KERNEL_PATH_CPU ? "cpu" : "gpu");
+  json_builder_set_member_name (jb, "threads");
+  json_builder_add_int_value (jb, b->threads);
+  json_builder_set_member_name (jb, "runs");
+  json_builder_add_int_value (jb, b->runs);
+  json_builder_set_member_name (jb, "timing");
+  json_builder_add_string_value (jb, b->cpu_time ? "cpu" : "wall");
+  json_builder_set_member_name (jb, "cases");
+  json_builder_begin_array (jb);
+  for (gint i = 0; i < n; i++) {
+    const Result *r = &res[i];
+    json_builder_begin_object (jb);
+    json_builder_set_member_name (jb, "name");
+    json_builder_add_string_value (jb, r->name);
+    if (r->skipped) {
+      json_builder_set_member_name (jb, "skipped");
+      json_builder_add_string_value (jb, r->note);
+    } else {
+      json_builder_set_member_name (jb, "ms");
+      json_builder_add_double_value (jb, r->ms);
+      json_builder_set_member_name (jb, "gflops");
+      json_builder_add_double_value (jb, gflops (r->flops, r->ms));
+    }
+    json_builder_set_member_name (jb, "baseline_ms");
+    json_builder_add_double_value (jb, r->baseline_ms);
+    json_builder_set_member_name (jb, "baseline_gflops");
+    json_builder_add_double_value (jb, gflops (r->flops, r->baseline_ms));
+    if (!r->skipped) {
+      json_builder_set_member_name (jb, "ratio");
+      json_builder_add_double_value (jb, r->baseline_ms / r->ms);
+    }
+    json_builder_end_object (jb);
+  }
+  json_builder_end_array (jb);
+  json_builder_end_object (jb);
+
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = json_builder_get_root (jb);
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  GError *error = NULL;
+  if (!json_generator_to_file (gen, path, &error)) {
+    g_printerr ("gv-bench-ops: %s\n", error->message);
+    g_clear_error (&error);
+  }
+}
+
+/* threads the device computes with: lavapipe uses LP_NUM_THREADS or every core */
+static gint
+device_threads (void)
+{
+  const gchar *lp = g_getenv ("LP_NUM_THREADS");
+  if (lp && atoi (lp) > 0)
+    return atoi (lp);
+  return (gint) g_get_num_processors ();
+}
+
+int
+main (int argc, char **argv)
+{
+  gchar *json = NULL, *only = NULL;
+  gint device = -1, runs = 5, warmup = 2;
+  gboolean cpu_time = FALSE;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Write the figures to FILE", "FILE" },
+    { "device", 0, 0, G_OPTION_ARG_INT, &device, "Vulkan device index (default: best)", "N" },
+    { "runs", 0, 0, G_OPTION_ARG_INT, &runs, "Timed runs per case (median; default 5)", "N" },
+    { "warmup", 0, 0, G_OPTION_ARG_INT, &warmup, "Untimed runs first (default 2)", "N" },
+    { "case", 0, 0, G_OPTION_ARG_STRING, &only, "Only cases whose name contains TEXT", "TEXT" },
+    { "cpu-time", 0, 0, G_OPTION_ARG_NONE, &cpu_time, "Time by process CPU time over the "
+      "threads (steadier on a busy machine; OpenBLAS threads that spin count too)", NULL },
+    { NULL }
+  };
+  GError *error = NULL;
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- time the heavy ops against OpenBLAS");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
+    g_printerr ("gv-bench-ops: %s\n", error->message);
+    return 2;
+  }
+
+  Bench b = { runs, warmup, device_threads (), cpu_time };
+  b.dev = gv_device_new (device, &error);
+  if (b.dev == NULL) {
+    g_printerr ("gv-bench-ops: no Vulkan device: %s\n", error->message);
+    return 1;
+  }
+#ifdef GV_BENCH_OPENBLAS
+  openblas_set_num_threads (b.threads);
+#endif
+  g_print ("device: %s (%s kernels), baseline: OpenBLAS with %d threads, median of %d runs%s\n\n",
+      gv_device_get_name (b.dev),
+      gv_device_get_kernel_path (b.dev) == GV_KERNEL_PATH_CPU ? "cpu" : "gpu", b.threads,
+      b.runs, b.cpu_time ? ", CPU time" : "");
+  g_print ("%-28s %10s %9s %12s %9s %7s\n", "case", "device ms", "GFLOP/s", "baseline ms",
+      "GFLOP/s", "ratio");
+
+  Result res[N_CASES] = { 0 };
+  gint n = 0;
+  for (gint id = 0; id < N_CASES; id++) {
+    if (only && !strstr (case_names[id], only))
+      continue;
+    Result *r = &res[n++];
+    run_case (&b, id, r);
+    if (r->skipped)
+      g_print ("%-28s %10s %9s %12.2f %9.1f %7s  (%s)\n", r->name, "-", "-", r->baseline_ms,
+          gflops (r->flops, r->baseline_ms), "-", r->note);
+    else
+      g_print ("%-28s %10.2f %9.1f %12.2f %9.1f %7.2f\n", r->name, r->ms,
+          gflops (r->flops, r->ms), r->baseline_ms, gflops (r->flops, r->baseline_ms),
+          r->baseline_ms / r->ms);
+  }
+  if (json)
+    write_json (json, &b, res, n);
+  gv_device_unref (b.dev);
+  g_free (json);
+  g_free (only);
+  return 0;
+}
