@@ -51,7 +51,9 @@ run (const gchar *launch)
   GstBus *bus = gst_element_get_bus (pipeline);
   GstStateChangeReturn sc = gst_element_set_state (pipeline, GST_STATE_PLAYING);
   GstMessage *msg;
-  while ((msg = gst_bus_timed_pop (bus, 120 * GST_SECOND))) {
+  /* a refused start has its error on the bus already */
+  GstClockTime wait = sc == GST_STATE_CHANGE_FAILURE ? GST_SECOND : 120 * GST_SECOND;
+  while ((msg = gst_bus_timed_pop (bus, wait))) {
     GstMessageType t = GST_MESSAGE_TYPE (msg);
     if (t == GST_MESSAGE_EOS) {
       gst_message_unref (msg);
@@ -69,8 +71,6 @@ run (const gchar *launch)
       g_ptr_array_add (r->messages, msg);
     else
       gst_message_unref (msg);
-    if (sc == GST_STATE_CHANGE_FAILURE)
-      break;
   }
   fail_unless (msg != NULL || sc == GST_STATE_CHANGE_FAILURE, "%s did not finish", launch);
   gst_element_set_state (pipeline, GST_STATE_NULL);
