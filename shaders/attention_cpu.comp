@@ -5,22 +5,28 @@
 #include "common.glsl"
 
 // Flash attention for CPU devices (lavapipe): no shared memory, no barriers. A subgroup of 8
-// lanes (x) owns a block of MQ queries of one head; the scores of a block of 8 * NKL keys are a
-// register tile (lane l holds keys l*NKL .. l*NKL+NKL-1 for all MQ queries), the output a
-// register tile too (lane l holds 4 * DL4 head channels of all MQ queries). Per key block:
-// S = Q K^T (dot products over the head), online softmax (running max shared across lanes with
-// constant-lane shuffles, per-lane partial sums), then O = alpha O + P V with P taken from the
-// lane that owns each key by subgroupShuffle with a constant lane.
+// lanes (x) owns a block of MQ queries of one head. Per block of 8 * NKL keys:
+// - scores: a register tile, lane l holding keys l, l + 8, ... for all MQ queries; the head is
+//   walked in chunks of 8 texels, lane u fetching texel u of the chunk for every query and the
+//   others taking it with subgroupShuffle (a texel fetch costs a scalar load per lane there,
+//   a shuffle one permute);
+// - online softmax: the running max is shared across lanes by shuffles, the sums stay per lane;
+// - acc = alpha acc + P V: lane l holds 4 * DL4 head channels of all MQ queries, and takes the
+//   probability of each key from the lane that owns it.
+// Loops over chunk steps and over the lanes of a key block are left rolled: fully unrolled
+// bodies of that size schedule badly.
 layout(local_size_x = 8, local_size_y_id = 3) in;
-layout(constant_id = 0) const uint MQ = 8;    // queries per subgroup
-layout(constant_id = 1) const uint NKL = 8;   // keys per lane per block
+layout(constant_id = 0) const uint MQ = 16;   // queries per subgroup
+layout(constant_id = 1) const uint NKL = 4;   // keys per lane per block
 layout(constant_id = 2) const uint DL4 = 2;   // vec4s of head channels per lane
+layout(constant_id = 4) const uint HD = 64;   // head size, floats (a pipeline per head size)
 
 #include "attention.glsl"
 
 const uint NK = 8 * NKL;         // keys per block
 const uint DL = 4 * DL4;         // head channels per lane
 const uint DCH = 8 * DL;         // head channels per task
+const uint HT = HD / TEXW;       // texels per head row
 
 void
 main ()
@@ -36,8 +42,7 @@ main ()
   uint iq0 = p.i0 + tk.qb * MQ;                      // absolute index of its first query
   uint qrow0 = tk.bl * p.lq + tk.qb * MQ;            // its row in the q / out binding
   uint krow0 = tk.kvb * p.lk;
-  uint hoff = tk.h * p.d / TEXW;                     // head start in a row, texels
-  uint dw = p.d / TEXW;
+  uint hoff = tk.h * HT;                             // head start in a row, texels
   uint dl0 = tk.dc * DCH + lane * DL;                // first head channel of this lane
   uint jend = p.causal != 0 ? min (p.lk, iq0 + nvalid) : p.lk;
 
@@ -55,22 +60,28 @@ main ()
   }
 
   for (uint j0 = 0; j0 < jend; j0 += NK) {
-    // scores of this lane's keys
     float s[MQ][NKL];
     uint kbase[NKL];
     [[unroll]] for (uint t = 0; t < NKL; t++) {
-      kbase[t] = p.gv_off[1] + (krow0 + min (j0 + lane * NKL + t, p.lk - 1)) * p.cw + hoff;
+      kbase[t] = p.gv_off[1] + (krow0 + min (j0 + t * 8 + lane, p.lk - 1)) * p.cw + hoff;
       [[unroll]] for (uint i = 0; i < MQ; i++)
         s[i][t] = 0.0;
     }
-    for (uint e = 0; e < dw; e++) {
-      TVEC kv[NKL];
-      [[unroll]] for (uint t = 0; t < NKL; t++)
-        kv[t] = LD (K, kbase[t] + e);
-      [[unroll]] for (uint i = 0; i < MQ; i++) {
-        TVEC qv = LD (Q, qbase[i] + e);
+
+    // scores: Q K^T over the head, in chunks of 8 texels
+    for (uint e0 = 0; e0 < HT; e0 += 8) {
+      TVEC qc[MQ];
+      [[unroll]] for (uint i = 0; i < MQ; i++)
+        qc[i] = LD (Q, qbase[i] + min (e0 + lane, HT - 1));
+      for (uint u = 0; u < min (8, HT - e0); u++) {
+        TVEC kv[NKL];
         [[unroll]] for (uint t = 0; t < NKL; t++)
-          s[i][t] += dot (qv, kv[t]);
+          kv[t] = LD (K, kbase[t] + e0 + u);
+        [[unroll]] for (uint i = 0; i < MQ; i++) {
+          TVEC qv = subgroupShuffle (qc[i], u);
+          [[unroll]] for (uint t = 0; t < NKL; t++)
+            s[i][t] += dot (qv, kv[t]);
+        }
       }
     }
 
@@ -79,7 +90,7 @@ main ()
       uint iq = iq0 + i;
       float mx = NEG_BIG;
       [[unroll]] for (uint t = 0; t < NKL; t++) {
-        uint j = j0 + lane * NKL + t;
+        uint j = j0 + t * 8 + lane;
         bool ok = j < p.lk && (p.causal == 0 || j <= iq);
         s[i][t] = ok ? s[i][t] * p.scale : NEG_BIG;
         mx = max (mx, s[i][t]);
@@ -102,25 +113,23 @@ main ()
     }
 
     // acc += P V, key by key; P of key (c, t) lives in lane c
-    [[unroll]] for (uint c = 0; c < 8; c++) {
+    for (uint c = 0; c < 8; c++) {
       [[unroll]] for (uint t = 0; t < NKL; t++) {
-        uint j = j0 + c * NKL + t;
-        if (j < jend) {
-          uint vbase = p.gv_off[2] + (krow0 + j) * p.cw + hoff;
-          vec4 vv[DL4];
-          [[unroll]] for (uint e = 0; e < DL4; e++) {
+        uint j = min (j0 + t * 8 + c, p.lk - 1);    // keys past the end have P = 0
+        uint vbase = p.gv_off[2] + (krow0 + j) * p.cw + hoff;
+        vec4 vv[DL4];
+        [[unroll]] for (uint e = 0; e < DL4; e++) {
 #if VEC4
-            vv[e] = LD (V, vbase + dl0 / 4 + e);
+          vv[e] = LD (V, vbase + dl0 / 4 + e);
 #else
-            uint vb = vbase + dl0 + 4 * e;
-            vv[e] = vec4 (LD (V, vb), LD (V, vb + 1), LD (V, vb + 2), LD (V, vb + 3));
+          uint vb = vbase + dl0 + 4 * e;
+          vv[e] = vec4 (LD (V, vb), LD (V, vb + 1), LD (V, vb + 2), LD (V, vb + 3));
 #endif
-          }
-          [[unroll]] for (uint i = 0; i < MQ; i++) {
-            float pp = subgroupShuffle (s[i][t], c);
-            [[unroll]] for (uint e = 0; e < DL4; e++)
-              acc[i][e] += pp * vv[e];
-          }
+        }
+        [[unroll]] for (uint i = 0; i < MQ; i++) {
+          float pp = subgroupShuffle (s[i][t], c);
+          [[unroll]] for (uint e = 0; e < DL4; e++)
+            acc[i][e] += pp * vv[e];
         }
       }
     }
@@ -132,16 +141,16 @@ main ()
       lsum += subgroupShuffle (l[i], c);
     float inv = lsum > 0.0 ? 1.0 / lsum : 0.0;
     if (i < nvalid) {
-      uint obase = p.gv_off[3] + (qrow0 + i) * p.cw * TEXW + tk.h * p.d;   // floats
+      uint obase = p.gv_off[3] + (qrow0 + i) * p.cw * TEXW + tk.h * HD;   // floats
       [[unroll]] for (uint e = 0; e < DL4; e++) {
         uint dd = dl0 + 4 * e;
         vec4 r = acc[i][e] * inv;
 #if VEC4
-        if (dd < p.d)
+        if (dd < HD)
           o[(obase + dd) / 4] = r;
 #else
         [[unroll]] for (uint u = 0; u < 4; u++)
-          if (dd + u < p.d)
+          if (dd + u < HD)
             o[obase + dd + u] = r[u];
 #endif
       }

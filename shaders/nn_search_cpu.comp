@@ -8,11 +8,13 @@
 // an output. A subgroup of 8 lanes owns MP positions of a; per tile, lane l scores NQL
 // candidates of b (a register tile of MP x NQL dot products over the channels), scales them by
 // the candidates' inverse norms and keeps, per position, its best candidate. The lanes' bests
-// are merged with constant-lane shuffles at the end. No shared memory, no barriers.
+// are merged with shuffles at the end. No shared memory, no barriers. The positions' features
+// are fetched once per 8 channels (lane u fetches channel c0 + u) and shared by shuffles: a
+// texel fetch costs a scalar load per lane on lavapipe, a shuffle one permute.
 // VEC4=1 (whole-frame search, S a multiple of 4): a and b read as rgba32f texels.
 layout(local_size_x = 8, local_size_y_id = 2) in;
-layout(constant_id = 0) const uint MP = 8;    // positions of a per subgroup
-layout(constant_id = 1) const uint NQL = 8;   // candidates per lane per tile
+layout(constant_id = 0) const uint MP = 16;   // positions of a per subgroup
+layout(constant_id = 1) const uint NQL = 16;  // candidates per lane per tile
 
 #if VEC4
 #define TEXW 4
@@ -28,6 +30,29 @@ layout(binding = 3) writeonly buffer Index { int index[]; };
 layout(binding = 4) writeonly buffer Score { float score[]; };
 
 #include "nn_search.glsl"
+
+// sc += a[c0 + u, block] x b[c0 + u, candidates]; a comes from lane u
+#if VEC4
+#define LOAD_B(row) \
+  uint bt = p.gv_off[1] + ((row) + q[0]) / 4; \
+  [[unroll]] for (uint v = 0; v < NQL / 4; v++) { \
+    vec4 x = imageLoad (B, int (bt + v)); \
+    bv[4 * v] = x.x; bv[4 * v + 1] = x.y; bv[4 * v + 2] = x.z; bv[4 * v + 3] = x.w; \
+  }
+#else
+#define LOAD_B(row) \
+  [[unroll]] for (uint t = 0; t < NQL; t++) \
+    bv[t] = imageLoad (B, int (p.gv_off[1] + (row) + q[t])).x;
+#endif
+#define CHANNEL_STEP(u) { \
+    float bv[NQL]; \
+    LOAD_B (fs + (c0 + (u)) * p.s) \
+    [[unroll]] for (uint i = 0; i < MP; i++) { \
+      float av = subgroupShuffle (ar[i], (u)); \
+      [[unroll]] for (uint t = 0; t < NQL; t++) \
+        sc[i][t] += av * bv[t]; \
+    } \
+  }
 
 void
 main ()
@@ -60,29 +85,23 @@ main ()
       [[unroll]] for (uint t = 0; t < NQL; t++)
         sc[i][t] = 0.0;
 
-    for (uint c = 0; c < p.c; c++) {
-      float av[MP], bv[NQL];
+    // Channels in chunks of 8: lane l loads the block's positions of channel c0 + l, and
+    // every lane takes them from lane u for channel c0 + u. The last chunk may be partial.
+    for (uint c0 = 0; c0 < p.c; c0 += 8) {
+      float ar[MP];
+      uint arow = fs + min (c0 + lane, p.c - 1) * p.s;
 #if VEC4
-      uint at = p.gv_off[0] + (fs + c * p.s + p0) / 4;
-      uint bt = p.gv_off[1] + (fs + c * p.s + q[0]) / 4;
       [[unroll]] for (uint u = 0; u < MP / 4; u++) {
-        vec4 x = imageLoad (A, int (at + u));
-        av[4 * u] = x.x; av[4 * u + 1] = x.y; av[4 * u + 2] = x.z; av[4 * u + 3] = x.w;
-      }
-      [[unroll]] for (uint u = 0; u < NQL / 4; u++) {
-        vec4 x = imageLoad (B, int (bt + u));
-        bv[4 * u] = x.x; bv[4 * u + 1] = x.y; bv[4 * u + 2] = x.z; bv[4 * u + 3] = x.w;
+        vec4 x = imageLoad (A, int (p.gv_off[0] + (arow + p0) / 4 + u));
+        ar[4 * u] = x.x; ar[4 * u + 1] = x.y; ar[4 * u + 2] = x.z; ar[4 * u + 3] = x.w;
       }
 #else
-      uint row = fs + c * p.s;
       [[unroll]] for (uint i = 0; i < MP; i++)
-        av[i] = imageLoad (A, int (p.gv_off[0] + row + min (p0 + i, p.s - 1))).x;
-      [[unroll]] for (uint t = 0; t < NQL; t++)
-        bv[t] = imageLoad (B, int (p.gv_off[1] + row + q[t])).x;
+        ar[i] = imageLoad (A, int (p.gv_off[0] + arow + min (p0 + i, p.s - 1))).x;
 #endif
-      [[unroll]] for (uint i = 0; i < MP; i++)
-        [[unroll]] for (uint t = 0; t < NQL; t++)
-          sc[i][t] += av[i] * bv[t];
+      // not unrolled: a body of 8 steps is too large for the compiler to schedule well
+      [[dont_unroll]] for (uint u = 0; u < min (8, p.c - c0); u++)
+        CHANNEL_STEP (u);
     }
 
     [[unroll]] for (uint t = 0; t < NQL; t++) {

@@ -28,10 +28,13 @@ static const GvShader attention_cpu_vec4 = ATTENTION_SHADER ("attention_cpu_vec4
 static const GvShader attention_gpu = ATTENTION_SHADER ("attention_gpu",
     gv_spv_attention_gpu, GV_BIND_TEXEL_R32F);
 
-/* Register tiles of the CPU kernel (see attention_cpu.comp). */
-#define CPU_MQ 8          /* queries per subgroup */
-#define CPU_NKL 8         /* keys per lane and block, at most */
-#define CPU_DL4 2         /* vec4s of head channels per lane, at most: 64 channels per task */
+/* Register tiles of the CPU kernel (see attention_cpu.comp), measured on lavapipe: larger query
+ * blocks win even when the accumulator spills (to L1), and the whole head (up to 512) in one
+ * task beats recomputing the scores per chunk of it. */
+#define CPU_MQ 16         /* queries per subgroup */
+#define CPU_MQ_WIDE 32    /* the same for heads of more than 128 channels */
+#define CPU_NKL 4         /* keys per lane and block, at most */
+#define CPU_DL4 16        /* vec4s of head channels per lane, at most: 512 channels per task */
 #define CPU_WGY 8         /* subgroups per workgroup */
 /* Tiles of the GPU kernel (fixed in attention_gpu.comp, but the head chunk). */
 #define GPU_BR 32
@@ -51,9 +54,22 @@ aligned16 (const GvTensor *t)
   return (gv_memory_get_offset (t->mem) + t->offset) % 16 == 0;
 }
 
+/* Keys per lane and block (1, 2 or 4): the largest that pads the keys least (77 text tokens
+ * take 5 blocks of 16, not 3 of 32). */
+static guint32
+keys_per_lane (gint64 Lk)
+{
+  guint32 best = CPU_NKL;
+  for (guint32 n = CPU_NKL; n >= 1; n /= 2) {
+    if (gv_div_up (Lk, 8 * n) * 8 * n < gv_div_up (Lk, 8 * best) * 8 * best)
+      best = n;
+  }
+  return best;
+}
+
 static gboolean
-plan_attention (GvCmd *cmd, AttentionPlan *plan, GvTensor *const *ts, gint64 Lk, gint64 C,
-    gint64 D)
+plan_attention (GvCmd *cmd, AttentionPlan *plan, GvTensor *const *ts, gint64 Lq, gint64 Lk,
+    gint64 C, gint64 D)
 {
   GvDevice *dev = gv_cmd_get_device (cmd);
   const GvDeviceLimits *lim = gv_device_get_limits (dev);
@@ -65,14 +81,15 @@ plan_attention (GvCmd *cmd, AttentionPlan *plan, GvTensor *const *ts, gint64 Lk,
     for (int i = 0; i < 4; i++)
       vec4 = vec4 && aligned16 (ts[i]);
     guint32 dl4 = (guint32) CLAMP (gv_div_up (D, 32), 1, CPU_DL4);
-    guint32 spec[4] = {
-      CPU_MQ,
-      (guint32) CLAMP (gv_div_up (Lk, 8), 1, CPU_NKL),
+    guint32 spec[5] = {
+      (guint32) MIN (Lq, dl4 > 4 ? CPU_MQ_WIDE : CPU_MQ),
+      keys_per_lane (Lk),
       dl4,
       CPU_WGY,
+      (guint32) D,
     };
-    plan->kernel = gv_op_kernel (cmd, vec4 ? &attention_cpu_vec4 : &attention_cpu, spec, 4);
-    plan->queries_per_task = CPU_MQ;
+    plan->kernel = gv_op_kernel (cmd, vec4 ? &attention_cpu_vec4 : &attention_cpu, spec, 5);
+    plan->queries_per_task = spec[0];
     plan->head_chunk = 32 * dl4;
     plan->tasks_per_group = CPU_WGY;
     plan->texel = vec4 ? 4 : 1;
@@ -113,7 +130,7 @@ gv_op_attention (GvCmd *cmd, GvTensor *out, GvTensor *q, GvTensor *k, GvTensor *
   gint64 D = C / H, R = B / Bk;
 
   AttentionPlan plan;
-  if (!plan_attention (cmd, &plan, ts, Lk, C, D))
+  if (!plan_attention (cmd, &plan, ts, Lq, Lk, C, D))
     return;
   GvBindKind texel_kind = plan.texel == 4 ? GV_BIND_TEXEL_RGBA32F : GV_BIND_TEXEL_R32F;
   gint64 max_texel = gv_op_max_elements (cmd, texel_kind, 4 * plan.texel) * plan.texel;

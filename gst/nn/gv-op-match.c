@@ -42,8 +42,8 @@ static const GvShader search_cpu_vec4 = SEARCH_SHADER ("nn_search_cpu_vec4",
 static const GvShader search_gpu = SEARCH_SHADER ("nn_search_gpu", gv_spv_nn_search_gpu,
     GV_BIND_TEXEL_R32F);
 
-#define CPU_MP 8        /* positions of a per subgroup (nn_search_cpu.comp) */
-#define CPU_NQL 8       /* candidates per lane and tile */
+#define CPU_MP 16       /* positions of a per subgroup (nn_search_cpu.comp) */
+#define CPU_NQL 16      /* candidates per lane and tile */
 #define CPU_WGY 8       /* subgroups per workgroup */
 #define GPU_BP 64       /* positions of a per workgroup (nn_search_gpu.comp) */
 
