@@ -29,8 +29,6 @@ typedef struct {
   const gchar *name;
   gdouble flops;         /* floating-point operations of one run */
   gdouble ms, baseline_ms;
-  gboolean skipped;
-  const gchar *note;
 } Result;
 
 /* ---- timing ---- */
@@ -74,17 +72,11 @@ time_median (const Bench *b, RunFunc fn, gpointer data)
   return runs % 2 ? t[runs / 2] : 0.5 * (t[runs / 2 - 1] + t[runs / 2]);
 }
 
-/* times @device (NULL: the op is not in this tree, @missing says so) and @baseline */
+/* times @device and @baseline on the same data */
 static void
-measure (const Bench *b, Result *r, RunFunc device, RunFunc baseline, gpointer data,
-    const gchar *missing)
+measure (const Bench *b, Result *r, RunFunc device, RunFunc baseline, gpointer data)
 {
-  if (device) {
-    r->ms = time_median (b, device, data);
-  } else {
-    r->skipped = TRUE;
-    r->note = missing;
-  }
+  r->ms = time_median (b, device, data);
   r->baseline_ms = time_median (b, baseline, data);
 }
 
@@ -217,7 +209,7 @@ bench_matmul (const Bench *b, Result *r, gint n)
   c.hout = host (g_new (gfloat, (gsize) n * n));
   c.n = n;
   r->flops = 2.0 * n * n * n;
-  measure (b, r, matmul_device, matmul_blas, &c, NULL);
+  measure (b, r, matmul_device, matmul_blas, &c);
   gv_cmd_free (c.cmd);
 }
 
@@ -299,7 +291,7 @@ bench_conv (const Bench *b, Result *r, gint ch, gint size)
   c.col = host (g_new (gfloat, (gsize) ch * 9 * size * size));
   c.hout = host (g_new (gfloat, (gsize) ch * size * size));
   r->flops = 2.0 * ch * ch * 9 * size * size;
-  measure (b, r, conv_device, conv_blas, &c, NULL);
+  measure (b, r, conv_device, conv_blas, &c);
   gv_cmd_free (c.cmd);
 }
 
@@ -313,7 +305,6 @@ typedef struct {
   gint l, heads, d, threads;
 } AttnCase;
 
-#ifdef GV_BENCH_HAVE_ATTENTION
 static void
 attn_device (gpointer p)
 {
@@ -322,10 +313,6 @@ attn_device (gpointer p)
   gv_op_attention (c->cmd, c->out, c->q, c->k, c->v, &args);
   finish (c->cmd);
 }
-#define ATTN_DEVICE attn_device
-#else
-#define ATTN_DEVICE NULL
-#endif
 
 static void
 softmax_rows (gint64 first, gint64 end, gpointer p)
@@ -379,7 +366,7 @@ bench_attention (const Bench *b, Result *r)
   c.heads = heads;
   c.d = d;
   c.threads = b->threads;
-  measure (b, r, ATTN_DEVICE, attn_blas, &c, "gv_op_attention is not built in this tree");
+  measure (b, r, attn_device, attn_blas, &c);
   gv_cmd_free (c.cmd);
 }
 
@@ -393,7 +380,6 @@ typedef struct {
   gint c, s, groups, threads;
 } NormCase;
 
-#ifdef GV_BENCH_HAVE_NORM
 static void
 norm_device (gpointer p)
 {
@@ -401,10 +387,6 @@ norm_device (gpointer p)
   gv_op_group_norm (c->cmd, c->out, c->in, c->gamma, c->beta, c->groups, 1, 1e-5f, TRUE);
   finish (c->cmd);
 }
-#define NORM_DEVICE norm_device
-#else
-#define NORM_DEVICE NULL
-#endif
 
 static void
 norm_groups (gint64 first, gint64 end, gpointer p)
@@ -460,7 +442,7 @@ bench_group_norm (const Bench *b, Result *r)
   c.s = s;
   c.groups = 32;
   c.threads = b->threads;
-  measure (b, r, NORM_DEVICE, norm_plain, &c, "gv_op_group_norm is not built in this tree");
+  measure (b, r, norm_device, norm_plain, &c);
   gv_cmd_free (c.cmd);
 }
 
@@ -475,7 +457,6 @@ typedef struct {
   gint c, p, threads;
 } MatchCase;
 
-#ifdef GV_BENCH_HAVE_MATCH
 static void
 match_device (gpointer p)
 {
@@ -483,10 +464,6 @@ match_device (gpointer p)
   gv_op_nn_search (c->cmd, c->index, NULL, c->a, c->b, 0);
   finish (c->cmd);
 }
-#define MATCH_DEVICE match_device
-#else
-#define MATCH_DEVICE NULL
-#endif
 
 /* features [C, P] -> unit vectors [P, C] */
 static void
@@ -550,7 +527,7 @@ bench_nn_search (const Bench *b, Result *r)
   c.c = ch;
   c.p = p;
   c.threads = b->threads;
-  measure (b, r, MATCH_DEVICE, match_blas, &c, "gv_op_nn_search is not built in this tree");
+  measure (b, r, match_device, match_blas, &c);
   gv_cmd_free (c.cmd);
 }
 
@@ -626,23 +603,16 @@ write_json (const gchar *path, const Bench *b, const Result *res, gint n)
     json_builder_begin_object (jb);
     json_builder_set_member_name (jb, "name");
     json_builder_add_string_value (jb, r->name);
-    if (r->skipped) {
-      json_builder_set_member_name (jb, "skipped");
-      json_builder_add_string_value (jb, r->note);
-    } else {
-      json_builder_set_member_name (jb, "ms");
-      json_builder_add_double_value (jb, r->ms);
-      json_builder_set_member_name (jb, "gflops");
-      json_builder_add_double_value (jb, gflops (r->flops, r->ms));
-    }
+    json_builder_set_member_name (jb, "ms");
+    json_builder_add_double_value (jb, r->ms);
+    json_builder_set_member_name (jb, "gflops");
+    json_builder_add_double_value (jb, gflops (r->flops, r->ms));
     json_builder_set_member_name (jb, "baseline_ms");
     json_builder_add_double_value (jb, r->baseline_ms);
     json_builder_set_member_name (jb, "baseline_gflops");
     json_builder_add_double_value (jb, gflops (r->flops, r->baseline_ms));
-    if (!r->skipped) {
-      json_builder_set_member_name (jb, "ratio");
-      json_builder_add_double_value (jb, r->baseline_ms / r->ms);
-    }
+    json_builder_set_member_name (jb, "ratio");
+    json_builder_add_double_value (jb, r->baseline_ms / r->ms);
     json_builder_end_object (jb);
   }
   json_builder_end_array (jb);
@@ -716,13 +686,9 @@ main (int argc, char **argv)
       continue;
     Result *r = &res[n++];
     run_case (&b, id, r);
-    if (r->skipped)
-      g_print ("%-28s %10s %9s %12.2f %9.1f %7s  (%s)\n", r->name, "-", "-", r->baseline_ms,
-          gflops (r->flops, r->baseline_ms), "-", r->note);
-    else
-      g_print ("%-28s %10.2f %9.1f %12.2f %9.1f %7.2f\n", r->name, r->ms,
-          gflops (r->flops, r->ms), r->baseline_ms, gflops (r->flops, r->baseline_ms),
-          r->baseline_ms / r->ms);
+    g_print ("%-28s %10.2f %9.1f %12.2f %9.1f %7.2f\n", r->name, r->ms,
+        gflops (r->flops, r->ms), r->baseline_ms, gflops (r->flops, r->baseline_ms),
+        r->baseline_ms / r->ms);
   }
   if (json)
     write_json (json, &b, res, n);
