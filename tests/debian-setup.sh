@@ -34,7 +34,8 @@ gv_install_packages () {
 gv_configure () {
   GV_BUILD_DIR=${GENVIDEO_BUILD_DIR:-build}
   if [ -f "$GV_BUILD_DIR/build.ninja" ]; then
-    meson configure "$GV_BUILD_DIR" "$@"
+    # without options meson configure prints every option instead
+    if [ $# -gt 0 ]; then meson configure "$GV_BUILD_DIR" "$@"; fi
   else
     meson setup "$GV_BUILD_DIR" "$@"
   fi
