@@ -11,12 +11,17 @@
  * Steps: 50 on tiny (the elements' default), 5 on mid (a step of the three stages takes minutes
  * there on lavapipe; with 5 steps every sampling step corrects, as the first 5 do by default).
  * Reports time and peak device memory per stage (the first run is cold: pipelines are created
- * on the way; later runs are warm), as a table and as JSON with --json FILE. */
+ * on the way; later runs are warm), as a table and as JSON with --json FILE. The baseline,
+ * measured in the same run on the same clip: one pass of the video UNet (temporal layers
+ * included) over the clip's latents; each stepped stage's time per step is also given as a
+ * multiple of it (inversion needs 1 pass per step, the masks 4, sampling 2 and the
+ * correction's search), which stays meaningful on a shared, noisy machine. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "genvideo/gv-denoise.h"
 #include "genvideo/gv-edit.h"
 #include "genvideo/gv-target.h"
 #include "gv-bench-checkpoint.h"
@@ -76,6 +81,7 @@ typedef struct {
   gchar *description;
   gint size, frames, steps, runs;
   gdouble write_ms, load_ms;     /* writing the checkpoint (mid), loading the model */
+  gdouble unet_ms;               /* the baseline: one video UNet pass over the clip (median) */
   guint64 checkpoint_bytes, weights_bytes;
   gdouble ms[MAX_RUNS][N_STAGES];
   guint64 peak[N_STAGES];        /* live tensors, weights included: the most over the runs */
@@ -177,10 +183,51 @@ take_peaks (Config *c, GvDevice *dev, gint stage)
   c->block_peak = MAX (c->block_peak, blocks);
 }
 
-/* one whole edit on a new clip; times into @ms */
+static gint
+compare_doubles (gconstpointer a, gconstpointer b)
+{
+  gdouble x = *(const gdouble *) a, y = *(const gdouble *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* The baseline: the median time of @runs unguided passes of the video UNet (the base UNet with
+ * temporal layers, as the edit builds it) over @latents ([F, C, h, w]), unconditioned. */
+static gdouble
+time_unet_pass (GvDevice *dev, GvModel *model, GvTensor *latents, gint runs)
+{
+  GError *error = NULL;
+  GvUNet *unet = gv_model_get_unet (model);
+  GvUNetTemporal *temporal = gv_unet_temporal_new (unet, NULL, "", 1, &error);
+  if (temporal == NULL)
+    die ("temporal layers", error);
+  GvCmd *cmd = gv_cmd_new (dev);
+  GvDenoiser d = { .unet = unet, .temporal = temporal, .guidance_scale = 1.0f };
+  gv_condition_init_uncond (&d.uncond, model, cmd);
+  if (!gv_cmd_finish (cmd, &error))
+    die ("unconditional embedding", error);
+  const GvCondition *cond = &d.uncond;
+  gdouble t[MAX_RUNS + 1];
+  runs = CLAMP (runs, 1, MAX_RUNS + 1);
+  for (gint r = 0; r < runs; r++) {
+    GvTensor *eps = NULL;
+    gint64 start = g_get_monotonic_time ();
+    gv_denoise (&d, cmd, 500, 1, &latents, &cond, &eps, NULL, NULL);
+    if (!gv_cmd_finish (cmd, &error))
+      die ("UNet pass", error);
+    t[r] = (g_get_monotonic_time () - start) / 1000.0;
+    gv_tensor_unref (eps);
+  }
+  gv_condition_clear (&d.uncond);
+  gv_cmd_free (cmd);
+  gv_unet_temporal_free (temporal);
+  qsort (t, runs, sizeof (gdouble), compare_doubles);
+  return t[runs / 2];
+}
+
+/* one whole edit on a new clip; times into @ms; the last run also times the baseline */
 static void
 run_edit (Config *c, GvDevice *dev, const GvPicture *pictures, const guint8 *target_rgb,
-    gdouble *ms)
+    gdouble *ms, gboolean baseline)
 {
   GError *error = NULL;
   Progress prog = { 0 };
@@ -256,6 +303,11 @@ run_edit (Config *c, GvDevice *dev, const GvPicture *pictures, const guint8 *tar
   for (gsize i = 0; i < n; i++)
     c->finite &= isfinite (out[i]);
   g_free (out);
+  if (baseline) {
+    g_printerr ("  baseline: one video UNet pass over the clip\n");
+    c->unet_ms = time_unet_pass (dev, gv_edit_get_model (edit),
+        gv_edit_get_source_latents (edit), 3);
+  }
   gv_clip_unref (clip);
 }
 
@@ -285,7 +337,7 @@ run_config (Config *c, GvDevice *dev)
     die ("target", error);
   for (gint r = 0; r < c->runs; r++) {
     g_printerr (" run %d/%d\n", r + 1, c->runs);
-    run_edit (c, dev, pictures, rgb, c->ms[r]);
+    run_edit (c, dev, pictures, rgb, c->ms[r], r + 1 == c->runs);
   }
   read_load (c->load_after, sizeof c->load_after);
   g_free (rgb);
@@ -294,13 +346,6 @@ run_config (Config *c, GvDevice *dev)
   /* the model goes with its last reference: the next configuration starts with its own */
   gv_model_unref (model);
   gv_device_trim (dev);
-}
-
-static gint
-compare_doubles (gconstpointer a, gconstpointer b)
-{
-  gdouble x = *(const gdouble *) a, y = *(const gdouble *) b;
-  return x < y ? -1 : x > y;
 }
 
 /* the median of the warm runs (the cold one when there is only it) */
@@ -337,23 +382,25 @@ print_config (const Config *c, const gchar *device)
   if (c->write_ms > 0)
     g_print (" (checkpoint of %.1f MiB written in %.1f s)", c->checkpoint_bytes / mib,
         c->write_ms / 1000.0);
-  g_print ("\n  %-10s %10s %10s %12s %10s  %s\n", "stage", "cold s", "warm s", "ms per step",
-      "peak MiB", "what");
+  g_print ("\n  baseline: one video UNet pass over the clip %.0f ms (median of 3, after the runs)\n",
+      c->unet_ms);
+  g_print ("  %-10s %10s %10s %12s %11s %10s  %s\n", "stage", "cold s", "warm s", "ms per step",
+      "step/pass", "peak MiB", "what");
   for (gint s = 0; s < N_STAGES; s++) {
     gdouble w = warm_ms (c, s);
     gboolean stepped = s == ST_INVERSION || s == ST_MASKS || s == ST_SAMPLING;
     g_print ("  %-10s %10.2f %10.2f ", stage_names[s], c->ms[0][s] / 1000.0, w / 1000.0);
     if (stepped)
-      g_print ("%12.0f", w / c->steps);
+      g_print ("%12.0f %11.2f", w / c->steps, w / c->steps / c->unet_ms);
     else
-      g_print ("%12s", "");
+      g_print ("%12s %11s", "", "");
     g_print (" %10.1f  %s\n", c->peak[s] / mib, stage_blurbs[s]);
   }
   guint64 peak = 0;
   for (gint s = 0; s < N_STAGES; s++)
     peak = MAX (peak, c->peak[s]);
-  g_print ("  %-10s %10.2f %10.2f %12s %10.1f  (device memory blocks: %.1f MiB at most)\n",
-      "total", total_ms (c, 0) / 1000.0, total_ms (c, -1) / 1000.0, "", peak / mib,
+  g_print ("  %-10s %10.2f %10.2f %12s %11s %10.1f  (device memory blocks: %.1f MiB at most)\n",
+      "total", total_ms (c, 0) / 1000.0, total_ms (c, -1) / 1000.0, "", "", peak / mib,
       c->block_peak / mib);
   g_print ("  mask area %.3f of the frames; output %s\n", c->mask_area,
       c->finite ? "finite" : "NOT FINITE");
@@ -372,11 +419,17 @@ append_json (GString *s, const Config *c, gboolean last)
       ", \"block_peak_bytes\": %" G_GUINT64_FORMAT ", \"mask_area\": %.4f, \"finite\": %s,\n",
       c->write_ms, c->checkpoint_bytes, c->load_ms, c->weights_bytes, c->block_peak,
       c->mask_area, c->finite ? "true" : "false");
+  g_string_append_printf (s, "     \"baseline_unet_pass_ms\": %.1f,\n", c->unet_ms);
   g_string_append (s, "     \"stages\": [\n");
   for (gint st = 0; st < N_STAGES; st++) {
+    gboolean stepped = st == ST_INVERSION || st == ST_MASKS || st == ST_SAMPLING;
     g_string_append_printf (s, "       {\"name\": \"%s\", \"cold_ms\": %.1f, \"warm_ms\": %.1f, "
-        "\"peak_bytes\": %" G_GUINT64_FORMAT "}%s\n", stage_names[st], c->ms[0][st],
-        warm_ms (c, st), c->peak[st], st + 1 < N_STAGES ? "," : "");
+        "\"peak_bytes\": %" G_GUINT64_FORMAT, stage_names[st], c->ms[0][st],
+        warm_ms (c, st), c->peak[st]);
+    if (stepped)
+      g_string_append_printf (s, ", \"step_per_unet_pass\": %.3f",
+          warm_ms (c, st) / c->steps / c->unet_ms);
+    g_string_append_printf (s, "}%s\n", st + 1 < N_STAGES ? "," : "");
   }
   g_string_append_printf (s, "     ],\n     \"total_cold_ms\": %.1f, \"total_warm_ms\": %.1f}%s\n",
       total_ms (c, 0), total_ms (c, -1), last ? "" : ",");
