@@ -4,12 +4,16 @@
  *   - the SD VAE decoder at 512x512.
  * Prints time (cold: first run, pipelines created on the way; warm: median of the runs after)
  * and device memory (weights; peak during the forward), and writes JSON with --json FILE.
+ * The baseline, measured in the same run: a 1024 x 1024 x 1024 matmul on the same device (the
+ * kernel that does most of the work, at its best shape); each network is also given as a
+ * multiple of it, which stays comparable on a shared, noisy machine.
  * Links the core library only: it runs wherever the Vulkan loader is. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "models/gv-config.h"
+#include "nn/gv-op-matmul.h"
 #include "models/gv-random.h"
 #include "models/gv-unet.h"
 #include "models/gv-vae.h"
@@ -113,6 +117,25 @@ run_unet (GvCmd *cmd, gpointer data)
 }
 
 typedef struct {
+  GvTensor *a, *b;
+} MatmulRun;
+
+static GvTensor *
+run_matmul (GvCmd *cmd, gpointer data)
+{
+  MatmulRun *m = data;
+  GError *error = NULL;
+  GvTensor *out = gv_tensor_new (gv_cmd_get_device (cmd), 2, (const gint64[]) { 1024, 1024 },
+      &error);
+  if (out == NULL) {
+    g_printerr ("gv-bench-model: %s\n", error->message);
+    exit (1);
+  }
+  gv_op_matmul (cmd, out, m->a, m->b, NULL);
+  return out;
+}
+
+typedef struct {
   GvVae *vae;
   GvTensor *latents;
 } VaeRun;
@@ -125,10 +148,10 @@ run_vae (GvCmd *cmd, gpointer data)
 }
 
 static void
-print_result (const Result *r)
+print_result (const Result *r, gdouble baseline_ms)
 {
-  g_print ("%-34s %10.0f %10.0f %12.1f %12.1f\n", r->name, r->cold_ms, r->warm_ms,
-      r->weights_bytes / 1048576.0, r->peak_bytes / 1048576.0);
+  g_print ("%-34s %10.0f %10.0f %12.1f %12.1f %10.0f\n", r->name, r->cold_ms, r->warm_ms,
+      r->weights_bytes / 1048576.0, r->peak_bytes / 1048576.0, r->warm_ms / baseline_ms);
 }
 
 int
@@ -165,6 +188,15 @@ main (int argc, char **argv)
   }
   Result results[2] = { { 0 } };
   gint n_results = 0;
+
+  /* the baseline first, then again after the networks: the median of both runs' warm times */
+  Result base = { .name = "matmul 1024x1024x1024" };
+  MatmulRun m = {
+    random_tensor (dev, 2, (const gint64[]) { 1024, 1024 }, 11),
+    random_tensor (dev, 2, (const gint64[]) { 1024, 1024 }, 12),
+  };
+  measure (dev, run_matmul, &m, MAX (runs, 3) + 2, &base);
+  gdouble base_before = base.warm_ms;
 
   if (!skip_unet) {
     GvUNetConfig cfg;
@@ -213,22 +245,30 @@ main (int argc, char **argv)
     gv_vae_free (v.vae);
   }
 
+  measure (dev, run_matmul, &m, MAX (runs, 3) + 2, &base);
+  gdouble baseline_ms = MIN (base_before, base.warm_ms);
+  gv_tensor_unref (m.a);
+  gv_tensor_unref (m.b);
+
   g_print ("gv-bench-model on %s\n", gv_device_get_name (dev));
-  g_print ("%-34s %10s %10s %12s %12s\n", "case", "cold ms", "warm ms", "weights MiB",
-      "peak MiB");
+  g_print ("baseline: matmul 1024x1024x1024 on the same device, %.1f ms (%.1f GFLOP/s; warm "
+      "medians %.1f before and %.1f after the networks, the faster taken)\n", baseline_ms,
+      2.0 * 1024 * 1024 * 1024 / baseline_ms / 1e6, base_before, base.warm_ms);
+  g_print ("%-34s %10s %10s %12s %12s %10s\n", "case", "cold ms", "warm ms", "weights MiB",
+      "peak MiB", "x matmul");
   for (gint i = 0; i < n_results; i++)
-    print_result (&results[i]);
+    print_result (&results[i], baseline_ms);
 
   if (json != NULL) {
     GString *s = g_string_new ("{\n");
-    g_string_append_printf (s, "  \"device\": \"%s\",\n  \"cases\": [\n",
-        gv_device_get_name (dev));
+    g_string_append_printf (s, "  \"device\": \"%s\",\n  \"baseline_matmul_1024_ms\": %.2f,\n"
+        "  \"cases\": [\n", gv_device_get_name (dev), baseline_ms);
     for (gint i = 0; i < n_results; i++) {
       const Result *r = &results[i];
       g_string_append_printf (s, "    {\"name\": \"%s\", \"cold_ms\": %.1f, \"warm_ms\": %.1f, "
-          "\"weights_bytes\": %" G_GUINT64_FORMAT ", \"peak_bytes\": %" G_GUINT64_FORMAT "}%s\n",
-          r->name, r->cold_ms, r->warm_ms, r->weights_bytes, r->peak_bytes,
-          i + 1 < n_results ? "," : "");
+          "\"weights_bytes\": %" G_GUINT64_FORMAT ", \"peak_bytes\": %" G_GUINT64_FORMAT
+          ", \"matmul_multiple\": %.1f}%s\n", r->name, r->cold_ms, r->warm_ms, r->weights_bytes,
+          r->peak_bytes, r->warm_ms / baseline_ms, i + 1 < n_results ? "," : "");
     }
     g_string_append (s, "  ]\n}\n");
     if (!g_file_set_contents (json, s->str, -1, &error)) {
