@@ -96,45 +96,51 @@ gst_gen_video_post_error (GstGenVideoClipFilter *filter, const gchar *what, GErr
   return ret;
 }
 
-GvEdit *
-gst_gen_video_ensure_source (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job,
-    GstFlowReturn *ret)
+gboolean
+gst_gen_video_prepare_source (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job,
+    GvEdit *edit, const gchar *prompt, const gchar *tuned_location, GstFlowReturn *ret)
 {
   GError *error = NULL;
-  GvEdit *edit = gv_edit_for_clip (job->clip);
 
   *ret = GST_FLOW_OK;
-  if (gv_edit_has_source (edit))
-    return edit;
-
   GvModel *model = gst_gen_video_clip_filter_get_model (filter, &error);
   if (model == NULL) {
     *ret = gst_gen_video_post_error (filter, "Loading the model", error);
-    return NULL;
+    return FALSE;
   }
   GvEditEnv env;
   gst_gen_video_edit_env (filter, model, &env);
   GstVideoFrame *frames = g_new (GstVideoFrame, job->n_frames);
   GvPicture *pictures = g_new (GvPicture, job->n_frames);
   GvPixelFormat format;
+  gboolean ok = FALSE;
   if (!gst_gen_video_map_frames (job, frames, pictures, &format)) {
     GST_ELEMENT_ERROR (filter, STREAM, FAILED, ("A frame could not be read."), (NULL));
     *ret = GST_FLOW_ERROR;
-    g_free (frames);
-    g_free (pictures);
-    return NULL;
+  } else {
+    ok = gv_edit_prepare_source (edit, &env, pictures, (gint) job->n_frames,
+        GST_VIDEO_INFO_WIDTH (&job->info), GST_VIDEO_INFO_HEIGHT (&job->info), format, prompt,
+        tuned_location, &error);
+    gst_gen_video_unmap_frames (frames, job->n_frames);
+    if (!ok)
+      *ret = gst_gen_video_post_error (filter, "Encoding the clip", error);
   }
-  gchar *prompt = gv_clip_dup_prompt (job->clip, GV_CLIP_PROMPT_SOURCE);
-  gboolean ok = gv_edit_prepare_source (edit, &env, pictures, (gint) job->n_frames,
-      GST_VIDEO_INFO_WIDTH (&job->info), GST_VIDEO_INFO_HEIGHT (&job->info), format, prompt,
-      NULL, &error);
-  g_free (prompt);
-  gst_gen_video_unmap_frames (frames, job->n_frames);
   g_free (frames);
   g_free (pictures);
-  if (!ok) {
-    *ret = gst_gen_video_post_error (filter, "Encoding the clip", error);
-    return NULL;
-  }
-  return edit;
+  return ok;
+}
+
+GvEdit *
+gst_gen_video_ensure_source (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job,
+    GstFlowReturn *ret)
+{
+  GvEdit *edit = gv_edit_for_clip (job->clip);
+
+  *ret = GST_FLOW_OK;
+  if (gv_edit_has_source (edit))
+    return edit;
+  gchar *prompt = gv_clip_dup_prompt (job->clip, GV_CLIP_PROMPT_SOURCE);
+  gboolean ok = gst_gen_video_prepare_source (filter, job, edit, prompt, NULL, ret);
+  g_free (prompt);
+  return ok ? edit : NULL;
 }

@@ -20,6 +20,11 @@ void gst_gen_video_edit_env (GstGenVideoClipFilter *filter, GvModel *model, GvEd
 GstFlowReturn gst_gen_video_post_error (GstGenVideoClipFilter *filter, const gchar *what,
     GError *error);
 
+/* Prepares the source of @edit from the clip's frames (VAE encode, @prompt, temporal layers
+ * from @tuned_location or initialised); FALSE after posting an error into *@ret. */
+gboolean gst_gen_video_prepare_source (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job,
+    GvEdit *edit, const gchar *prompt, const gchar *tuned_location, GstFlowReturn *ret);
+
 /* The edit state of the clip with its source prepared (stage 1 without training), done here
  * when no genvideotune upstream did it; NULL after posting an error. */
 GvEdit *gst_gen_video_ensure_source (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job,

@@ -61,7 +61,6 @@ static GstFlowReturn
 gst_gen_video_tune_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job)
 {
   GstGenVideoTune *self = GST_GEN_VIDEO_TUNE (filter);
-  GError *error = NULL;
 
   GST_OBJECT_LOCK (self);
   gchar *prompt = g_strdup (self->source_prompt);
@@ -82,32 +81,9 @@ gst_gen_video_tune_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJ
             "model (its temporal layers as initialised, or loaded from tuned-location). Set "
             "steps=0 to silence this warning."), ("steps=%u", steps));
 
-  GstFlowReturn ret = GST_FLOW_OK;
-  GvModel *model = gst_gen_video_clip_filter_get_model (filter, &error);
-  if (model == NULL) {
-    ret = gst_gen_video_post_error (filter, "Loading the model", error);
-    goto out;
-  }
-  GvEditEnv env;
-  gst_gen_video_edit_env (filter, model, &env);
-  GstVideoFrame *frames = g_new (GstVideoFrame, job->n_frames);
-  GvPicture *pictures = g_new (GvPicture, job->n_frames);
-  GvPixelFormat format;
-  if (!gst_gen_video_map_frames (job, frames, pictures, &format)) {
-    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("A frame could not be read."), (NULL));
-    ret = GST_FLOW_ERROR;
-  } else {
-    gboolean ok = gv_edit_prepare_source (gv_edit_for_clip (job->clip), &env, pictures,
-        (gint) job->n_frames, GST_VIDEO_INFO_WIDTH (&job->info),
-        GST_VIDEO_INFO_HEIGHT (&job->info), format, prompt, tuned, &error);
-    gst_gen_video_unmap_frames (frames, job->n_frames);
-    if (!ok)
-      ret = gst_gen_video_post_error (filter, "Encoding the clip", error);
-  }
-  g_free (frames);
-  g_free (pictures);
+  GstFlowReturn ret;
+  gst_gen_video_prepare_source (filter, job, gv_edit_for_clip (job->clip), prompt, tuned, &ret);
 
-out:
   g_free (prompt);
   g_free (tuned);
   return ret;

@@ -1,5 +1,19 @@
 #include "gv-element-test.h"
 
+const gchar *const gvt_elements[3] = { "genvideotune", "invedit", "latentcorrect" };
+
+const GstState gvt_state_cycle[10] = { GST_STATE_READY, GST_STATE_PAUSED, GST_STATE_PLAYING,
+  GST_STATE_PAUSED, GST_STATE_READY, GST_STATE_NULL, GST_STATE_PLAYING, GST_STATE_NULL,
+  GST_STATE_PAUSED, GST_STATE_NULL };
+
+void
+gvt_stop (GstElement *pipeline)
+{
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_object_unref (pipeline);
+}
+
 static const GstBufferFlags frame_flags[] = {
   GST_BUFFER_FLAG_DISCONT,
   GST_BUFFER_FLAG_DELTA_UNIT,

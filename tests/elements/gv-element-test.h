@@ -41,6 +41,13 @@ void gvt_frames_free (GstBuffer **frames, guint n);
   GVT_DATA_DIR "/target-red-disc.png\""
 #define GVT_CORRECT "latentcorrect steps=2 correction-steps=1"
 
+/* The plugin's elements, and the state changes the state tests cycle them through. */
+extern const gchar *const gvt_elements[3];
+extern const GstState gvt_state_cycle[10];
+
+/* Sets @pipeline to NULL (it must succeed at once) and unrefs it. */
+void gvt_stop (GstElement *pipeline);
+
 /* Pulls events until EOS; fails when none comes. */
 void gvt_wait_eos (GstHarness *h);
 

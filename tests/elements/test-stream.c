@@ -6,13 +6,12 @@
 
 #include "gv-element-test.h"
 
-static const gchar *const elements[] = { "genvideotune", "invedit", "latentcorrect" };
 /* each element with settings that keep the compute short on the tiny model */
 static const gchar *const fast[] = { GVT_TUNE, GVT_EDIT, GVT_CORRECT };
 
 GST_START_TEST (test_partition_each_element)
 {
-  for (guint e = 0; e < G_N_ELEMENTS (elements); e++) {
+  for (guint e = 0; e < G_N_ELEMENTS (gvt_elements); e++) {
     gchar *launch = g_strdup_printf ("%s clip-frames=4", fast[e]);
     GstHarness *h = gst_harness_new_parse (launch);
     gst_harness_set_src_caps_str (h, GVT_CAPS);
@@ -88,14 +87,6 @@ run_to_eos (GstElement *pipeline, GPtrArray *progress)
 }
 
 static void
-stop (GstElement *pipeline)
-{
-  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
-      GST_STATE_CHANGE_SUCCESS);
-  gst_object_unref (pipeline);
-}
-
-static void
 collect (GstElement *sink, GstBuffer *buffer, GstPad *pad, gpointer user_data)
 {
   g_ptr_array_add (user_data, gst_buffer_ref (buffer));
@@ -132,7 +123,7 @@ GST_START_TEST (test_meta_through_queue_tee_convert)
   GPtrArray *scaled = collect_from (pipeline, "scaled");
 
   run_to_eos (pipeline, NULL);
-  stop (pipeline);
+  gvt_stop (pipeline);
 
   fail_unless_equals_int (plain->len, 10);
   fail_unless_equals_int (again->len, 10);
@@ -157,18 +148,14 @@ GST_END_TEST;
  * cancelled and restarted without deadlock or leak. */
 GST_START_TEST (test_states_with_data)
 {
-  static const GstState cycle[] = { GST_STATE_READY, GST_STATE_PAUSED, GST_STATE_PLAYING,
-    GST_STATE_PAUSED, GST_STATE_READY, GST_STATE_NULL, GST_STATE_PLAYING, GST_STATE_NULL,
-    GST_STATE_PAUSED, GST_STATE_NULL };
-
-  for (guint e = 0; e < G_N_ELEMENTS (elements); e++) {
+  for (guint e = 0; e < G_N_ELEMENTS (gvt_elements); e++) {
     gchar *launch = g_strdup_printf ("videotestsrc is-live=true ! "
         "video/x-raw,format=RGB,width=32,height=32,framerate=100/1 ! %s clip-frames=3 ! "
         "fakesink sync=false", fast[e]);
     GstElement *pipeline = gst_parse_launch (launch, NULL);
     for (guint round = 0; round < 3; round++) {
-      for (guint s = 0; s < G_N_ELEMENTS (cycle); s++) {
-        fail_if (gst_element_set_state (pipeline, cycle[s]) == GST_STATE_CHANGE_FAILURE);
+      for (guint s = 0; s < G_N_ELEMENTS (gvt_state_cycle); s++) {
+        fail_if (gst_element_set_state (pipeline, gvt_state_cycle[s]) == GST_STATE_CHANGE_FAILURE);
         fail_if (gst_element_get_state (pipeline, NULL, NULL, GST_CLOCK_TIME_NONE)
             == GST_STATE_CHANGE_FAILURE);
       }
@@ -228,7 +215,7 @@ GST_START_TEST (test_progress_messages)
       fail_unless_equals_int (finished[el][k], stages[el][k] ? 3 : 0);
 
   g_ptr_array_unref (messages);
-  stop (pipeline);
+  gvt_stop (pipeline);
   g_free (launch);
 }
 GST_END_TEST;
@@ -254,7 +241,7 @@ GST_START_TEST (test_latency_live)
   gst_query_unref (query);
   gst_object_unref (src);
   gst_object_unref (correct);
-  stop (pipeline);
+  gvt_stop (pipeline);
 }
 GST_END_TEST;
 
@@ -268,7 +255,7 @@ GST_START_TEST (test_main_job_writes_playable_file)
   GstElement *pipeline = gst_parse_launch (launch, NULL);
 
   run_to_eos (pipeline, NULL);
-  stop (pipeline);
+  gvt_stop (pipeline);
   g_free (launch);
 
   launch = g_strdup_printf ("filesrc location=\"%s\" ! matroskademux ! vp8dec ! "
@@ -276,7 +263,7 @@ GST_START_TEST (test_main_job_writes_playable_file)
   pipeline = gst_parse_launch (launch, NULL);
   GPtrArray *frames = collect_from (pipeline, "out");
   run_to_eos (pipeline, NULL);
-  stop (pipeline);
+  gvt_stop (pipeline);
   fail_unless_equals_int (frames->len, 24);
 
   g_ptr_array_unref (frames);
