@@ -81,6 +81,10 @@ gst_gen_video_post_error (GstGenVideoClipFilter *filter, const gchar *what, GErr
             ("%s", error->message));
         break;
       case GV_ERROR_NO_DEVICE:
+        /* the message says which device was asked for and which exist */
+        GST_ELEMENT_ERROR (filter, RESOURCE, NOT_FOUND, ("%s: %s", what, error->message),
+            ("%s", error->message));
+        break;
       case GV_ERROR_DEVICE_LOST:
       case GV_ERROR_VULKAN:
       default:

@@ -144,6 +144,22 @@ usable (VkPhysicalDevice phys)
   return props.apiVersion >= VK_API_VERSION_1_2 && compute_queue_family (phys) >= 0;
 }
 
+/* "0: llvmpipe (CPU), 1: ..." for error messages that say which devices exist */
+static gchar *
+describe_devices (const VkPhysicalDevice *devs, guint32 n)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint32 i = 0; i < n; i++) {
+    VkPhysicalDeviceProperties props;
+    vkGetPhysicalDeviceProperties (devs[i], &props);
+    g_string_append_printf (s, "%s%u: %s (Vulkan %u.%u%s)", i ? ", " : "", i, props.deviceName,
+        VK_API_VERSION_MAJOR (props.apiVersion), VK_API_VERSION_MINOR (props.apiVersion),
+        usable (devs[i]) ? "" : ", not usable");
+  }
+  return g_string_free (s, FALSE);
+}
+
 static gboolean
 choose_physical_device (GvDevice *dev, gint index, GError **error)
 {
@@ -158,6 +174,7 @@ choose_physical_device (GvDevice *dev, gint index, GError **error)
   }
   VkPhysicalDevice *devs = g_new0 (VkPhysicalDevice, n);
   vkEnumeratePhysicalDevices (dev->instance, &n, devs);
+  g_autofree gchar *known = describe_devices (devs, n);
 
   if (index < 0) {
     const gchar *env = g_getenv ("GENVIDEO_DEVICE");
@@ -165,8 +182,8 @@ choose_physical_device (GvDevice *dev, gint index, GError **error)
       gchar *end = NULL;
       gint64 v = g_ascii_strtoll (env, &end, 10);
       if (end == env || *end != '\0' || v < 0) {
-        g_set_error (error, GV_ERROR, GV_ERROR_INVALID,
-            "GENVIDEO_DEVICE='%s' is not a device index", env);
+        g_set_error (error, GV_ERROR, GV_ERROR_NO_DEVICE,
+            "GENVIDEO_DEVICE='%s' is not a device index (devices: %s)", env, known);
         g_free (devs);
         return FALSE;
       }
@@ -177,13 +194,13 @@ choose_physical_device (GvDevice *dev, gint index, GError **error)
   if (index >= 0) {
     if ((guint32) index >= n) {
       g_set_error (error, GV_ERROR, GV_ERROR_NO_DEVICE,
-          "Vulkan device %d requested, but only %u device(s) exist", index, n);
+          "Vulkan device %d requested, but only %u device(s) exist: %s", index, n, known);
       g_free (devs);
       return FALSE;
     }
     if (!usable (devs[index])) {
       g_set_error (error, GV_ERROR, GV_ERROR_NO_DEVICE,
-          "Vulkan device %d has no Vulkan 1.2 compute queue", index);
+          "Vulkan device %d has no Vulkan 1.2 compute queue (devices: %s)", index, known);
       g_free (devs);
       return FALSE;
     }
@@ -200,7 +217,7 @@ choose_physical_device (GvDevice *dev, gint index, GError **error)
     }
     if (index < 0) {
       g_set_error (error, GV_ERROR, GV_ERROR_NO_DEVICE,
-          "None of the %u Vulkan device(s) supports Vulkan 1.2 compute", n);
+          "None of the %u Vulkan device(s) supports Vulkan 1.2 compute: %s", n, known);
       g_free (devs);
       return FALSE;
     }
@@ -416,6 +433,8 @@ create_device (GvDevice *dev, GError **error)
   return check_formats (dev, error) && find_memory_types (dev, error);
 }
 
+static void device_free (GvDevice *dev);
+
 GvDevice *
 gv_device_new (gint index, GError **error)
 {
@@ -435,7 +454,8 @@ gv_device_new (gint index, GError **error)
 
   if (!create_instance (dev, error) || !choose_physical_device (dev, index, error) ||
       !create_device (dev, error)) {
-    gv_device_unref (dev);
+    /* not shared yet, and gv_device_get_shared () may hold shared_lock here: free directly */
+    device_free (dev);
     return NULL;
   }
   log_device (dev);
@@ -501,7 +521,12 @@ gv_device_unref (GvDevice *dev)
   }
   remove_shared (dev);
   g_mutex_unlock (&shared_lock);
+  device_free (dev);
+}
 
+static void
+device_free (GvDevice *dev)
+{
   if (dev->profile) {
     gchar *report = gv_device_profile_report (dev);
     if (report != NULL)

@@ -361,6 +361,42 @@ GST_START_TEST (test_errors)
 }
 GST_END_TEST;
 
+/* A device that cannot be opened is an element error that names what was asked and what
+ * exists, not a hang (gv_device_new's failure path once took the shared-device lock twice).
+ * Each case runs in its own forked test: the environment and the shared device are per process. */
+static void
+expect_device_error (const gchar *property, const gchar *part)
+{
+  gchar *launch = g_strdup_printf ("videotestsrc num-buffers=2 ! " FRAMES_64 " ! "
+      "genvideotune name=el steps=0 %s ! fakesink", property);
+  expect_error (launch, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND, part);
+  g_free (launch);
+}
+
+GST_START_TEST (test_device_index_missing)
+{
+  expect_device_error ("device-index=7", "device 7 requested, but only");
+}
+GST_END_TEST;
+
+GST_START_TEST (test_device_env_invalid)
+{
+  g_setenv ("GENVIDEO_DEVICE", "abc", TRUE);
+  expect_device_error ("", "GENVIDEO_DEVICE='abc' is not a device index (devices: 0: ");
+  g_unsetenv ("GENVIDEO_DEVICE");
+}
+GST_END_TEST;
+
+GST_START_TEST (test_device_no_driver)
+{
+  g_setenv ("VK_ICD_FILENAMES", "/nonexistent.json", TRUE);
+  g_setenv ("VK_DRIVER_FILES", "/nonexistent.json", TRUE);
+  expect_device_error ("", "No Vulkan");
+  g_unsetenv ("VK_ICD_FILENAMES");
+  g_unsetenv ("VK_DRIVER_FILES");
+}
+GST_END_TEST;
+
 static Suite *
 stages_suite (void)
 {
@@ -375,6 +411,9 @@ stages_suite (void)
   tcase_add_test (tc, test_static_clip_matches_perfectly);
   tcase_add_test (tc, test_target_pad);
   tcase_add_test (tc, test_errors);
+  tcase_add_test (tc, test_device_index_missing);
+  tcase_add_test (tc, test_device_env_invalid);
+  tcase_add_test (tc, test_device_no_driver);
   return s;
 }
 
