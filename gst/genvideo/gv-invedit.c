@@ -127,7 +127,7 @@ gv_masks_from_differences (gfloat *diff, gint frames, gint height, gint width,
 }
 
 gfloat *
-gv_invedit_masks (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
+gv_invedit_differences (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
     const GvCondition *src, const GvCondition *trg, const GvMaskParams *p,
     GvProgressFunc progress, gpointer progress_data, GError **error)
 {
@@ -138,24 +138,29 @@ gv_invedit_masks (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
   const GvCondition *conds[2] = { src, trg };
   GvTensor *z[2] = { gv_tensor_ref (zt), gv_tensor_ref (zt) };
   GvTensor *diff = GV_TENSOR (cmd, f, h * w);
-  gfloat *masks = NULL;
+  gfloat *avg = NULL;
 
   guided.guidance_scale = p->guidance_scale;
   guided.mask = NULL;
   gv_tensor_record_fill (cmd, diff, 0.0f);
   for (gint i = 0; i < p->steps; i++) {
-    GvTensor *eps[2];
+    GvTensor *out[2], *noise[2], *flat[2];
     gint t = timesteps[i];
-    gv_denoise (&guided, cmd, t, 2, z, conds, eps, NULL, NULL);
-    GvTensor *e0 = GV_VIEW (eps[0], 0, f, ch, h * w);
-    GvTensor *e1 = GV_VIEW (eps[1], 0, f, ch, h * w);
-    gv_op_mean_abs_diff (cmd, diff, e0, e1, TRUE);
-    gv_tensor_unref (e0);
-    gv_tensor_unref (e1);
+    gv_denoise (&guided, cmd, t, 2, z, conds, out, NULL, NULL);
+    /* the paper's |eps_src - eps_trg|: each branch's output as the noise it implies on its own
+     * latents, whatever the model predicts (v for SD-2.1-unCLIP) */
+    for (gint b = 0; b < 2; b++) {
+      noise[b] = gv_tensor_like (cmd, z[b]);
+      gv_scheduler_predict_noise (s, cmd, t, out[b], z[b], noise[b]);
+      flat[b] = GV_VIEW (noise[b], 0, f, ch, h * w);
+    }
+    gv_op_mean_abs_diff (cmd, diff, flat[0], flat[1], TRUE);
     for (gint b = 0; b < 2; b++) {
       GvTensor *next = gv_tensor_like (cmd, z[b]);
-      gv_scheduler_step (s, cmd, p->steps, t, eps[b], z[b], next, NULL);
-      gv_tensor_unref (eps[b]);
+      gv_scheduler_step (s, cmd, p->steps, t, out[b], z[b], next, NULL);
+      gv_tensor_unref (flat[b]);
+      gv_tensor_unref (noise[b]);
+      gv_tensor_unref (out[b]);
       gv_tensor_unref (z[b]);
       z[b] = next;
     }
@@ -163,20 +168,34 @@ gv_invedit_masks (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
       goto out;
   }
 
-  masks = g_new (gfloat, f * h * w);
-  gv_tensor_record_download (cmd, diff, masks);
+  avg = g_new (gfloat, f * h * w);
+  gv_tensor_record_download (cmd, diff, avg);
   if (!gv_cmd_finish (cmd, error)) {
-    g_clear_pointer (&masks, g_free);
+    g_clear_pointer (&avg, g_free);
     goto out;
   }
   for (gint64 i = 0; i < f * h * w; i++)
-    masks[i] /= p->steps;
-  gv_masks_from_differences (masks, f, h, w, p->clamp_ratio, p->threshold, p->dilation);
+    avg[i] /= p->steps;
 
 out:
   gv_tensor_unref (z[0]);
   gv_tensor_unref (z[1]);
   gv_tensor_unref (diff);
   g_free (timesteps);
+  return avg;
+}
+
+gfloat *
+gv_invedit_masks (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
+    const GvCondition *src, const GvCondition *trg, const GvMaskParams *p,
+    GvProgressFunc progress, gpointer progress_data, GError **error)
+{
+  GvTensor *zt = gv_inversion_noisiest (inv);
+  gfloat *masks = gv_invedit_differences (d, s, cmd, inv, src, trg, p, progress, progress_data,
+      error);
+
+  if (masks != NULL)
+    gv_masks_from_differences (masks, zt->shape[0], zt->shape[2], zt->shape[3], p->clamp_ratio,
+        p->threshold, p->dilation);
   return masks;
 }

@@ -33,9 +33,17 @@ typedef struct {
   gint dilation;          /* square dilation radius in latent pixels */
 } GvMaskParams;
 
-/* Runs the source and target branches from Z_T side by side, accumulates per frame the mean
- * over channels of |eps_src - eps_trg|, and turns it into masks [F, h, w] of 0 and 1 (host
- * array, g_free() it). Identical conditions give empty masks. */
+/* Runs the source and target branches from Z_T side by side with guidance, and returns per
+ * frame the mean over channels of |eps_src - eps_trg| averaged over the steps, [F, h, w] (host
+ * array, g_free() it). eps is each branch's guided output converted to noise by the scheduler
+ * (the model may predict v or the sample). */
+gfloat *gv_invedit_differences (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
+    const GvCondition *src, const GvCondition *trg, const GvMaskParams *p,
+    GvProgressFunc progress, gpointer progress_data, GError **error);
+
+/* gv_invedit_differences () turned into masks [F, h, w] of 0 and 1 by
+ * gv_masks_from_differences () (host array, g_free() it). Identical conditions give empty
+ * masks. */
 gfloat *gv_invedit_masks (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
     const GvCondition *src, const GvCondition *trg, const GvMaskParams *p,
     GvProgressFunc progress, gpointer progress_data, GError **error);

@@ -167,6 +167,25 @@ gv_scheduler_timesteps (GvScheduler *s, gint n)
   return t;
 }
 
+static void
+predict_eps (GvScheduler *s, GvCmd *cmd, gfloat a_t, GvTensor *model_output, GvTensor *sample,
+    GvTensor *eps)
+{
+  gfloat sa = sqrtf (a_t), sb = sqrtf (1.0f - a_t);
+
+  switch (s->cfg.prediction_type) {
+    case GV_PREDICT_V:
+      gv_op_binary (cmd, eps, model_output, sample, GV_BINARY_ADD, sa, sb);
+      break;
+    case GV_PREDICT_EPSILON:
+      gv_op_scale (cmd, eps, model_output, 1.0f, 0.0f);
+      break;
+    case GV_PREDICT_SAMPLE:
+      gv_op_binary (cmd, eps, sample, model_output, GV_BINARY_ADD, 1.0f / sb, -sa / sb);
+      break;
+  }
+}
+
 /* x0 and eps from the model output, as float32 coefficient pairs on (sample, output) */
 static void
 predict (GvScheduler *s, GvCmd *cmd, gfloat a_t, GvTensor *model_output, GvTensor *sample,
@@ -177,19 +196,29 @@ predict (GvScheduler *s, GvCmd *cmd, gfloat a_t, GvTensor *model_output, GvTenso
   switch (s->cfg.prediction_type) {
     case GV_PREDICT_V:
       gv_op_binary (cmd, x0, sample, model_output, GV_BINARY_ADD, sa, -sb);
-      gv_op_binary (cmd, eps, model_output, sample, GV_BINARY_ADD, sa, sb);
       break;
     case GV_PREDICT_EPSILON:
       gv_op_binary (cmd, x0, sample, model_output, GV_BINARY_ADD, 1.0f / sa, -sb / sa);
-      gv_op_scale (cmd, eps, model_output, 1.0f, 0.0f);
       break;
     case GV_PREDICT_SAMPLE:
       gv_op_scale (cmd, x0, model_output, 1.0f, 0.0f);
-      gv_op_binary (cmd, eps, sample, model_output, GV_BINARY_ADD, 1.0f / sb, -sa / sb);
       break;
   }
+  predict_eps (s, cmd, a_t, model_output, sample, eps);
   if (s->cfg.clip_sample)
     gv_op_clamp (cmd, x0, x0, -s->cfg.clip_sample_range, s->cfg.clip_sample_range);
+}
+
+void
+gv_scheduler_predict_noise (GvScheduler *s, GvCmd *cmd, gint t, GvTensor *model_output,
+    GvTensor *sample, GvTensor *eps)
+{
+  if (t < 0 || t >= s->n_train) {
+    gv_cmd_failf (cmd, GV_ERROR_INVALID, "noise prediction at timestep %d outside [0, %d)", t,
+        s->n_train);
+    return;
+  }
+  predict_eps (s, cmd, s->alphas_cumprod[t], model_output, sample, eps);
 }
 
 static void

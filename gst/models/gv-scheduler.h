@@ -22,6 +22,11 @@ gfloat gv_scheduler_get_final_alpha_cumprod (GvScheduler *s);
 /* The @n timesteps of sampling, in sampling order (descending); g_free() it. */
 gint *gv_scheduler_timesteps (GvScheduler *s, gint n);
 
+/* The noise @eps that @model_output at timestep @t on @sample implies, whatever the prediction
+ * type (v: eps = sqrt (a_t) v + sqrt (1 - a_t) sample). */
+void gv_scheduler_predict_noise (GvScheduler *s, GvCmd *cmd, gint t, GvTensor *model_output,
+    GvTensor *sample, GvTensor *eps);
+
 /* One DDIM step from timestep @t (of a schedule of @n steps) to the previous one:
  * prev = sqrt (a_prev) x0 + sqrt (1 - a_prev) eps, with x0 and eps from @model_output as the
  * prediction type says. @pred_original may be NULL. */
