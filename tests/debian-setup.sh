@@ -10,6 +10,7 @@ GV_PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-base-apps
   valgrind libopenblas-dev
+  python3-gi gir1.2-gstreamer-1.0
 )
 
 gv_install_packages () {
