@@ -49,7 +49,7 @@ gv_contact_sheet_put (GvContactSheet *sheet, gint column, gint row, const guint8
         else if (channels == 3)
           out[c] = p[c];
         else {
-          guint check = ((x / 8 + y / 8) % 2) ? 200 : 240;
+          guint check = ((x / 8 + y / 8) % 2) ? 72 : 104;
           out[c] = (p[c] * p[3] + check * (255 - p[3]) + 127) / 255;
         }
       }

@@ -18,7 +18,7 @@ GvContactSheet *gv_contact_sheet_new (gint columns, gint rows, gint tile_width,
     gint tile_height, gint gap);
 void gv_contact_sheet_free (GvContactSheet *sheet);
 
-/* Puts an image of @channels (1 GRAY8, 3 RGB, 4 RGBA: shown over a light checkerboard, so
+/* Puts an image of @channels (1 GRAY8, 3 RGB, 4 RGBA: shown over a dark checkerboard, so
  * transparency shows) into tile (@column, @row), scaled to the tile by the nearest pixel. */
 void gv_contact_sheet_put (GvContactSheet *sheet, gint column, gint row, const guint8 *pixels,
     gint width, gint height, gint channels);
