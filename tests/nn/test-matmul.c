@@ -205,10 +205,12 @@ test_forced_splits (void)
     .trans_a = TRUE, .trans_b = TRUE, .act = GV_ACT_SILU, .seed = 74 };
   Case batches = { .batch = 5, .m = 100, .n = 40, .k = 20, .residual = 1, .seed = 75 };
   g_setenv ("GENVIDEO_GEMM_MAX_BINDING", "65536", TRUE);
+  gv_test_reopen_device ();
   check_case (&rows);
   check_case (&rows_t);
   check_case (&batches);
   g_unsetenv ("GENVIDEO_GEMM_MAX_BINDING");
+  gv_test_reopen_device ();
 }
 
 static void
@@ -309,8 +311,10 @@ static void
 test_rows_too_long (void)
 {
   g_setenv ("GENVIDEO_GEMM_MAX_BINDING", "65536", TRUE);
+  gv_test_reopen_device ();
   expect_invalid (300, 8, 8, 100, FALSE, NULL);
   g_unsetenv ("GENVIDEO_GEMM_MAX_BINDING");
+  gv_test_reopen_device ();
 }
 
 static void
