@@ -251,24 +251,19 @@ test_legacy_vae_attention (void)
 static void
 test_load_one (void)
 {
-  gchar *folder = gv_test_golden_path ("checkpoint/image_normalizer");
+  g_autofree gchar *folder = gv_test_golden_path ("checkpoint/image_normalizer");
   GError *error = NULL;
-  GvWeights *w = gv_weights_open (folder, FALSE, &error);
+  g_autoptr (GvWeights) w = gv_weights_open (folder, FALSE, &error);
   g_assert_no_error (error);
-  GvTensor *t = GV_WEIGHTS_LOAD (w, gv_test_device (), "mean", &error, 1, 32);
+  g_autoptr (GvTensor) t = GV_WEIGHTS_LOAD (w, gv_test_device (), "mean", &error, 1, 32);
   g_assert_no_error (error);
-  gfloat *want = gv_weights_read (w, "mean", 2, (const gint64[]) { 1, 32 }, &error);
+  g_autofree gfloat *want = gv_weights_read (w, "mean", 2, (const gint64[]) { 1, 32 }, &error);
   g_assert_no_error (error);
-  gfloat *got = gv_test_download (t);
+  g_autofree gfloat *got = gv_test_download (t);
   g_assert_cmpmem (got, 32 * 4, want, 32 * 4);
   g_assert_null (GV_WEIGHTS_LOAD (w, gv_test_device (), "mean", &error, 2, 32));
   gv_test_assert_error (error, GV_ERROR_CORRUPT, "mean", "[1, 32]", "[2, 32]", NULL);
   g_clear_error (&error);
-  g_free (got);
-  g_free (want);
-  gv_tensor_unref (t);
-  gv_weights_free (w);
-  g_free (folder);
 }
 
 /* every tensor of the golden UNet through one loader, with prefixes as network code uses
