@@ -4,7 +4,7 @@
 
 #include <glib.h>
 
-#include "vk/gv-error.h"
+#include "base/gv-error.h"
 
 G_BEGIN_DECLS
 

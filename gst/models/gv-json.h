@@ -5,7 +5,7 @@
 
 #include <json-glib/json-glib.h>
 
-#include "vk/gv-error.h"
+#include "base/gv-error.h"
 
 G_BEGIN_DECLS
 

@@ -7,8 +7,8 @@ struct _GvModel {
   gchar *folder;
   GvCheckpointConfig *cfg;
   GvTokenizer *tokenizer;
-  GvClipText *text_encoder;
-  GvClipVision *image_encoder;
+  GvTextEncoder *text_encoder;
+  GvImageEncoder *image_encoder;
   GvImageNoiser *noiser;
   GvUNet *unet;
   GvVae *vae;
@@ -61,12 +61,12 @@ load_components (GvModel *m, GError **error)
   if (!loaded (m->tokenizer, "tokenizer", error))
     return FALSE;
   dir = component (m, "text_encoder");
-  m->text_encoder = gv_clip_text_load (m->dev, dir, &c->text_encoder, error);
+  m->text_encoder = gv_text_encoder_load (m->dev, dir, &c->text_encoder, error);
   g_free (dir);
   if (!loaded (m->text_encoder, "text_encoder", error))
     return FALSE;
   dir = component (m, "image_encoder");
-  m->image_encoder = gv_clip_vision_load (m->dev, dir, &c->image_encoder, error);
+  m->image_encoder = gv_image_encoder_load (m->dev, dir, &c->image_encoder, error);
   g_free (dir);
   if (!loaded (m->image_encoder, "image_encoder", error))
     return FALSE;
@@ -184,8 +184,8 @@ static void
 model_free (GvModel *m)
 {
   gv_tokenizer_free (m->tokenizer);
-  gv_clip_text_free (m->text_encoder);
-  gv_clip_vision_free (m->image_encoder);
+  gv_text_encoder_free (m->text_encoder);
+  gv_image_encoder_free (m->image_encoder);
   gv_image_noiser_free (m->noiser);
   gv_unet_free (m->unet);
   gv_vae_free (m->vae);
@@ -219,13 +219,13 @@ gv_model_get_tokenizer (GvModel *m)
   return m->tokenizer;
 }
 
-GvClipText *
+GvTextEncoder *
 gv_model_get_text_encoder (GvModel *m)
 {
   return m->text_encoder;
 }
 
-GvClipVision *
+GvImageEncoder *
 gv_model_get_image_encoder (GvModel *m)
 {
   return m->image_encoder;
@@ -261,7 +261,8 @@ gv_model_encode_prompt (GvModel *m, GvCmd *cmd, const gchar *prompt)
   gint length = gv_tokenizer_get_max_length (m->tokenizer);
   gint32 *ids = g_new (gint32, length);
   gv_tokenizer_encode (m->tokenizer, prompt ? prompt : "", ids, NULL);
-  GvTensor *out = gv_clip_text_forward (m->text_encoder, cmd, ids, 1, length, NULL, NULL, NULL);
+  GvTensor *out = gv_text_encoder_forward (m->text_encoder, cmd, ids, 1, length, NULL, NULL,
+      NULL);
   g_free (ids);
   return out;
 }
@@ -275,7 +276,7 @@ gv_model_encode_image (GvModel *m, GvCmd *cmd, const guint8 *rgb, gint width, gi
   GvTensor *pv = GV_TENSOR (cmd, 1, 3, pc->crop_height, pc->crop_width);
   gv_tensor_record_upload (cmd, pv, pixels);
   g_free (pixels);
-  GvTensor *embeds = gv_clip_vision_forward (m->image_encoder, cmd, pv, NULL, NULL, NULL);
+  GvTensor *embeds = gv_image_encoder_forward (m->image_encoder, cmd, pv, NULL, NULL, NULL);
   gv_tensor_unref (pv);
   return embeds;
 }

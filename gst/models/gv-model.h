@@ -4,9 +4,10 @@
  * that elements of one pipeline hold the weights once. */
 #pragma once
 
-#include "models/gv-clip.h"
 #include "models/gv-config.h"
+#include "models/gv-image-encoder.h"
 #include "models/gv-scheduler.h"
+#include "models/gv-text-encoder.h"
 #include "models/gv-tokenizer.h"
 #include "models/gv-unclip.h"
 #include "models/gv-unet.h"
@@ -28,8 +29,8 @@ const GvCheckpointConfig *gv_model_get_config (GvModel *model);
 GvDevice *gv_model_get_device (GvModel *model);
 const gchar *gv_model_get_folder (GvModel *model);
 GvTokenizer *gv_model_get_tokenizer (GvModel *model);
-GvClipText *gv_model_get_text_encoder (GvModel *model);
-GvClipVision *gv_model_get_image_encoder (GvModel *model);
+GvTextEncoder *gv_model_get_text_encoder (GvModel *model);
+GvImageEncoder *gv_model_get_image_encoder (GvModel *model);
 GvImageNoiser *gv_model_get_image_noiser (GvModel *model);
 GvUNet *gv_model_get_unet (GvModel *model);
 GvVae *gv_model_get_vae (GvModel *model);

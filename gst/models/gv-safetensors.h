@@ -3,7 +3,7 @@
 
 #include <glib.h>
 
-#include "vk/gv-error.h"
+#include "base/gv-error.h"
 
 G_BEGIN_DECLS
 

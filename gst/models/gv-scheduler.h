@@ -42,4 +42,6 @@ void gv_scheduler_inverse_step (GvScheduler *s, GvCmd *cmd, gint n, gint t,
 void gv_scheduler_add_noise (GvScheduler *s, GvCmd *cmd, gint t, GvTensor *x0, GvTensor *noise,
     GvTensor *out);
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GvScheduler, gv_scheduler_free)
+
 G_END_DECLS

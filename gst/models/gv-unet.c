@@ -154,8 +154,8 @@ load_network (GvUNet *u, GvLoader *ld)
       (c->conv_out_kernel - 1) / 2, TRUE);
 }
 
-static GvUNet *
-unet_build (GvDevice *dev, GvLoader *ld, const GvUNetConfig *cfg, GError **error)
+GvUNet *
+gv_unet_new_from_loader (GvDevice *dev, GvLoader *ld, const GvUNetConfig *cfg, GError **error)
 {
   GvUNet *u = g_new0 (GvUNet, 1);
   u->cfg = *cfg;
@@ -174,15 +174,9 @@ gv_unet_load (GvDevice *dev, const gchar *folder, const GvUNetConfig *cfg, GErro
   GvWeights *w = gv_weights_open (folder, FALSE, error);
   if (w == NULL)
     return NULL;
-  GvUNet *u = unet_build (dev, gv_loader_new (w, dev), cfg, error);
+  GvUNet *u = gv_unet_new_from_loader (dev, gv_loader_new (w, dev), cfg, error);
   gv_weights_free (w);
   return u;
-}
-
-GvUNet *
-gv_unet_new_random (GvDevice *dev, const GvUNetConfig *cfg, guint32 seed, GError **error)
-{
-  return unet_build (dev, gv_loader_new_random (dev, seed), cfg, error);
 }
 
 void

@@ -36,8 +36,9 @@ typedef struct {
 /* Loads @folder (the checkpoint's unet/) described by @cfg. */
 GvUNet *gv_unet_load (GvDevice *dev, const gchar *folder, const GvUNetConfig *cfg,
     GError **error);
-/* The same network with random weights (benchmarks at real size without the file). */
-GvUNet *gv_unet_new_random (GvDevice *dev, const GvUNetConfig *cfg, guint32 seed,
+/* The same network with its tensors from @ld (consumed), such as gv_loader_new_random()'s
+ * made-up weights. */
+GvUNet *gv_unet_new_from_loader (GvDevice *dev, GvLoader *ld, const GvUNetConfig *cfg,
     GError **error);
 void gv_unet_free (GvUNet *unet);
 
@@ -57,5 +58,7 @@ GvTensor *gv_unet_forward (GvUNet *unet, GvCmd *cmd, GvTensor *sample, const GvU
 /* (B, C, F, H, W) <-> (B*F, C, H, W) */
 GvTensor *gv_video_to_images (GvCmd *cmd, GvTensor *video);
 GvTensor *gv_images_to_video (GvCmd *cmd, GvTensor *images, gint frames);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GvUNet, gv_unet_free)
 
 G_END_DECLS

@@ -125,8 +125,8 @@ load_network (GvVae *v, GvLoader *ld)
   gv_loader_pop (ld);
 }
 
-static GvVae *
-vae_build (GvDevice *dev, GvLoader *ld, const GvVaeConfig *cfg, GError **error)
+GvVae *
+gv_vae_new_from_loader (GvDevice *dev, GvLoader *ld, const GvVaeConfig *cfg, GError **error)
 {
   GvVae *v = g_new0 (GvVae, 1);
   v->cfg = *cfg;
@@ -145,15 +145,9 @@ gv_vae_load (GvDevice *dev, const gchar *folder, const GvVaeConfig *cfg, GError 
   GvWeights *w = gv_weights_open (folder, FALSE, error);
   if (w == NULL)
     return NULL;
-  GvVae *v = vae_build (dev, gv_loader_new (w, dev), cfg, error);
+  GvVae *v = gv_vae_new_from_loader (dev, gv_loader_new (w, dev), cfg, error);
   gv_weights_free (w);
   return v;
-}
-
-GvVae *
-gv_vae_new_random (GvDevice *dev, const GvVaeConfig *cfg, guint32 seed, GError **error)
-{
-  return vae_build (dev, gv_loader_new_random (dev, seed), cfg, error);
 }
 
 static void

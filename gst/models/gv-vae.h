@@ -9,7 +9,10 @@ G_BEGIN_DECLS
 typedef struct _GvVae GvVae;
 
 GvVae *gv_vae_load (GvDevice *dev, const gchar *folder, const GvVaeConfig *cfg, GError **error);
-GvVae *gv_vae_new_random (GvDevice *dev, const GvVaeConfig *cfg, guint32 seed, GError **error);
+/* The same network with its tensors from @ld (consumed), such as gv_loader_new_random()'s
+ * made-up weights. */
+GvVae *gv_vae_new_from_loader (GvDevice *dev, GvLoader *ld, const GvVaeConfig *cfg,
+    GError **error);
 void gv_vae_free (GvVae *vae);
 const GvVaeConfig *gv_vae_get_config (GvVae *vae);
 
@@ -22,5 +25,7 @@ void gv_vae_encode (GvVae *vae, GvCmd *cmd, GvTensor *image, GvTensor **mean,
 GvTensor *gv_vae_decode (GvVae *vae, GvCmd *cmd, GvTensor *latents);
 /* spatial downsampling factor f = 2^(blocks - 1) */
 gint gv_vae_get_factor (GvVae *vae);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GvVae, gv_vae_free)
 
 G_END_DECLS

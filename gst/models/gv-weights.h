@@ -53,7 +53,8 @@ typedef struct _GvLoader GvLoader;
 /* @w may be NULL: an empty set (every optional tensor is absent). */
 GvLoader *gv_loader_new (GvWeights *w, GvDevice *dev);
 /* A loader that makes up every tensor it is asked for (uniform in +-1/sqrt(fan_in), seeded):
- * the real architecture at real size without its file, for benchmarks. */
+ * the real architecture at real size without its file (gv_unet_new_from_loader(); user:
+ * tests/bench/gv-bench-model). Public API, not a test helper: it needs the loader's inside. */
 GvLoader *gv_loader_new_random (GvDevice *dev, guint32 seed);
 /* The GvCmd the uploads are recorded on (to fill tensors that are absent, say). */
 GvCmd *gv_loader_get_cmd (GvLoader *l);

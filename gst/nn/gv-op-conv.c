@@ -106,7 +106,8 @@ gv_op_conv2d (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *weight,
       gv_op_gemm_max_floats (cmd, shader->kinds[BIND_RES]));
 
   /* images per dispatch; when one image is too large: output channels, input channels */
-  gint64 per_img = MIN (65535, MIN (lim_o / (co * p_out), lim_in / (c * plane)));
+  gint64 per_img = MIN (gv_op_max_groups (cmd, 2),
+      MIN (lim_o / (co * p_out), lim_in / (c * plane)));
   gint64 co_step = co, c_step = c;
   if (per_img == 0) {
     per_img = 1;
@@ -118,7 +119,9 @@ gv_op_conv2d (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *weight,
       c_step = lim_in / plane / align * align;
     }
   }
-  if (weight->numel > lim_w || co_step == 0 || c_step == 0 || p_out > (gint64) 65535 * TILE ||
+  /* output pixels run along grid y in the generic CPU kernel, along x in the others */
+  gint64 pixel_groups = gv_op_max_groups (cmd, cpu && !row ? 1 : 0);
+  if (weight->numel > lim_w || co_step == 0 || c_step == 0 || p_out > pixel_groups * TILE ||
       plane > lim_in) {
     gv_op_fail_shapes (cmd, "conv2d", "too large to split into bindings", 6, ts);
     return;

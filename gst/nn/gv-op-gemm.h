@@ -10,8 +10,8 @@ G_BEGIN_DECLS
 gboolean gv_op_use_cpu_kernels (GvCmd *cmd);
 
 /* Floats one binding of @kind may span for these ops: gv_op_max_elements(), or less when the
- * environment sets GENVIDEO_GEMM_MAX_BINDING (bytes), so that tests reach every way of
- * splitting work on small tensors. */
+ * environment set GENVIDEO_GEMM_MAX_BINDING (bytes) as the device opened, so that tests reach
+ * every way of splitting work on small tensors. */
 gint64 gv_op_gemm_max_floats (GvCmd *cmd, GvBindKind kind);
 
 G_END_DECLS

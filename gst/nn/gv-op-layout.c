@@ -98,14 +98,14 @@ max_chunk (GvCmd *cmd, gboolean vec4)
           vec4 ? 16 : 4) * (vec4 ? 4 : 1));
 }
 
-/* rows on grid y (and z past 65535) */
+/* rows on grid y (and z past the device's limit) */
 static void
 dispatch_rows (GvCmd *cmd, GvKernel *k, const GvBinding *bind, const void *params,
     gint64 row_len, gint64 rows)
 {
-  guint gy = (guint) MIN (rows, 65535);
-  gv_cmd_dispatch (cmd, k, bind, params, (guint) gv_div_up (row_len, GROUP), gy,
-      (guint) gv_div_up (rows, gy));
+  guint gy, gz;
+  gv_op_grid_yz (cmd, rows, &gy, &gz);
+  gv_cmd_dispatch (cmd, k, bind, params, (guint) gv_div_up (row_len, GROUP), gy, gz);
 }
 
 void
@@ -372,7 +372,7 @@ gv_op_gather (GvCmd *cmd, GvTensor *out, GvTensor *src, GvTensor *index)
   gint64 max_src = max_chunk (cmd, vec4);
   gint64 planes = bs * ch, plane_per, m_per;
   if (m * d <= max_out) {
-    plane_per = MIN (MIN (max_out / (m * d), max_src / (len * d)), 65535);
+    plane_per = MIN (MIN (max_out / (m * d), max_src / (len * d)), gv_op_max_groups (cmd, 2));
     m_per = m;
   } else {
     plane_per = 1;
@@ -380,8 +380,8 @@ gv_op_gather (GvCmd *cmd, GvTensor *out, GvTensor *src, GvTensor *index)
   }
   gboolean flat = dv < GROUP;
   if (!flat)
-    m_per = MIN (m_per, 65535);
-  if (plane_per < 1 || m_per < 1 || len * d > max_src || dv > 65535 * GROUP) {
+    m_per = MIN (m_per, gv_op_max_groups (cmd, 1));
+  if (plane_per < 1 || m_per < 1 || len * d > max_src || dv > gv_op_max_groups (cmd, 0) * GROUP) {
     gv_op_fail_shapes (cmd, "gather", "a plane is too large", 3, ts);
     return;
   }
@@ -437,8 +437,9 @@ gv_op_timestep_embedding (GvCmd *cmd, GvTensor *out, GvTensor *timesteps,
     return;
   }
   gint64 dim = out->shape[1], half = dim / 2;
-  if (batch > 65535 || half - shift == 0) {
-    gv_op_fail_shapes (cmd, "timestep_embedding", "batch above 65535 or dim/2 == shift", 2, ts);
+  if (batch > gv_op_max_groups (cmd, 1) || half - shift == 0) {
+    gv_op_fail_shapes (cmd, "timestep_embedding",
+        "batch above the device's workgroup count or dim/2 == shift", 2, ts);
     return;
   }
 

@@ -76,9 +76,9 @@ gint64
 gv_op_gemm_max_floats (GvCmd *cmd, GvBindKind kind)
 {
   gint64 n = gv_op_max_elements (cmd, kind, 4);
-  const gchar *cap = g_getenv ("GENVIDEO_GEMM_MAX_BINDING");
-  if (cap != NULL && g_ascii_strtoll (cap, NULL, 10) >= 16)
-    n = MIN (n, g_ascii_strtoll (cap, NULL, 10) / 4);
+  guint64 cap = gv_device_get_limits (gv_cmd_get_device (cmd))->gemm_max_binding;
+  if (cap != 0)
+    n = MIN (n, (gint64) (cap / 4));
   return n;
 }
 
@@ -127,7 +127,7 @@ gemm_record (GvCmd *cmd, const gchar *name, const Gemm *g)
   }
 
   /* batch entries per dispatch, or rows per dispatch when one entry is too large */
-  gint64 per_z = 65535, rows = m;
+  gint64 per_z = gv_op_max_groups (cmd, 2), rows = m;
   per_z = MIN (per_z, lim_o / o_entry);
   per_z = MIN (per_z, g->a_shared ? (a_entry <= lim_a ? per_z : 0) : lim_a / a_div);
   if (!g->b_shared)
@@ -137,7 +137,7 @@ gemm_record (GvCmd *cmd, const gchar *name, const Gemm *g)
     rows = lim_o / n;
     if (!g->trans_a)
       rows = MIN (rows, lim_a / k_div);
-    rows = MIN (rows, (gint64) 65535 * TILE) / ROW_CHUNK * ROW_CHUNK;
+    rows = MIN (rows, gv_op_max_groups (cmd, 1) * TILE) / ROW_CHUNK * ROW_CHUNK;
     if (rows == 0) {
       GvTensor *ts[3] = { g->out, g->a, g->b };
       gv_op_fail_shapes (cmd, name, "rows too long to split into bindings", 3, ts);

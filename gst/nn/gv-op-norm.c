@@ -174,7 +174,7 @@ gv_op_group_norm (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *gamma, GvTe
   gint64 planes_per = max_elems / plane;
   guint32 plane_len = (guint32) (plane / vec);
   gx = (guint) gv_div_up (plane_len, wg * APPLY_PER_INVOCATION);
-  if (planes_per < 1 || gx > 65535) {
+  if (planes_per < 1 || gx > gv_op_max_groups (cmd, 0)) {
     gv_op_fail_shapes (cmd, "group_norm", "one channel plane is too large", 4, all);
     goto done;
   }
@@ -186,8 +186,8 @@ gv_op_group_norm (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *gamma, GvTe
       gv_tensor_bind_range (out, first * plane, n * plane, TRUE),
     };
     ApplyParams ap = { plane_len, (guint32) first, (guint32) n };
-    guint gyy = (guint) MIN (n, 65535);
-    guint gz = (guint) gv_div_up (n, gyy);
+    guint gyy, gz;
+    gv_op_grid_yz (cmd, n, &gyy, &gz);
     gv_cmd_dispatch (cmd, ka, ba, &ap, gx, gyy, gz);
   }
 

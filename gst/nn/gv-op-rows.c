@@ -165,7 +165,7 @@ gv_op_geglu (GvCmd *cmd, GvTensor *out, GvTensor *in)
   guint32 half_len = (guint32) (half / vec);
   guint gx = (guint) gv_div_up (half_len, wg);
   gint64 per = rows_per_dispatch (cmd, two_n, vec4);
-  if (per < 1 || gx > 65535) {
+  if (per < 1 || gx > gv_op_max_groups (cmd, 0)) {
     gv_op_fail_shapes (cmd, "geglu", "one row exceeds a binding", 2, ts);
     return;
   }
@@ -176,8 +176,8 @@ gv_op_geglu (GvCmd *cmd, GvTensor *out, GvTensor *in)
       gv_tensor_bind_range (out, first * half, n * half, TRUE),
     };
     GegluParams p = { half_len, (guint32) n };
-    guint gy = (guint) MIN (n, 65535);
-    guint gz = (guint) gv_div_up (n, gy);
+    guint gy, gz;
+    gv_op_grid_yz (cmd, n, &gy, &gz);
     gv_cmd_dispatch (cmd, k, bind, &p, gx, gy, gz);
   }
 }

@@ -48,13 +48,26 @@ gv_op_max_elements (GvCmd *cmd, GvBindKind kind, guint elem_bytes)
   return (gint64) ((bytes - align) / elem_bytes);
 }
 
+gint64
+gv_op_max_groups (GvCmd *cmd, guint axis)
+{
+  g_return_val_if_fail (axis < 3, 1);
+  return gv_device_get_limits (gv_cmd_get_device (cmd))->max_group_count[axis];
+}
+
 void
 gv_op_grid_1d (GvCmd *cmd, gint64 count, guint local, guint *gx, guint *gy)
 {
-  const GvDeviceLimits *l = gv_device_get_limits (gv_cmd_get_device (cmd));
   gint64 groups = gv_div_up (count, local);
-  gint64 x = MIN (groups, (gint64) l->max_group_count[0]);
-  x = MIN (x, 65535);
+  gint64 x = MIN (groups, gv_op_max_groups (cmd, 0));
   *gx = (guint) MAX (x, 1);
   *gy = (guint) gv_div_up (groups, *gx);
+}
+
+void
+gv_op_grid_yz (GvCmd *cmd, gint64 n, guint *gy, guint *gz)
+{
+  gint64 y = MIN (n, gv_op_max_groups (cmd, 1));
+  *gy = (guint) MAX (y, 1);
+  *gz = (guint) gv_div_up (n, *gy);
 }

@@ -18,9 +18,17 @@ GvKernel *gv_op_kernel (GvCmd *cmd, const GvShader *shader, const guint32 *spec,
 /* Elements of @elem_bytes that one binding of @kind may span on this device. */
 gint64 gv_op_max_elements (GvCmd *cmd, GvBindKind kind, guint elem_bytes);
 
+/* Workgroups one dispatch may have along @axis (0: x, 1: y, 2: z): the device's
+ * maxComputeWorkGroupCount (Vulkan guarantees 65535). Ops split their work by it. */
+gint64 gv_op_max_groups (GvCmd *cmd, guint axis);
+
 /* A 2-D grid of workgroups of @local invocations covering @count invocations
  * (shaders use GV_LINEAR_INDEX). */
 void gv_op_grid_1d (GvCmd *cmd, gint64 count, guint local, guint *gx, guint *gy);
+
+/* @n workgroups (rows, planes) on grid y, and on z past what y holds (shaders read
+ * gl_WorkGroupID.y + gl_WorkGroupID.z * gl_NumWorkGroups.y). */
+void gv_op_grid_yz (GvCmd *cmd, gint64 n, guint *gy, guint *gz);
 
 /* ceil (a / b) */
 static inline gint64

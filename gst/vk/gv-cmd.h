@@ -61,4 +61,6 @@ void gv_cmd_failf (GvCmd *cmd, GvErrorCode code, const gchar *format, ...) G_GNU
  * so that memory freed meanwhile returns to the allocator. Does not clear errors. */
 void gv_cmd_drain (GvCmd *cmd);
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GvCmd, gv_cmd_free)
+
 G_END_DECLS

@@ -274,6 +274,9 @@ read_limits (GvDevice *dev, VkPhysicalDeviceVulkan11Features *f11,
   lim->timestamp_period = l->timestampPeriod;
   lim->float16 = f12->shaderFloat16 && f11->storageBuffer16BitAccess;
   lim->is_cpu = props2.properties.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
+  const gchar *cap = g_getenv ("GENVIDEO_GEMM_MAX_BINDING");
+  gint64 cap_bytes = cap != NULL ? g_ascii_strtoll (cap, NULL, 10) : 0;
+  lim->gemm_max_binding = cap_bytes >= 16 ? (guint64) cap_bytes : 0;
 
   VkPhysicalDeviceMaintenance3Properties m3 = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES,

@@ -34,6 +34,8 @@ typedef struct {
   gfloat timestamp_period;        /* ns per tick */
   gboolean float16;               /* shaderFloat16 + 16-bit storage: the fp16 path is possible */
   gboolean is_cpu;                /* VK_PHYSICAL_DEVICE_TYPE_CPU */
+  guint64 gemm_max_binding;       /* bytes: GENVIDEO_GEMM_MAX_BINDING when the device opened
+                                   * (tests), else 0; caps the matrix-product ops' bindings */
 } GvDeviceLimits;
 
 /* Opens device @index (Vulkan enumeration order), or with @index < 0 the one GENVIDEO_DEVICE names,

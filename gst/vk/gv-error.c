@@ -1,7 +1,5 @@
 #include "vk/gv-error.h"
 
-G_DEFINE_QUARK (gv-error-quark, gv_error)
-
 const gchar *
 gv_vk_result_name (VkResult result)
 {

@@ -1,25 +1,11 @@
-/* Error domain of the genvideo core library. */
+/* Vulkan results as errors of the GV_ERROR domain (base/gv-error.h). */
 #pragma once
 
-#include <glib.h>
 #include <vulkan/vulkan.h>
 
+#include "base/gv-error.h"
+
 G_BEGIN_DECLS
-
-#define GV_ERROR (gv_error_quark ())
-GQuark gv_error_quark (void);
-
-typedef enum {
-  GV_ERROR_NO_DEVICE,       /* no usable Vulkan device */
-  GV_ERROR_VULKAN,          /* a Vulkan call failed for another reason */
-  GV_ERROR_OUT_OF_MEMORY,   /* host or device memory exhausted */
-  GV_ERROR_DEVICE_LOST,     /* the device was lost: nothing more can run on it */
-  GV_ERROR_CANCELLED,       /* the work was cancelled between two steps */
-  GV_ERROR_INVALID,         /* bad arguments: shapes, sizes, values */
-  GV_ERROR_NOT_FOUND,       /* a file, folder or tensor is missing */
-  GV_ERROR_CORRUPT,         /* a file is truncated or malformed */
-  GV_ERROR_UNSUPPORTED,     /* a valid but unsupported configuration */
-} GvErrorCode;
 
 /* Fills @error from a failed VkResult; @what names the operation. Returns FALSE. */
 gboolean gv_set_vk_error (GError **error, VkResult result, const gchar *what);

@@ -204,7 +204,8 @@ main (int argc, char **argv)
     Result *r = &results[n_results++];
     r->name = g_strdup_printf ("unet sd21-unclip %dx%dx%d inflated", frames, latent, latent);
     guint64 before = tensor_bytes (dev);
-    UNetRun u = { gv_unet_new_random (dev, &cfg, 1, &error), NULL, NULL, NULL, NULL, frames };
+    UNetRun u = { gv_unet_new_from_loader (dev, gv_loader_new_random (dev, 1), &cfg,
+        &error), NULL, NULL, NULL, NULL, frames };
     if (u.unet != NULL)
       u.temporal = gv_unet_temporal_new (u.unet, NULL, NULL, 2, &error);
     if (u.temporal == NULL) {
@@ -232,7 +233,7 @@ main (int argc, char **argv)
     Result *r = &results[n_results++];
     r->name = g_strdup_printf ("vae decoder %dx%d", image, image);
     guint64 before = tensor_bytes (dev);
-    VaeRun v = { gv_vae_new_random (dev, &cfg, 6, &error), NULL };
+    VaeRun v = { gv_vae_new_from_loader (dev, gv_loader_new_random (dev, 6), &cfg, &error), NULL };
     if (v.vae == NULL) {
       g_printerr ("gv-bench-model: %s\n", error->message);
       return 1;

@@ -1,13 +1,13 @@
 #include "gv-element-test.h"
 
-const gchar *const gvt_elements[3] = { "genvideotune", "invedit", "latentcorrect" };
+const gchar *const gv_test_elements[3] = { "genvideotune", "invedit", "latentcorrect" };
 
-const GstState gvt_state_cycle[10] = { GST_STATE_READY, GST_STATE_PAUSED, GST_STATE_PLAYING,
+const GstState gv_test_state_cycle[10] = { GST_STATE_READY, GST_STATE_PAUSED, GST_STATE_PLAYING,
   GST_STATE_PAUSED, GST_STATE_READY, GST_STATE_NULL, GST_STATE_PLAYING, GST_STATE_NULL,
   GST_STATE_PAUSED, GST_STATE_NULL };
 
 void
-gvt_stop (GstElement *pipeline)
+gv_test_stop (GstElement *pipeline)
 {
   fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
       GST_STATE_CHANGE_SUCCESS);
@@ -25,53 +25,53 @@ static const GstBufferFlags frame_flags[] = {
 static GstClockTime
 frame_pts (guint index)
 {
-  return index * GVT_FRAME_DURATION + GST_MSECOND;
+  return index * GV_TEST_FRAME_DURATION + GST_MSECOND;
 }
 
 GstBuffer *
-gvt_frame_new (guint index)
+gv_test_frame_new (guint index)
 {
   GstBuffer *buffer = gst_buffer_new_and_alloc (16 * 16 * 4);
   gst_buffer_memset (buffer, 0, 0x80, 16 * 16 * 4);
   gst_buffer_memset (buffer, 0, (guint8) index, 1);
   GST_BUFFER_PTS (buffer) = frame_pts (index);
   GST_BUFFER_DTS (buffer) = frame_pts (index) - GST_MSECOND;
-  GST_BUFFER_DURATION (buffer) = GVT_FRAME_DURATION;
+  GST_BUFFER_DURATION (buffer) = GV_TEST_FRAME_DURATION;
   GST_BUFFER_FLAG_SET (buffer, frame_flags[index % G_N_ELEMENTS (frame_flags)]);
   return buffer;
 }
 
 void
-gvt_assert_frame (GstBuffer *buffer, guint index)
+gv_test_assert_frame (GstBuffer *buffer, guint index)
 {
   guint8 byte;
 
   fail_unless (buffer != NULL, "frame %u missing", index);
   fail_unless_equals_int (gst_buffer_extract (buffer, 0, &byte, 1), 1);
   fail_unless_equals_int (byte, (guint8) index);
-  gvt_assert_frame_timing (buffer, index);
+  gv_test_assert_frame_timing (buffer, index);
 }
 
 void
-gvt_assert_frame_timing (GstBuffer *buffer, guint index)
+gv_test_assert_frame_timing (GstBuffer *buffer, guint index)
 {
   fail_unless (buffer != NULL, "frame %u missing", index);
   fail_unless_equals_uint64 (GST_BUFFER_PTS (buffer), frame_pts (index));
   fail_unless_equals_uint64 (GST_BUFFER_DTS (buffer), frame_pts (index) - GST_MSECOND);
-  fail_unless_equals_uint64 (GST_BUFFER_DURATION (buffer), GVT_FRAME_DURATION);
+  fail_unless_equals_uint64 (GST_BUFFER_DURATION (buffer), GV_TEST_FRAME_DURATION);
   fail_unless_equals_int (GST_BUFFER_FLAGS (buffer),
       frame_flags[index % G_N_ELEMENTS (frame_flags)]);
 }
 
 void
-gvt_push_frames (GstHarness *h, guint start, guint n)
+gv_test_push_frames (GstHarness *h, guint start, guint n)
 {
   for (guint i = start; i < start + n; i++)
-    fail_unless_equals_int (gst_harness_push (h, gvt_frame_new (i)), GST_FLOW_OK);
+    fail_unless_equals_int (gst_harness_push (h, gv_test_frame_new (i)), GST_FLOW_OK);
 }
 
 GstGenVideoClipMeta *
-gvt_clip_meta (GstBuffer *buffer)
+gv_test_clip_meta (GstBuffer *buffer)
 {
   GType api = g_type_from_name ("GstGenVideoClipMetaAPI");
   fail_unless (api != 0, "the clip meta is not registered");
@@ -79,12 +79,12 @@ gvt_clip_meta (GstBuffer *buffer)
 }
 
 void
-gvt_assert_clips (GstBuffer **frames, guint n, guint clip_frames)
+gv_test_assert_clips (GstBuffer **frames, guint n, guint clip_frames)
 {
   GvClip *previous = NULL;
 
   for (guint i = 0; i < n; i++) {
-    GstGenVideoClipMeta *meta = gvt_clip_meta (frames[i]);
+    GstGenVideoClipMeta *meta = gv_test_clip_meta (frames[i]);
     guint start = i / clip_frames * clip_frames;
     guint count = MIN (clip_frames, n - start);
 
@@ -101,31 +101,31 @@ gvt_assert_clips (GstBuffer **frames, guint n, guint clip_frames)
 }
 
 GstBuffer **
-gvt_pull_frames (GstHarness *h, guint start, guint n)
+gv_test_pull_frames (GstHarness *h, guint start, guint n)
 {
   GstBuffer **frames = g_new0 (GstBuffer *, n);
 
   for (guint i = 0; i < n; i++) {
     frames[i] = gst_harness_pull (h);
-    gvt_assert_frame (frames[i], start + i);
+    gv_test_assert_frame (frames[i], start + i);
   }
   return frames;
 }
 
 GstBuffer **
-gvt_pull_frames_timing (GstHarness *h, guint start, guint n)
+gv_test_pull_frames_timing (GstHarness *h, guint start, guint n)
 {
   GstBuffer **frames = g_new0 (GstBuffer *, n);
 
   for (guint i = 0; i < n; i++) {
     frames[i] = gst_harness_pull (h);
-    gvt_assert_frame_timing (frames[i], start + i);
+    gv_test_assert_frame_timing (frames[i], start + i);
   }
   return frames;
 }
 
 void
-gvt_frames_free (GstBuffer **frames, guint n)
+gv_test_frames_free (GstBuffer **frames, guint n)
 {
   for (guint i = 0; i < n; i++)
     gst_clear_buffer (&frames[i]);
@@ -133,7 +133,7 @@ gvt_frames_free (GstBuffer **frames, guint n)
 }
 
 void
-gvt_wait_eos (GstHarness *h)
+gv_test_wait_eos (GstHarness *h)
 {
   GstEvent *event;
 
@@ -146,7 +146,7 @@ gvt_wait_eos (GstHarness *h)
   fail ("no EOS came out");
 }
 
-struct _GvtRecorder {
+struct _GvTestRecorder {
   GstPad *pad;
   gulong probe;
   GMutex lock;
@@ -156,7 +156,7 @@ struct _GvtRecorder {
 static GstPadProbeReturn
 record (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
-  GvtRecorder *r = user_data;
+  GvTestRecorder *r = user_data;
 
   g_mutex_lock (&r->lock);
   if (r->log->len)
@@ -172,10 +172,10 @@ record (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
-GvtRecorder *
-gvt_recorder_new (GstPad *pad)
+GvTestRecorder *
+gv_test_recorder_new (GstPad *pad)
 {
-  GvtRecorder *r = g_new0 (GvtRecorder, 1);
+  GvTestRecorder *r = g_new0 (GvTestRecorder, 1);
 
   r->pad = gst_object_ref (pad);
   g_mutex_init (&r->lock);
@@ -186,7 +186,7 @@ gvt_recorder_new (GstPad *pad)
 }
 
 gchar *
-gvt_recorder_dup (GvtRecorder *r)
+gv_test_recorder_dup (GvTestRecorder *r)
 {
   g_mutex_lock (&r->lock);
   gchar *log = g_strdup (r->log->str);
@@ -195,7 +195,7 @@ gvt_recorder_dup (GvtRecorder *r)
 }
 
 void
-gvt_recorder_free (GvtRecorder *r)
+gv_test_recorder_free (GvTestRecorder *r)
 {
   gst_pad_remove_probe (r->pad, r->probe);
   gst_object_unref (r->pad);
@@ -211,7 +211,7 @@ count_freed (gpointer data, GstMiniObject *where_the_object_was)
 }
 
 GstBuffer *
-gvt_track (GstBuffer *buffer, gint *freed)
+gv_test_track (GstBuffer *buffer, gint *freed)
 {
   gst_mini_object_weak_ref (GST_MINI_OBJECT (buffer), count_freed, freed);
   return buffer;

@@ -135,7 +135,7 @@ wait_started (void)
   g_mutex_unlock (&ts.lock);
 }
 
-/* A playing test element with GVT_CAPS set. */
+/* A playing test element with GV_TEST_CAPS set. */
 static GstHarness *
 harness_new (guint clip_frames)
 {
@@ -143,7 +143,7 @@ harness_new (guint clip_frames)
   g_object_set (element, "clip-frames", clip_frames, NULL);
   GstHarness *h = gst_harness_new_with_element (element, "sink", "src");
   gst_object_unref (element);
-  gst_harness_set_src_caps_str (h, GVT_CAPS);
+  gst_harness_set_src_caps_str (h, GV_TEST_CAPS);
   return h;
 }
 
@@ -163,9 +163,9 @@ assert_sizes (guint n, const guint *sizes)
 }
 
 static void
-assert_log (GvtRecorder *r, const gchar *expected)
+assert_log (GvTestRecorder *r, const gchar *expected)
 {
-  gchar *log = gvt_recorder_dup (r);
+  gchar *log = gv_test_recorder_dup (r);
   fail_unless_equals_string (log, expected);
   g_free (log);
 }
@@ -186,11 +186,11 @@ check_two_clips (gboolean replace)
   GstHarness *h = harness_new (4);
 
   ts.replace = replace;
-  gvt_push_frames (h, 0, 8);
-  GstBuffer **frames = gvt_pull_frames (h, 0, 8);
-  gvt_assert_clips (frames, 8, 4);
+  gv_test_push_frames (h, 0, 8);
+  GstBuffer **frames = gv_test_pull_frames (h, 0, 8);
+  gv_test_assert_clips (frames, 8, 4);
   assert_sizes (2, (const guint[]) { 4, 4 });
-  gvt_frames_free (frames, 8);
+  gv_test_frames_free (frames, 8);
   gst_harness_teardown (h);
 }
 
@@ -209,22 +209,23 @@ GST_END_TEST;
 GST_START_TEST (test_partition_13_by_4)
 {
   GstHarness *h = harness_new (4);
-  GvtRecorder *r = gvt_recorder_new (element_pad (h, "src"));
+  GvTestRecorder *r = gv_test_recorder_new (element_pad (h, "src"));
 
-  gvt_push_frames (h, 0, 13);
+  gv_test_push_frames (h, 0, 13);
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
-  GstBuffer **frames = gvt_pull_frames (h, 0, 13);
-  gvt_wait_eos (h);
+  GstBuffer **frames = gv_test_pull_frames (h, 0, 13);
+  gv_test_wait_eos (h);
 
-  gvt_assert_clips (frames, 13, 4);
+  gv_test_assert_clips (frames, 13, 4);
   assert_sizes (4, (const guint[]) { 4, 4, 4, 1 });
   assert_log (r, "stream-start caps segment B0 B1 B2 B3 B4 B5 B6 B7 B8 B9 B10 B11 B12 eos");
   for (guint i = 0; i < 13; i++)
-    fail_unless_equals_uint64 (gv_clip_get_id (gvt_clip_meta (frames[i])->clip), clip_id (i / 4));
+    fail_unless_equals_uint64 (gv_clip_get_id (gv_test_clip_meta (frames[i])->clip),
+        clip_id (i / 4));
   fail_unless_equals_int (gst_harness_buffers_in_queue (h), 0);
 
-  gvt_frames_free (frames, 13);
-  gvt_recorder_free (r);
+  gv_test_frames_free (frames, 13);
+  gv_test_recorder_free (r);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -233,9 +234,9 @@ GST_START_TEST (test_clip_object_frames)
 {
   GstHarness *h = harness_new (3);
 
-  gvt_push_frames (h, 0, 3);
-  GstBuffer **frames = gvt_pull_frames (h, 0, 3);
-  GvClip *clip = gvt_clip_meta (frames[0])->clip;
+  gv_test_push_frames (h, 0, 3);
+  GstBuffer **frames = gv_test_pull_frames (h, 0, 3);
+  GvClip *clip = gv_test_clip_meta (frames[0])->clip;
 
   fail_unless_equals_int (gv_clip_get_width (clip), 16);
   fail_unless_equals_int (gv_clip_get_height (clip), 16);
@@ -246,7 +247,7 @@ GST_START_TEST (test_clip_object_frames)
     fail_unless_equals_uint64 (f->duration, GST_BUFFER_DURATION (frames[i]));
     fail_unless_equals_int (f->flags, GST_BUFFER_FLAGS (frames[i]));
   }
-  gvt_frames_free (frames, 3);
+  gv_test_frames_free (frames, 3);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -255,11 +256,11 @@ GST_START_TEST (test_one_frame_clips)
 {
   GstHarness *h = harness_new (1);
 
-  gvt_push_frames (h, 0, 3);
-  GstBuffer **frames = gvt_pull_frames (h, 0, 3);
-  gvt_assert_clips (frames, 3, 1);
+  gv_test_push_frames (h, 0, 3);
+  GstBuffer **frames = gv_test_pull_frames (h, 0, 3);
+  gv_test_assert_clips (frames, 3, 1);
   assert_sizes (3, (const guint[]) { 1, 1, 1 });
-  gvt_frames_free (frames, 3);
+  gv_test_frames_free (frames, 3);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -267,19 +268,19 @@ GST_END_TEST;
 GST_START_TEST (test_eos_mid_clip)
 {
   GstHarness *h = harness_new (8);
-  GvtRecorder *r = gvt_recorder_new (element_pad (h, "src"));
+  GvTestRecorder *r = gv_test_recorder_new (element_pad (h, "src"));
 
-  gvt_push_frames (h, 0, 3);
+  gv_test_push_frames (h, 0, 3);
   fail_unless_equals_int (gst_harness_buffers_in_queue (h), 0);
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
-  GstBuffer **frames = gvt_pull_frames (h, 0, 3);
-  gvt_wait_eos (h);
+  GstBuffer **frames = gv_test_pull_frames (h, 0, 3);
+  gv_test_wait_eos (h);
 
-  gvt_assert_clips (frames, 3, 3);
+  gv_test_assert_clips (frames, 3, 3);
   assert_sizes (1, (const guint[]) { 3 });
   assert_log (r, "stream-start caps segment B0 B1 B2 eos");
-  gvt_frames_free (frames, 3);
-  gvt_recorder_free (r);
+  gv_test_frames_free (frames, 3);
+  gv_test_recorder_free (r);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -287,16 +288,16 @@ GST_END_TEST;
 GST_START_TEST (test_eos_without_frames)
 {
   GstHarness *h = harness_new (8);
-  GvtRecorder *r = gvt_recorder_new (element_pad (h, "src"));
+  GvTestRecorder *r = gv_test_recorder_new (element_pad (h, "src"));
 
   gst_harness_play (h);
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
-  gvt_wait_eos (h);
+  gv_test_wait_eos (h);
 
   fail_unless_equals_int (gst_harness_buffers_received (h), 0);
   assert_sizes (0, NULL);
   assert_log (r, "stream-start caps segment eos");
-  gvt_recorder_free (r);
+  gv_test_recorder_free (r);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -304,25 +305,25 @@ GST_END_TEST;
 GST_START_TEST (test_segment_mid_clip)
 {
   GstHarness *h = harness_new (8);
-  GvtRecorder *r = gvt_recorder_new (element_pad (h, "src"));
+  GvTestRecorder *r = gv_test_recorder_new (element_pad (h, "src"));
   GstSegment segment;
 
-  gvt_push_frames (h, 0, 3);
+  gv_test_push_frames (h, 0, 3);
   gst_segment_init (&segment, GST_FORMAT_TIME);
   segment.base = 10 * GST_SECOND;
   fail_unless (gst_harness_push_event (h, gst_event_new_segment (&segment)));
-  gvt_push_frames (h, 3, 2);
+  gv_test_push_frames (h, 3, 2);
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
-  GstBuffer **frames = gvt_pull_frames (h, 0, 5);
-  gvt_wait_eos (h);
+  GstBuffer **frames = gv_test_pull_frames (h, 0, 5);
+  gv_test_wait_eos (h);
 
   assert_sizes (2, (const guint[]) { 3, 2 });
   assert_log (r, "stream-start caps segment B0 B1 B2 segment B3 B4 eos");
-  fail_unless (gvt_clip_meta (frames[2])->clip != gvt_clip_meta (frames[3])->clip);
-  fail_unless_equals_int (gvt_clip_meta (frames[3])->frame_index, 0);
-  fail_unless_equals_int (gvt_clip_meta (frames[4])->frame_count, 2);
-  gvt_frames_free (frames, 5);
-  gvt_recorder_free (r);
+  fail_unless (gv_test_clip_meta (frames[2])->clip != gv_test_clip_meta (frames[3])->clip);
+  fail_unless_equals_int (gv_test_clip_meta (frames[3])->frame_index, 0);
+  fail_unless_equals_int (gv_test_clip_meta (frames[4])->frame_count, 2);
+  gv_test_frames_free (frames, 5);
+  gv_test_recorder_free (r);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -331,18 +332,18 @@ GST_END_TEST;
 GST_START_TEST (test_event_kept_in_place)
 {
   GstHarness *h = harness_new (4);
-  GvtRecorder *r = gvt_recorder_new (element_pad (h, "src"));
+  GvTestRecorder *r = gv_test_recorder_new (element_pad (h, "src"));
 
-  gvt_push_frames (h, 0, 2);
+  gv_test_push_frames (h, 0, 2);
   fail_unless (gst_harness_push_event (h, gst_event_new_tag (gst_tag_list_new (GST_TAG_TITLE,
                   "clip", NULL))));
-  gvt_push_frames (h, 2, 2);
-  GstBuffer **frames = gvt_pull_frames (h, 0, 4);
+  gv_test_push_frames (h, 2, 2);
+  GstBuffer **frames = gv_test_pull_frames (h, 0, 4);
 
   assert_sizes (1, (const guint[]) { 4 });
   assert_log (r, "stream-start caps segment B0 B1 tag B2 B3");
-  gvt_frames_free (frames, 4);
-  gvt_recorder_free (r);
+  gv_test_frames_free (frames, 4);
+  gv_test_recorder_free (r);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -352,15 +353,15 @@ GST_START_TEST (test_caps_change_mid_clip)
 {
   GstHarness *h = harness_new (8);
 
-  gvt_push_frames (h, 0, 2);
+  gv_test_push_frames (h, 0, 2);
   gst_harness_set_src_caps_str (h, "video/x-raw,format=RGBA,width=16,height=16,framerate=50/1");
-  gvt_push_frames (h, 2, 1);
+  gv_test_push_frames (h, 2, 1);
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
-  GstBuffer **frames = gvt_pull_frames (h, 0, 3);
-  gvt_wait_eos (h);
+  GstBuffer **frames = gv_test_pull_frames (h, 0, 3);
+  gv_test_wait_eos (h);
 
   assert_sizes (2, (const guint[]) { 2, 1 });
-  gvt_frames_free (frames, 3);
+  gv_test_frames_free (frames, 3);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -379,24 +380,24 @@ push_flush (GstHarness *h)
 GST_START_TEST (test_flush_while_collecting)
 {
   GstHarness *h = harness_new (4);
-  GvtRecorder *r = gvt_recorder_new (element_pad (h, "src"));
+  GvTestRecorder *r = gv_test_recorder_new (element_pad (h, "src"));
   gint freed = 0;
 
   for (guint i = 0; i < 2; i++)
-    fail_unless_equals_int (gst_harness_push (h, gvt_track (gvt_frame_new (i), &freed)),
+    fail_unless_equals_int (gst_harness_push (h, gv_test_track (gv_test_frame_new (i), &freed)),
         GST_FLOW_OK);
   push_flush (h);
   fail_unless_equals_int (g_atomic_int_get (&freed), 2);
 
-  gvt_push_frames (h, 10, 4);
-  GstBuffer **frames = gvt_pull_frames (h, 10, 4);
-  gvt_assert_clips (frames, 4, 4);
+  gv_test_push_frames (h, 10, 4);
+  GstBuffer **frames = gv_test_pull_frames (h, 10, 4);
+  gv_test_assert_clips (frames, 4, 4);
   assert_sizes (1, (const guint[]) { 4 });
   fail_unless_equals_int (gst_harness_buffers_received (h), 4);
   /* the dropped clip's stream-start and caps still reach downstream, once */
   assert_log (r, "flush-start flush-stop stream-start caps segment B10 B11 B12 B13");
-  gvt_frames_free (frames, 4);
-  gvt_recorder_free (r);
+  gv_test_frames_free (frames, 4);
+  gv_test_recorder_free (r);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -404,12 +405,12 @@ GST_END_TEST;
 GST_START_TEST (test_flush_while_processing)
 {
   GstHarness *h = harness_new (4);
-  GvtRecorder *r = gvt_recorder_new (element_pad (h, "src"));
+  GvTestRecorder *r = gv_test_recorder_new (element_pad (h, "src"));
   gint freed = 0;
 
   ts.sleep_ms = 600000;
   for (guint i = 0; i < 4; i++)
-    fail_unless_equals_int (gst_harness_push (h, gvt_track (gvt_frame_new (i), &freed)),
+    fail_unless_equals_int (gst_harness_push (h, gv_test_track (gv_test_frame_new (i), &freed)),
         GST_FLOW_OK);
   wait_started ();
   /* returns only once the processing has stopped: it must see the cancel flag */
@@ -418,13 +419,13 @@ GST_START_TEST (test_flush_while_processing)
   fail_unless_equals_int (g_atomic_int_get (&freed), 4);
 
   ts.sleep_ms = 0;
-  gvt_push_frames (h, 20, 4);
-  GstBuffer **frames = gvt_pull_frames (h, 20, 4);
-  gvt_assert_clips (frames, 4, 4);
+  gv_test_push_frames (h, 20, 4);
+  GstBuffer **frames = gv_test_pull_frames (h, 20, 4);
+  gv_test_assert_clips (frames, 4, 4);
   fail_unless_equals_int (gst_harness_buffers_received (h), 4);
   assert_log (r, "flush-start flush-stop stream-start caps segment B20 B21 B22 B23");
-  gvt_frames_free (frames, 4);
-  gvt_recorder_free (r);
+  gv_test_frames_free (frames, 4);
+  gv_test_recorder_free (r);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -438,7 +439,7 @@ GST_START_TEST (test_stop_while_processing)
 
   ts.sleep_ms = 600000;
   for (guint i = 0; i < 6; i++)
-    fail_unless_equals_int (gst_harness_push (h, gvt_track (gvt_frame_new (i), &freed)),
+    fail_unless_equals_int (gst_harness_push (h, gv_test_track (gv_test_frame_new (i), &freed)),
         GST_FLOW_OK);
   wait_started ();
   fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_NULL),
@@ -465,7 +466,7 @@ push_thread (gpointer data)
   p->last = GST_FLOW_OK;
   for (guint i = 0; i < 40 && p->last == GST_FLOW_OK; i++) {
     g_atomic_int_inc (&p->attempted);
-    p->last = gst_harness_push (p->h, gvt_track (gvt_frame_new (i), p->freed));
+    p->last = gst_harness_push (p->h, gv_test_track (gv_test_frame_new (i), p->freed));
   }
   return NULL;
 }
@@ -501,7 +502,7 @@ GST_START_TEST (test_restart_after_stop)
   GstHarness *h = harness_new (2);
 
   ts.sleep_ms = 600000;
-  gvt_push_frames (h, 0, 2);
+  gv_test_push_frames (h, 0, 2);
   wait_started ();
   fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_NULL),
       GST_STATE_CHANGE_SUCCESS);
@@ -509,11 +510,11 @@ GST_START_TEST (test_restart_after_stop)
   ts.sleep_ms = 0;
   gst_harness_play (h);
   fail_unless (gst_harness_push_event (h, gst_event_new_stream_start ("restart")));
-  gst_harness_set_src_caps_str (h, GVT_CAPS);
-  gvt_push_frames (h, 0, 2);
-  GstBuffer **frames = gvt_pull_frames (h, 0, 2);
-  gvt_assert_clips (frames, 2, 2);
-  gvt_frames_free (frames, 2);
+  gst_harness_set_src_caps_str (h, GV_TEST_CAPS);
+  gv_test_push_frames (h, 0, 2);
+  GstBuffer **frames = gv_test_pull_frames (h, 0, 2);
+  gv_test_assert_clips (frames, 2, 2);
+  gv_test_frames_free (frames, 2);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -525,7 +526,7 @@ GST_START_TEST (test_process_error)
 
   gst_element_set_bus (h->element, bus);
   ts.fail = TRUE;
-  gvt_push_frames (h, 0, 2);
+  gv_test_push_frames (h, 0, 2);
   GstMessage *msg = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE, GST_MESSAGE_ERROR);
   GError *error = NULL;
   gst_message_parse_error (msg, &error, NULL);
@@ -534,9 +535,9 @@ GST_START_TEST (test_process_error)
   gst_message_unref (msg);
 
   /* EOS goes downstream, no frame, and upstream hears of the error */
-  gvt_wait_eos (h);
+  gv_test_wait_eos (h);
   fail_unless_equals_int (gst_harness_buffers_received (h), 0);
-  fail_unless_equals_int (gst_harness_push (h, gvt_frame_new (2)), GST_FLOW_ERROR);
+  fail_unless_equals_int (gst_harness_push (h, gv_test_frame_new (2)), GST_FLOW_ERROR);
 
   gst_element_set_bus (h->element, NULL);
   gst_object_unref (bus);
@@ -610,8 +611,8 @@ GST_START_TEST (test_progress_rate_limit)
   gst_element_set_bus (h->element, bus);
   ts.progress = steps;
   gint64 start = g_get_monotonic_time ();
-  gvt_push_frames (h, 0, 2);
-  GstBuffer **frames = gvt_pull_frames (h, 0, 2);
+  gv_test_push_frames (h, 0, 2);
+  GstBuffer **frames = gv_test_pull_frames (h, 0, 2);
   gint64 elapsed = g_get_monotonic_time () - start;
 
   guint n = 0, last_current = 0;
@@ -626,7 +627,7 @@ GST_START_TEST (test_progress_rate_limit)
     fail_unless_equals_string (gst_structure_get_string (s, "stage"), "test");
     fail_unless_equals_int (total, steps);
     fail_unless_equals_int (percent, current * 100 / steps);
-    fail_unless_equals_uint64 (clip_id, gv_clip_get_id (gvt_clip_meta (frames[0])->clip));
+    fail_unless_equals_uint64 (clip_id, gv_clip_get_id (gv_test_clip_meta (frames[0])->clip));
     if (n == 0)
       fail_unless_equals_int (current, 1);
     fail_unless (current > last_current);
@@ -638,7 +639,7 @@ GST_START_TEST (test_progress_rate_limit)
   fail_unless (n <= 2 + elapsed / GST_GEN_VIDEO_PROGRESS_INTERVAL, "%u messages in %"
       G_GINT64_FORMAT " us", n, elapsed);
 
-  gvt_frames_free (frames, 2);
+  gv_test_frames_free (frames, 2);
   gst_element_set_bus (h->element, NULL);
   gst_object_unref (bus);
   gst_harness_teardown (h);
@@ -663,7 +664,7 @@ GST_START_TEST (test_latency)
 
   gst_harness_set_upstream_latency (h, 10 * GST_MSECOND);
   query_latency (h, &min, &max);
-  fail_unless_equals_uint64 (min, 10 * GST_MSECOND + 4 * GVT_FRAME_DURATION);
+  fail_unless_equals_uint64 (min, 10 * GST_MSECOND + 4 * GV_TEST_FRAME_DURATION);
 
   g_object_set (h->element, "clip-frames", 0, NULL);
   query_latency (h, &min, &max);
@@ -701,13 +702,13 @@ GST_START_TEST (test_downstream_follows_upstream_clips)
 {
   GstHarness *h = gst_harness_new_parse ("gvtestclip clip-frames=3 ! gvtestclip clip-frames=8");
 
-  gst_harness_set_src_caps_str (h, GVT_CAPS);
-  gvt_push_frames (h, 0, 7);
+  gst_harness_set_src_caps_str (h, GV_TEST_CAPS);
+  gv_test_push_frames (h, 0, 7);
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
-  GstBuffer **frames = gvt_pull_frames (h, 0, 7);
-  gvt_wait_eos (h);
+  GstBuffer **frames = gv_test_pull_frames (h, 0, 7);
+  gv_test_wait_eos (h);
 
-  gvt_assert_clips (frames, 7, 3);
+  gv_test_assert_clips (frames, 7, 3);
 
   /* each element processed clips of 3, 3, 1, the second the first's clip objects (the two
    * run in their own threads, so their records interleave) */
@@ -735,7 +736,7 @@ GST_START_TEST (test_downstream_follows_upstream_clips)
     fail_unless_equals_int (sizes[1][k], sizes[0][k]);
     fail_unless_equals_uint64 (ids[1][k], ids[0][k]);
   }
-  gvt_frames_free (frames, 7);
+  gv_test_frames_free (frames, 7);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -747,16 +748,16 @@ GST_START_TEST (test_foreign_meta_replaced)
   GvClip *foreign = gv_clip_new (5, 16, 16);
 
   for (guint i = 0; i < 2; i++) {
-    GstBuffer *buffer = gvt_frame_new (i);
+    GstBuffer *buffer = gv_test_frame_new (i);
     gst_buffer_add_gen_video_clip_meta (buffer, foreign, i + 2);
     fail_unless_equals_int (gst_harness_push (h, buffer), GST_FLOW_OK);
   }
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
-  GstBuffer **frames = gvt_pull_frames (h, 0, 2);
-  gvt_assert_clips (frames, 2, 2);
-  fail_unless (gvt_clip_meta (frames[0])->clip != foreign);
+  GstBuffer **frames = gv_test_pull_frames (h, 0, 2);
+  gv_test_assert_clips (frames, 2, 2);
+  fail_unless (gv_test_clip_meta (frames[0])->clip != foreign);
   fail_unless (gst_buffer_get_n_meta (frames[0], GST_GEN_VIDEO_CLIP_META_API_TYPE) == 1);
-  gvt_frames_free (frames, 2);
+  gv_test_frames_free (frames, 2);
   gv_clip_unref (foreign);
   gst_harness_teardown (h);
 }
@@ -792,7 +793,7 @@ GST_END_TEST;
 GST_START_TEST (test_meta_transform)
 {
   GvClip *clip = gv_clip_new (4, 16, 16);
-  GstBuffer *buffer = gvt_frame_new (0);
+  GstBuffer *buffer = gv_test_frame_new (0);
   const GstMetaInfo *info = GST_GEN_VIDEO_CLIP_META_INFO;
 
   gst_buffer_add_gen_video_clip_meta (buffer, clip, 2);

@@ -83,14 +83,14 @@ GST_START_TEST (test_plugin_from_build_folder)
       "%s is not the build's plugin", gst_plugin_get_filename (plugin));
   gst_object_unref (plugin);
 
-  for (guint e = 0; e < G_N_ELEMENTS (gvt_elements); e++) {
-    GstElementFactory *factory = gst_element_factory_find (gvt_elements[e]);
-    fail_unless (factory != NULL, "no %s", gvt_elements[e]);
+  for (guint e = 0; e < G_N_ELEMENTS (gv_test_elements); e++) {
+    GstElementFactory *factory = gst_element_factory_find (gv_test_elements[e]);
+    fail_unless (factory != NULL, "no %s", gv_test_elements[e]);
     fail_unless_equals_string (gst_element_factory_get_metadata (factory,
             GST_ELEMENT_METADATA_KLASS), "Filter/Effect/Video");
     /* sink and src; invedit also takes its target image on a pad */
     fail_unless_equals_int (gst_element_factory_get_num_pad_templates (factory),
-        g_str_equal (gvt_elements[e], "invedit") ? 3 : 2);
+        g_str_equal (gv_test_elements[e], "invedit") ? 3 : 2);
     gst_object_unref (factory);
   }
 }
@@ -98,11 +98,11 @@ GST_END_TEST;
 
 GST_START_TEST (test_properties)
 {
-  for (guint e = 0; e < G_N_ELEMENTS (gvt_elements); e++) {
-    GstElement *element = gst_element_factory_make (gvt_elements[e], NULL);
+  for (guint e = 0; e < G_N_ELEMENTS (gv_test_elements); e++) {
+    GstElement *element = gst_element_factory_make (gv_test_elements[e], NULL);
     guint n = 0;
     for (guint p = 0; p < G_N_ELEMENTS (properties); p++) {
-      if (properties[p].element && strcmp (properties[p].element, gvt_elements[e]) != 0)
+      if (properties[p].element && strcmp (properties[p].element, gv_test_elements[e]) != 0)
         continue;
       assert_property (element, &properties[p]);
       n++;
@@ -118,9 +118,10 @@ GST_END_TEST;
 
 GST_START_TEST (test_odd_size_refused)
 {
-  for (guint e = 0; e < G_N_ELEMENTS (gvt_elements); e++) {
+  for (guint e = 0; e < G_N_ELEMENTS (gv_test_elements); e++) {
     gchar *launch = g_strdup_printf ("videotestsrc num-buffers=2 ! "
-        "video/x-raw,format=RGBA,width=250,height=256 ! %s name=el ! fakesink", gvt_elements[e]);
+        "video/x-raw,format=RGBA,width=250,height=256 ! %s name=el ! fakesink",
+        gv_test_elements[e]);
     GstElement *pipeline = gst_parse_launch (launch, NULL);
     GstBus *bus = gst_element_get_bus (pipeline);
     GstElement *el = gst_bin_get_by_name (GST_BIN (pipeline), "el");
@@ -142,7 +143,7 @@ GST_START_TEST (test_odd_size_refused)
     gst_message_unref (msg);
     gst_object_unref (el);
     gst_object_unref (bus);
-    gvt_stop (pipeline);
+    gv_test_stop (pipeline);
     g_free (launch);
   }
 }
@@ -151,12 +152,13 @@ GST_END_TEST;
 /* Every element through NULL, READY, PAUSED, PLAYING and back, several times. */
 GST_START_TEST (test_states)
 {
-  for (guint e = 0; e < G_N_ELEMENTS (gvt_elements); e++) {
-    GstElement *element = gst_element_factory_make (gvt_elements[e], NULL);
+  for (guint e = 0; e < G_N_ELEMENTS (gv_test_elements); e++) {
+    GstElement *element = gst_element_factory_make (gv_test_elements[e], NULL);
     for (guint round = 0; round < 3; round++) {
-      for (guint s = 0; s < G_N_ELEMENTS (gvt_state_cycle); s++)
-        fail_if (gst_element_set_state (element, gvt_state_cycle[s]) == GST_STATE_CHANGE_FAILURE,
-            "%s to %s", gvt_elements[e], gst_element_state_get_name (gvt_state_cycle[s]));
+      for (guint s = 0; s < G_N_ELEMENTS (gv_test_state_cycle); s++)
+        fail_if (gst_element_set_state (element, gv_test_state_cycle[s]) ==
+            GST_STATE_CHANGE_FAILURE, "%s to %s", gv_test_elements[e],
+            gst_element_state_get_name (gv_test_state_cycle[s]));
     }
     gst_object_unref (element);
   }

@@ -9,7 +9,7 @@
 
 #include "gv-element-test.h"
 
-#define TARGET GVT_DATA_DIR "/target-red-disc.png"
+#define TARGET GV_TEST_DATA_DIR "/target-red-disc.png"
 #define FRAMES_64 "video/x-raw,format=RGBA,width=64,height=64,framerate=25/1"
 
 typedef struct {
@@ -110,9 +110,9 @@ count_messages (Run *r, const gchar *name)
 
 static const gchar *chain =
     "videotestsrc pattern=ball num-buffers=8 ! " FRAMES_64 " ! "
-    GVT_TUNE " source-prompt=\"a white ball\" clip-frames=4 ! "
-    GVT_EDIT " target-prompt=\"a red disc\" ! "
-    GVT_CORRECT " correction-steps=2 ! fakesink name=out";
+    GV_TEST_TUNE " source-prompt=\"a white ball\" clip-frames=4 ! "
+    GV_TEST_EDIT " target-prompt=\"a red disc\" ! "
+    GV_TEST_CORRECT " correction-steps=2 ! fakesink name=out";
 
 /* The whole chain edits: frames leave with new content, in order, with their timestamps,
  * and every clip reports its masks and its corrected steps. */
@@ -193,7 +193,7 @@ GST_END_TEST;
 GST_START_TEST (test_output_masks)
 {
   Run *r = run ("videotestsrc pattern=ball num-buffers=4 ! " FRAMES_64 " ! "
-      GVT_TUNE " ! " GVT_EDIT " ! tee name=t "
+      GV_TEST_TUNE " ! " GV_TEST_EDIT " ! tee name=t "
       "t. ! queue ! invedit output=masks ! fakesink name=out "
       "t. ! queue ! fakesink");
   assert_no_error (r);
@@ -220,8 +220,8 @@ GST_END_TEST;
 /* latentcorrect without invedit re-generates the whole frame, and says so. */
 GST_START_TEST (test_without_invedit_warns)
 {
-  Run *r = run ("videotestsrc num-buffers=2 ! " FRAMES_64 " ! " GVT_TUNE " ! "
-      GVT_CORRECT " ! fakesink name=out");
+  Run *r = run ("videotestsrc num-buffers=2 ! " FRAMES_64 " ! " GV_TEST_TUNE " ! "
+      GV_TEST_CORRECT " ! fakesink name=out");
   assert_no_error (r);
   fail_unless_equals_int (r->buffers->len, 2);
   gboolean warned = FALSE;
@@ -243,7 +243,8 @@ GST_END_TEST;
 GST_START_TEST (test_static_clip_matches_perfectly)
 {
   Run *r = run ("videotestsrc pattern=smpte num-buffers=1 ! " FRAMES_64 " ! imagefreeze "
-      "num-buffers=4 ! " GVT_TUNE " ! " GVT_EDIT " ! " GVT_CORRECT " ! fakesink name=out");
+      "num-buffers=4 ! " GV_TEST_TUNE " ! " GV_TEST_EDIT " ! " GV_TEST_CORRECT
+      " ! fakesink name=out");
   assert_no_error (r);
   guint n = 0;
   for (guint i = 0; i < r->messages->len; i++) {
@@ -264,7 +265,7 @@ GST_END_TEST;
 /* The target image can come on the target pad. */
 GST_START_TEST (test_target_pad)
 {
-  Run *r = run ("videotestsrc num-buffers=2 ! " FRAMES_64 " ! " GVT_TUNE " ! "
+  Run *r = run ("videotestsrc num-buffers=2 ! " FRAMES_64 " ! " GV_TEST_TUNE " ! "
       "invedit name=e inversion-steps=2 target-prompt=\"a disc\" ! fakesink name=out "
       "filesrc location=" TARGET " ! pngdec ! videoconvert ! e.target");
   assert_no_error (r);

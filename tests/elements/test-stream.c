@@ -7,24 +7,25 @@
 #include "gv-element-test.h"
 
 /* each element with settings that keep the compute short on the tiny model */
-static const gchar *const fast[] = { GVT_TUNE, GVT_EDIT, GVT_CORRECT };
+static const gchar *const fast[] = { GV_TEST_TUNE, GV_TEST_EDIT, GV_TEST_CORRECT };
 
 GST_START_TEST (test_partition_each_element)
 {
-  for (guint e = 0; e < G_N_ELEMENTS (gvt_elements); e++) {
+  for (guint e = 0; e < G_N_ELEMENTS (gv_test_elements); e++) {
     gchar *launch = g_strdup_printf ("%s clip-frames=4", fast[e]);
     GstHarness *h = gst_harness_new_parse (launch);
-    gst_harness_set_src_caps_str (h, GVT_CAPS);
+    gst_harness_set_src_caps_str (h, GV_TEST_CAPS);
 
-    gvt_push_frames (h, 0, 13);
+    gv_test_push_frames (h, 0, 13);
     fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
     /* latentcorrect writes new frames: only their timing and flags are the input's */
-    GstBuffer **frames = e == 2 ? gvt_pull_frames_timing (h, 0, 13) : gvt_pull_frames (h, 0, 13);
-    gvt_wait_eos (h);
-    gvt_assert_clips (frames, 13, 4);
+    GstBuffer **frames = e == 2 ? gv_test_pull_frames_timing (h, 0, 13) :
+        gv_test_pull_frames (h, 0, 13);
+    gv_test_wait_eos (h);
+    gv_test_assert_clips (frames, 13, 4);
     fail_unless_equals_int (gst_harness_buffers_in_queue (h), 0);
 
-    gvt_frames_free (frames, 13);
+    gv_test_frames_free (frames, 13);
     gst_harness_teardown (h);
     g_free (launch);
   }
@@ -34,18 +35,18 @@ GST_END_TEST;
 /* The three stages share one clip object per clip: each adds what it knows. */
 GST_START_TEST (test_three_chained)
 {
-  GstHarness *h = gst_harness_new_parse (GVT_TUNE " source-prompt=\"a silver car\" ! "
-      GVT_EDIT " target-prompt=\"a red cadillac\" ! " GVT_CORRECT);
+  GstHarness *h = gst_harness_new_parse (GV_TEST_TUNE " source-prompt=\"a silver car\" ! "
+      GV_TEST_EDIT " target-prompt=\"a red cadillac\" ! " GV_TEST_CORRECT);
 
-  gst_harness_set_src_caps_str (h, GVT_CAPS);
-  gvt_push_frames (h, 0, 19);
+  gst_harness_set_src_caps_str (h, GV_TEST_CAPS);
+  gv_test_push_frames (h, 0, 19);
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
-  GstBuffer **frames = gvt_pull_frames_timing (h, 0, 19);
-  gvt_wait_eos (h);
-  gvt_assert_clips (frames, 19, 8);
+  GstBuffer **frames = gv_test_pull_frames_timing (h, 0, 19);
+  gv_test_wait_eos (h);
+  gv_test_assert_clips (frames, 19, 8);
 
   for (guint i = 0; i < 19; i += 8) {
-    GvClip *clip = gvt_clip_meta (frames[i])->clip;
+    GvClip *clip = gv_test_clip_meta (frames[i])->clip;
     gchar *source = gv_clip_dup_prompt (clip, GV_CLIP_PROMPT_SOURCE);
     gchar *target = gv_clip_dup_prompt (clip, GV_CLIP_PROMPT_TARGET);
     fail_unless_equals_string (source, "a silver car");
@@ -53,7 +54,7 @@ GST_START_TEST (test_three_chained)
     g_free (source);
     g_free (target);
   }
-  gvt_frames_free (frames, 19);
+  gv_test_frames_free (frames, 19);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -110,7 +111,7 @@ collect_from (GstElement *pipeline, const gchar *name)
 GST_START_TEST (test_meta_through_queue_tee_convert)
 {
   GstElement *pipeline = gst_parse_launch ("videotestsrc num-buffers=10 ! "
-      "video/x-raw,format=RGBA,width=64,height=64 ! " GVT_TUNE " clip-frames=5 ! tee name=t "
+      "video/x-raw,format=RGBA,width=64,height=64 ! " GV_TEST_TUNE " clip-frames=5 ! tee name=t "
       "t. ! queue ! fakesink name=plain signal-handoffs=true "
       "t. ! queue ! fakesink name=again signal-handoffs=true "
       "t. ! queue ! videoconvert ! video/x-raw,format=RGB ! "
@@ -123,19 +124,19 @@ GST_START_TEST (test_meta_through_queue_tee_convert)
   GPtrArray *scaled = collect_from (pipeline, "scaled");
 
   run_to_eos (pipeline, NULL);
-  gvt_stop (pipeline);
+  gv_test_stop (pipeline);
 
   fail_unless_equals_int (plain->len, 10);
   fail_unless_equals_int (again->len, 10);
   fail_unless_equals_int (converted->len, 10);
   fail_unless_equals_int (scaled->len, 10);
-  gvt_assert_clips ((GstBuffer **) plain->pdata, 10, 5);
-  gvt_assert_clips ((GstBuffer **) converted->pdata, 10, 5);
+  gv_test_assert_clips ((GstBuffer **) plain->pdata, 10, 5);
+  gv_test_assert_clips ((GstBuffer **) converted->pdata, 10, 5);
   for (guint i = 0; i < 10; i++) {
-    GvClip *clip = gvt_clip_meta (plain->pdata[i])->clip;
-    fail_unless (gvt_clip_meta (again->pdata[i])->clip == clip);
-    fail_unless (gvt_clip_meta (converted->pdata[i])->clip == clip);
-    fail_unless (gvt_clip_meta (scaled->pdata[i]) == NULL);
+    GvClip *clip = gv_test_clip_meta (plain->pdata[i])->clip;
+    fail_unless (gv_test_clip_meta (again->pdata[i])->clip == clip);
+    fail_unless (gv_test_clip_meta (converted->pdata[i])->clip == clip);
+    fail_unless (gv_test_clip_meta (scaled->pdata[i]) == NULL);
   }
   g_ptr_array_unref (plain);
   g_ptr_array_unref (again);
@@ -148,14 +149,15 @@ GST_END_TEST;
  * cancelled and restarted without deadlock or leak. */
 GST_START_TEST (test_states_with_data)
 {
-  for (guint e = 0; e < G_N_ELEMENTS (gvt_elements); e++) {
+  for (guint e = 0; e < G_N_ELEMENTS (gv_test_elements); e++) {
     gchar *launch = g_strdup_printf ("videotestsrc is-live=true ! "
         "video/x-raw,format=RGB,width=32,height=32,framerate=100/1 ! %s clip-frames=3 ! "
         "fakesink sync=false", fast[e]);
     GstElement *pipeline = gst_parse_launch (launch, NULL);
     for (guint round = 0; round < 3; round++) {
-      for (guint s = 0; s < G_N_ELEMENTS (gvt_state_cycle); s++) {
-        fail_if (gst_element_set_state (pipeline, gvt_state_cycle[s]) == GST_STATE_CHANGE_FAILURE);
+      for (guint s = 0; s < G_N_ELEMENTS (gv_test_state_cycle); s++) {
+        fail_if (gst_element_set_state (pipeline, gv_test_state_cycle[s]) ==
+            GST_STATE_CHANGE_FAILURE);
         fail_if (gst_element_get_state (pipeline, NULL, NULL, GST_CLOCK_TIME_NONE)
             == GST_STATE_CHANGE_FAILURE);
       }
@@ -169,8 +171,8 @@ GST_END_TEST;
 /* the main job's pipeline, with fewer steps and smaller frames */
 static const gchar *main_job =
     "videotestsrc pattern=ball num-buffers=24 ! video/x-raw,width=64,height=64 ! "
-    "videoconvert ! " GVT_TUNE " name=tune ! " GVT_EDIT " name=edit ! "
-    GVT_CORRECT " name=correct ! videoconvert ! ";
+    "videoconvert ! " GV_TEST_TUNE " name=tune ! " GV_TEST_EDIT " name=edit ! "
+    GV_TEST_CORRECT " name=correct ! videoconvert ! ";
 
 /* Every stage reports each clip's progress, up to 100 %, on the bus. */
 GST_START_TEST (test_progress_messages)
@@ -215,7 +217,7 @@ GST_START_TEST (test_progress_messages)
       fail_unless_equals_int (finished[el][k], stages[el][k] ? 3 : 0);
 
   g_ptr_array_unref (messages);
-  gvt_stop (pipeline);
+  gv_test_stop (pipeline);
   g_free (launch);
 }
 GST_END_TEST;
@@ -225,7 +227,8 @@ GST_START_TEST (test_latency_live)
 {
   GstElement *pipeline = gst_parse_launch ("videotestsrc is-live=true num-buffers=8 ! "
       "video/x-raw,format=RGBA,width=64,height=64,framerate=25/1 ! "
-      GVT_TUNE " clip-frames=4 ! " GVT_CORRECT " name=correct clip-frames=4 ! fakesink", NULL);
+      GV_TEST_TUNE " clip-frames=4 ! " GV_TEST_CORRECT " name=correct clip-frames=4 ! fakesink",
+      NULL);
   GstElement *correct = gst_bin_get_by_name (GST_BIN (pipeline), "correct");
   GstPad *src = gst_element_get_static_pad (correct, "src");
   GstQuery *query = gst_query_new_latency ();
@@ -241,7 +244,7 @@ GST_START_TEST (test_latency_live)
   gst_query_unref (query);
   gst_object_unref (src);
   gst_object_unref (correct);
-  gvt_stop (pipeline);
+  gv_test_stop (pipeline);
 }
 GST_END_TEST;
 
@@ -255,7 +258,7 @@ GST_START_TEST (test_main_job_writes_playable_file)
   GstElement *pipeline = gst_parse_launch (launch, NULL);
 
   run_to_eos (pipeline, NULL);
-  gvt_stop (pipeline);
+  gv_test_stop (pipeline);
   g_free (launch);
 
   launch = g_strdup_printf ("filesrc location=\"%s\" ! matroskademux ! vp8dec ! "
@@ -263,7 +266,7 @@ GST_START_TEST (test_main_job_writes_playable_file)
   pipeline = gst_parse_launch (launch, NULL);
   GPtrArray *frames = collect_from (pipeline, "out");
   run_to_eos (pipeline, NULL);
-  gvt_stop (pipeline);
+  gv_test_stop (pipeline);
   fail_unless_equals_int (frames->len, 24);
 
   g_ptr_array_unref (frames);

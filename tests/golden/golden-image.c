@@ -15,7 +15,7 @@ encode (Golden *g, GvTensor *pixels, const gchar *label, gboolean with_hidden,
   GvCmd *cmd = gv_cmd_new (g->dev);
   GvTensor *last = NULL;
 
-  GvTensor *embeds = gv_clip_vision_forward (gv_model_get_image_encoder (m), cmd, pixels,
+  GvTensor *embeds = gv_image_encoder_forward (gv_model_get_image_encoder (m), cmd, pixels,
       with_hidden ? &last : NULL, with_hidden ? golden_tap : NULL, g);
   gfloat *e = g_new (gfloat, embeds->numel), *h = last ? g_new (gfloat, last->numel) : NULL;
   gv_tensor_record_download (cmd, embeds, e);

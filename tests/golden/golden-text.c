@@ -64,7 +64,7 @@ run_text_encoder (Golden *g)
 
   GvCmd *cmd = gv_cmd_new (g->dev);
   GvTensor *pooled = NULL;
-  GvTensor *last = gv_clip_text_forward (gv_model_get_text_encoder (m), cmd, ids, n, len,
+  GvTensor *last = gv_text_encoder_forward (gv_model_get_text_encoder (m), cmd, ids, n, len,
       &pooled, golden_tap, g);
   gfloat *last_host = g_new (gfloat, last->numel), *pooled_host = g_new (gfloat, pooled->numel);
   gv_tensor_record_download (cmd, last, last_host);

@@ -4,12 +4,12 @@
 #include <string.h>
 
 #include "gv-case.h"
-#include "models-test-util.h"
+#include "gv-test-files.h"
 
 static GvCase *
 open_case (const gchar *name)
 {
-  gchar *path = g_build_filename (mt_golden_dir (), "cases", name, NULL);
+  gchar *path = g_build_filename (gv_test_golden_dir (), "cases", name, NULL);
   GError *error = NULL;
   GvCase *c = gv_case_open (path, &error);
   g_assert_no_error (error);
@@ -20,7 +20,7 @@ open_case (const gchar *name)
 static void
 test_list_and_open_all (void)
 {
-  gchar *dir = mt_golden_path ("cases");
+  gchar *dir = gv_test_golden_path ("cases");
   GError *error = NULL;
   gchar **names = gv_case_list (dir, &error);
   g_assert_no_error (error);
@@ -44,10 +44,10 @@ test_list_and_open_all (void)
 
   gchar *nowhere = g_build_filename (dir, "nowhere", NULL);
   g_assert_null (gv_case_list (nowhere, &error));
-  mt_assert_error (error, GV_ERROR_NOT_FOUND, nowhere, NULL);
+  gv_test_assert_error (error, GV_ERROR_NOT_FOUND, nowhere, NULL);
   g_clear_error (&error);
   g_assert_null (gv_case_open (nowhere, &error));
-  mt_assert_error (error, GV_ERROR_NOT_FOUND, "nowhere.safetensors", NULL);
+  gv_test_assert_error (error, GV_ERROR_NOT_FOUND, "nowhere.safetensors", NULL);
   g_clear_error (&error);
   g_free (nowhere);
   g_free (dir);
@@ -96,13 +96,13 @@ test_roles_and_reads (void)
   g_assert_no_error (error);
   g_free (s);
   g_assert_null (gv_case_read_i64 (c, "sample", &error));
-  mt_assert_error (error, GV_ERROR_INVALID, "sample", "F32", NULL);
+  gv_test_assert_error (error, GV_ERROR_INVALID, "sample", "F32", NULL);
   g_clear_error (&error);
   g_assert_null (gv_case_read_u8 (c, "sample", &error));
-  mt_assert_error (error, GV_ERROR_INVALID, "sample", NULL);
+  gv_test_assert_error (error, GV_ERROR_INVALID, "sample", NULL);
   g_clear_error (&error);
   g_assert_null (gv_case_read_f32 (c, "nothing", &error));
-  mt_assert_error (error, GV_ERROR_NOT_FOUND, "nothing", NULL);
+  gv_test_assert_error (error, GV_ERROR_NOT_FOUND, "nothing", NULL);
   g_clear_error (&error);
 
   g_autoptr (GvCase) img = open_case ("image_encoder_uint8.json");
@@ -183,11 +183,11 @@ test_tolerances (void)
 static void
 test_metadata_sidecar (void)
 {
-  gchar *dir = mt_scratch_dir ();
-  gchar *src = mt_golden_path ("cases/vae_decode.safetensors");
+  gchar *dir = gv_test_scratch_dir ();
+  gchar *src = gv_test_golden_path ("cases/vae_decode.safetensors");
   gchar *dst = g_build_filename (dir, "vae_decode.safetensors", NULL);
   GError *error = NULL;
-  mt_copy_file (src, dst);
+  gv_test_copy_file (src, dst);
 
   g_autoptr (GvCase) c = gv_case_open (dst, &error);
   g_assert_no_error (error);
@@ -198,9 +198,9 @@ test_metadata_sidecar (void)
 
   /* a JSON sidecar that is broken is an error, not a fallback */
   gchar *json = g_build_filename (dir, "vae_decode.json", NULL);
-  mt_write_file (json, "{\"case\": ");
+  gv_test_write_file (json, "{\"case\": ");
   g_assert_null (gv_case_open (dst, &error));
-  mt_assert_error (error, GV_ERROR_CORRUPT, json, NULL);
+  gv_test_assert_error (error, GV_ERROR_CORRUPT, json, NULL);
   g_clear_error (&error);
   g_free (json);
   g_free (dst);

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "models-test-util.h"
+#include "gv-test-files.h"
 #include "models/gv-config.h"
 
 static void
@@ -130,7 +130,7 @@ check_golden_values (const GvCheckpointConfig *c)
 static void
 test_golden_checkpoint (void)
 {
-  gchar *folder = mt_golden_path ("checkpoint");
+  gchar *folder = gv_test_golden_path ("checkpoint");
   GError *error = NULL;
   g_autoptr (GvCheckpointConfig) c = gv_checkpoint_config_load (folder, &error);
   g_assert_no_error (error);
@@ -144,7 +144,8 @@ static void
 test_shipped_model (void)
 {
   GError *error = NULL;
-  g_autoptr (GvCheckpointConfig) c = gv_checkpoint_config_load (mt_default_model_dir (), &error);
+  g_autoptr (GvCheckpointConfig) c = gv_checkpoint_config_load (gv_test_default_model_dir (),
+      &error);
   g_assert_no_error (error);
   check_golden_values (c);
 }
@@ -182,9 +183,9 @@ test_presets (void)
 static gchar *
 write_config (const gchar *name, const gchar *text)
 {
-  gchar *dir = mt_scratch_dir ();
+  gchar *dir = gv_test_scratch_dir ();
   gchar *path = g_build_filename (dir, name, NULL);
-  mt_write_file (path, text);
+  gv_test_write_file (path, text);
   g_free (dir);
   return path;
 }
@@ -437,7 +438,7 @@ test_bad_values (void)
     GError *error = NULL;
     g_test_message ("case %u: %s", i, b->json);
     g_assert_false (load_kind (b->kind, path, &error));
-    mt_assert_error (error, b->code, path, b->mention[0], b->mention[1], b->mention[2], NULL);
+    gv_test_assert_error (error, b->code, path, b->mention[0], b->mention[1], b->mention[2], NULL);
     g_clear_error (&error);
     g_free (path);
   }
@@ -446,21 +447,21 @@ test_bad_values (void)
 static void
 test_missing_files (void)
 {
-  gchar *dir = mt_scratch_dir ();
+  gchar *dir = gv_test_scratch_dir ();
   gchar *path = g_build_filename (dir, "config.json", NULL);
   gchar *nowhere = g_build_filename (dir, "nowhere", NULL);
   GError *error = NULL;
   GvUNetConfig u;
 
   g_assert_false (gv_unet_config_load (path, &u, &error));
-  mt_assert_error (error, GV_ERROR_NOT_FOUND, path, NULL);
+  gv_test_assert_error (error, GV_ERROR_NOT_FOUND, path, NULL);
   g_clear_error (&error);
   g_assert_null (gv_checkpoint_config_load (nowhere, &error));
-  mt_assert_error (error, GV_ERROR_NOT_FOUND, nowhere, NULL);
+  gv_test_assert_error (error, GV_ERROR_NOT_FOUND, nowhere, NULL);
   g_clear_error (&error);
   /* a folder without model_index.json */
   g_assert_null (gv_checkpoint_config_load (dir, &error));
-  mt_assert_error (error, GV_ERROR_NOT_FOUND, "model_index.json", NULL);
+  gv_test_assert_error (error, GV_ERROR_NOT_FOUND, "model_index.json", NULL);
   g_clear_error (&error);
   g_free (nowhere);
   g_free (path);
@@ -504,13 +505,13 @@ test_checkpoint_errors (void)
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
-    gchar *dir = mt_scratch_dir ();
-    mt_copy_configs (dir);
+    gchar *dir = gv_test_scratch_dir ();
+    gv_test_copy_configs (dir);
     gchar *path = g_build_filename (dir, cases[i].file, NULL);
-    mt_replace_in_file (path, cases[i].old, cases[i].new_text);
+    gv_test_replace_in_file (path, cases[i].old, cases[i].new_text);
     g_test_message ("case %u: %s: %s", i, cases[i].file, cases[i].new_text);
     g_assert_null (gv_checkpoint_config_load (dir, &error));
-    mt_assert_error (error, cases[i].code, cases[i].mention[0], cases[i].mention[1],
+    gv_test_assert_error (error, cases[i].code, cases[i].mention[0], cases[i].mention[1],
         cases[i].mention[2], NULL);
     g_clear_error (&error);
     g_free (path);
@@ -518,17 +519,17 @@ test_checkpoint_errors (void)
   }
 
   /* a listed component without its folder */
-  gchar *dir = mt_scratch_dir ();
-  mt_copy_configs (dir);
+  gchar *dir = gv_test_scratch_dir ();
+  gv_test_copy_configs (dir);
   gchar *vae = g_build_filename (dir, "vae", NULL);
-  mt_remove_tree (vae);
+  gv_test_remove_tree (vae);
   g_assert_null (gv_checkpoint_config_load (dir, &error));
-  mt_assert_error (error, GV_ERROR_NOT_FOUND, vae, "model_index.json", NULL);
+  gv_test_assert_error (error, GV_ERROR_NOT_FOUND, vae, "model_index.json", NULL);
   g_clear_error (&error);
 
   /* ... which is fine when the pipeline has none */
   gchar *index = g_build_filename (dir, "model_index.json", NULL);
-  mt_replace_in_file (index, "\"diffusers\",\n    \"AutoencoderKL\"", "null, null");
+  gv_test_replace_in_file (index, "\"diffusers\",\n    \"AutoencoderKL\"", "null, null");
   GvCheckpointConfig *c = gv_checkpoint_config_load (dir, &error);
   g_assert_no_error (error);
   g_assert_false (c->has_vae);
@@ -539,7 +540,7 @@ test_checkpoint_errors (void)
   gchar *unet_cfg = g_build_filename (dir, "unet", "config.json", NULL);
   g_remove (unet_cfg);
   g_assert_null (gv_checkpoint_config_load (dir, &error));
-  mt_assert_error (error, GV_ERROR_NOT_FOUND, unet_cfg, NULL);
+  gv_test_assert_error (error, GV_ERROR_NOT_FOUND, unet_cfg, NULL);
   g_clear_error (&error);
   g_free (unet_cfg);
   g_free (index);
@@ -550,7 +551,7 @@ test_checkpoint_errors (void)
 static void
 test_tokenizer_config (void)
 {
-  gchar *dir = mt_scratch_dir ();
+  gchar *dir = gv_test_scratch_dir ();
   gchar *cfg = g_build_filename (dir, "tokenizer_config.json", NULL);
   gchar *map = g_build_filename (dir, "special_tokens_map.json", NULL);
   GvTokenizerConfig t;
@@ -564,10 +565,10 @@ test_tokenizer_config (void)
   gv_tokenizer_config_clear (&t);
 
   /* plain strings, "unlimited" length, and the map overriding the config */
-  mt_write_file (cfg, "{\"model_max_length\": 1000000000000000019884624838656, "
+  gv_test_write_file (cfg, "{\"model_max_length\": 1000000000000000019884624838656, "
       "\"bos_token\": \"<s>\", \"pad_token\": {\"content\": \"<pad>\"}, "
       "\"do_lower_case\": false}");
-  mt_write_file (map, "{\"pad_token\": {\"__type\": \"AddedToken\", \"content\": \"!\"}, "
+  gv_test_write_file (map, "{\"pad_token\": {\"__type\": \"AddedToken\", \"content\": \"!\"}, "
       "\"unk_token\": \"<unk>\"}");
   g_assert_true (gv_tokenizer_config_load (dir, &t, &error));
   g_assert_no_error (error);
@@ -579,9 +580,9 @@ test_tokenizer_config (void)
   g_assert_cmpstr (t.eos_token, ==, "<|endoftext|>");
   gv_tokenizer_config_clear (&t);
 
-  mt_write_file (cfg, "{\"model_max_length\": 64, \"eos_token\": {\"lstrip\": false}}");
+  gv_test_write_file (cfg, "{\"model_max_length\": 64, \"eos_token\": {\"lstrip\": false}}");
   g_assert_false (gv_tokenizer_config_load (dir, &t, &error));
-  mt_assert_error (error, GV_ERROR_CORRUPT, cfg, "eos_token", NULL);
+  gv_test_assert_error (error, GV_ERROR_CORRUPT, cfg, "eos_token", NULL);
   g_clear_error (&error);
   g_free (map);
   g_free (cfg);

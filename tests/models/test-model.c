@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "gv-test-util.h"
-#include "models-test-util.h"
+#include "gv-test-files.h"
 #include "models/gv-model.h"
 
 static guint64
@@ -24,11 +24,11 @@ static const gchar *const components[] = {
 static gchar *
 copy_model (void)
 {
-  gchar *dir = mt_scratch_dir ();
-  const gchar *src = mt_default_model_dir ();
+  gchar *dir = gv_test_scratch_dir ();
+  const gchar *src = gv_test_default_model_dir ();
   gchar *index_from = g_build_filename (src, "model_index.json", NULL);
   gchar *index_to = g_build_filename (dir, "model_index.json", NULL);
-  mt_copy_file (index_from, index_to);
+  gv_test_copy_file (index_from, index_to);
   g_free (index_from);
   g_free (index_to);
   for (guint i = 0; i < G_N_ELEMENTS (components); i++) {
@@ -39,7 +39,7 @@ copy_model (void)
     const gchar *name;
     while (d && (name = g_dir_read_name (d)) != NULL) {
       gchar *f = g_build_filename (from, name, NULL), *t = g_build_filename (to, name, NULL);
-      mt_copy_file (f, t);
+      gv_test_copy_file (f, t);
       g_free (f);
       g_free (t);
     }
@@ -61,7 +61,7 @@ expect_failure (const gchar *dir, GvErrorCode code, const gchar *s1, const gchar
   GvModel *m = gv_model_load (gv_test_device (), dir, &error);
   g_assert_null (m);
   g_test_message ("error: %s", error ? error->message : "none");
-  mt_assert_error (error, code, s1, s2, NULL);
+  gv_test_assert_error (error, code, s1, s2, NULL);
   g_assert_cmpuint (device_bytes (), ==, before);
 }
 
@@ -70,14 +70,14 @@ test_shipped_model_loads_and_frees (void)
 {
   GError *error = NULL;
   guint64 before = device_bytes ();
-  GvModel *m = gv_model_load (gv_test_device (), mt_default_model_dir (), &error);
+  GvModel *m = gv_model_load (gv_test_device (), gv_test_default_model_dir (), &error);
   g_assert_no_error (error);
   g_assert_nonnull (gv_model_get_unet (m));
   g_assert_nonnull (gv_model_get_vae (m));
   g_assert_cmpuint (device_bytes (), >, before);
   /* shared per (device, folder) */
-  GvModel *a = gv_model_get_shared (gv_test_device (), mt_default_model_dir (), &error);
-  GvModel *b = gv_model_get_shared (gv_test_device (), mt_default_model_dir (), &error);
+  GvModel *a = gv_model_get_shared (gv_test_device (), gv_test_default_model_dir (), &error);
+  GvModel *b = gv_model_get_shared (gv_test_device (), gv_test_default_model_dir (), &error);
   g_assert_true (a == b);
   gv_model_unref (a);
   gv_model_unref (b);
@@ -128,13 +128,13 @@ rewrite_tensor (const gchar *dir, const gchar *component, const gchar *file_name
   GvSafetensors *st = gv_safetensors_open (file, &error);
   g_assert_no_error (error);
   guint n = gv_safetensors_get_n_tensors (st), out = 0;
-  MtTensor *t = g_new0 (MtTensor, n);
+  GvTestStTensor *t = g_new0 (GvTestStTensor, n);
   for (guint i = 0; i < n; i++) {
     const GvStTensor *s = gv_safetensors_get_nth (st, i);
     gboolean hit = strcmp (s->name, victim) == 0;
     if (hit && drop)
       continue;
-    MtTensor *m = &t[out++];
+    GvTestStTensor *m = &t[out++];
     m->name = s->name;
     m->dtype = gv_st_dtype_name (s->dtype);
     m->ndim = s->ndim;
@@ -149,7 +149,7 @@ rewrite_tensor (const gchar *dir, const gchar *component, const gchar *file_name
     }
   }
   gchar *tmp = g_strconcat (file, ".new", NULL);
-  mt_write_tensors (tmp, t, out, NULL);
+  gv_test_write_safetensors (tmp, t, out, NULL);
   gv_safetensors_close (st);
   g_assert_cmpint (g_rename (tmp, file), ==, 0);
   g_free (tmp);
@@ -182,7 +182,7 @@ test_unsupported_config_value (void)
 {
   gchar *dir = copy_model ();
   gchar *config = g_build_filename (dir, "unet", "config.json", NULL);
-  mt_replace_in_file (config, "\"act_fn\": \"silu\"", "\"act_fn\": \"mish\"");
+  gv_test_replace_in_file (config, "\"act_fn\": \"silu\"", "\"act_fn\": \"mish\"");
   expect_failure (dir, GV_ERROR_UNSUPPORTED, "act_fn", "mish");
   g_free (config);
   g_free (dir);
@@ -193,7 +193,7 @@ test_missing_component (void)
 {
   gchar *dir = copy_model ();
   gchar *index = g_build_filename (dir, "model_index.json", NULL);
-  mt_replace_in_file (index, "\"image_encoder\": [\n    \"transformers\",\n"
+  gv_test_replace_in_file (index, "\"image_encoder\": [\n    \"transformers\",\n"
       "    \"CLIPVisionModelWithProjection\"\n  ],\n", "");
   expect_failure (dir, GV_ERROR_UNSUPPORTED, "image encoder", NULL);
   g_free (index);

@@ -5,7 +5,7 @@
 
 #include "gv-case.h"
 #include "gv-test-util.h"
-#include "models-test-util.h"
+#include "gv-test-files.h"
 #include "models/gv-image-preprocess.h"
 
 static GvPreprocessorConfig cfg;
@@ -23,7 +23,7 @@ max_abs_diff (const gfloat *a, const gfloat *b, gsize n)
 static void
 run_case (const gchar *name, gdouble max_allowed)
 {
-  gchar *path = mt_golden_path (name);
+  gchar *path = gv_test_golden_path (name);
   GError *error = NULL;
   g_autoptr (GvCase) c = gv_case_open (path, &error);
   g_assert_no_error (error);
@@ -214,7 +214,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  gchar *path = mt_golden_path ("checkpoint/feature_extractor/preprocessor_config.json");
+  gchar *path = gv_test_golden_path ("checkpoint/feature_extractor/preprocessor_config.json");
   GError *error = NULL;
   gv_preprocessor_config_load (path, &cfg, &error);
   g_assert_no_error (error);

@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "models-test-util.h"
+#include "gv-test-files.h"
 #include "models/gv-safetensors.h"
 
 static gchar *dir;
@@ -32,7 +32,7 @@ test_dtypes (void)
   const guint8 b[] = { 0, 1 };
   const guint16 u16[] = { 65535 };
   const gfloat scalar = 2.5f;
-  const MtTensor t[] = {
+  const GvTestStTensor t[] = {
     { "f16", "F16", 1, { 11 }, f16, sizeof f16 },
     { "bf16", "BF16", 2, { 1, 5 }, bf16, sizeof bf16 },
     { "f64", "F64", 1, { 2 }, f64, sizeof f64 },
@@ -49,7 +49,7 @@ test_dtypes (void)
   gchar *path = scratch ("dtypes.safetensors");
   GError *error = NULL;
 
-  mt_write_tensors (path, t, G_N_ELEMENTS (t), "{\"format\":\"pt\",\"note\":\"x\"}");
+  gv_test_write_safetensors (path, t, G_N_ELEMENTS (t), "{\"format\":\"pt\",\"note\":\"x\"}");
   GvSafetensors *st = gv_safetensors_open (path, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (gv_safetensors_get_n_tensors (st), ==, G_N_ELEMENTS (t));
@@ -119,7 +119,7 @@ test_dtypes (void)
 static void
 test_golden_file (void)
 {
-  gchar *path = mt_golden_path ("checkpoint/unet/diffusion_pytorch_model.safetensors");
+  gchar *path = gv_test_golden_path ("checkpoint/unet/diffusion_pytorch_model.safetensors");
   GError *error = NULL;
   GvSafetensors *st = gv_safetensors_open (path, &error);
   g_assert_no_error (error);
@@ -201,10 +201,10 @@ test_broken_headers (void)
     GError *error = NULL;
     g_test_message ("case: %s", c->what);
     guint64 len = c->header && c->header_len == 0 ? strlen (c->header) : c->header_len;
-    mt_write_raw (path, len, c->header, zeros, c->data_size);
+    gv_test_write_raw (path, len, c->header, zeros, c->data_size);
     GvSafetensors *st = gv_safetensors_open (path, &error);
     g_assert_null (st);
-    mt_assert_error (error, c->code, path, c->mention, NULL);
+    gv_test_assert_error (error, c->code, path, c->mention, NULL);
     g_clear_error (&error);
     g_free (path);
     g_free (name);
@@ -219,11 +219,11 @@ test_overlap_order (void)
   gchar *path = scratch ("order.safetensors");
   GError *error = NULL;
 
-  mt_write_raw (path, 0, NULL, NULL, 0);
+  gv_test_write_raw (path, 0, NULL, NULL, 0);
   const gchar *ok = "{\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]},"
       "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]},"
       "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
-  mt_write_raw (path, strlen (ok), ok, zeros, 16);
+  gv_test_write_raw (path, strlen (ok), ok, zeros, 16);
   GvSafetensors *st = gv_safetensors_open (path, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (gv_safetensors_get_nth (st, 0)->name, ==, "b");
@@ -231,9 +231,9 @@ test_overlap_order (void)
 
   const gchar *bad = "{\"b\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[4,16]},"
       "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
-  mt_write_raw (path, strlen (bad), bad, zeros, 16);
+  gv_test_write_raw (path, strlen (bad), bad, zeros, 16);
   g_assert_null (gv_safetensors_open (path, &error));
-  mt_assert_error (error, GV_ERROR_CORRUPT, "'a'", "'b'", "overlap", NULL);
+  gv_test_assert_error (error, GV_ERROR_CORRUPT, "'a'", "'b'", "overlap", NULL);
   g_clear_error (&error);
   g_free (path);
 }
@@ -247,22 +247,22 @@ test_short_and_missing_files (void)
   g_file_set_contents (path, "abcd", 4, &error);
   g_assert_no_error (error);
   g_assert_null (gv_safetensors_open (path, &error));
-  mt_assert_error (error, GV_ERROR_CORRUPT, path, "too few", NULL);
+  gv_test_assert_error (error, GV_ERROR_CORRUPT, path, "too few", NULL);
   g_clear_error (&error);
 
   g_file_set_contents (path, "", 0, &error);
   g_assert_no_error (error);
   g_assert_null (gv_safetensors_open (path, &error));
-  mt_assert_error (error, GV_ERROR_CORRUPT, path, NULL);
+  gv_test_assert_error (error, GV_ERROR_CORRUPT, path, NULL);
   g_clear_error (&error);
 
   gchar *missing = scratch ("missing.safetensors");
   g_assert_null (gv_safetensors_open (missing, &error));
-  mt_assert_error (error, GV_ERROR_NOT_FOUND, missing, NULL);
+  gv_test_assert_error (error, GV_ERROR_NOT_FOUND, missing, NULL);
   g_clear_error (&error);
 
   g_assert_null (gv_safetensors_open (dir, &error));
-  mt_assert_error (error, GV_ERROR_NOT_FOUND, dir, NULL);
+  gv_test_assert_error (error, GV_ERROR_NOT_FOUND, dir, NULL);
   g_clear_error (&error);
   g_free (missing);
   g_free (path);
@@ -272,7 +272,7 @@ test_short_and_missing_files (void)
 static void
 test_truncated_checkpoint (void)
 {
-  gchar *src = mt_golden_path ("checkpoint/vae/diffusion_pytorch_model.safetensors");
+  gchar *src = gv_test_golden_path ("checkpoint/vae/diffusion_pytorch_model.safetensors");
   gchar *path = scratch ("truncated.safetensors");
   gchar *data;
   gsize len;
@@ -283,14 +283,14 @@ test_truncated_checkpoint (void)
   g_file_set_contents (path, data, len / 2, &error);
   g_assert_no_error (error);
   g_assert_null (gv_safetensors_open (path, &error));
-  mt_assert_error (error, GV_ERROR_CORRUPT, path, "truncated", NULL);
+  gv_test_assert_error (error, GV_ERROR_CORRUPT, path, "truncated", NULL);
   g_clear_error (&error);
 
   /* cut inside the header */
   g_file_set_contents (path, data, 100, &error);
   g_assert_no_error (error);
   g_assert_null (gv_safetensors_open (path, &error));
-  mt_assert_error (error, GV_ERROR_CORRUPT, path, "past the end", NULL);
+  gv_test_assert_error (error, GV_ERROR_CORRUPT, path, "past the end", NULL);
   g_clear_error (&error);
   g_free (data);
   g_free (path);
@@ -304,10 +304,10 @@ test_from_bytes (void)
   gchar *path = scratch ("bytes.safetensors");
   gchar *data;
   gsize len;
-  MtTensor t = { "x", "F32", 1, { 3 }, v, sizeof v };
+  GvTestStTensor t = { "x", "F32", 1, { 3 }, v, sizeof v };
   GError *error = NULL;
 
-  mt_write_tensors (path, &t, 1, NULL);
+  gv_test_write_safetensors (path, &t, 1, NULL);
   g_file_get_contents (path, &data, &len, NULL);
   GBytes *bytes = g_bytes_new_take (data, len);
   GvSafetensors *st = gv_safetensors_new_from_bytes ("in-memory", bytes, &error);
@@ -320,7 +320,7 @@ test_from_bytes (void)
 
   bytes = g_bytes_new_static ("\x10\0\0\0\0\0\0\0{}", 10);
   g_assert_null (gv_safetensors_new_from_bytes ("in-memory", bytes, &error));
-  mt_assert_error (error, GV_ERROR_CORRUPT, "in-memory", NULL);
+  gv_test_assert_error (error, GV_ERROR_CORRUPT, "in-memory", NULL);
   g_clear_error (&error);
   g_bytes_unref (bytes);
   g_free (path);
@@ -343,7 +343,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  dir = mt_scratch_dir ();
+  dir = gv_test_scratch_dir ();
   g_test_add_func ("/safetensors/dtypes", test_dtypes);
   g_test_add_func ("/safetensors/golden-file", test_golden_file);
   g_test_add_func ("/safetensors/broken-headers", test_broken_headers);

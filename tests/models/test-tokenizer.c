@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "gv-case.h"
-#include "models-test-util.h"
+#include "gv-test-files.h"
 #include "models/gv-tokenizer.h"
 
 static GvTokenizer *tok;
@@ -12,7 +12,7 @@ static GvTokenizer *tok;
 static void
 test_golden_case (void)
 {
-  gchar *path = mt_golden_path ("cases/tokenizer");
+  gchar *path = gv_test_golden_path ("cases/tokenizer");
   GError *error = NULL;
   g_autoptr (GvCase) c = gv_case_open (path, &error);
   g_assert_no_error (error);
@@ -197,15 +197,15 @@ test_invalid_utf8 (void)
 static void
 test_errors (void)
 {
-  gchar *dir = mt_scratch_dir ();
+  gchar *dir = gv_test_scratch_dir ();
   GError *error = NULL;
   gchar *nowhere = g_build_filename (dir, "nowhere", NULL);
 
   g_assert_null (gv_tokenizer_new (nowhere, &error));
-  mt_assert_error (error, GV_ERROR_NOT_FOUND, nowhere, NULL);
+  gv_test_assert_error (error, GV_ERROR_NOT_FOUND, nowhere, NULL);
   g_clear_error (&error);
 
-  mt_copy_configs (dir);
+  gv_test_copy_configs (dir);
   gchar *tdir = g_build_filename (dir, "tokenizer", NULL);
   gchar *vocab = g_build_filename (tdir, "vocab.json", NULL);
   gchar *merges = g_build_filename (tdir, "merges.txt", NULL);
@@ -213,27 +213,27 @@ test_errors (void)
   g_assert_no_error (error);
   gv_tokenizer_free (t);
 
-  mt_replace_in_file (vocab, "\"!\": 0", "\"!\": \"zero\"");
+  gv_test_replace_in_file (vocab, "\"!\": 0", "\"!\": \"zero\"");
   g_assert_null (gv_tokenizer_new (tdir, &error));
-  mt_assert_error (error, GV_ERROR_CORRUPT, vocab, "'!'", NULL);
+  gv_test_assert_error (error, GV_ERROR_CORRUPT, vocab, "'!'", NULL);
   g_clear_error (&error);
-  mt_write_file (vocab, "{\"a\": 0");
+  gv_test_write_file (vocab, "{\"a\": 0");
   g_assert_null (gv_tokenizer_new (tdir, &error));
-  mt_assert_error (error, GV_ERROR_CORRUPT, vocab, NULL);
+  gv_test_assert_error (error, GV_ERROR_CORRUPT, vocab, NULL);
   g_clear_error (&error);
   g_remove (vocab);
   g_assert_null (gv_tokenizer_new (tdir, &error));
-  mt_assert_error (error, GV_ERROR_NOT_FOUND, vocab, NULL);
+  gv_test_assert_error (error, GV_ERROR_NOT_FOUND, vocab, NULL);
   g_clear_error (&error);
 
-  mt_write_file (vocab, "{\"a</w>\": 0, \"b\": 1}");
+  gv_test_write_file (vocab, "{\"a</w>\": 0, \"b\": 1}");
   g_remove (merges);
   g_assert_null (gv_tokenizer_new (tdir, &error));
-  mt_assert_error (error, GV_ERROR_NOT_FOUND, merges, NULL);
+  gv_test_assert_error (error, GV_ERROR_NOT_FOUND, merges, NULL);
   g_clear_error (&error);
 
   /* a vocabulary without the special tokens: they get ids after it */
-  mt_write_file (merges, "#version: 0.2\n");
+  gv_test_write_file (merges, "#version: 0.2\n");
   t = gv_tokenizer_new (tdir, &error);
   g_assert_no_error (error);
   gint bos, eos, pad;
@@ -258,7 +258,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  gchar *folder = mt_golden_path ("checkpoint/tokenizer");
+  gchar *folder = gv_test_golden_path ("checkpoint/tokenizer");
   GError *error = NULL;
   tok = gv_tokenizer_new (folder, &error);
   g_assert_no_error (error);

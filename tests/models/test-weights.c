@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "gv-test-util.h"
-#include "models-test-util.h"
+#include "gv-test-files.h"
 #include "models/gv-weights.h"
 
 static gchar *
@@ -17,7 +17,7 @@ component_dir (const gchar *parent, const gchar *name)
 static void
 test_golden_unet (void)
 {
-  gchar *folder = mt_golden_path ("checkpoint/unet");
+  gchar *folder = gv_test_golden_path ("checkpoint/unet");
   GError *error = NULL;
   GvWeights *w = gv_weights_open (folder, FALSE, &error);
   g_assert_no_error (error);
@@ -40,12 +40,12 @@ test_golden_unet (void)
   /* wrong shape: names the file, the tensor, both shapes */
   gint64 wrong[] = { 32, 4, 3 };
   g_assert_null (gv_weights_read (w, "conv_in.weight", 3, wrong, &error));
-  mt_assert_error (error, GV_ERROR_CORRUPT, "diffusion_pytorch_model.safetensors",
+  gv_test_assert_error (error, GV_ERROR_CORRUPT, "diffusion_pytorch_model.safetensors",
       "conv_in.weight", "[32, 4, 3, 3]", "[32, 4, 3]", NULL);
   g_clear_error (&error);
 
   g_assert_null (gv_weights_read (w, "down_blocks.9.resnets.0.conv1.weight", 4, shape, &error));
-  mt_assert_error (error, GV_ERROR_NOT_FOUND, "diffusion_pytorch_model.safetensors",
+  gv_test_assert_error (error, GV_ERROR_NOT_FOUND, "diffusion_pytorch_model.safetensors",
       "down_blocks.9.resnets.0.conv1.weight", NULL);
   g_clear_error (&error);
   gv_weights_free (w);
@@ -55,31 +55,31 @@ test_golden_unet (void)
 static void
 test_missing (void)
 {
-  gchar *dir = mt_scratch_dir ();
+  gchar *dir = gv_test_scratch_dir ();
   gchar *nowhere = g_build_filename (dir, "nowhere", NULL);
   GError *error = NULL;
 
   g_assert_null (gv_weights_open (nowhere, FALSE, &error));
-  mt_assert_error (error, GV_ERROR_NOT_FOUND, nowhere, "no such folder", NULL);
+  gv_test_assert_error (error, GV_ERROR_NOT_FOUND, nowhere, "no such folder", NULL);
   g_clear_error (&error);
 
   g_assert_null (gv_weights_open (dir, TRUE, &error));
-  mt_assert_error (error, GV_ERROR_NOT_FOUND, dir, "diffusion_pytorch_model.safetensors",
+  gv_test_assert_error (error, GV_ERROR_NOT_FOUND, dir, "diffusion_pytorch_model.safetensors",
       "model.safetensors", "diffusion_pytorch_model.fp16.safetensors", NULL);
   g_clear_error (&error);
 
   /* a pickle only: say why it is not read */
   gchar *bin = g_build_filename (dir, "diffusion_pytorch_model.bin", NULL);
-  mt_write_file (bin, "pickle");
+  gv_test_write_file (bin, "pickle");
   g_assert_null (gv_weights_open (dir, FALSE, &error));
-  mt_assert_error (error, GV_ERROR_NOT_FOUND, ".bin", NULL);
+  gv_test_assert_error (error, GV_ERROR_NOT_FOUND, ".bin", NULL);
   g_clear_error (&error);
 
   /* a corrupt weights file is reported as such */
   gchar *st = g_build_filename (dir, "model.safetensors", NULL);
-  mt_write_file (st, "garbage!");
+  gv_test_write_file (st, "garbage!");
   g_assert_null (gv_weights_open (dir, FALSE, &error));
-  mt_assert_error (error, GV_ERROR_CORRUPT, st, NULL);
+  gv_test_assert_error (error, GV_ERROR_CORRUPT, st, NULL);
   g_clear_error (&error);
   g_free (st);
   g_free (bin);
@@ -91,17 +91,17 @@ test_missing (void)
 static void
 test_fp16_variant (void)
 {
-  gchar *dir = mt_scratch_dir ();
+  gchar *dir = gv_test_scratch_dir ();
   const gfloat f32[] = { 1.0f, 2.0f };
   const guint16 f16[] = { 0x4200, 0x4400 };      /* 3, 4 */
-  MtTensor t32 = { "w", "F32", 1, { 2 }, f32, sizeof f32 };
-  MtTensor t16 = { "w", "F16", 1, { 2 }, f16, sizeof f16 };
+  GvTestStTensor t32 = { "w", "F32", 1, { 2 }, f32, sizeof f32 };
+  GvTestStTensor t16 = { "w", "F16", 1, { 2 }, f16, sizeof f16 };
   gchar *p16 = g_build_filename (dir, "diffusion_pytorch_model.fp16.safetensors", NULL);
   gchar *p32 = g_build_filename (dir, "diffusion_pytorch_model.safetensors", NULL);
   gint64 shape[] = { 2 };
   GError *error = NULL;
 
-  mt_write_tensors (p16, &t16, 1, NULL);
+  gv_test_write_safetensors (p16, &t16, 1, NULL);
   for (gint prefer = 0; prefer < 2; prefer++) {
     GvWeights *w = gv_weights_open (dir, prefer, &error);
     g_assert_no_error (error);
@@ -112,7 +112,7 @@ test_fp16_variant (void)
     g_free (v);
     gv_weights_free (w);
   }
-  mt_write_tensors (p32, &t32, 1, NULL);
+  gv_test_write_safetensors (p32, &t32, 1, NULL);
   for (gint prefer = 0; prefer < 2; prefer++) {
     GvWeights *w = gv_weights_open (dir, prefer, &error);
     g_assert_no_error (error);
@@ -130,19 +130,19 @@ test_fp16_variant (void)
 static void
 test_sharded (void)
 {
-  gchar *dir = mt_scratch_dir ();
+  gchar *dir = gv_test_scratch_dir ();
   const gfloat a[] = { 1, 2, 3, 4 }, b[] = { 5, 6 };
-  MtTensor ta = { "enc.a.weight", "F32", 2, { 2, 2 }, a, sizeof a };
-  MtTensor tb = { "enc.b.bias", "F32", 1, { 2 }, b, sizeof b };
+  GvTestStTensor ta = { "enc.a.weight", "F32", 2, { 2, 2 }, a, sizeof a };
+  GvTestStTensor tb = { "enc.b.bias", "F32", 1, { 2 }, b, sizeof b };
   gchar *s1 = g_build_filename (dir, "model-00001-of-00002.safetensors", NULL);
   gchar *s2 = g_build_filename (dir, "model-00002-of-00002.safetensors", NULL);
   gchar *index = g_build_filename (dir, "model.safetensors.index.json", NULL);
   gint64 sa[] = { 2, 2 }, sb[] = { 2 };
   GError *error = NULL;
 
-  mt_write_tensors (s1, &ta, 1, NULL);
-  mt_write_tensors (s2, &tb, 1, NULL);
-  mt_write_file (index, "{\"metadata\": {\"total_size\": 24}, \"weight_map\": {"
+  gv_test_write_safetensors (s1, &ta, 1, NULL);
+  gv_test_write_safetensors (s2, &tb, 1, NULL);
+  gv_test_write_file (index, "{\"metadata\": {\"total_size\": 24}, \"weight_map\": {"
       "\"enc.a.weight\": \"model-00001-of-00002.safetensors\","
       "\"enc.b.bias\": \"model-00002-of-00002.safetensors\"}}");
   GvWeights *w = gv_weights_open (dir, FALSE, &error);
@@ -158,31 +158,31 @@ test_sharded (void)
   g_assert_cmpmem (v, sizeof a, a, sizeof a);
   g_free (v);
   g_assert_null (gv_weights_read (w, "enc.c", 1, sb, &error));
-  mt_assert_error (error, GV_ERROR_NOT_FOUND, index, "enc.c", NULL);
+  gv_test_assert_error (error, GV_ERROR_NOT_FOUND, index, "enc.c", NULL);
   g_clear_error (&error);
   gv_weights_free (w);
 
   /* the index sends a tensor to the wrong shard */
-  mt_replace_in_file (index, "\"enc.b.bias\": \"model-00002", "\"enc.b.bias\": \"model-00001");
+  gv_test_replace_in_file (index, "\"enc.b.bias\": \"model-00002", "\"enc.b.bias\": \"model-00001");
   g_assert_null (gv_weights_open (dir, FALSE, &error));
-  mt_assert_error (error, GV_ERROR_CORRUPT, index, "enc.b.bias", NULL);
+  gv_test_assert_error (error, GV_ERROR_CORRUPT, index, "enc.b.bias", NULL);
   g_clear_error (&error);
 
   /* a shard that is not there */
-  mt_replace_in_file (index, "\"enc.b.bias\": \"model-00001", "\"enc.b.bias\": \"model-00003");
+  gv_test_replace_in_file (index, "\"enc.b.bias\": \"model-00001", "\"enc.b.bias\": \"model-00003");
   g_assert_null (gv_weights_open (dir, FALSE, &error));
-  mt_assert_error (error, GV_ERROR_NOT_FOUND, index, "model-00003-of-00002.safetensors", NULL);
+  gv_test_assert_error (error, GV_ERROR_NOT_FOUND, index, "model-00003-of-00002.safetensors", NULL);
   g_clear_error (&error);
 
   /* a shard outside the folder */
-  mt_write_file (index, "{\"weight_map\": {\"enc.a.weight\": \"../x.safetensors\"}}");
+  gv_test_write_file (index, "{\"weight_map\": {\"enc.a.weight\": \"../x.safetensors\"}}");
   g_assert_null (gv_weights_open (dir, FALSE, &error));
-  mt_assert_error (error, GV_ERROR_CORRUPT, index, "enc.a.weight", NULL);
+  gv_test_assert_error (error, GV_ERROR_CORRUPT, index, "enc.a.weight", NULL);
   g_clear_error (&error);
 
-  mt_write_file (index, "{\"metadata\": {}}");
+  gv_test_write_file (index, "{\"metadata\": {}}");
   g_assert_null (gv_weights_open (dir, FALSE, &error));
-  mt_assert_error (error, GV_ERROR_CORRUPT, index, "weight_map", NULL);
+  gv_test_assert_error (error, GV_ERROR_CORRUPT, index, "weight_map", NULL);
   g_clear_error (&error);
   g_free (s1);
   g_free (s2);
@@ -194,14 +194,14 @@ test_sharded (void)
 static void
 test_legacy_vae_attention (void)
 {
-  gchar *dir = mt_scratch_dir ();
+  gchar *dir = gv_test_scratch_dir ();
   gchar *vae = component_dir (dir, "vae");
   gfloat q[16], bias[4];
   for (gint i = 0; i < 16; i++)
     q[i] = (gfloat) i;
   for (gint i = 0; i < 4; i++)
     bias[i] = (gfloat) -i;
-  const MtTensor t[] = {
+  const GvTestStTensor t[] = {
     { "encoder.mid_block.attentions.0.query.weight", "F32", 4, { 4, 4, 1, 1 }, q, sizeof q },
     { "encoder.mid_block.attentions.0.query.bias", "F32", 1, { 4 }, bias, sizeof bias },
     { "encoder.mid_block.attentions.0.proj_attn.weight", "F32", 2, { 4, 4 }, q, sizeof q },
@@ -212,7 +212,7 @@ test_legacy_vae_attention (void)
   gint64 s2[] = { 4, 4 }, s1[] = { 4 };
   GError *error = NULL;
 
-  mt_write_tensors (path, t, G_N_ELEMENTS (t), NULL);
+  gv_test_write_safetensors (path, t, G_N_ELEMENTS (t), NULL);
   GvWeights *w = gv_weights_open (vae, FALSE, &error);
   g_assert_no_error (error);
   g_assert_true (gv_weights_contains (w, "encoder.mid_block.attentions.0.to_q.weight"));
@@ -234,12 +234,13 @@ test_legacy_vae_attention (void)
   /* the 1x1 spelling is for attention projections only */
   g_assert_null (gv_weights_read (w, "encoder.mid_block.attentions.0.group_norm.weight", 2, s2,
           &error));
-  mt_assert_error (error, GV_ERROR_CORRUPT, "group_norm.weight", "[4, 4, 1, 1]", "[4, 4]", NULL);
+  gv_test_assert_error (error, GV_ERROR_CORRUPT, "group_norm.weight", "[4, 4, 1, 1]", "[4, 4]",
+      NULL);
   g_clear_error (&error);
   /* a missing attention tensor names both spellings */
   g_assert_null (gv_weights_read (w, "encoder.mid_block.attentions.0.to_v.weight", 2, s2,
           &error));
-  mt_assert_error (error, GV_ERROR_NOT_FOUND, "to_v.weight", "value.weight", NULL);
+  gv_test_assert_error (error, GV_ERROR_NOT_FOUND, "to_v.weight", "value.weight", NULL);
   g_clear_error (&error);
   gv_weights_free (w);
   g_free (path);
@@ -250,24 +251,19 @@ test_legacy_vae_attention (void)
 static void
 test_load_one (void)
 {
-  gchar *folder = mt_golden_path ("checkpoint/image_normalizer");
+  g_autofree gchar *folder = gv_test_golden_path ("checkpoint/image_normalizer");
   GError *error = NULL;
-  GvWeights *w = gv_weights_open (folder, FALSE, &error);
+  g_autoptr (GvWeights) w = gv_weights_open (folder, FALSE, &error);
   g_assert_no_error (error);
-  GvTensor *t = GV_WEIGHTS_LOAD (w, gv_test_device (), "mean", &error, 1, 32);
+  g_autoptr (GvTensor) t = GV_WEIGHTS_LOAD (w, gv_test_device (), "mean", &error, 1, 32);
   g_assert_no_error (error);
-  gfloat *want = gv_weights_read (w, "mean", 2, (const gint64[]) { 1, 32 }, &error);
+  g_autofree gfloat *want = gv_weights_read (w, "mean", 2, (const gint64[]) { 1, 32 }, &error);
   g_assert_no_error (error);
-  gfloat *got = gv_test_download (t);
+  g_autofree gfloat *got = gv_test_download (t);
   g_assert_cmpmem (got, 32 * 4, want, 32 * 4);
   g_assert_null (GV_WEIGHTS_LOAD (w, gv_test_device (), "mean", &error, 2, 32));
-  mt_assert_error (error, GV_ERROR_CORRUPT, "mean", "[1, 32]", "[2, 32]", NULL);
+  gv_test_assert_error (error, GV_ERROR_CORRUPT, "mean", "[1, 32]", "[2, 32]", NULL);
   g_clear_error (&error);
-  g_free (got);
-  g_free (want);
-  gv_tensor_unref (t);
-  gv_weights_free (w);
-  g_free (folder);
 }
 
 /* every tensor of the golden UNet through one loader, with prefixes as network code uses
@@ -275,7 +271,7 @@ test_load_one (void)
 static void
 test_loader_whole_unet (void)
 {
-  gchar *folder = mt_golden_path ("checkpoint/unet");
+  gchar *folder = gv_test_golden_path ("checkpoint/unet");
   gchar *file = g_build_filename (folder, "diffusion_pytorch_model.safetensors", NULL);
   GError *error = NULL;
   GvWeights *w = gv_weights_open (folder, FALSE, &error);
@@ -320,7 +316,7 @@ test_loader_whole_unet (void)
 static void
 test_loader_sticky_error (void)
 {
-  gchar *folder = mt_golden_path ("checkpoint/unet");
+  gchar *folder = gv_test_golden_path ("checkpoint/unet");
   GError *error = NULL;
   GvWeights *w = gv_weights_open (folder, FALSE, &error);
   g_assert_no_error (error);
@@ -339,7 +335,7 @@ test_loader_sticky_error (void)
   g_assert_null (GV_LOAD (l, "conv_in.weight", 32, 4, 3, 3));
   gv_loader_failf (l, GV_ERROR_UNSUPPORTED, "ignored: not the first error");
   g_assert_false (gv_loader_finish (l, &error));
-  mt_assert_error (error, GV_ERROR_CORRUPT, "down_blocks.0.resnets.1.conv1.weight",
+  gv_test_assert_error (error, GV_ERROR_CORRUPT, "down_blocks.0.resnets.1.conv1.weight",
       "[32, 32, 3, 3]", "[32, 32, 3, 1]", NULL);
   g_clear_error (&error);
   gv_tensor_unref (ok);
@@ -347,14 +343,14 @@ test_loader_sticky_error (void)
   l = gv_loader_new (w, gv_test_device ());
   g_assert_null (GV_LOAD (l, "time_embedding.linear_9.weight", 128, 32));
   g_assert_false (gv_loader_finish (l, &error));
-  mt_assert_error (error, GV_ERROR_NOT_FOUND, "time_embedding.linear_9.weight", NULL);
+  gv_test_assert_error (error, GV_ERROR_NOT_FOUND, "time_embedding.linear_9.weight", NULL);
   g_clear_error (&error);
 
   l = gv_loader_new (w, gv_test_device ());
   gv_loader_failf (l, GV_ERROR_UNSUPPORTED, "block type %s", "Foo");
   g_assert_null (GV_LOAD (l, "conv_in.weight", 32, 4, 3, 3));
   g_assert_false (gv_loader_finish (l, &error));
-  mt_assert_error (error, GV_ERROR_UNSUPPORTED, folder, "block type Foo", NULL);
+  gv_test_assert_error (error, GV_ERROR_UNSUPPORTED, folder, "block type Foo", NULL);
   g_clear_error (&error);
   gv_weights_free (w);
   g_free (folder);

@@ -208,9 +208,11 @@ test_forced_splits (void)
       .pad_top = 0, .pad_bottom = 1, .pad_left = 0, .pad_right = 1 }, .bias = TRUE,
     .act = GV_ACT_GELU, .residual = 1, .seed = 31 };
   g_setenv ("GENVIDEO_GEMM_MAX_BINDING", "16384", TRUE);
+  gv_test_reopen_device ();
   check_case (&c);
   check_case (&d);
   g_unsetenv ("GENVIDEO_GEMM_MAX_BINDING");
+  gv_test_reopen_device ();
 }
 
 static void

@@ -37,20 +37,21 @@ check_case (const Case *c)
   gint64 na = (c->a_shared ? 1 : c->batch) * c->m * c->k;
   gint64 nb = (c->b_shared ? 1 : c->batch) * c->k * c->n;
   gint64 no = c->batch * c->m * c->n;
-  gfloat *a = gv_test_random (na, c->seed, -1, 1);
-  gfloat *b = gv_test_random (nb, c->seed + 1, -1, 1);
-  gfloat *bias = c->bias ? gv_test_random (c->n, c->seed + 2, -1, 1) : NULL;
-  gfloat *res = c->residual ? gv_test_random (no, c->seed + 3, -1, 1) : NULL;
-  gfloat *want = g_new (gfloat, no);
-  GvTensor *ta = c->trans_a ? operand (c->a_shared, c->batch, c->k, c->m, a) :
+  g_autofree gfloat *a = gv_test_random (na, c->seed, -1, 1);
+  g_autofree gfloat *b = gv_test_random (nb, c->seed + 1, -1, 1);
+  g_autofree gfloat *bias = c->bias ? gv_test_random (c->n, c->seed + 2, -1, 1) : NULL;
+  g_autofree gfloat *res = c->residual ? gv_test_random (no, c->seed + 3, -1, 1) : NULL;
+  g_autofree gfloat *want = g_new (gfloat, no);
+  g_autoptr (GvTensor) ta = c->trans_a ? operand (c->a_shared, c->batch, c->k, c->m, a) :
       operand (c->a_shared, c->batch, c->m, c->k, a);
-  GvTensor *tb = c->trans_b ? operand (c->b_shared, c->batch, c->n, c->k, b) :
+  g_autoptr (GvTensor) tb = c->trans_b ? operand (c->b_shared, c->batch, c->n, c->k, b) :
       operand (c->b_shared, c->batch, c->k, c->n, b);
-  GvTensor *tbias = bias ? GV_TEST_TENSOR (bias, c->n) : NULL;
-  GvTensor *out = GV_TEST_TENSOR (c->residual == 2 ? res : NULL, c->batch, c->m, c->n);
-  GvTensor *tres = c->residual == 1 ? GV_TEST_TENSOR (res, c->batch, c->m, c->n) :
+  g_autoptr (GvTensor) tbias = bias ? GV_TEST_TENSOR (bias, c->n) : NULL;
+  g_autoptr (GvTensor) out = GV_TEST_TENSOR (c->residual == 2 ? res : NULL, c->batch, c->m,
+      c->n);
+  g_autoptr (GvTensor) tres = c->residual == 1 ? GV_TEST_TENSOR (res, c->batch, c->m, c->n) :
       c->residual == 2 ? gv_tensor_ref (out) : NULL;
-  GvCmd *cmd = gv_cmd_new (gv_test_device ());
+  g_autoptr (GvCmd) cmd = gv_cmd_new (gv_test_device ());
   GvMatmulArgs args = {
     .trans_a = c->trans_a, .trans_b = c->trans_b, .alpha = c->alpha, .bias = tbias,
     .act = c->act, .residual = tres,
@@ -58,23 +59,10 @@ check_case (const Case *c)
 
   gv_op_matmul (cmd, out, ta, tb, &args);
   gv_test_finish (cmd);
-  gfloat *got = gv_test_download (out);
+  g_autofree gfloat *got = gv_test_download (out);
   gv_ref_matmul (want, a, b, c->batch, c->m, c->n, c->k, c->a_shared, c->b_shared, c->trans_a,
       c->trans_b, c->alpha == 0 ? 1 : c->alpha, bias, ref_act (c->act), res);
   gv_assert_close (got, want, no, 1e-5);
-
-  gv_cmd_free (cmd);
-  gv_tensor_unref (ta);
-  gv_tensor_unref (tb);
-  g_clear_pointer (&tbias, gv_tensor_unref);
-  g_clear_pointer (&tres, gv_tensor_unref);
-  gv_tensor_unref (out);
-  g_free (a);
-  g_free (b);
-  g_free (bias);
-  g_free (res);
-  g_free (want);
-  g_free (got);
 }
 
 static void
@@ -205,10 +193,12 @@ test_forced_splits (void)
     .trans_a = TRUE, .trans_b = TRUE, .act = GV_ACT_SILU, .seed = 74 };
   Case batches = { .batch = 5, .m = 100, .n = 40, .k = 20, .residual = 1, .seed = 75 };
   g_setenv ("GENVIDEO_GEMM_MAX_BINDING", "65536", TRUE);
+  gv_test_reopen_device ();
   check_case (&rows);
   check_case (&rows_t);
   check_case (&batches);
   g_unsetenv ("GENVIDEO_GEMM_MAX_BINDING");
+  gv_test_reopen_device ();
 }
 
 static void
@@ -309,8 +299,10 @@ static void
 test_rows_too_long (void)
 {
   g_setenv ("GENVIDEO_GEMM_MAX_BINDING", "65536", TRUE);
+  gv_test_reopen_device ();
   expect_invalid (300, 8, 8, 100, FALSE, NULL);
   g_unsetenv ("GENVIDEO_GEMM_MAX_BINDING");
+  gv_test_reopen_device ();
 }
 
 static void

@@ -2,10 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models-test-util.h"
+#include "gv-test-files.h"
 
 const gchar *
-mt_golden_dir (void)
+gv_test_golden_dir (void)
 {
   const gchar *dir = g_getenv ("GENVIDEO_GOLDEN_DIR");
   if (dir == NULL || !g_file_test (dir, G_FILE_TEST_IS_DIR)) {
@@ -16,13 +16,13 @@ mt_golden_dir (void)
 }
 
 gchar *
-mt_golden_path (const gchar *relative)
+gv_test_golden_path (const gchar *relative)
 {
-  return g_build_filename (mt_golden_dir (), relative, NULL);
+  return g_build_filename (gv_test_golden_dir (), relative, NULL);
 }
 
 const gchar *
-mt_default_model_dir (void)
+gv_test_default_model_dir (void)
 {
   const gchar *dir = g_getenv ("GENVIDEO_DEFAULT_MODEL_DIR");
   if (dir == NULL || !g_file_test (dir, G_FILE_TEST_IS_DIR)) {
@@ -36,14 +36,14 @@ mt_default_model_dir (void)
 static GPtrArray *scratch_dirs;
 
 void
-mt_remove_tree (const gchar *path)
+gv_test_remove_tree (const gchar *path)
 {
   if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)) {
     GDir *d = g_dir_open (path, 0, NULL);
     const gchar *name;
     while (d && (name = g_dir_read_name (d)) != NULL) {
       gchar *child = g_build_filename (path, name, NULL);
-      mt_remove_tree (child);
+      gv_test_remove_tree (child);
       g_free (child);
     }
     if (d)
@@ -56,12 +56,12 @@ static void
 remove_scratch (void)
 {
   for (guint i = 0; i < scratch_dirs->len; i++)
-    mt_remove_tree (scratch_dirs->pdata[i]);
+    gv_test_remove_tree (scratch_dirs->pdata[i]);
   g_ptr_array_unref (scratch_dirs);
 }
 
 gchar *
-mt_scratch_dir (void)
+gv_test_scratch_dir (void)
 {
   GError *error = NULL;
   gchar *dir = g_dir_make_tmp ("gv-models-test-XXXXXX", &error);
@@ -75,7 +75,7 @@ mt_scratch_dir (void)
 }
 
 void
-mt_write_raw (const gchar *path, guint64 header_len, const gchar *header, gconstpointer data,
+gv_test_write_raw (const gchar *path, guint64 header_len, const gchar *header, gconstpointer data,
     gsize size)
 {
   GByteArray *b = g_byte_array_new ();
@@ -92,7 +92,8 @@ mt_write_raw (const gchar *path, guint64 header_len, const gchar *header, gconst
 }
 
 void
-mt_write_tensors (const gchar *path, const MtTensor *t, guint n, const gchar *metadata)
+gv_test_write_safetensors (const gchar *path, const GvTestStTensor *t, guint n,
+    const gchar *metadata)
 {
   GString *h = g_string_new ("{");
   GByteArray *data = g_byte_array_new ();
@@ -111,13 +112,13 @@ mt_write_tensors (const gchar *path, const MtTensor *t, guint n, const gchar *me
   g_string_append_c (h, '}');
   while (h->len % 8)
     g_string_append_c (h, ' ');
-  mt_write_raw (path, h->len, h->str, data->data, data->len);
+  gv_test_write_raw (path, h->len, h->str, data->data, data->len);
   g_string_free (h, TRUE);
   g_byte_array_unref (data);
 }
 
 void
-mt_copy_file (const gchar *from, const gchar *to)
+gv_test_copy_file (const gchar *from, const gchar *to)
 {
   gchar *text;
   gsize len;
@@ -130,9 +131,9 @@ mt_copy_file (const gchar *from, const gchar *to)
 }
 
 void
-mt_copy_configs (const gchar *dir)
+gv_test_copy_configs (const gchar *dir)
 {
-  gchar *src = mt_golden_path ("checkpoint");
+  gchar *src = gv_test_golden_path ("checkpoint");
   GDir *d = g_dir_open (src, 0, NULL);
   const gchar *name;
   g_assert_nonnull (d);
@@ -147,13 +148,13 @@ mt_copy_configs (const gchar *dir)
         if (g_str_has_suffix (f, ".safetensors"))
           continue;
         gchar *a = g_build_filename (from, f, NULL), *b = g_build_filename (to, f, NULL);
-        mt_copy_file (a, b);
+        gv_test_copy_file (a, b);
         g_free (a);
         g_free (b);
       }
       g_dir_close (sub);
     } else {
-      mt_copy_file (from, to);
+      gv_test_copy_file (from, to);
     }
     g_free (from);
     g_free (to);
@@ -163,7 +164,7 @@ mt_copy_configs (const gchar *dir)
 }
 
 void
-mt_write_file (const gchar *path, const gchar *text)
+gv_test_write_file (const gchar *path, const gchar *text)
 {
   GError *error = NULL;
   g_file_set_contents (path, text, -1, &error);
@@ -171,7 +172,7 @@ mt_write_file (const gchar *path, const gchar *text)
 }
 
 void
-mt_replace_in_file (const gchar *path, const gchar *old, const gchar *new_text)
+gv_test_replace_in_file (const gchar *path, const gchar *old, const gchar *new_text)
 {
   gchar *text;
   GError *error = NULL;
@@ -182,13 +183,13 @@ mt_replace_in_file (const gchar *path, const gchar *old, const gchar *new_text)
     g_error ("%s does not contain '%s'", path, old);
   gchar *out = g_strdup_printf ("%.*s%s%s", (gint) (at - text), text, new_text,
       at + strlen (old));
-  mt_write_file (path, out);
+  gv_test_write_file (path, out);
   g_free (out);
   g_free (text);
 }
 
 void
-mt_assert_error (GError *error, GvErrorCode code, ...)
+gv_test_assert_error (GError *error, GvErrorCode code, ...)
 {
   va_list args;
   if (error == NULL)

@@ -9,6 +9,10 @@ G_BEGIN_DECLS
  * program with a clear message when there is none. */
 GvDevice *gv_test_device (void);
 
+/* Replaces the test device with a newly opened one, which reads the environment again (for
+ * settings read when a device opens, such as GENVIDEO_GEMM_MAX_BINDING). */
+void gv_test_reopen_device (void);
+
 /* Uniform random floats in [lo, hi) from a fixed seed (never all zeros). */
 gfloat *gv_test_random (gsize n, guint32 seed, gfloat lo, gfloat hi);
 

@@ -26,6 +26,16 @@ gv_test_device (void)
   return test_device;
 }
 
+void
+gv_test_reopen_device (void)
+{
+  GError *error = NULL;
+  gv_test_device ();
+  g_clear_pointer (&test_device, gv_device_unref);
+  test_device = gv_device_new (-1, &error);
+  g_assert_no_error (error);
+}
+
 gfloat *
 gv_test_random (gsize n, guint32 seed, gfloat lo, gfloat hi)
 {
