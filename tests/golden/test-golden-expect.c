@@ -144,24 +144,33 @@ manifest_cases (void)
   return n;
 }
 
+/* gv-golden exits with @status, and @lines of its output end in FAIL and hold @a and @b */
+static void
+expect (gint status, guint lines, const gchar *a, const gchar *b, const gchar *with,
+    const gchar *folder, const gchar *const *extra)
+{
+  gchar *out = NULL;
+  g_assert_cmpint (run_golden (with, folder, extra, &out), ==, status);
+  g_assert_cmpuint (count_failures (out, a, b), ==, lines);
+  g_free (out);
+}
+
+static const gchar *const check_all[] = { "--check", NULL };
+
 static void
 test_empty_folder (void)
 {
-  gchar *empty = g_dir_make_tmp ("golden-expect-XXXXXX", NULL), *out = NULL;
-  const gchar *none[] = { NULL }, *check[] = { "--check", NULL };
+  gchar *empty = g_dir_make_tmp ("golden-expect-XXXXXX", NULL);
+  const gchar *const all[] = { NULL };
+  guint n = manifest_cases ();
 
-  /* a full run: every case of the manifest missing, both of its files */
-  g_assert_cmpint (run_golden (manifest, empty, none, &out), ==, 1);
-  g_assert_cmpuint (count_failures (out, ".safetensors", "missing"), ==, manifest_cases ());
-  g_assert_cmpuint (count_failures (out, ".json", "missing"), ==, manifest_cases ());
-  g_free (out);
-  g_assert_cmpint (run_golden (manifest, empty, check, &out), ==, 1);
-  g_free (out);
+  /* a full run: both files of every case of the manifest missing */
+  expect (1, n, ".safetensors", "missing", manifest, empty, all);
+  expect (1, n, ".json", "missing", manifest, empty, all);
+  expect (1, 2 * n, "missing", NULL, manifest, empty, check_all);
   /* and a folder that is not there */
   gchar *gone = g_build_filename (empty, "gone", NULL);
-  g_assert_cmpint (run_golden (manifest, gone, check, &out), ==, 1);
-  g_assert_cmpuint (count_failures (out, "cases folder", NULL), ==, 1);
-  g_free (out);
+  expect (1, 1, "cases folder", NULL, manifest, gone, check_all);
   g_free (gone);
   remove_folder (empty);
 }
@@ -169,26 +178,17 @@ test_empty_folder (void)
 static void
 test_missing_file (void)
 {
-  gchar *out = NULL;
-  const gchar *check[] = { "--check", NULL }, *one[] = { "--check", "vae_decode", NULL };
-
+  const gchar *const one[] = { "--check", "vae_decode", NULL };
   gchar *intact = link_cases (NULL, NULL);
-  g_assert_cmpint (run_golden (manifest, intact, check, &out), ==, 0);
-  g_free (out);
+  expect (0, 0, "", NULL, manifest, intact, check_all);
   remove_folder (intact);
 
   gchar *broken = link_cases ("vae_decode.json", NULL);
-  g_assert_cmpint (run_golden (manifest, broken, check, &out), ==, 1);
-  g_assert_cmpuint (count_failures (out, "vae_decode.json", "missing"), ==, 1);
-  g_free (out);
-  g_assert_cmpint (run_golden (manifest, broken, one, &out), ==, 1);
-  g_free (out);
+  expect (1, 1, "vae_decode.json", "missing", manifest, broken, check_all);
+  expect (1, 1, "vae_decode.json", "missing", manifest, broken, one);
   remove_folder (broken);
-
   broken = link_cases ("unet_t501.safetensors", NULL);
-  g_assert_cmpint (run_golden (manifest, broken, check, &out), ==, 1);
-  g_assert_cmpuint (count_failures (out, "unet_t501.safetensors", "missing"), ==, 1);
-  g_free (out);
+  expect (1, 1, "unet_t501.safetensors", "missing", manifest, broken, check_all);
   remove_folder (broken);
 }
 
@@ -196,33 +196,24 @@ test_missing_file (void)
 static void
 test_unknown_case (void)
 {
-  gchar *out = NULL;
-  const gchar *check[] = { "--check", NULL };
   gchar *extra = link_cases (NULL, "vae_decode_copy");
-  g_assert_cmpint (run_golden (manifest, extra, check, &out), ==, 1);
-  g_assert_cmpuint (count_failures (out, "vae_decode_copy", "not in the manifest"), ==, 1);
-  g_free (out);
+  expect (1, 1, "vae_decode_copy", "not in the manifest", manifest, extra, check_all);
   remove_folder (extra);
 }
 
 static void
 test_missing_tensor (void)
 {
-  gchar *dir = g_dir_make_tmp ("golden-expect-XXXXXX", NULL), *out = NULL;
-  const gchar *check[] = { "--check", "vae_decode", NULL };
+  gchar *dir = g_dir_make_tmp ("golden-expect-XXXXXX", NULL);
+  const gchar *const one[] = { "--check", "vae_decode", NULL };
 
   /* listed in the manifest, not in the file */
   gchar *edited = edit_manifest (dir, "vae_decode", NULL, "compare inter.not_in_the_file");
-  g_assert_cmpint (run_golden (edited, cases, check, &out), ==, 1);
-  g_assert_cmpuint (count_failures (out, "inter.not_in_the_file", "missing from the case file"),
-      ==, 1);
-  g_free (out);
+  expect (1, 1, "inter.not_in_the_file", "missing from the case file", edited, cases, one);
   g_free (edited);
   /* in the file, not listed */
   edited = edit_manifest (dir, "vae_decode", "input   latents", NULL);
-  g_assert_cmpint (run_golden (edited, cases, check, &out), ==, 1);
-  g_assert_cmpuint (count_failures (out, "latents", "not in the manifest"), ==, 1);
-  g_free (out);
+  expect (1, 1, "latents", "not in the manifest", edited, cases, one);
   g_free (edited);
   remove_folder (dir);
 }
@@ -231,24 +222,18 @@ test_missing_tensor (void)
 static void
 test_lost_tap (void)
 {
-  gchar *dir = g_dir_make_tmp ("golden-expect-XXXXXX", NULL), *out = NULL;
-  const gchar *run[] = { "image_encoder_pixel_values", NULL };
-  const gchar *lost[] = { "--drop-tap=inter.hidden_states.1", "image_encoder_pixel_values",
-    NULL };
+  gchar *dir = g_dir_make_tmp ("golden-expect-XXXXXX", NULL);
+  const gchar *const run[] = { "image_encoder_pixel_values", NULL };
+  const gchar *const lost[] = { "--drop-tap=inter.hidden_states.1",
+    "image_encoder_pixel_values", NULL };
 
-  g_assert_cmpint (run_golden (manifest, cases, run, &out), ==, 0);
-  g_assert_cmpuint (count_failures (out, "image_encoder_pixel_values", NULL), ==, 0);
-  g_free (out);
-  g_assert_cmpint (run_golden (manifest, cases, lost, &out), ==, 1);
-  g_assert_cmpuint (count_failures (out, "inter.hidden_states.1", "not compared"), ==, 1);
-  g_assert_cmpuint (count_failures (out, "image_encoder_pixel_values", NULL), ==, 1);
-  g_free (out);
+  expect (0, 0, "", NULL, manifest, cases, run);
+  expect (1, 1, "inter.hidden_states.1", "not compared", manifest, cases, lost);
+  expect (1, 1, "image_encoder_pixel_values", NULL, manifest, cases, lost);
 
-  gchar *edited = edit_manifest (dir, "image_encoder_pixel_values", "compare inter.hidden_states.2",
-      "input inter.hidden_states.2");
-  g_assert_cmpint (run_golden (edited, cases, run, &out), ==, 1);
-  g_assert_cmpuint (count_failures (out, "inter.hidden_states.2", "as an input"), ==, 1);
-  g_free (out);
+  gchar *edited = edit_manifest (dir, "image_encoder_pixel_values",
+      "compare inter.hidden_states.2", "input inter.hidden_states.2");
+  expect (1, 1, "inter.hidden_states.2", "as an input", edited, cases, run);
   g_free (edited);
   remove_folder (dir);
 }
@@ -258,14 +243,13 @@ static void
 test_not_implemented (void)
 {
   gchar *out = NULL;
-  const gchar *skip[] = { "tav_train_step", NULL };
+  const gchar *const skip[] = { "tav_train_step", NULL };
   g_assert_cmpint (run_golden (manifest, cases, skip, &out), ==, 77);
   g_assert_nonnull (strstr (out, "SKIP"));
   g_free (out);
 
   gchar *broken = link_cases ("tav_train_step.json", NULL);
-  g_assert_cmpint (run_golden (manifest, broken, skip, &out), ==, 1);
-  g_free (out);
+  expect (1, 1, "tav_train_step.json", "missing", manifest, broken, skip);
   remove_folder (broken);
 }
 
