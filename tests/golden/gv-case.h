@@ -1,5 +1,5 @@
 /* One golden reference case: NAME.safetensors (the tensors) and NAME.json (what was run, the
- * inputs that are not tensors, the tolerances), the format of ../shared/golden/cases/.
+ * inputs that are not tensors, the tolerances), the format of tests/golden/data/cases/.
  * Nothing here knows a particular case: the tools decide what to run from the name. */
 #pragma once
 
