@@ -9,12 +9,16 @@
  * process_clip() and pushes. FLUSH_START and deactivation raise the cancellation flag, which
  * long work polls, and wake everything that waits.
  *
- * Locks: the object lock guards the properties, priv->lock the streaming state. Neither is
- * held while pushing or while calling process_clip().
+ * Locks: the object lock guards the properties and the compute resources, priv->lock the
+ * streaming state. Neither is held while pushing or while calling process_clip(). The task
+ * holds the clip state (gv_clip_lock()) during process_clip() and never while pushing.
+ *
+ * Files: the clip queue (gstgenvideoclipqueue.c), the device and model
+ * (gstgenvideoresources.c), and this, the element: pads, events, task, properties.
  */
 #include "gstgenvideoclipfilter.h"
-#include "gstgenvideodevice.h"
-#include "gstgenvideoclipmeta.h"
+#include "gstgenvideoclipqueue.h"
+#include "gstgenvideoresources.h"
 
 GST_DEBUG_CATEGORY (gst_gen_video_clip_filter_debug);
 #define GST_CAT_DEFAULT gst_gen_video_clip_filter_debug
@@ -44,20 +48,6 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (CLIP_CAPS));
 
 typedef struct {
-  GstEvent *event;
-  guint position;       /* frames of the clip that arrived before the event */
-} QueuedEvent;
-
-/* A clip on its way through the element: its frames and the serialized events among them. */
-typedef struct {
-  GPtrArray *frames;    /* GstBuffer *, NULL once pushed */
-  GQueue events;        /* QueuedEvent *, in arrival order */
-  GstVideoInfo info;    /* of the frames, taken with the first one */
-  GvClip *upstream;     /* the upstream clip the frames belong to (the frames' metas hold it) */
-  guint upstream_next;  /* index the next frame of that clip must have */
-} ClipQueue;
-
-typedef struct {
   GstPad *sinkpad;
   GstPad *srcpad;
 
@@ -74,8 +64,8 @@ typedef struct {
   GstVideoInfo sink_info;
   gboolean have_info;
   gboolean size_error_posted;
-  ClipQueue *collecting;
-  ClipQueue *ready;     /* closed clip waiting for the task, or NULL */
+  GstGenVideoClipQueue *collecting;
+  GstGenVideoClipQueue *ready;     /* closed clip waiting for the task, or NULL */
   GQueue sticky;        /* unpushed sticky events of dropped clips, for after a flush */
   GvClip *processing;   /* the clip in process_clip(), for progress messages */
   gchar *last_stage;
@@ -83,9 +73,7 @@ typedef struct {
 
   gint cancelled;       /* atomic */
 
-  /* compute resources, under the object lock; held from first use until READY */
-  GvDevice *device;
-  GvModel *loaded_model;
+  GstGenVideoResources resources;  /* device and model, under the object lock */
 } GstGenVideoClipFilterPrivate;
 
 G_DEFINE_ABSTRACT_TYPE_WITH_CODE (GstGenVideoClipFilter, gst_gen_video_clip_filter,
@@ -99,45 +87,6 @@ static void gst_gen_video_clip_filter_loop (gpointer user_data);
   ((GstGenVideoClipFilterPrivate *) \
       gst_gen_video_clip_filter_get_instance_private (GST_GEN_VIDEO_CLIP_FILTER (self)))
 
-static ClipQueue *
-clip_queue_new (void)
-{
-  ClipQueue *c = g_new0 (ClipQueue, 1);
-  c->frames = g_ptr_array_new ();
-  g_queue_init (&c->events);
-  return c;
-}
-
-/* The sticky events that were not pushed go to @sticky (when not NULL): after a flush they
- * are stored on the src pad (as GstQueue does), so that downstream still gets the caps and
- * tags that upstream will not send again. SEGMENT and EOS are left out: upstream sends a new
- * segment after a flush. */
-static void
-clip_queue_free (ClipQueue *c, GQueue *sticky)
-{
-  if (!c)
-    return;
-  for (guint i = 0; i < c->frames->len; i++) {
-    if (c->frames->pdata[i])
-      gst_buffer_unref (c->frames->pdata[i]);
-  }
-  g_ptr_array_free (c->frames, TRUE);
-
-  QueuedEvent *qe;
-  while ((qe = g_queue_pop_head (&c->events))) {
-    if (qe->event) {
-      GstEventType type = GST_EVENT_TYPE (qe->event);
-      if (sticky && GST_EVENT_IS_STICKY (qe->event) && type != GST_EVENT_SEGMENT
-          && type != GST_EVENT_EOS)
-        g_queue_push_tail (sticky, qe->event);
-      else
-        gst_event_unref (qe->event);
-    }
-    g_free (qe);
-  }
-  g_free (c);
-}
-
 /* Drops every queued clip, keeping their unpushed sticky events in priv->sticky (oldest
  * first) or, with @keep_sticky FALSE, dropping those too. */
 static void
@@ -146,9 +95,9 @@ drop_clips (GstGenVideoClipFilter *self, gboolean keep_sticky)
   GstGenVideoClipFilterPrivate *priv = PRIV (self);
 
   g_mutex_lock (&priv->lock);
-  clip_queue_free (g_steal_pointer (&priv->ready), &priv->sticky);
-  clip_queue_free (priv->collecting, &priv->sticky);
-  priv->collecting = clip_queue_new ();
+  gst_gen_video_clip_queue_free (g_steal_pointer (&priv->ready), &priv->sticky);
+  gst_gen_video_clip_queue_free (priv->collecting, &priv->sticky);
+  priv->collecting = gst_gen_video_clip_queue_new ();
   if (!keep_sticky)
     g_queue_clear_full (&priv->sticky, (GDestroyNotify) gst_event_unref);
   g_cond_broadcast (&priv->cond);
@@ -170,19 +119,9 @@ close_clip_locked (GstGenVideoClipFilter *self)
   GST_DEBUG_OBJECT (self, "clip of %u frames and %u events closed", priv->collecting->frames->len,
       priv->collecting->events.length);
   priv->ready = priv->collecting;
-  priv->collecting = clip_queue_new ();
+  priv->collecting = gst_gen_video_clip_queue_new ();
   g_cond_broadcast (&priv->cond);
   return GST_FLOW_OK;
-}
-
-/* A frame continues the clip being collected when both have no upstream clip, or when it is
- * the next frame of the same upstream clip. */
-static gboolean
-continues_clip (const ClipQueue *c, const GstGenVideoClipMeta *meta)
-{
-  if (!c->upstream)
-    return meta == NULL;
-  return meta && meta->clip == c->upstream && meta->frame_index == c->upstream_next;
 }
 
 static GstFlowReturn
@@ -206,19 +145,15 @@ gst_gen_video_clip_filter_chain (GstPad *pad, GstObject *parent, GstBuffer *buff
     return GST_FLOW_NOT_NEGOTIATED;
   }
 
-  ClipQueue *c = priv->collecting;
-  if (c->frames->len > 0 && !continues_clip (c, meta)) {
+  GstGenVideoClipQueue *c = priv->collecting;
+  if (c->frames->len > 0 && !gst_gen_video_clip_queue_continues (c, meta)) {
     GST_DEBUG_OBJECT (self, "frame starts a new upstream clip: closing ours");
     ret = close_clip_locked (self);
     if (ret != GST_FLOW_OK)
       goto drop;
     c = priv->collecting;
   }
-  if (c->frames->len == 0)
-    c->info = priv->sink_info;
-  c->upstream = meta ? meta->clip : NULL;
-  c->upstream_next = meta ? meta->frame_index + 1 : 0;
-  g_ptr_array_add (c->frames, buffer);
+  gst_gen_video_clip_queue_add_frame (c, buffer, meta, &priv->sink_info);
 
   /* upstream clips win over clip-frames, so that all stages share one clip object */
   gboolean full = meta ? meta->frame_index + 1 >= meta->frame_count
@@ -306,20 +241,6 @@ gst_gen_video_clip_filter_accept_caps (GstGenVideoClipFilter *self, GstPad *pad,
   return TRUE;
 }
 
-/* The device answers context queries from both sides. */
-static gboolean
-answer_context_query (GstGenVideoClipFilter *self, GstQuery *query)
-{
-  GstGenVideoClipFilterPrivate *priv = PRIV (self);
-  GST_OBJECT_LOCK (self);
-  GvDevice *device = priv->device ? gv_device_ref (priv->device) : NULL;
-  GST_OBJECT_UNLOCK (self);
-  gboolean answered = gst_gen_video_device_handle_query (query, device);
-  if (device)
-    gv_device_unref (device);
-  return answered;
-}
-
 /* Caps queries when the output differs from the input: the sink takes what its template
  * takes (the output is made from it), the src gives the output of that. */
 static gboolean
@@ -356,7 +277,8 @@ gst_gen_video_clip_filter_sink_query (GstPad *pad, GstObject *parent, GstQuery *
 {
   GstGenVideoClipFilter *self = GST_GEN_VIDEO_CLIP_FILTER (parent);
 
-  if (GST_QUERY_TYPE (query) == GST_QUERY_CONTEXT && answer_context_query (self, query))
+  if (GST_QUERY_TYPE (query) == GST_QUERY_CONTEXT
+      && gst_gen_video_resources_answer_query (&PRIV (self)->resources, query))
     return TRUE;
   if (GST_QUERY_TYPE (query) == GST_QUERY_CAPS && answer_caps_query (self, pad, query))
     return TRUE;
@@ -377,7 +299,8 @@ gst_gen_video_clip_filter_src_query (GstPad *pad, GstObject *parent, GstQuery *q
   GstGenVideoClipFilter *self = GST_GEN_VIDEO_CLIP_FILTER (parent);
   GstGenVideoClipFilterPrivate *priv = PRIV (self);
 
-  if (GST_QUERY_TYPE (query) == GST_QUERY_CONTEXT && answer_context_query (self, query))
+  if (GST_QUERY_TYPE (query) == GST_QUERY_CONTEXT
+      && gst_gen_video_resources_answer_query (&PRIV (self)->resources, query))
     return TRUE;
   if (GST_QUERY_TYPE (query) == GST_QUERY_CAPS && answer_caps_query (self, pad, query))
     return TRUE;
@@ -537,10 +460,7 @@ queue_event (GstGenVideoClipFilter *self, GstEvent *event)
     priv->have_info = TRUE;
   }
 
-  QueuedEvent *qe = g_new (QueuedEvent, 1);
-  qe->event = event;
-  qe->position = priv->collecting->frames->len;
-  g_queue_push_tail (&priv->collecting->events, qe);
+  gst_gen_video_clip_queue_add_event (priv->collecting, event);
 
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS)
     ret = close_clip_locked (self);
@@ -613,60 +533,28 @@ gst_gen_video_clip_filter_sink_activate_mode (GstPad *pad, GstObject *parent, Gs
   return TRUE;
 }
 
-static GvClipFrame
-frame_of_buffer (GstBuffer *buffer)
+/* What the element restores on every frame it pushes: the timing and flags the frame came
+ * with (process_clip() may replace the buffer). */
+typedef struct {
+  GstClockTime pts, dts, duration;
+  GstBufferFlags flags;
+} FrameTiming;
+
+static FrameTiming
+timing_of_buffer (GstBuffer *buffer)
 {
-  return (GvClipFrame) { GST_BUFFER_PTS (buffer), GST_BUFFER_DTS (buffer),
+  return (FrameTiming) { GST_BUFFER_PTS (buffer), GST_BUFFER_DTS (buffer),
       GST_BUFFER_DURATION (buffer), GST_BUFFER_FLAGS (buffer) };
-}
-
-/* The upstream clip object when the frames are exactly that clip (every frame, in order, at
- * our size), else NULL. */
-static GvClip *
-whole_upstream_clip (const ClipQueue *c)
-{
-  guint n = c->frames->len;
-  GstGenVideoClipMeta *first = gst_buffer_get_gen_video_clip_meta (c->frames->pdata[0]);
-
-  if (!first || first->frame_count != n
-      || gv_clip_get_width (first->clip) != (guint) GST_VIDEO_INFO_WIDTH (&c->info)
-      || gv_clip_get_height (first->clip) != (guint) GST_VIDEO_INFO_HEIGHT (&c->info))
-    return NULL;
-  for (guint i = 0; i < n; i++) {
-    GstGenVideoClipMeta *meta = gst_buffer_get_gen_video_clip_meta (c->frames->pdata[i]);
-    if (!meta || meta->clip != first->clip || meta->frame_index != i)
-      return NULL;
-  }
-  return first->clip;
-}
-
-static GvClip *
-find_or_create_clip (GstGenVideoClipFilter *self, const ClipQueue *c, const GvClipFrame *frames)
-{
-  GvClip *clip = whole_upstream_clip (c);
-
-  if (clip) {
-    GST_DEBUG_OBJECT (self, "reusing clip %" G_GUINT64_FORMAT " of %u frames",
-        gv_clip_get_id (clip), c->frames->len);
-    return gv_clip_ref (clip);
-  }
-  clip = gv_clip_new (c->frames->len, GST_VIDEO_INFO_WIDTH (&c->info),
-      GST_VIDEO_INFO_HEIGHT (&c->info));
-  for (guint i = 0; i < c->frames->len; i++)
-    gv_clip_set_frame (clip, i, &frames[i]);
-  GST_DEBUG_OBJECT (self, "new clip %" G_GUINT64_FORMAT " of %u frames", gv_clip_get_id (clip),
-      c->frames->len);
-  return clip;
 }
 
 /* Gives frame @index its original timing and flags and the clip meta, copying the buffer
  * only when something has to change. */
 static GstBuffer *
-finish_frame (GstBuffer *buffer, GvClip *clip, guint index, const GvClipFrame *orig)
+finish_frame (GstBuffer *buffer, GvClip *clip, guint index, const FrameTiming *orig)
 {
   GstGenVideoClipMeta *meta = gst_buffer_get_gen_video_clip_meta (buffer);
   gboolean meta_ok = meta && meta->clip == clip && meta->frame_index == index;
-  GvClipFrame now = frame_of_buffer (buffer);
+  FrameTiming now = timing_of_buffer (buffer);
   gboolean timing_ok = now.pts == orig->pts && now.dts == orig->dts
       && now.duration == orig->duration && now.flags == orig->flags;
 
@@ -686,28 +574,43 @@ finish_frame (GstBuffer *buffer, GvClip *clip, guint index, const GvClipFrame *o
   return buffer;
 }
 
+/* Runs process_clip() with the clip state held by this thread: another element sharing the
+ * clip (a tee's other branch) waits meanwhile, and this one waits for it, cancellably. */
 static GstFlowReturn
-process_and_push (GstGenVideoClipFilter *self, ClipQueue *c, gboolean *process_failed)
+process_locked (GstGenVideoClipFilter *self, GstGenVideoClipJob *job)
 {
   GstGenVideoClipFilterClass *klass = GST_GEN_VIDEO_CLIP_FILTER_GET_CLASS (self);
   GstGenVideoClipFilterPrivate *priv = PRIV (self);
+
+  if (!gv_clip_lock (job->clip, &priv->cancelled, NULL))
+    return GST_FLOW_FLUSHING;
+  GstFlowReturn ret = GST_FLOW_FLUSHING;
+  if (!gst_gen_video_clip_filter_is_cancelled (self))
+    ret = klass->process_clip (self, job);
+  gv_clip_unlock (job->clip);
+  return ret;
+}
+
+static GstFlowReturn
+process_and_push (GstGenVideoClipFilter *self, GstGenVideoClipQueue *c, gboolean *process_failed)
+{
+  GstGenVideoClipFilterPrivate *priv = PRIV (self);
   guint n = c->frames->len;
-  GvClipFrame *orig = NULL;
+  FrameTiming *orig = NULL;
   GvClip *clip = NULL;
   GstFlowReturn ret = GST_FLOW_OK;
 
   if (n > 0) {
-    orig = g_new (GvClipFrame, n);
+    orig = g_new (FrameTiming, n);
     for (guint i = 0; i < n; i++)
-      orig[i] = frame_of_buffer (c->frames->pdata[i]);
-    clip = find_or_create_clip (self, c, orig);
+      orig[i] = timing_of_buffer (c->frames->pdata[i]);
+    clip = gst_gen_video_clip_queue_get_clip (c);
 
     GstGenVideoClipJob job = { clip, c->info, (GstBuffer **) c->frames->pdata, n };
     g_mutex_lock (&priv->lock);
     priv->processing = clip;
     g_mutex_unlock (&priv->lock);
-    if (!gst_gen_video_clip_filter_is_cancelled (self))
-      ret = klass->process_clip (self, &job);
+    ret = process_locked (self, &job);
     g_mutex_lock (&priv->lock);
     priv->processing = NULL;
     g_mutex_unlock (&priv->lock);
@@ -724,8 +627,8 @@ process_and_push (GstGenVideoClipFilter *self, ClipQueue *c, gboolean *process_f
 
   GList *l = c->events.head;
   for (guint i = 0; i <= n && ret == GST_FLOW_OK; i++) {
-    for (; l && ((QueuedEvent *) l->data)->position <= i; l = l->next) {
-      QueuedEvent *qe = l->data;
+    for (; l && ((GstGenVideoQueuedEvent *) l->data)->position <= i; l = l->next) {
+      GstGenVideoQueuedEvent *qe = l->data;
       GstEvent *event = g_steal_pointer (&qe->event);
       if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
         GstCaps *caps;
@@ -765,14 +668,14 @@ gst_gen_video_clip_filter_loop (gpointer user_data)
   while (!priv->ready && priv->srcresult == GST_FLOW_OK)
     g_cond_wait (&priv->cond, &priv->lock);
   ret = priv->srcresult;
-  ClipQueue *c = ret == GST_FLOW_OK ? g_steal_pointer (&priv->ready) : NULL;
+  GstGenVideoClipQueue *c = ret == GST_FLOW_OK ? g_steal_pointer (&priv->ready) : NULL;
   g_cond_broadcast (&priv->cond);
   g_mutex_unlock (&priv->lock);
 
   if (c) {
     ret = process_and_push (self, c, &process_failed);
     g_mutex_lock (&priv->lock);
-    clip_queue_free (c, &priv->sticky);
+    gst_gen_video_clip_queue_free (c, &priv->sticky);
     if (ret == GST_FLOW_OK) {
       g_mutex_unlock (&priv->lock);
       return;
@@ -908,61 +811,27 @@ gst_gen_video_clip_filter_dup_model_path (GstGenVideoClipFilter *filter)
 GvDevice *
 gst_gen_video_clip_filter_get_device (GstGenVideoClipFilter *filter, GError **error)
 {
-  GstGenVideoClipFilterPrivate *priv = PRIV (filter);
-  return gst_gen_video_device_ensure (GST_ELEMENT (filter), priv->sinkpad, priv->srcpad,
-      gst_gen_video_clip_filter_get_device_index (filter), &priv->device, error);
+  return gst_gen_video_resources_get_device (&PRIV (filter)->resources,
+      gst_gen_video_clip_filter_get_device_index (filter), error);
 }
 
 GvModel *
 gst_gen_video_clip_filter_get_model (GstGenVideoClipFilter *filter, GError **error)
 {
-  GstGenVideoClipFilterPrivate *priv = PRIV (filter);
-
-  GST_OBJECT_LOCK (filter);
-  GvModel *model = priv->loaded_model;
-  GST_OBJECT_UNLOCK (filter);
-  if (model != NULL)
-    return model;
-
-  GvDevice *device = gst_gen_video_clip_filter_get_device (filter, error);
-  if (device == NULL)
-    return NULL;
   gchar *path = gst_gen_video_clip_filter_dup_model_path (filter);
-  GST_INFO_OBJECT (filter, "loading the model of %s on %s", path, gv_device_get_name (device));
-  model = gv_model_get_shared (device, path, error);
+  GvModel *model = gst_gen_video_resources_get_model (&PRIV (filter)->resources,
+      gst_gen_video_clip_filter_get_device_index (filter), path, error);
   g_free (path);
-  if (model != NULL) {
-    GST_OBJECT_LOCK (filter);
-    priv->loaded_model = model;
-    GST_OBJECT_UNLOCK (filter);
-  }
   return model;
-}
-
-static void
-release_compute (GstGenVideoClipFilter *self)
-{
-  GstGenVideoClipFilterPrivate *priv = PRIV (self);
-  GST_OBJECT_LOCK (self);
-  GvModel *model = g_steal_pointer (&priv->loaded_model);
-  GvDevice *device = g_steal_pointer (&priv->device);
-  GST_OBJECT_UNLOCK (self);
-  gv_model_unref (model);
-  gv_device_unref (device);
 }
 
 static void
 gst_gen_video_clip_filter_set_context (GstElement *element, GstContext *context)
 {
   GstGenVideoClipFilter *self = GST_GEN_VIDEO_CLIP_FILTER (element);
-  GstGenVideoClipFilterPrivate *priv = PRIV (self);
-  gint index = gst_gen_video_clip_filter_get_device_index (self);
 
-  GST_OBJECT_LOCK (self);
-  /* a device is only taken before the element uses one */
-  if (priv->loaded_model == NULL)
-    gst_gen_video_device_from_context (context, index, &priv->device);
-  GST_OBJECT_UNLOCK (self);
+  gst_gen_video_resources_set_context (&PRIV (self)->resources, context,
+      gst_gen_video_clip_filter_get_device_index (self));
   GST_ELEMENT_CLASS (gst_gen_video_clip_filter_parent_class)->set_context (element, context);
 }
 
@@ -1062,7 +931,7 @@ gst_gen_video_clip_filter_change_state (GstElement *element, GstStateChange tran
       transition);
   /* the model (device memory) is let go with the stream; another model may come next */
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
-    release_compute (self);
+    gst_gen_video_resources_release (&priv->resources);
   return ret;
 }
 
@@ -1071,12 +940,12 @@ gst_gen_video_clip_filter_finalize (GObject *object)
 {
   GstGenVideoClipFilterPrivate *priv = PRIV (object);
 
-  clip_queue_free (priv->collecting, NULL);
-  clip_queue_free (priv->ready, NULL);
+  gst_gen_video_clip_queue_free (priv->collecting, NULL);
+  gst_gen_video_clip_queue_free (priv->ready, NULL);
   g_queue_clear_full (&priv->sticky, (GDestroyNotify) gst_event_unref);
   g_free (priv->last_stage);
   g_free (priv->model);
-  release_compute (GST_GEN_VIDEO_CLIP_FILTER (object));
+  gst_gen_video_resources_release (&priv->resources);
   g_mutex_clear (&priv->lock);
   g_cond_clear (&priv->cond);
   G_OBJECT_CLASS (gst_gen_video_clip_filter_parent_class)->finalize (object);
@@ -1135,7 +1004,7 @@ gst_gen_video_clip_filter_init (GstGenVideoClipFilter *self)
   g_mutex_init (&priv->lock);
   g_cond_init (&priv->cond);
   priv->srcresult = GST_FLOW_FLUSHING;
-  priv->collecting = clip_queue_new ();
+  priv->collecting = gst_gen_video_clip_queue_new ();
   g_queue_init (&priv->sticky);
 
   priv->sinkpad = gst_pad_new_from_template (gst_element_class_get_pad_template (klass, "sink"),
@@ -1155,4 +1024,6 @@ gst_gen_video_clip_filter_init (GstGenVideoClipFilter *self)
   gst_pad_set_activatemode_function (priv->srcpad, gst_gen_video_clip_filter_src_activate_mode);
   GST_PAD_SET_PROXY_CAPS (priv->srcpad);
   gst_element_add_pad (GST_ELEMENT (self), priv->srcpad);
+  gst_gen_video_resources_init (&priv->resources, GST_ELEMENT (self), priv->sinkpad,
+      priv->srcpad);
 }

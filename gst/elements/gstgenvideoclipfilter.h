@@ -22,7 +22,8 @@ G_DECLARE_DERIVABLE_TYPE (GstGenVideoClipFilter, gst_gen_video_clip_filter, GST,
 
 /* One clip, as process_clip() sees it. */
 typedef struct {
-  GvClip *clip;          /* the shared clip object: reused from upstream or new */
+  GvClip *clip;          /* the shared clip state: reused from upstream or new; held by the
+                          * task while process_clip() runs */
   GstVideoInfo info;     /* format of the frames */
   GstBuffer **frames;    /* n_frames buffers in order; process_clip may replace them (unref the
                           * old one); timestamps, flags and the meta are set again on push */
@@ -32,7 +33,8 @@ typedef struct {
 struct _GstGenVideoClipFilterClass {
   GstElementClass parent_class;
 
-  /* Runs on the src pad's task with a whole clip. Long work checks
+  /* Runs on the src pad's task with a whole clip, holding job->clip (gv_clip_lock(): another
+   * element sharing the clip, after a tee, waits meanwhile). Long work checks
    * gst_gen_video_clip_filter_is_cancelled() between steps and returns GST_FLOW_FLUSHING when
    * it is set; on failure it posts GST_ELEMENT_ERROR and returns GST_FLOW_ERROR. The default
    * passes the frames through and reports progress. */
@@ -65,8 +67,9 @@ guint64 gst_gen_video_clip_filter_get_seed (GstGenVideoClipFilter *filter);
  * model. g_free() it. */
 gchar *gst_gen_video_clip_filter_dup_model_path (GstGenVideoClipFilter *filter);
 
-/* The Vulkan device (shared through GstContext) and the model on it, loaded on first use and
- * held until the element goes back to READY. Errors are for GST_ELEMENT_ERROR. */
+/* (transfer none): the Vulkan device (shared through GstContext, else the process-wide one)
+ * and the model on it (the process-wide cache), loaded on first use and held until the element
+ * goes back to READY (gstgenvideoresources.h). Errors are for GST_ELEMENT_ERROR. */
 GvDevice *gst_gen_video_clip_filter_get_device (GstGenVideoClipFilter *filter, GError **error);
 GvModel *gst_gen_video_clip_filter_get_model (GstGenVideoClipFilter *filter, GError **error);
 

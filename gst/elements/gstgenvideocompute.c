@@ -35,11 +35,9 @@ post_progress (const gchar *stage, gint current, gint total, gpointer data)
 }
 
 void
-gst_gen_video_edit_env (GstGenVideoClipFilter *filter, GvModel *model, GvEditEnv *env)
+gst_gen_video_edit_env (GstGenVideoClipFilter *filter, GvEditEnv *env)
 {
   *env = (GvEditEnv) {
-    .model = model,
-    .device_index = -1,
     .seed = gst_gen_video_clip_filter_get_seed (filter),
     .cancel = gst_gen_video_clip_filter_get_cancel_flag (filter),
     .progress = post_progress,
@@ -102,7 +100,7 @@ gst_gen_video_post_error (GstGenVideoClipFilter *filter, const gchar *what, GErr
 
 gboolean
 gst_gen_video_prepare_source (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job,
-    GvEdit *edit, const gchar *prompt, const gchar *tuned_location, GstFlowReturn *ret)
+    const gchar *prompt, const gchar *tuned_location, GstFlowReturn *ret)
 {
   GError *error = NULL;
 
@@ -113,7 +111,7 @@ gst_gen_video_prepare_source (GstGenVideoClipFilter *filter, GstGenVideoClipJob 
     return FALSE;
   }
   GvEditEnv env;
-  gst_gen_video_edit_env (filter, model, &env);
+  gst_gen_video_edit_env (filter, &env);
   GstVideoFrame *frames = g_new (GstVideoFrame, job->n_frames);
   GvPicture *pictures = g_new (GvPicture, job->n_frames);
   GvPixelFormat format;
@@ -122,8 +120,7 @@ gst_gen_video_prepare_source (GstGenVideoClipFilter *filter, GstGenVideoClipJob 
     GST_ELEMENT_ERROR (filter, STREAM, FAILED, ("A frame could not be read."), (NULL));
     *ret = GST_FLOW_ERROR;
   } else {
-    ok = gv_edit_prepare_source (edit, &env, pictures, (gint) job->n_frames,
-        GST_VIDEO_INFO_WIDTH (&job->info), GST_VIDEO_INFO_HEIGHT (&job->info), format, prompt,
+    ok = gv_edit_prepare_source (job->clip, model, &env, pictures, format, prompt,
         tuned_location, &error);
     gst_gen_video_unmap_frames (frames, job->n_frames);
     if (!ok)
@@ -134,17 +131,15 @@ gst_gen_video_prepare_source (GstGenVideoClipFilter *filter, GstGenVideoClipJob 
   return ok;
 }
 
-GvEdit *
+gboolean
 gst_gen_video_ensure_source (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job,
     GstFlowReturn *ret)
 {
-  GvEdit *edit = gv_edit_for_clip (job->clip);
-
   *ret = GST_FLOW_OK;
-  if (gv_edit_has_source (edit))
-    return edit;
+  if (gv_edit_has_source (job->clip))
+    return TRUE;
   gchar *prompt = gv_clip_dup_prompt (job->clip, GV_CLIP_PROMPT_SOURCE);
-  gboolean ok = gst_gen_video_prepare_source (filter, job, edit, prompt, NULL, ret);
+  gboolean ok = gst_gen_video_prepare_source (filter, job, prompt, NULL, ret);
   g_free (prompt);
-  return ok ? edit : NULL;
+  return ok;
 }

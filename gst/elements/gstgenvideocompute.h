@@ -12,22 +12,23 @@ gboolean gst_gen_video_map_frames (GstGenVideoClipJob *job, GstVideoFrame *frame
     GvPicture *pictures, GvPixelFormat *format);
 void gst_gen_video_unmap_frames (GstVideoFrame *frames, guint n);
 
-/* The environment of a stage of @filter on @model: its seed, cancel flag and progress. */
-void gst_gen_video_edit_env (GstGenVideoClipFilter *filter, GvModel *model, GvEditEnv *env);
+/* The environment of a stage of @filter: its seed, cancel flag and progress. */
+void gst_gen_video_edit_env (GstGenVideoClipFilter *filter, GvEditEnv *env);
 
 /* Posts @error (taken) as an element error about @what and returns GST_FLOW_ERROR, or
  * GST_FLOW_FLUSHING when the work was cancelled. */
 GstFlowReturn gst_gen_video_post_error (GstGenVideoClipFilter *filter, const gchar *what,
     GError *error);
 
-/* Prepares the source of @edit from the clip's frames (VAE encode, @prompt, temporal layers
- * from @tuned_location or initialised); FALSE after posting an error into *@ret. */
+/* Prepares the source of job->clip (held by the caller) from its frames on the element's model
+ * (VAE encode, @prompt, temporal layers from @tuned_location or initialised); FALSE after
+ * posting an error into *@ret. */
 gboolean gst_gen_video_prepare_source (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job,
-    GvEdit *edit, const gchar *prompt, const gchar *tuned_location, GstFlowReturn *ret);
+    const gchar *prompt, const gchar *tuned_location, GstFlowReturn *ret);
 
-/* The edit state of the clip with its source prepared (stage 1 without training), done here
- * when no genvideotune upstream did it; NULL after posting an error. */
-GvEdit *gst_gen_video_ensure_source (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job,
+/* Makes sure job->clip (held by the caller) has its source prepared (stage 1 without
+ * training), doing it here when no genvideotune upstream did; FALSE after posting an error. */
+gboolean gst_gen_video_ensure_source (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job,
     GstFlowReturn *ret);
 
 G_END_DECLS

@@ -82,7 +82,7 @@ gst_gen_video_tune_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJ
             "steps=0 to silence this warning."), ("steps=%u", steps));
 
   GstFlowReturn ret;
-  gst_gen_video_prepare_source (filter, job, gv_edit_for_clip (job->clip), prompt, tuned, &ret);
+  gst_gen_video_prepare_source (filter, job, prompt, tuned, &ret);
 
   g_free (prompt);
   g_free (tuned);

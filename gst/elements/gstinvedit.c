@@ -285,12 +285,12 @@ load_target (GstInvEdit *self, const Settings *s, gint *width, gint *height)
 }
 
 static void
-post_mask_message (GstInvEdit *self, GvClip *clip, GvEdit *edit, guint frames)
+post_mask_message (GstInvEdit *self, GvClip *clip, guint frames)
 {
   gdouble *area = g_new (gdouble, frames);
   GValue list = G_VALUE_INIT, v = G_VALUE_INIT;
 
-  gv_edit_get_masks (edit, area);
+  gv_edit_get_masks (clip, area);
   gst_value_array_init (&list, frames);
   g_value_init (&v, G_TYPE_DOUBLE);
   for (guint i = 0; i < frames; i++) {
@@ -300,8 +300,8 @@ post_mask_message (GstInvEdit *self, GvClip *clip, GvEdit *edit, guint frames)
   GstStructure *s = gst_structure_new ("genvideo-mask",
       "clip-id", G_TYPE_UINT64, gv_clip_get_id (clip),
       "frames", G_TYPE_UINT, frames,
-      "width", G_TYPE_INT, gv_edit_get_latent_width (edit),
-      "height", G_TYPE_INT, gv_edit_get_latent_height (edit), NULL);
+      "width", G_TYPE_INT, gv_edit_get_latent_width (clip),
+      "height", G_TYPE_INT, gv_edit_get_latent_height (clip), NULL);
   gst_structure_take_value (s, "area", &list);
   g_value_unset (&v);
   g_free (area);
@@ -310,12 +310,12 @@ post_mask_message (GstInvEdit *self, GvClip *clip, GvEdit *edit, guint frames)
 
 /* Replaces the frames by GRAY8 pictures of the masks (nearest upsampling, white inside). */
 static GstFlowReturn
-replace_by_masks (GstInvEdit *self, GstGenVideoClipJob *job, GvEdit *edit)
+replace_by_masks (GstInvEdit *self, GstGenVideoClipJob *job)
 {
   GstVideoInfo info;
   gint w = GST_VIDEO_INFO_WIDTH (&job->info), h = GST_VIDEO_INFO_HEIGHT (&job->info);
-  gint lw = gv_edit_get_latent_width (edit), lh = gv_edit_get_latent_height (edit);
-  const gfloat *masks = gv_edit_get_masks (edit, NULL);
+  gint lw = gv_edit_get_latent_width (job->clip), lh = gv_edit_get_latent_height (job->clip);
+  const gfloat *masks = gv_edit_get_masks (job->clip, NULL);
 
   gst_video_info_set_format (&info, GST_VIDEO_FORMAT_GRAY8, w, h);
   for (guint i = 0; i < job->n_frames; i++) {
@@ -343,7 +343,7 @@ replace_by_masks (GstInvEdit *self, GstGenVideoClipJob *job, GvEdit *edit)
 }
 
 static GstFlowReturn
-compute_masks (GstInvEdit *self, GstGenVideoClipJob *job, GvEdit *edit, const Settings *s)
+compute_masks (GstInvEdit *self, GstGenVideoClipJob *job, const Settings *s)
 {
   GstGenVideoClipFilter *filter = GST_GEN_VIDEO_CLIP_FILTER (self);
   GError *error = NULL;
@@ -353,14 +353,14 @@ compute_masks (GstInvEdit *self, GstGenVideoClipJob *job, GvEdit *edit, const Se
   if (target == NULL)
     return GST_FLOW_ERROR;
   GvEditEnv env;
-  gst_gen_video_edit_env (filter, gv_edit_get_model (edit), &env);
-  gboolean ok = gv_edit_set_target (edit, &env, s->prompt, target, width, height, width * 3,
+  gst_gen_video_edit_env (filter, &env);
+  gboolean ok = gv_edit_set_target (job->clip, &env, s->prompt, target, width, height, width * 3,
       &error);
   g_free (target);
   if (ok)
-    ok = gv_edit_invert (edit, &env, s->mask.steps, &error);
+    ok = gv_edit_invert (job->clip, &env, s->mask.steps, &error);
   if (ok)
-    ok = gv_edit_compute_masks (edit, &env, &s->mask, &error);
+    ok = gv_edit_compute_masks (job->clip, &env, &s->mask, &error);
   if (!ok)
     return gst_gen_video_post_error (filter, "Finding the masks", error);
   return GST_FLOW_OK;
@@ -380,22 +380,21 @@ gst_inv_edit_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJob *jo
   GST_DEBUG_OBJECT (self, "clip %" G_GUINT64_FORMAT ": %u frames, target prompt \"%s\"",
       gv_clip_get_id (job->clip), job->n_frames, GST_STR_NULL (s.prompt));
 
-  GvEdit *edit = gst_gen_video_ensure_source (filter, job, &ret);
-  if (edit == NULL)
+  if (!gst_gen_video_ensure_source (filter, job, &ret))
     goto out;
   /* without a target of its own, an invedit after another one shows that one's masks */
   GST_OBJECT_LOCK (self);
   gboolean own_target = s.location != NULL ||
       (self->target_pad != NULL && gst_pad_is_linked (self->target_pad));
   GST_OBJECT_UNLOCK (self);
-  if (own_target || !gv_edit_has_masks (edit)) {
-    ret = compute_masks (self, job, edit, &s);
+  if (own_target || !gv_edit_has_masks (job->clip)) {
+    ret = compute_masks (self, job, &s);
     if (ret != GST_FLOW_OK)
       goto out;
   }
-  post_mask_message (self, job->clip, edit, job->n_frames);
+  post_mask_message (self, job->clip, job->n_frames);
   if (s.output == GST_INV_EDIT_OUTPUT_MASKS)
-    ret = replace_by_masks (self, job, edit);
+    ret = replace_by_masks (self, job);
 
 out:
   clear_settings (&s);

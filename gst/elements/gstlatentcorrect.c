@@ -160,18 +160,17 @@ gst_latent_correct_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJ
 
   if (!check_weights (self, &p))
     return GST_FLOW_ERROR;
-  GvEdit *edit = gst_gen_video_ensure_source (filter, job, &ret);
-  if (edit == NULL)
+  if (!gst_gen_video_ensure_source (filter, job, &ret))
     return ret;
-  if (!gv_edit_has_masks (edit)) {
+  if (!gv_edit_has_masks (job->clip)) {
     GST_ELEMENT_WARNING (self, STREAM, FAILED,
         ("No masks in the clip (no invedit upstream?): the whole frame is re-generated."),
         ("clip %" G_GUINT64_FORMAT, gv_clip_get_id (job->clip)));
   }
   GvEditEnv env;
-  gst_gen_video_edit_env (filter, gv_edit_get_model (edit), &env);
+  gst_gen_video_edit_env (filter, &env);
   CorrectionReport report = { self, job->clip };
-  gfloat *images = gv_edit_generate (edit, &env, &p, post_correction, &report, &error);
+  gfloat *images = gv_edit_generate (job->clip, &env, &p, post_correction, &report, &error);
   if (images == NULL)
     return gst_gen_video_post_error (filter, "Generating the clip", error);
   ret = write_frames (self, job, images);

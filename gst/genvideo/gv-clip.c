@@ -1,22 +1,12 @@
-#include "genvideo/gv-clip.h"
-
-struct _GvClip {
-  gint ref;
-  guint64 id;
-  guint n_frames;
-  guint width;
-  guint height;
-  GvClipFrame *frames;
-
-  GMutex lock;          /* guards prompts and slots */
-  gchar *prompts[GV_CLIP_N_PROMPTS];
-  gpointer slots[GV_CLIP_N_SLOTS];
-  GDestroyNotify slot_destroy[GV_CLIP_N_SLOTS];
-};
+#include "genvideo/gv-clip-private.h"
 
 /* Ids start at 1 so that 0 can mean "no clip" in messages and logs. */
 static guint64 next_id = 1;
 G_LOCK_DEFINE_STATIC (next_id);
+
+/* How often a thread waiting for a clip looks at its cancel flag: the flag is a plain int
+ * that nothing signals. */
+#define CANCEL_POLL (50 * G_TIME_SPAN_MILLISECOND)
 
 GvClip *
 gv_clip_new (guint n_frames, guint width, guint height)
@@ -31,10 +21,8 @@ gv_clip_new (guint n_frames, guint width, guint height)
   clip->n_frames = n_frames;
   clip->width = width;
   clip->height = height;
-  clip->frames = g_new (GvClipFrame, n_frames);
-  for (guint i = 0; i < n_frames; i++)
-    clip->frames[i] = (GvClipFrame) { GV_CLIP_TIME_NONE, GV_CLIP_TIME_NONE, GV_CLIP_TIME_NONE, 0 };
   g_mutex_init (&clip->lock);
+  g_cond_init (&clip->released);
   return clip;
 }
 
@@ -47,20 +35,33 @@ gv_clip_ref (GvClip *clip)
 }
 
 void
+gv_clip_clear_results (GvClip *clip)
+{
+  gv_condition_clear (&clip->uncond);
+  gv_condition_clear (&clip->source);
+  gv_condition_clear (&clip->target);
+  gv_inversion_clear (&clip->inversion);
+  g_clear_pointer (&clip->z0, gv_tensor_unref);
+  g_clear_pointer (&clip->mask_tensor, gv_tensor_unref);
+  g_clear_pointer (&clip->result, gv_tensor_unref);
+  g_clear_pointer (&clip->masks, g_free);
+  g_clear_pointer (&clip->temporal, gv_unet_temporal_free);
+  clip->has_source = clip->has_target = FALSE;
+}
+
+void
 gv_clip_unref (GvClip *clip)
 {
   g_return_if_fail (clip != NULL);
   if (!g_atomic_int_dec_and_test (&clip->ref))
     return;
 
-  for (gint s = 0; s < GV_CLIP_N_SLOTS; s++) {
-    if (clip->slots[s] && clip->slot_destroy[s])
-      clip->slot_destroy[s] (clip->slots[s]);
-  }
+  gv_clip_clear_results (clip);
+  g_clear_pointer (&clip->model, gv_model_unref);
   for (gint p = 0; p < GV_CLIP_N_PROMPTS; p++)
     g_free (clip->prompts[p]);
   g_mutex_clear (&clip->lock);
-  g_free (clip->frames);
+  g_cond_clear (&clip->released);
   g_free (clip);
 }
 
@@ -88,20 +89,6 @@ gv_clip_get_height (const GvClip *clip)
   return clip->height;
 }
 
-const GvClipFrame *
-gv_clip_get_frame (const GvClip *clip, guint index)
-{
-  g_return_val_if_fail (index < clip->n_frames, NULL);
-  return &clip->frames[index];
-}
-
-void
-gv_clip_set_frame (GvClip *clip, guint index, const GvClipFrame *frame)
-{
-  g_return_if_fail (index < clip->n_frames);
-  clip->frames[index] = *frame;
-}
-
 gchar *
 gv_clip_dup_prompt (GvClip *clip, GvClipPrompt which)
 {
@@ -124,27 +111,51 @@ gv_clip_set_prompt (GvClip *clip, GvClipPrompt which, const gchar *prompt)
   g_free (old);
 }
 
-void
-gv_clip_set_slot (GvClip *clip, GvClipSlot slot, gpointer data, GDestroyNotify destroy)
+gboolean
+gv_clip_lock (GvClip *clip, const gint *cancel, GError **error)
 {
-  g_return_if_fail (slot < GV_CLIP_N_SLOTS);
+  GThread *self = g_thread_self ();
+
   g_mutex_lock (&clip->lock);
-  gpointer old = clip->slots[slot];
-  GDestroyNotify old_destroy = clip->slot_destroy[slot];
-  clip->slots[slot] = data;
-  clip->slot_destroy[slot] = destroy;
+  if (clip->holder == self) {
+    g_mutex_unlock (&clip->lock);
+    g_critical ("clip %" G_GUINT64_FORMAT " is locked twice by one thread", clip->id);
+    g_set_error (error, GV_ERROR, GV_ERROR_INVALID, "clip %" G_GUINT64_FORMAT " is locked "
+        "twice by one thread", clip->id);
+    return FALSE;
+  }
+  while (clip->holder != NULL) {
+    if (cancel != NULL && g_atomic_int_get (cancel)) {
+      g_mutex_unlock (&clip->lock);
+      g_set_error (error, GV_ERROR, GV_ERROR_CANCELLED,
+          "cancelled while waiting for clip %" G_GUINT64_FORMAT, clip->id);
+      return FALSE;
+    }
+    if (cancel != NULL)
+      g_cond_wait_until (&clip->released, &clip->lock, g_get_monotonic_time () + CANCEL_POLL);
+    else
+      g_cond_wait (&clip->released, &clip->lock);
+  }
+  clip->holder = self;
   g_mutex_unlock (&clip->lock);
-  /* outside the lock: a destroy notify may unref something that takes other locks */
-  if (old && old_destroy)
-    old_destroy (old);
+  return TRUE;
 }
 
-gpointer
-gv_clip_get_slot (GvClip *clip, GvClipSlot slot)
+void
+gv_clip_unlock (GvClip *clip)
 {
-  g_return_val_if_fail (slot < GV_CLIP_N_SLOTS, NULL);
   g_mutex_lock (&clip->lock);
-  gpointer data = clip->slots[slot];
+  g_warn_if_fail (clip->holder == g_thread_self ());
+  clip->holder = NULL;
+  g_cond_signal (&clip->released);
   g_mutex_unlock (&clip->lock);
-  return data;
+}
+
+gboolean
+gv_clip_is_held (GvClip *clip)
+{
+  g_mutex_lock (&clip->lock);
+  gboolean held = clip->holder == g_thread_self ();
+  g_mutex_unlock (&clip->lock);
+  return held;
 }

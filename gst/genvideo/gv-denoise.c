@@ -105,10 +105,8 @@ gv_denoise (GvDenoiser *d, GvCmd *cmd, gint t, gint n_branches, GvTensor *const 
     eps[b] = GV_TENSOR (cmd, f, ch, h, w);
     GvTensor *c = GV_VIEW (pred, (b * per + per - 1) * clip_size, f, ch, h, w);
     if (guided) {
-      /* u + gs (c - u) */
       GvTensor *u = GV_VIEW (pred, b * per * clip_size, f, ch, h, w);
-      gv_op_binary (cmd, eps[b], c, u, GV_BINARY_ADD, 1.0f, -1.0f);
-      gv_op_binary (cmd, eps[b], u, eps[b], GV_BINARY_ADD, 1.0f, d->guidance_scale);
+      gv_scheduler_guide (cmd, eps[b], u, c, d->guidance_scale);
       gv_tensor_unref (u);
     } else {
       gv_tensor_record_copy (cmd, eps[b], c);

@@ -1,19 +1,6 @@
 #include "genvideo/gv-edit.h"
+#include "genvideo/gv-clip-private.h"
 #include "models/gv-random.h"
-
-struct _GvEdit {
-  GvDevice *dev;
-  GvModel *model;
-  GvUNetTemporal *temporal;
-  gint frames, width, height;         /* pixels */
-  GvTensor *z0;                       /* [F, C, h, w] */
-  GvCondition uncond, source, target;
-  gboolean has_source, has_target;
-  GvInversion inversion;
-  gfloat *masks;                      /* [F, h, w] */
-  GvTensor *mask_tensor;              /* [F, 1, h, w] */
-  GvTensor *result;                   /* final latents */
-};
 
 /* seed streams, so that each random choice of an edit is independent of the others */
 enum {
@@ -24,100 +11,70 @@ enum {
   STREAM_TEMPORAL_INIT = 4,
 };
 
-/* forgets everything computed (not the model) */
-static void
-edit_reset (GvEdit *e)
-{
-  gv_condition_clear (&e->uncond);
-  gv_condition_clear (&e->source);
-  gv_condition_clear (&e->target);
-  gv_inversion_clear (&e->inversion);
-  g_clear_pointer (&e->z0, gv_tensor_unref);
-  g_clear_pointer (&e->mask_tensor, gv_tensor_unref);
-  g_clear_pointer (&e->result, gv_tensor_unref);
-  g_clear_pointer (&e->masks, g_free);
-  g_clear_pointer (&e->temporal, gv_unet_temporal_free);
-  e->has_source = e->has_target = FALSE;
-}
+/* every function runs on the thread that holds the clip */
+#define HELD(c, val) g_return_val_if_fail ((c) != NULL && gv_clip_is_held (c), (val))
 
-static void
-edit_free (GvEdit *e)
+gboolean
+gv_edit_has_source (GvClip *clip)
 {
-  edit_reset (e);
-  g_clear_pointer (&e->model, gv_model_unref);
-  g_clear_pointer (&e->dev, gv_device_unref);
-  g_free (e);
-}
-
-GvEdit *
-gv_edit_peek (GvClip *clip)
-{
-  return gv_clip_get_slot (clip, GV_CLIP_SLOT_EDIT);
-}
-
-GvEdit *
-gv_edit_for_clip (GvClip *clip)
-{
-  GvEdit *e = gv_edit_peek (clip);
-  if (e == NULL) {
-    e = g_new0 (GvEdit, 1);
-    gv_clip_set_slot (clip, GV_CLIP_SLOT_EDIT, e, (GDestroyNotify) edit_free);
-  }
-  return e;
+  HELD (clip, FALSE);
+  return clip->has_source;
 }
 
 gboolean
-gv_edit_has_source (GvEdit *e)
+gv_edit_has_target (GvClip *clip)
 {
-  return e->has_source;
+  HELD (clip, FALSE);
+  return clip->has_target;
 }
 
 gboolean
-gv_edit_has_target (GvEdit *e)
+gv_edit_has_inversion (GvClip *clip)
 {
-  return e->has_target;
+  HELD (clip, FALSE);
+  return clip->inversion.steps > 0;
 }
 
 gboolean
-gv_edit_has_inversion (GvEdit *e)
+gv_edit_has_masks (GvClip *clip)
 {
-  return e->inversion.steps > 0;
-}
-
-gboolean
-gv_edit_has_masks (GvEdit *e)
-{
-  return e->masks != NULL;
+  HELD (clip, FALSE);
+  return clip->masks != NULL;
 }
 
 GvModel *
-gv_edit_get_model (GvEdit *e)
+gv_edit_get_model (GvClip *clip)
 {
-  return e->model;
+  HELD (clip, NULL);
+  return clip->model;
 }
 
 gint
-gv_edit_get_latent_width (GvEdit *e)
+gv_edit_get_latent_width (GvClip *clip)
 {
-  return e->z0 ? (gint) e->z0->shape[3] : 0;
+  HELD (clip, 0);
+  return clip->z0 ? (gint) clip->z0->shape[3] : 0;
 }
 
 gint
-gv_edit_get_latent_height (GvEdit *e)
+gv_edit_get_latent_height (GvClip *clip)
 {
-  return e->z0 ? (gint) e->z0->shape[2] : 0;
+  HELD (clip, 0);
+  return clip->z0 ? (gint) clip->z0->shape[2] : 0;
 }
 
 GvTensor *
-gv_edit_get_result_latents (GvEdit *e)
+gv_edit_get_result_latents (GvClip *clip)
 {
-  return e->result;
+  HELD (clip, NULL);
+  return clip->result;
 }
 
 GvTensor *
-gv_edit_get_source_latents (GvEdit *e)
+gv_edit_get_source_latents (GvClip *clip)
 {
-  return e->z0;
+  HELD (clip, NULL);
+  return clip->z0;
 }
 
 guint
@@ -134,9 +91,9 @@ progress (const GvEditEnv *env, const gchar *stage, gint current, gint total)
 }
 
 static GvCmd *
-new_cmd (GvEdit *e, const GvEditEnv *env)
+new_cmd (GvClip *clip, const GvEditEnv *env)
 {
-  GvCmd *cmd = gv_cmd_new (e->dev);
+  GvCmd *cmd = gv_cmd_new (gv_model_get_device (clip->model));
   gv_cmd_set_cancel_flag (cmd, env->cancel);
   return cmd;
 }
@@ -149,28 +106,11 @@ finish (GvCmd *cmd, GError **error)
   return ok;
 }
 
-static gboolean
-load_model (GvEdit *e, const GvEditEnv *env, GError **error)
-{
-  if (e->model != NULL)
-    return TRUE;
-  if (env->model != NULL) {
-    e->model = gv_model_ref (env->model);
-    e->dev = gv_device_ref (gv_model_get_device (env->model));
-    return TRUE;
-  }
-  e->dev = gv_device_get_shared (env->device_index, error);
-  if (e->dev == NULL)
-    return FALSE;
-  e->model = gv_model_get_shared (e->dev, env->model_dir, error);
-  return e->model != NULL;
-}
-
 /* The frame size against what the model can take. */
 static gboolean
-check_size (GvEdit *e, gint width, gint height, GError **error)
+check_size (GvClip *clip, gint width, gint height, GError **error)
 {
-  gint f = gv_vae_get_factor (gv_model_get_vae (e->model));
+  gint f = gv_vae_get_factor (gv_model_get_vae (clip->model));
   if (width % f != 0 || height % f != 0) {
     g_set_error (error, GV_ERROR, GV_ERROR_INVALID, "frames of %dx%d: this model needs sizes "
         "that are multiples of %d (its VAE downsamples by %d)", width, height, f, f);
@@ -180,32 +120,37 @@ check_size (GvEdit *e, gint width, gint height, GError **error)
 }
 
 gboolean
-gv_edit_prepare_source (GvEdit *e, const GvEditEnv *env, const GvPicture *frames, gint n,
-    gint width, gint height, GvPixelFormat format, const gchar *source_prompt,
+gv_edit_prepare_source (GvClip *clip, GvModel *model, const GvEditEnv *env,
+    const GvPicture *frames, GvPixelFormat format, const gchar *source_prompt,
     const gchar *tuned_location, GError **error)
 {
-  edit_reset (e);
-  if (!load_model (e, env, error) || !check_size (e, width, height, error))
+  HELD (clip, FALSE);
+  g_return_val_if_fail (model != NULL, FALSE);
+  gint n = (gint) clip->n_frames, width = (gint) clip->width, height = (gint) clip->height;
+
+  gv_clip_clear_results (clip);
+  /* ref first: @model may be the clip's own */
+  gv_model_ref (model);
+  g_clear_pointer (&clip->model, gv_model_unref);
+  clip->model = model;
+  if (!check_size (clip, width, height, error))
     return FALSE;
-  e->frames = n;
-  e->width = width;
-  e->height = height;
 
   const gchar *tuned = tuned_location && g_file_test (tuned_location, G_FILE_TEST_EXISTS) ?
       tuned_location : NULL;
-  e->temporal = gv_unet_temporal_new (gv_model_get_unet (e->model), tuned, "",
+  clip->temporal = gv_unet_temporal_new (gv_model_get_unet (clip->model), tuned, "",
       (guint32) (env->seed ^ STREAM_TEMPORAL_INIT), error);
-  if (e->temporal == NULL)
+  if (clip->temporal == NULL)
     return FALSE;
 
-  GvCmd *cmd = new_cmd (e, env);
+  GvCmd *cmd = new_cmd (clip, env);
   progress (env, "encoding", 0, n);
   gfloat *images = gv_pictures_to_images (frames, n, width, height, format);
-  e->z0 = gv_encode_images (e->model, cmd, images, n, height, width);
+  clip->z0 = gv_encode_images (clip->model, cmd, images, n, height, width);
   g_free (images);
 
-  gv_condition_init_uncond (&e->uncond, e->model, cmd);
-  e->source.text = gv_model_encode_prompt (e->model, cmd, source_prompt ? source_prompt : "");
+  gv_condition_init_uncond (&clip->uncond, clip->model, cmd);
+  clip->source.text = gv_model_encode_prompt (clip->model, cmd, source_prompt ? source_prompt : "");
   /* the unCLIP embedding of one source frame, chosen by the seed */
   guint pick = gv_edit_source_frame (env->seed, n);
   gint bpp = gv_pixel_format_bpp (format);
@@ -215,56 +160,58 @@ gv_edit_prepare_source (GvEdit *e, const GvEditEnv *env, const GvPicture *frames
       for (gint c = 0; c < 3; c++)
         rgb[((gsize) y * width + x) * 3 + c] =
             frames[pick].data[(gsize) y * frames[pick].stride + x * bpp + (bpp == 1 ? 0 : c)];
-  e->source.labels = gv_image_class_labels (e->model, cmd, rgb, width, height, width * 3,
+  clip->source.labels = gv_image_class_labels (clip->model, cmd, rgb, width, height, width * 3,
       env->seed ^ ((guint64) STREAM_EMBEDDING_NOISE << 32));
   g_free (rgb);
   if (!finish (cmd, error))
     return FALSE;
   progress (env, "encoding", n, n);
-  e->has_source = TRUE;
+  clip->has_source = TRUE;
   return TRUE;
 }
 
 gboolean
-gv_edit_set_target (GvEdit *e, const GvEditEnv *env, const gchar *prompt, const guint8 *rgb,
+gv_edit_set_target (GvClip *clip, const GvEditEnv *env, const gchar *prompt, const guint8 *rgb,
     gint width, gint height, gint stride, GError **error)
 {
-  g_return_val_if_fail (e->has_source, FALSE);
-  GvCmd *cmd = new_cmd (e, env);
-  gv_condition_clear (&e->target);
-  e->target.text = gv_model_encode_prompt (e->model, cmd, prompt ? prompt : "");
-  e->target.labels = gv_image_class_labels (e->model, cmd, rgb, width, height, stride,
+  HELD (clip, FALSE);
+  g_return_val_if_fail (clip->has_source, FALSE);
+  GvCmd *cmd = new_cmd (clip, env);
+  gv_condition_clear (&clip->target);
+  clip->target.text = gv_model_encode_prompt (clip->model, cmd, prompt ? prompt : "");
+  clip->target.labels = gv_image_class_labels (clip->model, cmd, rgb, width, height, stride,
       env->seed ^ ((guint64) STREAM_EMBEDDING_NOISE << 32));
   /* outside the mask, GenVideo keeps the source frame's embedding */
-  e->target.labels_outside = gv_tensor_ref (e->source.labels);
+  clip->target.labels_outside = gv_tensor_ref (clip->source.labels);
   if (!finish (cmd, error))
     return FALSE;
-  e->has_target = TRUE;
+  clip->has_target = TRUE;
   return TRUE;
 }
 
 static GvDenoiser
-denoiser (GvEdit *e, gfloat guidance)
+denoiser (GvClip *clip, gfloat guidance)
 {
   return (GvDenoiser) {
-    .unet = gv_model_get_unet (e->model),
-    .temporal = e->temporal,
-    .uncond = e->uncond,
+    .unet = gv_model_get_unet (clip->model),
+    .temporal = clip->temporal,
+    .uncond = clip->uncond,
     .guidance_scale = guidance,
   };
 }
 
 gboolean
-gv_edit_invert (GvEdit *e, const GvEditEnv *env, gint steps, GError **error)
+gv_edit_invert (GvClip *clip, const GvEditEnv *env, gint steps, GError **error)
 {
-  g_return_val_if_fail (e->has_source, FALSE);
-  GvScheduler *s = gv_model_new_scheduler (e->model, error);
+  HELD (clip, FALSE);
+  g_return_val_if_fail (clip->has_source, FALSE);
+  GvScheduler *s = gv_model_new_scheduler (clip->model, error);
   if (s == NULL)
     return FALSE;
-  GvDenoiser d = denoiser (e, 1.0f);
-  GvCmd *cmd = new_cmd (e, env);
-  gv_inversion_clear (&e->inversion);
-  gboolean ok = gv_invert (&d, s, cmd, e->z0, &e->source, steps, &e->inversion, env->progress,
+  GvDenoiser d = denoiser (clip, 1.0f);
+  GvCmd *cmd = new_cmd (clip, env);
+  gv_inversion_clear (&clip->inversion);
+  gboolean ok = gv_invert (&d, s, cmd, clip->z0, &clip->source, steps, &clip->inversion, env->progress,
       env->progress_data, error);
   gv_cmd_free (cmd);
   gv_scheduler_free (s);
@@ -272,75 +219,78 @@ gv_edit_invert (GvEdit *e, const GvEditEnv *env, gint steps, GError **error)
 }
 
 gboolean
-gv_edit_compute_masks (GvEdit *e, const GvEditEnv *env, const GvMaskParams *p, GError **error)
+gv_edit_compute_masks (GvClip *clip, const GvEditEnv *env, const GvMaskParams *p, GError **error)
 {
-  g_return_val_if_fail (e->has_target && gv_edit_has_inversion (e), FALSE);
-  GvScheduler *s = gv_model_new_scheduler (e->model, error);
+  HELD (clip, FALSE);
+  g_return_val_if_fail (clip->has_target && gv_edit_has_inversion (clip), FALSE);
+  GvScheduler *s = gv_model_new_scheduler (clip->model, error);
   if (s == NULL)
     return FALSE;
-  GvDenoiser d = denoiser (e, p->guidance_scale);
-  GvCmd *cmd = new_cmd (e, env);
-  gfloat *masks = gv_invedit_masks (&d, s, cmd, &e->inversion, &e->source, &e->target, p,
+  GvDenoiser d = denoiser (clip, p->guidance_scale);
+  GvCmd *cmd = new_cmd (clip, env);
+  gfloat *masks = gv_invedit_masks (&d, s, cmd, &clip->inversion, &clip->source, &clip->target, p,
       env->progress, env->progress_data, error);
   gv_scheduler_free (s);
   if (masks == NULL) {
     gv_cmd_free (cmd);
     return FALSE;
   }
-  g_free (e->masks);
-  e->masks = masks;
-  g_clear_pointer (&e->mask_tensor, gv_tensor_unref);
-  e->mask_tensor = GV_TENSOR (cmd, e->frames, 1, e->z0->shape[2], e->z0->shape[3]);
-  gv_tensor_record_upload (cmd, e->mask_tensor, masks);
+  g_free (clip->masks);
+  clip->masks = masks;
+  g_clear_pointer (&clip->mask_tensor, gv_tensor_unref);
+  clip->mask_tensor = GV_TENSOR (cmd, (gint) clip->n_frames, 1, clip->z0->shape[2], clip->z0->shape[3]);
+  gv_tensor_record_upload (cmd, clip->mask_tensor, masks);
   return finish (cmd, error);
 }
 
 const gfloat *
-gv_edit_get_masks (GvEdit *e, gdouble *area)
+gv_edit_get_masks (GvClip *clip, gdouble *area)
 {
-  if (e->masks != NULL && area != NULL) {
-    gsize plane = (gsize) e->z0->shape[2] * e->z0->shape[3];
-    for (gint f = 0; f < e->frames; f++) {
+  HELD (clip, NULL);
+  if (clip->masks != NULL && area != NULL) {
+    gsize plane = (gsize) clip->z0->shape[2] * clip->z0->shape[3];
+    for (gint f = 0; f < (gint) clip->n_frames; f++) {
       gdouble sum = 0;
       for (gsize i = 0; i < plane; i++)
-        sum += e->masks[f * plane + i];
+        sum += clip->masks[f * plane + i];
       area[f] = sum / plane;
     }
   }
-  return e->masks;
+  return clip->masks;
 }
 
 gfloat *
-gv_edit_generate (GvEdit *e, const GvEditEnv *env, const GvCorrectParams *p,
+gv_edit_generate (GvClip *clip, const GvEditEnv *env, const GvCorrectParams *p,
     GvCorrectionFunc on_correction, gpointer correction_data, GError **error)
 {
-  g_return_val_if_fail (e->has_source, NULL);
-  if (!gv_edit_has_inversion (e) && !gv_edit_invert (e, env, p->steps, error))
+  HELD (clip, NULL);
+  g_return_val_if_fail (clip->has_source, NULL);
+  if (!gv_edit_has_inversion (clip) && !gv_edit_invert (clip, env, p->steps, error))
     return NULL;
 
-  GvScheduler *s = gv_model_new_scheduler (e->model, error);
+  GvScheduler *s = gv_model_new_scheduler (clip->model, error);
   if (s == NULL)
     return NULL;
-  GvDenoiser d = denoiser (e, p->guidance_scale);
-  GvCmd *cmd = new_cmd (e, env);
-  GvTensor *mask = e->mask_tensor ? gv_tensor_ref (e->mask_tensor) :
-      GV_TENSOR (cmd, e->frames, 1, e->z0->shape[2], e->z0->shape[3]);
-  if (e->mask_tensor == NULL)
+  GvDenoiser d = denoiser (clip, p->guidance_scale);
+  GvCmd *cmd = new_cmd (clip, env);
+  GvTensor *mask = clip->mask_tensor ? gv_tensor_ref (clip->mask_tensor) :
+      GV_TENSOR (cmd, (gint) clip->n_frames, 1, clip->z0->shape[2], clip->z0->shape[3]);
+  if (clip->mask_tensor == NULL)
     gv_tensor_record_fill (cmd, mask, 1.0f);
   /* without a target the source conditions stand in: the clip is re-generated as it is */
-  const GvCondition *trg = e->has_target ? &e->target : &e->source;
-  g_clear_pointer (&e->result, gv_tensor_unref);
-  e->result = gv_latent_correct (&d, s, cmd, &e->inversion, trg, mask, p, env->progress,
+  const GvCondition *trg = clip->has_target ? &clip->target : &clip->source;
+  g_clear_pointer (&clip->result, gv_tensor_unref);
+  clip->result = gv_latent_correct (&d, s, cmd, &clip->inversion, trg, mask, p, env->progress,
       env->progress_data, on_correction, correction_data, error);
   gv_tensor_unref (mask);
   gv_scheduler_free (s);
-  if (e->result == NULL) {
+  if (clip->result == NULL) {
     gv_cmd_free (cmd);
     return NULL;
   }
 
-  progress (env, "decoding", 0, e->frames);
-  GvTensor *images = gv_decode_latents (e->model, cmd, e->result);
+  progress (env, "decoding", 0, (gint) clip->n_frames);
+  GvTensor *images = gv_decode_latents (clip->model, cmd, clip->result);
   gfloat *out = g_new (gfloat, images->numel);
   gv_tensor_record_download (cmd, images, out);
   gv_tensor_unref (images);
@@ -348,6 +298,6 @@ gv_edit_generate (GvEdit *e, const GvEditEnv *env, const GvCorrectParams *p,
     g_free (out);
     return NULL;
   }
-  progress (env, "decoding", e->frames, e->frames);
+  progress (env, "decoding", (gint) clip->n_frames, (gint) clip->n_frames);
   return out;
 }

@@ -271,3 +271,10 @@ gv_scheduler_add_noise (GvScheduler *s, GvCmd *cmd, gint t, GvTensor *x0, GvTens
   gfloat a = s->alphas_cumprod[CLAMP (t, 0, s->n_train - 1)];
   gv_op_binary (cmd, out, x0, noise, GV_BINARY_ADD, sqrtf (a), sqrtf (1.0f - a));
 }
+
+void
+gv_scheduler_guide (GvCmd *cmd, GvTensor *out, GvTensor *uncond, GvTensor *cond, gfloat scale)
+{
+  gv_op_binary (cmd, out, cond, uncond, GV_BINARY_ADD, 1.0f, -1.0f);
+  gv_op_binary (cmd, out, uncond, out, GV_BINARY_ADD, 1.0f, scale);
+}

@@ -42,6 +42,11 @@ void gv_scheduler_inverse_step (GvScheduler *s, GvCmd *cmd, gint n, gint t,
 void gv_scheduler_add_noise (GvScheduler *s, GvCmd *cmd, gint t, GvTensor *x0, GvTensor *noise,
     GvTensor *out);
 
+/* Classifier-free guidance of one sampling step: out = uncond + @scale (cond - uncond), the
+ * model outputs without and with the conditions (same shapes; @out may be neither). */
+void gv_scheduler_guide (GvCmd *cmd, GvTensor *out, GvTensor *uncond, GvTensor *cond,
+    gfloat scale);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GvScheduler, gv_scheduler_free)
 
 G_END_DECLS

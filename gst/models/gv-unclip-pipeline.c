@@ -107,12 +107,10 @@ gv_unclip_generate (GvModel *m, const GvUnclipParams *p, GError **error)
       gv_tensor_unref (input);
     GvTensor *noise = pred;
     if (cfg) {
-      /* u + gs (c - u) */
       GvTensor *u = GV_VIEW (pred, 0, 1, ch, h, w);
       GvTensor *cnd = GV_VIEW (pred, ch * h * w, 1, ch, h, w);
       noise = GV_TENSOR (cmd, 1, ch, h, w);
-      gv_op_binary (cmd, noise, cnd, u, GV_BINARY_ADD, 1.0f, -1.0f);
-      gv_op_binary (cmd, noise, u, noise, GV_BINARY_ADD, 1.0f, p->guidance_scale);
+      gv_scheduler_guide (cmd, noise, u, cnd, p->guidance_scale);
       gv_tensor_unref (u);
       gv_tensor_unref (cnd);
       gv_tensor_unref (pred);

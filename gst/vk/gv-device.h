@@ -1,4 +1,9 @@
-/* A Vulkan device and its compute queue, chosen once and shared by everything that computes. */
+/* A Vulkan device and its compute queue, chosen once and shared by everything that computes.
+ *
+ * Ownership: ref-counted; gv_device_new() and gv_device_get_shared() return a reference the
+ * caller drops with gv_device_unref(). Threads: any thread may use a device at any time (its
+ * queue, memory and kernel cache have locks of their own); the work itself is recorded into a
+ * GvCmd, which one thread at a time uses. */
 #pragma once
 
 #include <glib.h>
@@ -42,15 +47,18 @@ typedef struct {
  * or else the best one: discrete GPU, integrated GPU, virtual GPU, then CPU.
  * GENVIDEO_VALIDATE=1 enables the Khronos validation layer; GENVIDEO_KERNELS=cpu|gpu forces a
  * kernel family (tests use it to run both families on lavapipe). */
-GvDevice *gv_device_new (gint index, GError **error);
+GvDevice *gv_device_new (gint index, GError **error);   /* (transfer full) */
 
 /* One device per index and process: elements and tools that ask for the same index share it
- * (and so share weights uploaded to it). */
+ * (and so share weights uploaded to it). (transfer full): a new reference; the cache itself
+ * holds none, so the device closes with its last user. The elements reach it through
+ * GstContext first (gst/elements/gstgenvideoresources.h). */
 GvDevice *gv_device_get_shared (gint index, GError **error);
 
-GvDevice *gv_device_ref (GvDevice *dev);
+GvDevice *gv_device_ref (GvDevice *dev);   /* (transfer full) */
 void gv_device_unref (GvDevice *dev);
 
+/* (transfer none) */
 const gchar *gv_device_get_name (GvDevice *dev);
 gint gv_device_get_index (GvDevice *dev);
 GvKernelPath gv_device_get_kernel_path (GvDevice *dev);

@@ -232,8 +232,6 @@ run_edit (Config *c, GvDevice *dev, const GvPicture *pictures, const guint8 *tar
   GError *error = NULL;
   Progress prog = { 0 };
   GvEditEnv env = {
-    .model_dir = c->model,
-    .device_index = -1,
     .seed = 1,
     .progress = on_progress,
     .progress_data = &prog,
@@ -245,8 +243,11 @@ run_edit (Config *c, GvDevice *dev, const GvPicture *pictures, const guint8 *tar
     .weight_prev = 0.25f, .weight_current = 0.5f, .weight_next = 0.25f,
     .search_radius = 0, .preserve_background = TRUE,
   };
+  GvModel *model = gv_model_get_shared (dev, c->model, &error);
+  if (model == NULL)
+    die ("loading the model", error);
   GvClip *clip = gv_clip_new (c->frames, c->size, c->size);
-  GvEdit *edit = gv_edit_for_clip (clip);
+  gv_clip_lock (clip, NULL, NULL);
   gint64 t[N_STAGES + 1];
   gboolean ok = TRUE;
   gfloat *out = NULL;
@@ -259,21 +260,21 @@ run_edit (Config *c, GvDevice *dev, const GvPicture *pictures, const guint8 *tar
     prog.start = prog.last_print = t[s] = g_get_monotonic_time ();
     switch (s) {
       case ST_PREPARE:
-        ok = gv_edit_prepare_source (edit, &env, pictures, c->frames, c->size, c->size,
-            GV_PIXELS_RGB, "a red square and a yellow bar over a gradient", NULL, &error);
+        ok = gv_edit_prepare_source (clip, model, &env, pictures, GV_PIXELS_RGB,
+            "a red square and a yellow bar over a gradient", NULL, &error);
         break;
       case ST_TARGET:
-        ok = gv_edit_set_target (edit, &env, "a blue disc", target_rgb, c->size, c->size,
+        ok = gv_edit_set_target (clip, &env, "a blue disc", target_rgb, c->size, c->size,
             c->size * 3, &error);
         break;
       case ST_INVERSION:
-        ok = gv_edit_invert (edit, &env, c->steps, &error);
+        ok = gv_edit_invert (clip, &env, c->steps, &error);
         break;
       case ST_MASKS:
-        ok = gv_edit_compute_masks (edit, &env, &mask, &error);
+        ok = gv_edit_compute_masks (clip, &env, &mask, &error);
         break;
       case ST_SAMPLING:
-        out = gv_edit_generate (edit, &env, &correct, NULL, NULL, &error);
+        out = gv_edit_generate (clip, &env, &correct, NULL, NULL, &error);
         ok = out != NULL;
         break;
     }
@@ -294,7 +295,7 @@ run_edit (Config *c, GvDevice *dev, const GvPicture *pictures, const guint8 *tar
     ms[s] = (t[s + 1] - t[s]) / 1000.0;
 
   gdouble area[64] = { 0 };
-  gv_edit_get_masks (edit, area);
+  gv_edit_get_masks (clip, area);
   c->mask_area = 0;
   for (gint f = 0; f < c->frames; f++)
     c->mask_area += area[f] / c->frames;
@@ -305,10 +306,11 @@ run_edit (Config *c, GvDevice *dev, const GvPicture *pictures, const guint8 *tar
   g_free (out);
   if (baseline) {
     g_printerr ("  baseline: one video UNet pass over the clip\n");
-    c->unet_ms = time_unet_pass (dev, gv_edit_get_model (edit),
-        gv_edit_get_source_latents (edit), 3);
+    c->unet_ms = time_unet_pass (dev, gv_edit_get_model (clip),
+        gv_edit_get_source_latents (clip), 3);
   }
   gv_clip_unref (clip);
+  gv_model_unref (model);
 }
 
 static void
@@ -459,7 +461,7 @@ main (int argc, char **argv)
     { NULL }
   };
   GError *error = NULL;
-  GOptionContext *ctx = g_option_context_new ("- a whole GenVideo edit, stage by stage");
+  GOptionContext *ctx = g_option_context_new ("- a whole GenVideo clip, stage by stage");
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     die ("options", error);

@@ -1,7 +1,9 @@
-/* The clip object: ids, frames, prompts, slots and their destroy notifies. GLib only. */
+/* The clip state object: ids, shape, prompts, and the lock that makes the branches sharing a
+ * clip take turns. No compute, no GStreamer. */
 #include <stdlib.h>
 
 #include "genvideo/gv-clip.h"
+#include "base/gv-error.h"
 
 static void
 test_ids_and_shape (void)
@@ -17,27 +19,6 @@ test_ids_and_shape (void)
   g_assert_cmpuint (gv_clip_get_n_frames (b), ==, 1);
   gv_clip_unref (a);
   gv_clip_unref (b);
-}
-
-static void
-test_frames (void)
-{
-  GvClip *clip = gv_clip_new (3, 8, 8);
-  const GvClipFrame *f = gv_clip_get_frame (clip, 2);
-
-  g_assert_cmpuint (f->pts, ==, GV_CLIP_TIME_NONE);
-  g_assert_cmpuint (f->dts, ==, GV_CLIP_TIME_NONE);
-  g_assert_cmpuint (f->duration, ==, GV_CLIP_TIME_NONE);
-  g_assert_cmpuint (f->flags, ==, 0);
-
-  gv_clip_set_frame (clip, 1, &(GvClipFrame) { 40, 39, 40, 0x2000 });
-  f = gv_clip_get_frame (clip, 1);
-  g_assert_cmpuint (f->pts, ==, 40);
-  g_assert_cmpuint (f->dts, ==, 39);
-  g_assert_cmpuint (f->duration, ==, 40);
-  g_assert_cmpuint (f->flags, ==, 0x2000);
-  g_assert_cmpuint (gv_clip_get_frame (clip, 0)->pts, ==, GV_CLIP_TIME_NONE);
-  gv_clip_unref (clip);
 }
 
 static void
@@ -59,38 +40,101 @@ test_prompts (void)
   gv_clip_unref (clip);
 }
 
-static void
-count_destroy (gpointer data)
+/* What the threads of test_lock_is_exclusive share: a counter updated in two steps with a
+ * yield between them, so that two threads inside at once lose updates. */
+typedef struct {
+  GvClip *clip;
+  gint inside;          /* atomic: threads between lock and unlock */
+  gint overlaps;        /* atomic */
+  guint counter;        /* only under the clip lock */
+} Shared;
+
+#define ROUNDS 2000
+
+static gpointer
+lock_and_count (gpointer data)
 {
-  (*(gint *) data)++;
+  Shared *sh = data;
+
+  for (guint i = 0; i < ROUNDS; i++) {
+    g_assert_true (gv_clip_lock (sh->clip, NULL, NULL));
+    g_assert_true (gv_clip_is_held (sh->clip));
+    if (g_atomic_int_add (&sh->inside, 1) != 0)
+      g_atomic_int_inc (&sh->overlaps);
+    guint seen = sh->counter;
+    g_thread_yield ();
+    sh->counter = seen + 1;
+    g_atomic_int_add (&sh->inside, -1);
+    gv_clip_unlock (sh->clip);
+    g_assert_false (gv_clip_is_held (sh->clip));
+  }
+  return NULL;
 }
 
+/* Four threads lock one clip in turn: never two at once, no update lost. */
 static void
-test_slots (void)
+test_lock_is_exclusive (void)
 {
-  GvClip *clip = gv_clip_new (2, 8, 8);
-  gint destroyed_a = 0, destroyed_b = 0, destroyed_c = 0;
+  Shared sh = { gv_clip_new (2, 8, 8), 0, 0, 0 };
+  GThread *threads[4];
 
-  g_assert_null (gv_clip_get_slot (clip, GV_CLIP_SLOT_MODEL));
-  gv_clip_set_slot (clip, GV_CLIP_SLOT_MODEL, &destroyed_a, count_destroy);
-  g_assert_true (gv_clip_get_slot (clip, GV_CLIP_SLOT_MODEL) == &destroyed_a);
+  for (guint t = 0; t < 4; t++)
+    threads[t] = g_thread_new ("branch", lock_and_count, &sh);
+  for (guint t = 0; t < 4; t++)
+    g_thread_join (threads[t]);
+  g_assert_cmpint (sh.overlaps, ==, 0);
+  g_assert_cmpuint (sh.counter, ==, 4 * ROUNDS);
+  gv_clip_unref (sh.clip);
+}
 
-  /* replacing destroys the old value, once */
-  gv_clip_set_slot (clip, GV_CLIP_SLOT_MODEL, &destroyed_b, count_destroy);
-  g_assert_cmpint (destroyed_a, ==, 1);
-  g_assert_true (gv_clip_get_slot (clip, GV_CLIP_SLOT_MODEL) == &destroyed_b);
-  gv_clip_set_slot (clip, GV_CLIP_SLOT_MASKS, &destroyed_c, count_destroy);
-  /* no destroy notify: nothing to call */
-  gv_clip_set_slot (clip, GV_CLIP_SLOT_INVERSION, clip, NULL);
+typedef struct {
+  GvClip *clip;
+  gint cancel;          /* atomic */
+  gint waiting;         /* atomic: the thread is about to wait */
+  GError *error;
+  gboolean locked;
+} Waiter;
 
-  /* the last reference destroys every slot */
-  gv_clip_ref (clip);
+static gpointer
+wait_for_clip (gpointer data)
+{
+  Waiter *w = data;
+
+  g_atomic_int_set (&w->waiting, 1);
+  w->locked = gv_clip_lock (w->clip, &w->cancel, &w->error);
+  if (w->locked)
+    gv_clip_unlock (w->clip);
+  return NULL;
+}
+
+/* A thread waiting for a clip that another holds gives up when its cancel flag is raised; a
+ * later one gets the clip once it is given back. */
+static void
+test_lock_wait_is_cancellable (void)
+{
+  GvClip *clip = gv_clip_new (1, 8, 8);
+  Waiter w = { clip, 0, 0, NULL, FALSE };
+
+  g_assert_true (gv_clip_lock (clip, NULL, NULL));
+  GThread *thread = g_thread_new ("waiter", wait_for_clip, &w);
+  while (!g_atomic_int_get (&w.waiting))
+    g_thread_yield ();
+  g_atomic_int_set (&w.cancel, 1);
+  g_thread_join (thread);
+  g_assert_false (w.locked);
+  g_assert_error (w.error, GV_ERROR, GV_ERROR_CANCELLED);
+  g_clear_error (&w.error);
+  g_assert_true (gv_clip_is_held (clip));
+
+  Waiter later = { clip, 0, 0, NULL, FALSE };
+  thread = g_thread_new ("waiter", wait_for_clip, &later);
+  while (!g_atomic_int_get (&later.waiting))
+    g_thread_yield ();
+  gv_clip_unlock (clip);
+  g_thread_join (thread);
+  g_assert_true (later.locked);
+  g_assert_no_error (later.error);
   gv_clip_unref (clip);
-  g_assert_cmpint (destroyed_b, ==, 0);
-  gv_clip_unref (clip);
-  g_assert_cmpint (destroyed_a, ==, 1);
-  g_assert_cmpint (destroyed_b, ==, 1);
-  g_assert_cmpint (destroyed_c, ==, 1);
 }
 
 static gpointer
@@ -135,9 +179,9 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/clip/ids-and-shape", test_ids_and_shape);
-  g_test_add_func ("/clip/frames", test_frames);
   g_test_add_func ("/clip/prompts", test_prompts);
-  g_test_add_func ("/clip/slots", test_slots);
+  g_test_add_func ("/clip/lock-is-exclusive", test_lock_is_exclusive);
+  g_test_add_func ("/clip/lock-wait-is-cancellable", test_lock_wait_is_cancellable);
   g_test_add_func ("/clip/ids-unique-across-threads", test_ids_unique_across_threads);
   return g_test_run ();
 }

@@ -20,6 +20,9 @@ static struct {
   GstGenVideoClipFilter *by[64];  /* which element processed the clip */
   gboolean started;     /* a slow process_clip() has begun */
   gboolean cancelled;   /* it saw the cancel flag */
+  guint64 inside[8];    /* ids of the clips in process_clip() now, one entry per element */
+  guint n_inside;
+  guint overlaps;       /* times two elements were in process_clip() with one clip */
 } ts;
 
 #define GV_TYPE_TEST_CLIP (gv_test_clip_get_type ())
@@ -32,7 +35,7 @@ struct _GvTestClip {
 G_DEFINE_TYPE (GvTestClip, gv_test_clip, GST_TYPE_GEN_VIDEO_CLIP_FILTER);
 
 static GstFlowReturn
-gv_test_clip_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job)
+process_clip_body (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job)
 {
   g_mutex_lock (&ts.lock);
   if (ts.n_clips < G_N_ELEMENTS (ts.sizes)) {
@@ -78,6 +81,33 @@ gv_test_clip_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJob *jo
   return GST_FLOW_OK;
 }
 
+/* Records which clips are being processed, to catch two elements on one clip at once. */
+static GstFlowReturn
+gv_test_clip_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job)
+{
+  guint64 id = gv_clip_get_id (job->clip);
+
+  g_mutex_lock (&ts.lock);
+  for (guint i = 0; i < ts.n_inside; i++)
+    ts.overlaps += ts.inside[i] == id;
+  if (ts.n_inside < G_N_ELEMENTS (ts.inside))
+    ts.inside[ts.n_inside++] = id;
+  g_mutex_unlock (&ts.lock);
+
+  GstFlowReturn ret = process_clip_body (filter, job);
+
+  g_mutex_lock (&ts.lock);
+  for (guint i = 0; i < ts.n_inside; i++) {
+    if (ts.inside[i] == id) {
+      ts.inside[i] = ts.inside[--ts.n_inside];
+      break;
+    }
+  }
+  g_cond_broadcast (&ts.cond);
+  g_mutex_unlock (&ts.lock);
+  return ret;
+}
+
 static void
 gv_test_clip_class_init (GvTestClipClass *klass)
 {
@@ -105,6 +135,8 @@ reset_state (void)
   memset (ts.by, 0, sizeof ts.by);
   ts.started = FALSE;
   ts.cancelled = FALSE;
+  ts.n_inside = 0;
+  ts.overlaps = 0;
   g_mutex_unlock (&ts.lock);
 }
 
@@ -178,6 +210,21 @@ element_pad (GstHarness *h, const gchar *name)
   return pad;
 }
 
+/* Pushes @n frames and EOS through the pipeline of @h, pulls the @n frames (checked one by
+ * one), waits for EOS and checks that they form clips of @clip_frames; returns the frames
+ * (gv_test_frames_free them). */
+static GstBuffer **
+run_stream (GstHarness *h, guint n, guint clip_frames)
+{
+  gst_harness_set_src_caps_str (h, GV_TEST_CAPS);
+  gv_test_push_frames (h, 0, n);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  GstBuffer **frames = gv_test_pull_frames (h, 0, n);
+  gv_test_wait_eos (h);
+  gv_test_assert_clips (frames, n, clip_frames);
+  return frames;
+}
+
 /* Two clips of four; with @replace process_clip() renders new buffers, which must leave with
  * the timing and flags of the frames they replace, and the clip meta. */
 static void
@@ -230,7 +277,7 @@ GST_START_TEST (test_partition_13_by_4)
 }
 GST_END_TEST;
 
-GST_START_TEST (test_clip_object_frames)
+GST_START_TEST (test_clip_object_shape)
 {
   GstHarness *h = harness_new (3);
 
@@ -238,15 +285,9 @@ GST_START_TEST (test_clip_object_frames)
   GstBuffer **frames = gv_test_pull_frames (h, 0, 3);
   GvClip *clip = gv_test_clip_meta (frames[0])->clip;
 
+  fail_unless_equals_int (gv_clip_get_n_frames (clip), 3);
   fail_unless_equals_int (gv_clip_get_width (clip), 16);
   fail_unless_equals_int (gv_clip_get_height (clip), 16);
-  for (guint i = 0; i < 3; i++) {
-    const GvClipFrame *f = gv_clip_get_frame (clip, i);
-    fail_unless_equals_uint64 (f->pts, GST_BUFFER_PTS (frames[i]));
-    fail_unless_equals_uint64 (f->dts, GST_BUFFER_DTS (frames[i]));
-    fail_unless_equals_uint64 (f->duration, GST_BUFFER_DURATION (frames[i]));
-    fail_unless_equals_int (f->flags, GST_BUFFER_FLAGS (frames[i]));
-  }
   gv_test_frames_free (frames, 3);
   gst_harness_teardown (h);
 }
@@ -702,13 +743,7 @@ GST_START_TEST (test_downstream_follows_upstream_clips)
 {
   GstHarness *h = gst_harness_new_parse ("gvtestclip clip-frames=3 ! gvtestclip clip-frames=8");
 
-  gst_harness_set_src_caps_str (h, GV_TEST_CAPS);
-  gv_test_push_frames (h, 0, 7);
-  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
-  GstBuffer **frames = gv_test_pull_frames (h, 0, 7);
-  gv_test_wait_eos (h);
-
-  gv_test_assert_clips (frames, 7, 3);
+  GstBuffer **frames = run_stream (h, 7, 3);
 
   /* each element processed clips of 3, 3, 1, the second the first's clip objects (the two
    * run in their own threads, so their records interleave) */
@@ -737,6 +772,62 @@ GST_START_TEST (test_downstream_follows_upstream_clips)
     fail_unless_equals_uint64 (ids[1][k], ids[0][k]);
   }
   gv_test_frames_free (frames, 7);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
+/* After a tee, two elements share each clip's state (the README's main job: latentcorrect and
+ * invedit output=masks after one invedit). The base class holds the clip while process_clip()
+ * runs, so the two take turns on it, while the element upstream works on the next clip. */
+GST_START_TEST (test_tee_branches_take_turns)
+{
+  GstHarness *h = gst_harness_new_parse ("gvtestclip clip-frames=4 ! tee name=t "
+      "t. ! queue ! gvtestclip ! fakesink sync=false async=false t. ! queue ! gvtestclip");
+
+  ts.sleep_ms = 30;
+  GstBuffer **frames = run_stream (h, 12, 4);
+
+  /* three clips, each processed by the three elements, never by two at once (the branch
+   * into fakesink may still be at work: wait for it) */
+  g_mutex_lock (&ts.lock);
+  while (ts.n_clips < 9 || ts.n_inside > 0)
+    g_cond_wait (&ts.cond, &ts.lock);
+  guint n_clips = ts.n_clips, overlaps = ts.overlaps;
+  guint per_clip[3] = { 0, 0, 0 };
+  for (guint i = 0; i < MIN (n_clips, G_N_ELEMENTS (ts.ids)); i++)
+    for (guint k = 0; k < 3; k++)
+      per_clip[k] += ts.ids[i] == gv_clip_get_id (gv_test_clip_meta (frames[4 * k])->clip);
+  g_mutex_unlock (&ts.lock);
+  fail_unless_equals_int (n_clips, 9);
+  fail_unless_equals_int (overlaps, 0);
+  for (guint k = 0; k < 3; k++)
+    fail_unless_equals_int (per_clip[k], 3);
+  gv_test_frames_free (frames, 12);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
+/* An element waiting for a clip that another holds stops with the element: the wait is
+ * cancelled, process_clip() never runs, every frame is freed. */
+GST_START_TEST (test_stop_while_waiting_for_clip)
+{
+  GstHarness *h = harness_new (8);
+  GvClip *clip = gv_clip_new (4, 16, 16);
+  gint freed = 0;
+
+  fail_unless (gv_clip_lock (clip, NULL, NULL));
+  for (guint i = 0; i < 4; i++) {
+    GstBuffer *buffer = gv_test_track (gv_test_frame_new (i), &freed);
+    gst_buffer_add_gen_video_clip_meta (buffer, clip, i);
+    fail_unless_equals_int (gst_harness_push (h, buffer), GST_FLOW_OK);
+  }
+  fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gv_clip_unlock (clip);
+  fail_unless_equals_int (ts.n_clips, 0);
+  fail_unless_equals_int (g_atomic_int_get (&freed), 4);
+  fail_unless_equals_int (gst_harness_buffers_received (h), 0);
+  gv_clip_unref (clip);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -844,7 +935,7 @@ clipfilter_suite (void)
   tcase_add_test (tc, test_frames_in_order_with_timing);
   tcase_add_test (tc, test_replaced_frames_keep_timing);
   tcase_add_test (tc, test_partition_13_by_4);
-  tcase_add_test (tc, test_clip_object_frames);
+  tcase_add_test (tc, test_clip_object_shape);
   tcase_add_test (tc, test_one_frame_clips);
   tcase_add_test (tc, test_eos_mid_clip);
   tcase_add_test (tc, test_eos_without_frames);
@@ -862,6 +953,8 @@ clipfilter_suite (void)
   tcase_add_test (tc, test_latency);
   tcase_add_test (tc, test_qos_not_forwarded);
   tcase_add_test (tc, test_downstream_follows_upstream_clips);
+  tcase_add_test (tc, test_tee_branches_take_turns);
+  tcase_add_test (tc, test_stop_while_waiting_for_clip);
   tcase_add_test (tc, test_foreign_meta_replaced);
   tcase_add_test (tc, test_mutable_ready_property);
   tcase_add_test (tc, test_meta_transform);

@@ -1,6 +1,7 @@
 /* The whole edit on the shipped tiny checkpoint, without GStreamer: background preservation is
  * exact in latent space, identical conditions give empty masks and the VAE reconstruction,
- * and the same seed gives the same output; no device memory is left behind. */
+ * and the same seed gives the same output; no device memory is left behind; two branches that
+ * share one clip take turns. */
 #include <math.h>
 #include <string.h>
 
@@ -38,11 +39,27 @@ make_clip (Clip *c)
 static GvEditEnv
 env (guint64 seed)
 {
-  return (GvEditEnv) {
-    .model_dir = g_getenv ("GENVIDEO_DEFAULT_MODEL_DIR"),
-    .device_index = -1,
-    .seed = seed,
-  };
+  return (GvEditEnv) { .seed = seed };
+}
+
+/* the shipped tiny checkpoint, through the cache the elements use too */
+static GvModel *
+tiny_model (void)
+{
+  GError *error = NULL;
+  GvModel *model = gv_model_get_shared (gv_test_device (),
+      g_getenv ("GENVIDEO_DEFAULT_MODEL_DIR"), &error);
+  g_assert_no_error (error);
+  return model;
+}
+
+/* a new clip of the test's shape, held by the calling thread */
+static GvClip *
+new_clip (void)
+{
+  GvClip *clip = gv_clip_new (FRAMES, SIZE, SIZE);
+  g_assert_true (gv_clip_lock (clip, NULL, NULL));
+  return clip;
 }
 
 static GvMaskParams mask_params = { STEPS, 3.0f, 0.5f, 3.0f, 0 };
@@ -74,37 +91,48 @@ target_picture (void)
   return rgba;
 }
 
-/* runs the three stages; @same: the target is the source (prompt and picture) */
+/* the target object of run_edit (@same FALSE), as RGB on grey */
+static guint8 *
+target_foreground (void)
+{
+  GError *error = NULL;
+  guint8 *rgba = target_picture ();
+  guint8 *rgb = gv_target_foreground (rgba, SIZE, SIZE, SIZE * 4, NULL, 0, NULL, &error);
+  g_assert_no_error (error);
+  g_free (rgba);
+  return rgb;
+}
+
+/* runs the three stages on @clip (held); @same: the target is the source (prompt and
+ * picture) */
 static gfloat *
 run_edit (GvClip *clip, Clip *c, guint64 seed, gboolean same)
 {
   GError *error = NULL;
   GvEditEnv e = env (seed);
-  GvEdit *edit = gv_edit_for_clip (clip);
   const gchar *prompt = "a red square over a gradient";
+  GvModel *model = tiny_model ();
 
-  g_assert_true (gv_edit_prepare_source (edit, &e, c->frames, FRAMES, SIZE, SIZE,
-          GV_PIXELS_RGB, prompt, NULL, &error));
+  g_assert_true (gv_edit_prepare_source (clip, model, &e, c->frames, GV_PIXELS_RGB, prompt,
+          NULL, &error));
+  gv_model_unref (model);
   g_assert_no_error (error);
   if (same) {
     guint pick = gv_edit_source_frame (seed, FRAMES);
-    g_assert_true (gv_edit_set_target (edit, &e, prompt, c->frames[pick].data, SIZE, SIZE,
+    g_assert_true (gv_edit_set_target (clip, &e, prompt, c->frames[pick].data, SIZE, SIZE,
             SIZE * 3, &error));
   } else {
-    guint8 *rgba = target_picture ();
-    guint8 *rgb = gv_target_foreground (rgba, SIZE, SIZE, SIZE * 4, NULL, 0, NULL, &error);
-    g_assert_no_error (error);
-    g_assert_true (gv_edit_set_target (edit, &e, "a blue disc", rgb, SIZE, SIZE, SIZE * 3,
+    guint8 *rgb = target_foreground ();
+    g_assert_true (gv_edit_set_target (clip, &e, "a blue disc", rgb, SIZE, SIZE, SIZE * 3,
             &error));
     g_free (rgb);
-    g_free (rgba);
   }
   g_assert_no_error (error);
-  g_assert_true (gv_edit_invert (edit, &e, STEPS, &error));
-  g_assert_true (gv_edit_compute_masks (edit, &e, &mask_params, &error));
+  g_assert_true (gv_edit_invert (clip, &e, STEPS, &error));
+  g_assert_true (gv_edit_compute_masks (clip, &e, &mask_params, &error));
   g_assert_no_error (error);
   GvCorrectParams p = correct_params ();
-  gfloat *out = gv_edit_generate (edit, &e, &p, NULL, NULL, &error);
+  gfloat *out = gv_edit_generate (clip, &e, &p, NULL, NULL, &error);
   g_assert_no_error (error);
   return out;
 }
@@ -114,15 +142,14 @@ test_background_is_preserved (void)
 {
   Clip c;
   make_clip (&c);
-  GvClip *clip = gv_clip_new (FRAMES, SIZE, SIZE);
+  GvClip *clip = new_clip ();
   gfloat *out = run_edit (clip, &c, 7, FALSE);
-  GvEdit *edit = gv_edit_peek (clip);
-  gint h = gv_edit_get_latent_height (edit), w = gv_edit_get_latent_width (edit);
+  gint h = gv_edit_get_latent_height (clip), w = gv_edit_get_latent_width (clip);
   gdouble area[FRAMES], inside = 0;
-  const gfloat *masks = gv_edit_get_masks (edit, area);
-  gfloat *result = gv_test_download (gv_edit_get_result_latents (edit));
-  gfloat *source = gv_test_download (gv_edit_get_source_latents (edit));
-  gint64 ch = gv_edit_get_source_latents (edit)->shape[1];
+  const gfloat *masks = gv_edit_get_masks (clip, area);
+  gfloat *result = gv_test_download (gv_edit_get_result_latents (clip));
+  gfloat *source = gv_test_download (gv_edit_get_source_latents (clip));
+  gint64 ch = gv_edit_get_source_latents (clip)->shape[1];
 
   for (gint f = 0; f < FRAMES; f++)
     inside += area[f] / FRAMES;
@@ -174,12 +201,11 @@ test_identical_conditions (void)
 {
   Clip c;
   make_clip (&c);
-  GvClip *clip = gv_clip_new (FRAMES, SIZE, SIZE);
+  GvClip *clip = new_clip ();
   gfloat *out = run_edit (clip, &c, 11, TRUE);
-  GvEdit *edit = gv_edit_peek (clip);
   gdouble area[FRAMES];
-  const gfloat *masks = gv_edit_get_masks (edit, area);
-  gint h = gv_edit_get_latent_height (edit), w = gv_edit_get_latent_width (edit);
+  const gfloat *masks = gv_edit_get_masks (clip, area);
+  gint h = gv_edit_get_latent_height (clip), w = gv_edit_get_latent_width (clip);
 
   for (gint i = 0; i < FRAMES * h * w; i++) {
     g_assert_false (isnan (masks[i]));
@@ -187,8 +213,8 @@ test_identical_conditions (void)
   }
   /* with an empty mask every latent is the source's: the output is the VAE reconstruction */
   GvCmd *cmd = gv_cmd_new (gv_test_device ());
-  GvTensor *recon = gv_decode_latents (gv_edit_get_model (edit), cmd,
-      gv_edit_get_source_latents (edit));
+  GvTensor *recon = gv_decode_latents (gv_edit_get_model (clip), cmd,
+      gv_edit_get_source_latents (clip));
   gv_test_finish (cmd);
   gfloat *want = gv_test_download (recon);
   gv_assert_close (out, want, (gsize) recon->numel, 1e-5);
@@ -215,7 +241,7 @@ test_same_seed_same_output (void)
   Clip c;
   make_clip (&c);
   guint64 before = device_bytes ();
-  GvClip *a = gv_clip_new (FRAMES, SIZE, SIZE), *b = gv_clip_new (FRAMES, SIZE, SIZE);
+  GvClip *a = new_clip (), *b = new_clip ();
   gfloat *out_a = run_edit (a, &c, 5, FALSE), *out_b = run_edit (b, &c, 5, FALSE);
   gsize n = (gsize) FRAMES * 3 * SIZE * SIZE;
   g_assert_cmpmem (out_a, n * sizeof (gfloat), out_b, n * sizeof (gfloat));
@@ -227,6 +253,96 @@ test_same_seed_same_output (void)
   g_assert_cmpuint (device_bytes (), ==, before);
 }
 
+/* One branch after a tee: an invedit with a target of its own on the shared clip. */
+typedef struct {
+  GvClip *clip;
+  const gchar *prompt;
+  const guint8 *rgb;         /* SIZE x SIZE RGB */
+  gfloat *masks;             /* out: FRAMES * h * w */
+} Branch;
+
+/* sets @b's target and computes the masks, all with @b->clip held; the masks into @b->masks */
+static void
+branch_masks (Branch *b)
+{
+  GError *error = NULL;
+  GvEditEnv e = env (3);
+
+  g_assert_true (gv_edit_set_target (b->clip, &e, b->prompt, b->rgb, SIZE, SIZE, SIZE * 3,
+          &error));
+  g_assert_no_error (error);
+  g_assert_true (gv_edit_compute_masks (b->clip, &e, &mask_params, &error));
+  g_assert_no_error (error);
+  gsize n = (gsize) FRAMES * gv_edit_get_latent_height (b->clip) *
+      gv_edit_get_latent_width (b->clip);
+  memcpy (b->masks, gv_edit_get_masks (b->clip, NULL), n * sizeof (gfloat));
+}
+
+static gpointer
+branch_thread (gpointer data)
+{
+  Branch *b = data;
+  GError *error = NULL;
+
+  g_assert_true (gv_clip_lock (b->clip, NULL, &error));
+  g_assert_no_error (error);
+  branch_masks (b);
+  gv_clip_unlock (b->clip);
+  return NULL;
+}
+
+/* Two branches of a tee share one clip and each sets a target of its own and computes masks
+ * at the same time: each gets the masks of its own target, as when they run one after the
+ * other (without the clip lock, one would compute with the other's target). */
+static void
+test_two_branches_share_a_clip (void)
+{
+  Clip c;
+  make_clip (&c);
+  GError *error = NULL;
+  GvEditEnv e = env (3);
+  GvClip *clip = new_clip ();
+  GvModel *model = tiny_model ();
+  const gchar *source_prompt = "a red square over a gradient";
+
+  g_assert_true (gv_edit_prepare_source (clip, model, &e, c.frames, GV_PIXELS_RGB,
+          source_prompt, NULL, &error));
+  gv_model_unref (model);
+  g_assert_true (gv_edit_invert (clip, &e, STEPS, &error));
+  g_assert_no_error (error);
+  gsize n = (gsize) FRAMES * gv_edit_get_latent_height (clip) * gv_edit_get_latent_width (clip);
+
+  /* the source itself (empty masks) and the blue disc: two targets with other masks */
+  guint8 *disc = target_foreground ();
+  const guint8 *source = c.frames[gv_edit_source_frame (3, FRAMES)].data;
+  Branch branches[2] = {
+    { clip, source_prompt, source, g_new (gfloat, n) },
+    { clip, "a blue disc", disc, g_new (gfloat, n) },
+  };
+  gfloat *want[2];
+  for (gint b = 0; b < 2; b++) {
+    branch_masks (&branches[b]);
+    want[b] = g_memdup2 (branches[b].masks, n * sizeof (gfloat));
+    memset (branches[b].masks, 0xff, n * sizeof (gfloat));
+  }
+  g_assert_true (memcmp (want[0], want[1], n * sizeof (gfloat)) != 0);
+  gv_clip_unlock (clip);
+
+  GThread *threads[2];
+  for (gint b = 0; b < 2; b++)
+    threads[b] = g_thread_new ("branch", branch_thread, &branches[b]);
+  for (gint b = 0; b < 2; b++)
+    g_thread_join (threads[b]);
+  for (gint b = 0; b < 2; b++) {
+    g_assert_cmpmem (branches[b].masks, n * sizeof (gfloat), want[b], n * sizeof (gfloat));
+    g_free (branches[b].masks);
+    g_free (want[b]);
+  }
+  g_free (disc);
+  g_free (c.pixels);
+  gv_clip_unref (clip);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -234,5 +350,6 @@ main (int argc, char **argv)
   g_test_add_func ("/edit/background-is-preserved", test_background_is_preserved);
   g_test_add_func ("/edit/identical-conditions", test_identical_conditions);
   g_test_add_func ("/edit/same-seed-same-output", test_same_seed_same_output);
+  g_test_add_func ("/edit/two-branches-share-a-clip", test_two_branches_share_a_clip);
   return g_test_run ();
 }
