@@ -225,6 +225,12 @@ GV_PARAMS (GvIm2colParams) {
   guint32 kh, kw, ho, wo;     /* kernel and output size */
   guint32 stride, pad_top, pad_left;
   guint32 accumulate;         /* col2im: add to dx instead of overwriting it */
+  guint32 c0, channels;       /* im2col: the input channels whose rows this dispatch writes */
+};
+
+/* conv2d_back_flip.comp: [co, c, kh, kw] -> [c, co, kh, kw], taps reversed */
+GV_PARAMS (GvConvFlipParams) {
+  guint32 c, co, kh, kw;
 };
 
 #ifndef VULKAN
@@ -249,7 +255,8 @@ GV_PARAMS_WORDS (GvResizeParams, 5);
 GV_PARAMS_WORDS (GvGatherParams, 9);
 GV_PARAMS_WORDS (GvTimestepParams, 3);
 GV_PARAMS_WORDS (GvSumStridedParams, 7);
-GV_PARAMS_WORDS (GvIm2colParams, 11);
+GV_PARAMS_WORDS (GvIm2colParams, 13);
+GV_PARAMS_WORDS (GvConvFlipParams, 4);
 #undef GV_PARAMS_WORDS
 #endif
 
