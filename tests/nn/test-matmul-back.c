@@ -94,12 +94,15 @@ test_linear_odd (void)
   check_linear (2, 1, 5, 3, TRUE, 20);
 }
 
-/* transformer-like sizes: aligned rows (vec4 kernels), many rows summed in dW and db */
+/* transformer-like sizes: aligned rows (vec4 kernels), many rows summed in dW and db; 2051
+ * rows: dW as 4 partial products and their sum, plus the 3 rows left over */
 static void
 test_linear_large (void)
 {
   check_linear (2, 300, 64, 96, FALSE, 30);
   check_linear (1, 1031, 40, 36, TRUE, 40);
+  check_linear (1, 2051, 40, 36, TRUE, 45);
+  check_linear (4, 512, 20, 28, FALSE, 46);
 }
 
 /* small bindings: the GEMM and the bias sum split their work */
