@@ -75,10 +75,10 @@ fits (GvCmd *cmd, const gchar *op, const Geometry *g, GvTensor *img, GvTensor *w
   return FALSE;
 }
 
-/* records @id over one image: @count invocations, @src to @dst */
+/* records @id, @count invocations reading @src and writing @dst, with parameters @p */
 static void
-column_pass (GvCmd *cmd, GvKernelId id, GvTensor *dst, GvTensor *src, gint64 count,
-    const GvIm2colParams *p)
+one_pass (GvCmd *cmd, GvKernelId id, GvTensor *dst, GvTensor *src, gint64 count,
+    gconstpointer p)
 {
   GvKernel *k = gv_op_kernel (cmd, id, NULL, 0);
   if (k == NULL)
@@ -114,17 +114,11 @@ gv_op_conv2d_backward_input (GvCmd *cmd, GvTensor *dx, GvTensor *dy, GvTensor *w
      * complementary padding */
     GvTensor *wt = GV_TENSOR (cmd, g.c, g.co, g.kh, g.kw);
     GvConvFlipParams fp = { .c = g.c, .co = g.co, .kh = g.kh, .kw = g.kw };
-    GvKernel *k = gv_op_kernel (cmd, GV_KERNEL_CONV2D_BACK_FLIP, NULL, 0);
-    if (k != NULL) {
-      GvBinding bind[2] = { gv_tensor_bind (weight, FALSE), gv_tensor_bind (wt, TRUE) };
-      guint gx, gy;
-      gv_op_grid_1d (cmd, weight->numel, 64, &gx, &gy);
-      gv_cmd_dispatch (cmd, k, bind, &fp, gx, gy, 1);
-      GvConvArgs t = { .stride = 1, .pad_top = g.kh - 1 - args->pad_top,
-        .pad_bottom = g.kh - 1 - args->pad_bottom, .pad_left = g.kw - 1 - args->pad_left,
-        .pad_right = g.kw - 1 - args->pad_right, .residual = accumulate ? dx : NULL };
-      gv_op_conv2d (cmd, dx, dy, wt, &t);
-    }
+    GvConvArgs t = { .stride = 1, .pad_top = g.kh - 1 - args->pad_top,
+      .pad_bottom = g.kh - 1 - args->pad_bottom, .pad_left = g.kw - 1 - args->pad_left,
+      .pad_right = g.kw - 1 - args->pad_right, .residual = accumulate ? dx : NULL };
+    one_pass (cmd, GV_KERNEL_CONV2D_BACK_FLIP, wt, weight, weight->numel, &fp);
+    gv_op_conv2d (cmd, dx, dy, wt, &t);
     gv_tensor_unref (wt);
   } else if (g.n > 0 && fits (cmd, op, &g, dx, weight, dy)) {
     GvTensor *dcol = GV_TENSOR (cmd, taps, p_out);
@@ -134,7 +128,7 @@ gv_op_conv2d_backward_input (GvCmd *cmd, GvTensor *dx, GvTensor *dy, GvTensor *w
       GvTensor *dxi = GV_VIEW (dx, i * g.c * plane, g.c, plane);
       GvMatmulArgs margs = { .trans_a = TRUE };
       gv_op_matmul (cmd, dcol, w2, dyi, &margs);
-      column_pass (cmd, GV_KERNEL_CONV2D_BACK_COL2IM, dxi, dcol, g.c * plane, &p);
+      one_pass (cmd, GV_KERNEL_CONV2D_BACK_COL2IM, dxi, dcol, g.c * plane, &p);
       gv_tensor_unref (dyi);
       gv_tensor_unref (dxi);
     }
