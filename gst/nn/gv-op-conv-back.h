@@ -7,9 +7,11 @@
  * gradient tensor holds when @accumulate is TRUE (a tensor used twice gets the sum of its
  * gradients). Deterministic: fixed summation orders, no atomics.
  *
- * The products run on the GEMM (gv_op_matmul, both kernel families) over the column matrix of
- * one image at a time (C * kh * kw x Ho * Wo floats of scratch; none for a 1x1 convolution
- * with stride 1 and no padding). */
+ * How they run (both kernel families): dx at stride 1 (padding < kernel size) is the forward
+ * gv_op_conv2d of dy with flipped weights (scratch: one weight tensor); dx at other strides
+ * and dweight are GEMMs (gv_op_matmul) over the column matrix of one image at a time (scratch:
+ * up to C * kh * kw x Ho * Wo floats, plus Co * C * kh * kw for dweight); a 1x1 convolution
+ * with stride 1 and no padding needs no column matrix. */
 #pragma once
 
 #include "nn/gv-op-conv.h"
