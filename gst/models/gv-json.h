@@ -15,6 +15,20 @@ typedef struct {
   GError *error;            /* the first error */
 } GvJson;
 
+/* json-glib's parser recurses once per level of nesting, so a file nested tens of thousands
+ * deep overflows the stack: every JSON text is checked against this depth first. Real configs
+ * and safetensors headers nest 3 or 4 deep. */
+#define GV_JSON_MAX_DEPTH 64
+
+/* GV_ERROR_CORRUPT "@where: JSON nested deeper than ..." when @text nests [ and { (outside
+ * strings) more than GV_JSON_MAX_DEPTH deep. */
+gboolean gv_json_check_depth (const gchar *where, const gchar *text, gsize len,
+    GError **error);
+/* gv_json_check_depth(), then json_parser_load_from_data(); a parse error is
+ * GV_ERROR_CORRUPT "@where: <json-glib's message>". The one way JSON is parsed here. */
+gboolean gv_json_parser_load (JsonParser *parser, const gchar *where, const gchar *text,
+    gsize len, GError **error);
+
 /* Parses @path, whose root must be an object. A missing file is GV_ERROR_NOT_FOUND, bad JSON
  * GV_ERROR_CORRUPT. */
 JsonObject *gv_json_load_object (const gchar *path, GError **error);
