@@ -229,6 +229,19 @@ gv_json_double (GvJson *j, const gchar *key, gdouble def)
   return json_node_get_double (n);
 }
 
+gdouble
+gv_json_double_range (GvJson *j, const gchar *key, gdouble def, gdouble min, gdouble max,
+    gboolean open_min)
+{
+  gdouble v = gv_json_double (j, key, def);
+  if (!isfinite (v) || v < min || v > max || (open_min && v == min)) {
+    gv_json_fail (j, GV_ERROR_CORRUPT, "%s = %g is out of range %c%g, %g]", key, v,
+        open_min ? '(' : '[', min, max);
+    return def;
+  }
+  return v;
+}
+
 gboolean
 gv_json_bool (GvJson *j, const gchar *key, gboolean def)
 {

@@ -58,6 +58,10 @@ gint64 gv_json_int (GvJson *j, const gchar *key, gint64 def);
 /* The same, also failing (GV_ERROR_CORRUPT) when the value is outside [min, max]. */
 gint gv_json_int_range (GvJson *j, const gchar *key, gint def, gint min, gint max);
 gdouble gv_json_double (GvJson *j, const gchar *key, gdouble def);
+/* A finite number in [@min, @max] ((@min, @max] with @open_min), else the reader fails
+ * (GV_ERROR_CORRUPT) and @def is returned. */
+gdouble gv_json_double_range (GvJson *j, const gchar *key, gdouble def, gdouble min,
+    gdouble max, gboolean open_min);
 gboolean gv_json_bool (GvJson *j, const gchar *key, gboolean def);
 const gchar *gv_json_string (GvJson *j, const gchar *key, const gchar *def);
 /* An int or a list of ints (at most @max, each in [min, max_value]) into @out. An int

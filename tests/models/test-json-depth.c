@@ -3,7 +3,7 @@
  * config.json and model_index.json, each with an error that names the file. */
 #include <string.h>
 
-#include "models-test-util.h"
+#include "gv-test-files.h"
 #include "models/gv-config.h"
 #include "models/gv-json.h"
 #include "models/gv-safetensors.h"
@@ -33,7 +33,7 @@ test_scan (void)
   g_assert_true (gv_json_check_depth ("x", ok, strlen (ok), &error));
   g_assert_no_error (error);
   g_assert_false (gv_json_check_depth ("x.json", deep, strlen (deep), &error));
-  mt_assert_error (error, GV_ERROR_CORRUPT, "x.json", "nested deeper", NULL);
+  gv_test_assert_error (error, GV_ERROR_CORRUPT, "x.json", "nested deeper", NULL);
   g_clear_error (&error);
 
   /* brackets inside strings do not count, escaped quotes do not end them */
@@ -45,7 +45,7 @@ test_scan (void)
   /* ... but they count again after a string that ends in an escaped backslash */
   gchar *after = g_strdup_printf ("{\"k\": \"\\\\\", \"v\": %s}", brackets);
   g_assert_false (gv_json_check_depth ("x", after, strlen (after), &error));
-  mt_assert_error (error, GV_ERROR_CORRUPT, "nested deeper", NULL);
+  gv_test_assert_error (error, GV_ERROR_CORRUPT, "nested deeper", NULL);
   g_clear_error (&error);
   g_free (after);
   g_free (in_string);
@@ -57,14 +57,14 @@ test_scan (void)
 static void
 test_safetensors_header (void)
 {
-  gchar *dir = mt_scratch_dir ();
+  gchar *dir = gv_test_scratch_dir ();
   gchar *path = g_build_filename (dir, "deep.safetensors", NULL);
   gchar *header = nested (DEEP);
   GError *error = NULL;
 
-  mt_write_raw (path, strlen (header), header, NULL, 0);
+  gv_test_write_raw (path, strlen (header), header, NULL, 0);
   g_assert_null (gv_safetensors_open (path, &error));
-  mt_assert_error (error, GV_ERROR_CORRUPT, path, "header", "nested deeper", NULL);
+  gv_test_assert_error (error, GV_ERROR_CORRUPT, path, "header", "nested deeper", NULL);
   g_clear_error (&error);
   g_free (header);
   g_free (path);
@@ -75,15 +75,15 @@ test_safetensors_header (void)
 static void
 check_deep_checkpoint_file (const gchar *file)
 {
-  gchar *dir = mt_scratch_dir ();
-  mt_copy_configs (dir);
+  gchar *dir = gv_test_scratch_dir ();
+  gv_test_copy_configs (dir);
   gchar *path = g_build_filename (dir, file, NULL);
   gchar *text = nested (DEEP);
   GError *error = NULL;
 
-  mt_write_file (path, text);
+  gv_test_write_file (path, text);
   g_assert_null (gv_checkpoint_config_load (dir, &error));
-  mt_assert_error (error, GV_ERROR_CORRUPT, path, "nested deeper", NULL);
+  gv_test_assert_error (error, GV_ERROR_CORRUPT, path, "nested deeper", NULL);
   g_clear_error (&error);
   g_free (text);
   g_free (path);
