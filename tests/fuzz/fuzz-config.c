@@ -3,6 +3,7 @@
  * a config or an error, never a crash. */
 #include <glib/gstdio.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "models/gv-config.h"
@@ -13,11 +14,18 @@ int LLVMFuzzerTestOneInput (const guint8 *data, gsize size);
 static gchar *path;
 
 static void
-expect (gboolean ok, GError *error)
+remove_file (void)
 {
-  g_assert (ok == (error == NULL));
-  g_clear_error (&error);
+  g_remove (path);
 }
+
+/* a config or an error, never both or neither */
+#define LOAD(fn, cfg) G_STMT_START { \
+    GError *error_ = NULL; \
+    gboolean ok_ = fn (path, cfg, &error_); \
+    g_assert (ok_ == (error_ == NULL)); \
+    g_clear_error (&error_); \
+  } G_STMT_END
 
 int
 LLVMFuzzerTestOneInput (const guint8 *data, gsize size)
@@ -28,6 +36,7 @@ LLVMFuzzerTestOneInput (const guint8 *data, gsize size)
     gint fd = g_file_open_tmp ("gv-fuzz-config-XXXXXX.json", &path, NULL);
     g_assert (fd >= 0);
     close (fd);
+    atexit (remove_file);
   }
   FILE *f = fopen (path, "wb");
   g_assert (f != NULL);
@@ -35,10 +44,10 @@ LLVMFuzzerTestOneInput (const guint8 *data, gsize size)
   fclose (f);
 
   JsonObject *obj = gv_json_load_object (path, &error);
-  expect (obj != NULL, error);
+  g_assert ((obj == NULL) == (error != NULL));
+  g_clear_error (&error);
   if (obj)
     json_object_unref (obj);
-  error = NULL;
 
   GvUNetConfig unet;
   GvVaeConfig vae;
@@ -46,23 +55,12 @@ LLVMFuzzerTestOneInput (const guint8 *data, gsize size)
   GvClipVisionConfig vision;
   GvSchedulerConfig sched;
   GvPreprocessorConfig pre;
-  gboolean ok = gv_unet_config_load (path, &unet, &error);
-  expect (ok, error);
-  error = NULL;
-  ok = gv_vae_config_load (path, &vae, &error);
-  expect (ok, error);
-  error = NULL;
-  ok = gv_clip_text_config_load (path, &text, &error);
-  expect (ok, error);
-  error = NULL;
-  ok = gv_clip_vision_config_load (path, &vision, &error);
-  expect (ok, error);
-  error = NULL;
-  ok = gv_scheduler_config_load (path, &sched, &error);
-  expect (ok, error);
+  LOAD (gv_unet_config_load, &unet);
+  LOAD (gv_vae_config_load, &vae);
+  LOAD (gv_clip_text_config_load, &text);
+  LOAD (gv_clip_vision_config_load, &vision);
+  LOAD (gv_scheduler_config_load, &sched);
   gv_scheduler_config_clear (&sched);
-  error = NULL;
-  ok = gv_preprocessor_config_load (path, &pre, &error);
-  expect (ok, error);
+  LOAD (gv_preprocessor_config_load, &pre);
   return 0;
 }

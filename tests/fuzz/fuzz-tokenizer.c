@@ -4,6 +4,7 @@
  * give an error, and encode a prompt to ids inside the vocabulary. */
 #include <glib/gstdio.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "models/gv-tokenizer.h"
@@ -28,6 +29,17 @@ write_file (const gchar *name, const guint8 *data, gsize size)
 }
 
 static void
+remove_scratch (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++) {
+    gchar *path = g_build_filename (scratch, files[i], NULL);
+    g_remove (path);
+    g_free (path);
+  }
+  g_rmdir (scratch);
+}
+
+static void
 setup (void)
 {
   GError *error = NULL;
@@ -35,6 +47,7 @@ setup (void)
   g_assert (shipped != NULL);
   scratch = g_dir_make_tmp ("gv-fuzz-tokenizer-XXXXXX", NULL);
   g_assert (scratch != NULL);
+  atexit (remove_scratch);
 }
 
 /* the shipped folder's file @name into the scratch folder */
