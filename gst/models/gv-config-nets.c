@@ -329,6 +329,10 @@ parse_vae (GvJson *j, GvVaeConfig *cfg)
   for (gint i = 0; i < cfg->n_blocks; i++)
     c = MAX (c, cfg->block_out_channels[i]);
   check_weight (j, "block_out_channels", c, c, 3);
+  check_weight (j, "in_channels and block_out_channels", cfg->in_channels, c, 3);
+  check_weight (j, "out_channels and block_out_channels", cfg->out_channels, c, 3);
+  check_weight (j, "latent_channels and block_out_channels", 2 * (gint64) cfg->latent_channels,
+      c, 3);
   return j->error == NULL;
 }
 
