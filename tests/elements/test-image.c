@@ -13,7 +13,7 @@ test_png16 (void)
 {
   gint w = 0, h = 0, stride = 0;
   GError *error = NULL;
-  guint8 *rgba = gst_gen_video_load_image (GVT_DATA_DIR "/target-rgb16.png",
+  guint8 *rgba = gst_gen_video_load_image (GV_TEST_DATA_DIR "/target-rgb16.png",
       GST_VIDEO_FORMAT_RGBA, &w, &h, &stride, &error);
 
   g_assert_no_error (error);
@@ -43,7 +43,7 @@ test_alpha_kept (void)
 {
   gint w = 0, h = 0, stride = 0;
   GError *error = NULL;
-  guint8 *rgba = gst_gen_video_load_image (GVT_DATA_DIR "/target-red-disc.png",
+  guint8 *rgba = gst_gen_video_load_image (GV_TEST_DATA_DIR "/target-red-disc.png",
       GST_VIDEO_FORMAT_RGBA, &w, &h, &stride, &error);
 
   g_assert_no_error (error);

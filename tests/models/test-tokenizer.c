@@ -250,7 +250,7 @@ test_errors (void)
 
   /* an empty merges.txt (no version line) has no merges; found by fuzz-tokenizer, it read
    * past the end of its list of lines */
-  mt_write_file (merges, "");
+  gv_test_write_file (merges, "");
   t = gv_tokenizer_new (tdir, &error);
   g_assert_no_error (error);
   gv_tokenizer_free (t);
@@ -258,7 +258,7 @@ test_errors (void)
   g_file_set_contents (merges, "\0\0\ndd_pre#o", 12, &error);
   g_assert_no_error (error);
   g_assert_null (gv_tokenizer_new (tdir, &error));
-  mt_assert_error (error, GV_ERROR_CORRUPT, merges, "UTF-8", NULL);
+  gv_test_assert_error (error, GV_ERROR_CORRUPT, merges, "UTF-8", NULL);
   g_clear_error (&error);
   g_free (vocab);
   g_free (merges);
