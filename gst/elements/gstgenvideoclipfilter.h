@@ -12,6 +12,7 @@
 #include <gst/video/video.h>
 
 #include "genvideo/gv-clip.h"
+#include "gstgenvideomessages.h"
 #include "models/gv-model.h"
 
 G_BEGIN_DECLS
@@ -50,7 +51,8 @@ gboolean gst_gen_video_clip_filter_is_cancelled (GstGenVideoClipFilter *filter);
 /* The flag itself (read it with g_atomic_int_get), for GStreamer-free compute loops. */
 const gint *gst_gen_video_clip_filter_get_cancel_flag (GstGenVideoClipFilter *filter);
 
-/* Posts an element message "progress" (stage, current, total, percent, clip-id) for the clip
+/* Posts an element message GST_GEN_VIDEO_MESSAGE_PROGRESS ("genvideo-progress": stage, current,
+ * total, percent, clip-id; gstgenvideomessages.h) for the clip
  * being processed. Rate-limited: a message goes out when the stage changes, when
  * current == total, or when GST_GEN_VIDEO_PROGRESS_INTERVAL has passed since the last one. */
 #define GST_GEN_VIDEO_PROGRESS_INTERVAL (250 * G_TIME_SPAN_MILLISECOND)

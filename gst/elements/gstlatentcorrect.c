@@ -30,6 +30,7 @@
 
 #include "gstgenvideocompute.h"
 #include "gstgenvideoelements.h"
+#include "gstgenvideomessages.h"
 #include "gstlatentcorrect.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_latent_correct_debug);
@@ -118,10 +119,10 @@ static void
 post_correction (gint step, gdouble mean_cosine, gpointer data)
 {
   CorrectionReport *r = data;
-  GstStructure *s = gst_structure_new ("genvideo-correction",
-      "clip-id", G_TYPE_UINT64, gv_clip_get_id (r->clip),
-      "step", G_TYPE_INT, step,
-      "mean-cosine", G_TYPE_DOUBLE, mean_cosine, NULL);
+  GstStructure *s = gst_structure_new (GST_GEN_VIDEO_MESSAGE_CORRECTION,
+      GST_GEN_VIDEO_FIELD_CLIP_ID, G_TYPE_UINT64, gv_clip_get_id (r->clip),
+      GST_GEN_VIDEO_FIELD_STEP, G_TYPE_INT, step,
+      GST_GEN_VIDEO_FIELD_MEAN_COSINE, G_TYPE_DOUBLE, mean_cosine, NULL);
   gst_element_post_message (GST_ELEMENT (r->self), gst_message_new_element (GST_OBJECT (r->self),
           s));
 }
