@@ -6,7 +6,8 @@
  * Threads: the sink pad's streaming thread queues frames and serialized events into the clip
  * being collected and hands a finished clip to the src pad's task (one closed clip may wait
  * there while the task works on another, then the streaming thread blocks). The task runs
- * process_clip() and pushes. FLUSH_START and deactivation raise the cancellation flag, which
+ * process_clip() and pushes. A serialized query closes the clip after itself; the thread that
+ * sent it waits until the task has passed it downstream after the frames before it. FLUSH_START and deactivation raise the cancellation flag, which
  * long work polls, and wake everything that waits.
  *
  * Locks: the object lock guards the properties and the compute resources, priv->lock the

@@ -630,7 +630,7 @@ gst_inv_edit_class_init (GstInvEditClass *klass)
   gst_element_class_set_static_metadata (element_class, "GenVideo inversion and masks",
       "Filter/Effect/Video",
       "Inverts each clip with DDIM and finds where the edit goes (InvEdit masks) for the "
-      "GenVideo edit", "gst-genvideo authors");
+      "GenVideo edit", GST_GEN_VIDEO_AUTHOR);
   gst_type_mark_as_plugin_api (GST_TYPE_INV_EDIT_OUTPUT, 0);
 }
 
