@@ -1,17 +1,19 @@
 /* GstGenVideoClipFilter: the base class of genvideotune, invedit and latentcorrect.
  *
- * It collects a clip (buffers and the serialized events between them), hands the whole clip to
- * the subclass's process_clip() on a task of the src pad, then pushes every frame in order
- * with its original timestamps and flags, each with a GstGenVideoClipMeta, and the queued
- * events in their place. A clip ends after clip-frames frames (0: the whole stream), at EOS,
- * at a new SEGMENT, STREAM_START or CAPS, or where the clip that arrives from an upstream
- * genvideo element ends (so the three elements agree on the clips and share one GvClip). */
+ * It collects a clip (buffers and the serialized events and queries between them), hands the
+ * whole clip to the subclass's process_clip() on a task of the src pad, then pushes every frame
+ * in order with its original timestamps and flags, each with a GstGenVideoClipMeta, and the
+ * queued events and queries in their place. A clip ends after clip-frames frames (0: the whole
+ * stream), at EOS or a serialized query (DRAIN), at a new SEGMENT, STREAM_START or CAPS, or
+ * where the clip that arrives from an upstream genvideo element ends (so the three elements
+ * agree on the clips and share one GvClip). */
 #pragma once
 
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
 #include "genvideo/gv-clip.h"
+#include "gstgenvideomessages.h"
 #include "models/gv-model.h"
 
 G_BEGIN_DECLS
@@ -50,9 +52,10 @@ gboolean gst_gen_video_clip_filter_is_cancelled (GstGenVideoClipFilter *filter);
 /* The flag itself (read it with g_atomic_int_get), for GStreamer-free compute loops. */
 const gint *gst_gen_video_clip_filter_get_cancel_flag (GstGenVideoClipFilter *filter);
 
-/* Posts an element message "progress" (stage, current, total, percent, clip-id) for the clip
- * being processed. Rate-limited: a message goes out when the stage changes, when
- * current == total, or when GST_GEN_VIDEO_PROGRESS_INTERVAL has passed since the last one. */
+/* Posts an element message GST_GEN_VIDEO_MESSAGE_PROGRESS ("genvideo-progress": stage, current,
+ * total, percent, clip-id; gstgenvideomessages.h) for the clip being processed. Rate-limited:
+ * a message goes out when the stage changes, when current == total, or when
+ * GST_GEN_VIDEO_PROGRESS_INTERVAL has passed since the last one. */
 #define GST_GEN_VIDEO_PROGRESS_INTERVAL (250 * G_TIME_SPAN_MILLISECOND)
 void gst_gen_video_clip_filter_post_progress (GstGenVideoClipFilter *filter,
     const gchar *stage, guint current, guint total);
