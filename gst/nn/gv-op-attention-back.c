@@ -230,34 +230,10 @@ gv_op_gather_backward (GvCmd *cmd, GvTensor *dsrc, GvTensor *dout, GvTensor *ind
     gboolean accumulate)
 {
   GvTensor *ts[3] = { dsrc, dout, index };
-  GvTensor *fs[2] = { dsrc, dout };
-  if (!gv_tensors_ready (cmd, "gather backward", 3, ts) ||
-      !gv_op_check_f32 (cmd, "gather backward", 2, fs))
+  GvGatherShape sh;    /* the shapes of the forward, dsrc for src and dout for out */
+  if (!gv_op_gather_check (cmd, "gather backward", dout, dsrc, index, &sh))
     return;
-  if (index->dtype != GV_DTYPE_I32) {
-    gv_cmd_failf (cmd, GV_ERROR_INVALID, "gather backward: the index tensor is not int32");
-    return;
-  }
-  /* the shapes gv_op_gather() accepts, with dsrc for src and dout for out */
-  gint64 bs = 1, ch = 1, len, d = 1, m = index->shape[index->ndim - 1];
-  gboolean ok = dsrc->ndim >= 2 && dsrc->ndim <= 4 && dout->ndim == dsrc->ndim;
-  if (ok && dsrc->ndim == 2) {
-    len = dsrc->shape[0];
-    d = dsrc->shape[1];
-    ok = index->numel == m && dout->shape[0] == m && dout->shape[1] == d;
-  } else if (ok) {
-    bs = dsrc->shape[0];
-    ch = dsrc->shape[1];
-    len = dsrc->shape[2];
-    d = dsrc->ndim == 4 ? dsrc->shape[3] : 1;
-    ok = index->ndim == 2 && index->shape[0] == bs && dout->shape[0] == bs &&
-        dout->shape[1] == ch && dout->shape[2] == m && (dsrc->ndim == 3 || dout->shape[3] == d);
-  }
-  if (!ok) {
-    gv_op_fail_shapes (cmd, "gather backward", "want dsrc [B, C, L, D], dout [B, C, M, D], "
-        "index [B, M]", 3, ts);
-    return;
-  }
+  gint64 planes = sh.b * sh.c, len = sh.l, d = sh.d, m = sh.m, ch = sh.c;
   GvKernel *k = gv_op_kernel (cmd, GV_KERNEL_GATHER_BACK, NULL, 0);
   if (k == NULL)
     return;
@@ -268,7 +244,7 @@ gv_op_gather_backward (GvCmd *cmd, GvTensor *dsrc, GvTensor *dout, GvTensor *ind
         ts);
     return;
   }
-  gint64 planes = bs * ch, per = max / plane;
+  gint64 per = max / plane;
   GvGatherBackParams p = {
     .len = (guint32) len, .d = (guint32) d, .m = (guint32) m, .ch = (guint32) ch,
     .accumulate = accumulate ? 1 : 0,

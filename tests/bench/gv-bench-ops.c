@@ -314,22 +314,28 @@ attn_device (gpointer p)
   finish (c->cmd);
 }
 
+/* row = softmax (scale * row) */
+static void
+softmax_row (gfloat *row, gint l, gfloat scale)
+{
+  gfloat mx = -INFINITY, sum = 0;
+  for (gint j = 0; j < l; j++)
+    mx = MAX (mx, row[j]);
+  for (gint j = 0; j < l; j++) {
+    row[j] = expf ((row[j] - mx) * scale);
+    sum += row[j];
+  }
+  for (gint j = 0; j < l; j++)
+    row[j] /= sum;
+}
+
 static void
 softmax_rows (gint64 first, gint64 end, gpointer p)
 {
   AttnCase *c = p;
   gfloat scale = 1.0f / sqrtf ((gfloat) c->d);
-  for (gint64 i = first; i < end; i++) {
-    gfloat *row = c->s + i * c->l, mx = -INFINITY, sum = 0;
-    for (gint j = 0; j < c->l; j++)
-      mx = MAX (mx, row[j]);
-    for (gint j = 0; j < c->l; j++) {
-      row[j] = expf ((row[j] - mx) * scale);
-      sum += row[j];
-    }
-    for (gint j = 0; j < c->l; j++)
-      row[j] /= sum;
-  }
+  for (gint64 i = first; i < end; i++)
+    softmax_row (c->s + i * c->l, c->l, scale);
 }
 
 static void
@@ -559,17 +565,10 @@ softmax_back_rows (gint64 first, gint64 end, gpointer p)
   AttnBackCase *c = p;
   gfloat scale = 1.0f / sqrtf ((gfloat) c->d);
   for (gint64 i = first; i < end; i++) {
-    gfloat *row = c->s + i * c->l, *drow = c->dp + i * c->l, mx = -INFINITY, sum = 0, di = 0;
+    gfloat *row = c->s + i * c->l, *drow = c->dp + i * c->l, di = 0;
+    softmax_row (row, c->l, scale);
     for (gint j = 0; j < c->l; j++)
-      mx = MAX (mx, row[j]);
-    for (gint j = 0; j < c->l; j++) {
-      row[j] = expf ((row[j] - mx) * scale);
-      sum += row[j];
-    }
-    for (gint j = 0; j < c->l; j++) {
-      row[j] /= sum;
       di += row[j] * drow[j];
-    }
     for (gint j = 0; j < c->l; j++)
       drow[j] = scale * row[j] * (drow[j] - di);
   }

@@ -182,7 +182,7 @@ test_temporal_shape (void)
 static void
 test_row_blocks (void)
 {
-  Case c1 = { .B = 2, .Bk = 1, .Lq = 1501, .Lk = 1503, .H = 2, .D = 8 };
+  Case c1 = { .B = 2, .Bk = 1, .Lq = 1501, .Lk = 1503, .H = 1, .D = 8 };
   Case c2 = { .B = 1, .Bk = 1, .Lq = 1601, .Lk = 1601, .H = 1, .D = 16, .causal = TRUE };
   check (&c1, 9, TRUE);
   check (&c2, 19, FALSE);
@@ -228,6 +228,12 @@ test_bad_args (void)
   g_autoptr (GvTensor) out = GV_TEST_TENSOR (NULL, 1, 1, 5, 3);
   gv_op_gather_backward (cmd, src, out, out, FALSE);
   expect_error (cmd, "not int32");
+  GError *error = NULL;
+  g_autoptr (GvTensor) idx = gv_tensor_new_typed (gv_test_device (), GV_DTYPE_I32, 2,
+      (gint64[]) { 1, 4 }, &error);
+  g_assert_no_error (error);
+  gv_op_gather_backward (cmd, src, out, idx, FALSE);     /* 4 indices, 5 output rows */
+  expect_error (cmd, "want src [B, C, L, D]");
   gv_op_permute_backward (cmd, src, out, (const gint[]) { 0, 1, 1, 3 }, FALSE);
   expect_error (cmd, "not a permutation");
 }
