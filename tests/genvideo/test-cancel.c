@@ -81,8 +81,8 @@ test_cancel_at (gconstpointer data)
   guint64 before;
   gv_device_get_memory_stats (gv_test_device (), &before, NULL, NULL, NULL);
 
-  /* several times: a cancelled step must unwind the same way each time */
-  for (gint round = 0; round < 3; round++) {
+  /* twice: a cancelled step must unwind the same way each time */
+  for (gint round = 0; round < 2; round++) {
     GvClip *clip = gv_clip_new (FRAMES, SIZE, SIZE);
     g_assert_true (gv_clip_lock (clip, NULL, NULL));
     Canceller c = { stage, k, 0, NULL };
