@@ -31,12 +31,15 @@ typedef struct {
   gfloat threshold;       /* DiffEdit: normalised difference above it is the object */
   gfloat clamp_ratio;     /* DiffEdit: clamp at ratio * mean before normalising (3) */
   gint dilation;          /* square dilation radius in latent pixels */
+  /* FALSE (the paper): differences of eps; TRUE: of the model's own output (v for
+   * SD-2.1-unCLIP), an ablation that gv-bench-quality measures */
+  gboolean from_model_output;
 } GvMaskParams;
 
 /* Runs the source and target branches from Z_T side by side with guidance, and returns per
  * frame the mean over channels of |eps_src - eps_trg| averaged over the steps, [F, h, w] (host
  * array, g_free() it). eps is each branch's guided output converted to noise by the scheduler
- * (the model may predict v or the sample). */
+ * (the model may predict v or the sample), or the output itself with @p->from_model_output. */
 gfloat *gv_invedit_differences (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
     const GvCondition *src, const GvCondition *trg, const GvMaskParams *p,
     GvProgressFunc progress, gpointer progress_data, GError **error);
@@ -49,8 +52,9 @@ gfloat *gv_invedit_masks (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion
     GvProgressFunc progress, gpointer progress_data, GError **error);
 
 /* The DiffEdit rule on accumulated differences @diff [F, h, w] (averaged over steps), in place:
- * per frame clamp at ratio * mean, divide by it, 1 where above @threshold; then dilate. */
-void gv_masks_from_differences (gfloat *diff, gint frames, gint height, gint width,
-    gfloat clamp_ratio, gfloat threshold, gint dilation);
+ * per frame clamp at ratio * mean, divide by it, 1 where above @threshold; then dilate. A NaN
+ * or infinity anywhere is an error (GV_ERROR_INVALID), not an empty mask. */
+gboolean gv_masks_from_differences (gfloat *diff, gint frames, gint height, gint width,
+    gfloat clamp_ratio, gfloat threshold, gint dilation, GError **error);
 
 G_END_DECLS

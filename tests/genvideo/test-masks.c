@@ -156,6 +156,15 @@ test_masks_from_noise (void)
   /* the two rules are far apart on this model: the test tells them apart */
   g_assert_cmpfloat (to_v, >, 1e-2);
 
+  /* the ablation's option: differences of the raw output (v) instead */
+  p.from_model_output = TRUE;
+  gfloat *diff_v = gv_invedit_differences (&s.den, s.sched, cmd, &inv, &s.src, &s.trg, &p, NULL,
+      NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (rel_diff (diff_v, raw, n), <, 1e-4);
+  g_assert_cmpfloat (rel_diff (diff_v, want, n), >, 1e-2);
+  g_free (diff_v);
+
   g_free (want);
   g_free (raw);
   g_free (diff);
@@ -179,7 +188,7 @@ test_rule_on_known_differences (void)
     mean += d[i] / 16;
   gfloat e[16];
   memcpy (e, d, sizeof (d));
-  gv_masks_from_differences (e, 1, 4, 4, 3.0f, 0.5f, 0);
+  g_assert_true (gv_masks_from_differences (e, 1, 4, 4, 3.0f, 0.5f, 0, NULL));
   for (gint i = 0; i < 16; i++) {
     gdouble v = MIN (d[i], 3 * mean) / (3 * mean);
     g_assert_cmpfloat (e[i], ==, v > 0.5 ? 1.0f : 0.0f);
@@ -192,7 +201,7 @@ test_rule_on_known_differences (void)
   /* dilation 1 grows a single pixel into its 3x3 square, clipped at the border */
   gfloat one[16] = { 0 };
   one[0] = 10.0f;
-  gv_masks_from_differences (one, 1, 4, 4, 3.0f, 0.5f, 1);
+  g_assert_true (gv_masks_from_differences (one, 1, 4, 4, 3.0f, 0.5f, 1, NULL));
   for (gint y = 0; y < 4; y++)
     for (gint x = 0; x < 4; x++)
       g_assert_cmpfloat (one[y * 4 + x], ==, (y <= 1 && x <= 1) ? 1.0f : 0.0f);
