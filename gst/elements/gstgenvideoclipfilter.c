@@ -21,6 +21,7 @@
 
 #include "gstgenvideoclipfilter.h"
 #include "gstgenvideoclipqueue.h"
+#include "gstgenvideocompute.h"
 #include "gstgenvideoresources.h"
 
 GST_DEBUG_CATEGORY (gst_gen_video_clip_filter_debug);
@@ -973,7 +974,32 @@ gst_gen_video_clip_filter_dup_model_path (GstGenVideoClipFilter *filter)
   const gchar *env = g_getenv ("GENVIDEO_MODEL");
   if (env != NULL && *env != '\0')
     return g_strdup (env);
-  return g_strdup (GV_DEFAULT_MODEL_DIR);
+  return gst_gen_video_default_model_dir ();
+}
+
+gchar *
+gst_gen_video_default_model_dir (void)
+{
+  if (g_file_test (GV_DEFAULT_MODEL_DIR, G_FILE_TEST_IS_DIR))
+    return g_strdup (GV_DEFAULT_MODEL_DIR);
+  /* installed elsewhere than the prefix it was built for (a DESTDIR, a moved tree): the model
+   * is at the same place relative to the plugin file */
+  GstPlugin *plugin = gst_registry_find_plugin (gst_registry_get (), "genvideo");
+  const gchar *file = plugin ? gst_plugin_get_filename (plugin) : NULL;
+  gchar *path = NULL;
+  if (file != NULL) {
+    gchar *dir = g_path_get_dirname (file);
+    gchar *relative = g_build_filename (dir, GV_DEFAULT_MODEL_RELATIVE_DIR, NULL);
+    path = g_canonicalize_filename (relative, NULL);
+    g_free (relative);
+    g_free (dir);
+    if (!g_file_test (path, G_FILE_TEST_IS_DIR))
+      g_clear_pointer (&path, g_free);
+  }
+  if (plugin != NULL)
+    gst_object_unref (plugin);
+  /* else the compiled path: the error then names where the model was expected */
+  return path != NULL ? path : g_strdup (GV_DEFAULT_MODEL_DIR);
 }
 
 GvDevice *
@@ -991,6 +1017,17 @@ gst_gen_video_clip_filter_get_model (GstGenVideoClipFilter *filter, GError **err
       gst_gen_video_clip_filter_get_device_index (filter), path, error);
   g_free (path);
   return model;
+}
+
+static gboolean
+gst_gen_video_clip_filter_default_start (GstGenVideoClipFilter *filter)
+{
+  GError *error = NULL;
+
+  if (gst_gen_video_clip_filter_get_model (filter, &error) != NULL)
+    return TRUE;
+  gst_gen_video_post_error (filter, "Loading the model", error);
+  return FALSE;
 }
 
 static void
@@ -1094,6 +1131,14 @@ gst_gen_video_clip_filter_change_state (GstElement *element, GstStateChange tran
     priv->last_progress_us = 0;
     g_mutex_unlock (&priv->lock);
   }
+  /* device and model now, before the pads are active: a wrong model fails here, not after
+   * a whole clip was collected */
+  GstGenVideoClipFilterClass *klass = GST_GEN_VIDEO_CLIP_FILTER_GET_CLASS (self);
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && klass->start != NULL
+      && !klass->start (self)) {
+    gst_gen_video_resources_release (&priv->resources);
+    return GST_STATE_CHANGE_FAILURE;
+  }
   /* PAUSED -> READY deactivates the pads: that cancels and joins the task */
   GstStateChangeReturn ret =
       GST_ELEMENT_CLASS (gst_gen_video_clip_filter_parent_class)->change_state (element,
@@ -1133,6 +1178,7 @@ gst_gen_video_clip_filter_class_init (GstGenVideoClipFilterClass *klass)
   element_class->change_state = gst_gen_video_clip_filter_change_state;
   element_class->set_context = gst_gen_video_clip_filter_set_context;
   klass->process_clip = gst_gen_video_clip_filter_default_process_clip;
+  klass->start = gst_gen_video_clip_filter_default_start;
 
   g_object_class_install_property (gobject_class, PROP_CLIP_FRAMES,
       g_param_spec_uint ("clip-frames", "Clip frames",

@@ -45,6 +45,12 @@ struct _GstGenVideoClipFilterClass {
   /* The caps of the frames that leave for frames of @input_caps, or NULL when they leave as
    * they came (the default). process_clip() then replaces every frame by one of those caps. */
   GstCaps *(*output_caps) (GstGenVideoClipFilter *filter, GstCaps *input_caps);
+
+  /* Called at READY->PAUSED, before the pads are activated: opens what the element computes
+   * with, so that a wrong model or a missing device fails the state change instead of the
+   * first clip. On failure it posts GST_ELEMENT_ERROR and returns FALSE. The default opens the
+   * device and loads the model (gst_gen_video_clip_filter_get_model()); NULL: nothing. */
+  gboolean (*start) (GstGenVideoClipFilter *filter);
 };
 
 /* Set from FLUSH_START or a state change to READY until the processing has stopped. */
@@ -69,6 +75,9 @@ guint64 gst_gen_video_clip_filter_get_seed (GstGenVideoClipFilter *filter);
 /* The model folder: the model property, else GENVIDEO_MODEL, else the installed default
  * model. g_free() it. */
 gchar *gst_gen_video_clip_filter_dup_model_path (GstGenVideoClipFilter *filter);
+/* The installed default model: the folder under the prefix the plugin was built for, else
+ * the same place relative to the loaded plugin file (a DESTDIR or moved install). g_free() it. */
+gchar *gst_gen_video_default_model_dir (void);
 
 /* (transfer none): the Vulkan device (shared through GstContext, else the process-wide one)
  * and the model on it (the process-wide cache), loaded on first use and held until the element

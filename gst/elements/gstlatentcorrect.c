@@ -77,6 +77,9 @@ struct _GstLatentCorrect {
   gboolean pixel_background;
 
   gboolean warned_no_masks;     /* the missing masks were reported in this stream */
+  /* the inversion-steps and steps last warned about (once per pair and stream), object lock */
+  gint warned_inversion_steps;
+  gint warned_steps;
 };
 
 G_DEFINE_TYPE_WITH_CODE (GstLatentCorrect, gst_latent_correct, GST_TYPE_GEN_VIDEO_CLIP_FILTER,
@@ -192,6 +195,29 @@ write_frames (GstLatentCorrect *self, GstGenVideoClipJob *job, gfloat *images,
   return GST_FLOW_OK;
 }
 
+/* Sampling with other steps than the inversion runs on the inversion's trajectory
+ * (gv_inversion_at) but no longer retraces it: said once for each pair of values. */
+static void
+warn_steps_mismatch (GstLatentCorrect *self, GvClip *clip, const GvCorrectParams *p)
+{
+  gint inversion_steps = gv_edit_get_inversion_steps (clip);
+  if (inversion_steps == 0 || inversion_steps == p->steps)
+    return;
+  GST_OBJECT_LOCK (self);
+  gboolean said = self->warned_inversion_steps == inversion_steps
+      && self->warned_steps == p->steps;
+  self->warned_inversion_steps = inversion_steps;
+  self->warned_steps = p->steps;
+  GST_OBJECT_UNLOCK (self);
+  if (said)
+    return;
+  GST_ELEMENT_WARNING (self, STREAM, FAILED,
+      ("steps (%d) differs from the inversion-steps of invedit (%d): the edit starts from the "
+          "inversion's latents at its own first timestep and the background follows the "
+          "inversion less closely; set both to the same value.", p->steps, inversion_steps),
+      ("clip %" G_GUINT64_FORMAT, gv_clip_get_id (clip)));
+}
+
 static GstFlowReturn
 gst_latent_correct_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job)
 {
@@ -217,6 +243,7 @@ gst_latent_correct_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJ
       GST_DEBUG_OBJECT (self, "clip %" G_GUINT64_FORMAT ": no masks either",
           gv_clip_get_id (job->clip));
   }
+  warn_steps_mismatch (self, job->clip, &p);
   GvEditEnv env;
   gst_gen_video_edit_env (filter, &env);
   CorrectionReport report = { self, job->clip };
@@ -243,6 +270,7 @@ gst_latent_correct_change_state (GstElement *element, GstStateChange transition)
       return GST_STATE_CHANGE_FAILURE;
     GST_OBJECT_LOCK (self);
     self->warned_no_masks = FALSE;
+    self->warned_inversion_steps = self->warned_steps = 0;
     GST_OBJECT_UNLOCK (self);
   }
   return GST_ELEMENT_CLASS (gst_latent_correct_parent_class)->change_state (element,

@@ -112,6 +112,8 @@ static void
 gv_test_clip_class_init (GvTestClipClass *klass)
 {
   GST_GEN_VIDEO_CLIP_FILTER_CLASS (klass)->process_clip = gv_test_clip_process_clip;
+  /* no device nor model: the base class alone is under test */
+  GST_GEN_VIDEO_CLIP_FILTER_CLASS (klass)->start = NULL;
   gst_element_class_set_static_metadata (GST_ELEMENT_CLASS (klass), "Test clip filter",
       "Filter/Video", "Test subclass of GstGenVideoClipFilter", "gst-genvideo");
 }

@@ -215,6 +215,76 @@ GST_START_TEST (test_states)
 }
 GST_END_TEST;
 
+static GstPadProbeReturn
+count_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  g_atomic_int_inc ((gint *) data);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Asserts that a state change to PLAYING fails in @el itself with a RESOURCE error naming
+ * @what, and that no buffer reached it. */
+static void
+assert_start_fails (GstElement *pipeline, GstElement *el, const gint *buffers, const gchar *what)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_FAILURE);
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no error posted at the state change");
+  fail_unless (GST_MESSAGE_SRC (msg) == GST_OBJECT (el), "error from %s",
+      GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)));
+  GError *error = NULL;
+  gchar *debug = NULL;
+  gst_message_parse_error (msg, &error, &debug);
+  fail_unless (error->domain == GST_RESOURCE_ERROR, "%s", error->message);
+  fail_unless (strstr (debug, what) != NULL, "%s / %s", error->message, debug);
+  fail_unless_equals_int (g_atomic_int_get (buffers), 0);
+  g_clear_error (&error);
+  g_free (debug);
+  gst_message_unref (msg);
+  gst_object_unref (bus);
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+}
+
+/* A wrong model is an error at READY->PAUSED, before any frame (a live source that never
+ * fills a clip would otherwise hide it), and a model set in READY is the one the next start
+ * loads. */
+GST_START_TEST (test_wrong_model_fails_at_start)
+{
+  for (guint e = 0; e < G_N_ELEMENTS (gv_test_elements); e++) {
+    gchar *launch = g_strdup_printf ("videotestsrc is-live=true num-buffers=2 ! "
+        "video/x-raw,format=RGBA,width=64,height=64 ! %s name=el clip-frames=100 "
+        "model=/nonexistent ! fakesink", gv_test_elements[e]);
+    GstElement *pipeline = gst_parse_launch (launch, NULL);
+    GstElement *el = gst_bin_get_by_name (GST_BIN (pipeline), "el");
+    GstPad *sinkpad = gst_element_get_static_pad (el, "sink");
+    gint buffers = 0;
+    gst_pad_add_probe (sinkpad, GST_PAD_PROBE_TYPE_BUFFER, count_buffer, &buffers, NULL);
+
+    assert_start_fails (pipeline, el, &buffers, "/nonexistent");
+
+    /* the default model (GENVIDEO_MODEL) from the next start on */
+    g_object_set (el, "model", NULL, NULL);
+    fail_if (gst_element_set_state (pipeline, GST_STATE_PAUSED) == GST_STATE_CHANGE_FAILURE);
+    fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_READY),
+        GST_STATE_CHANGE_SUCCESS);
+    /* and a wrong one again, set in READY */
+    gchar *missing = g_build_filename (g_get_tmp_dir (), "genvideo-no-such-model", NULL);
+    g_object_set (el, "model", missing, NULL);
+    assert_start_fails (pipeline, el, &buffers, missing);
+
+    g_free (missing);
+    gst_object_unref (sinkpad);
+    gst_object_unref (el);
+    gst_object_unref (pipeline);
+    g_free (launch);
+  }
+}
+GST_END_TEST;
+
 static Suite *
 plugin_suite (void)
 {
@@ -227,6 +297,7 @@ plugin_suite (void)
   tcase_add_test (tc, test_odd_size_refused);
   tcase_add_test (tc, test_interlaced_refused);
   tcase_add_test (tc, test_states);
+  tcase_add_test (tc, test_wrong_model_fails_at_start);
   return s;
 }
 
