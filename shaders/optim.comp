@@ -76,30 +76,48 @@ void main ()
 }
 
 #else
-layout(binding = 0, r32f) uniform readonly imageBuffer Grad;
+// param, m and v read through texel bindings (branch-free gathers on lavapipe) and written
+// through storage-buffer bindings of the same ranges; VEC4 = 1: four elements an invocation
+// (rgba32f texels, vec4 stores; the host checks lengths and alignment)
+#if VEC4
+#define VT vec4
+#define TEXEL rgba32f
+#define LOAD(img, i) imageLoad (img, int (i))
+#else
+#define VT float
+#define TEXEL r32f
+#define LOAD(img, i) imageLoad (img, int (i)).x
+#endif
+layout(binding = 0, TEXEL) uniform readonly imageBuffer Grad;
 layout(binding = 1, r32f) uniform readonly imageBuffer Result;
-layout(binding = 2) buffer Param { float param[]; };
-layout(binding = 3) buffer M { float m[]; };
-layout(binding = 4) buffer V { float v[]; };
+layout(binding = 2, TEXEL) uniform readonly imageBuffer ParamIn;
+layout(binding = 3, TEXEL) uniform readonly imageBuffer MIn;
+layout(binding = 4, TEXEL) uniform readonly imageBuffer VIn;
+layout(binding = 5) writeonly buffer Param { VT param[]; };
+layout(binding = 6) writeonly buffer M { VT m[]; };
+layout(binding = 7) writeonly buffer V { VT v[]; };
 
-GV_PUSH (GvAdamwParams)
+GV_PUSH (GvAdamwParams)   // count: texels
 
 void main ()
 {
   uint i = GV_LINEAR_INDEX;
   if (i >= p.count)
     return;
-  float g = imageLoad (Grad, int (gv_off[0] + i)).x;
+  VT g = LOAD (Grad, gv_off[0] + i);
   if (CLIP != 0)
     g *= imageLoad (Result, int (gv_off[1] + 1)).x;
-  uint pi = gv_off[2] + i, mi = gv_off[3] + i, vi = gv_off[4] + i;
+  VT w = LOAD (ParamIn, gv_off[2] + i);
+  VT m0 = LOAD (MIn, gv_off[3] + i);
+  VT v0 = LOAD (VIn, gv_off[4] + i);
   // the order of torch's _single_tensor_adamw: decay, moments, bias-corrected step
-  float w = param[pi] * p.decay;
-  float mm = m[mi] + (g - m[mi]) * p.one_minus_beta1;   // torch's lerp
-  float vv = v[vi] * p.beta2 + g * g * p.one_minus_beta2;
-  float denom = sqrt (vv) / p.bias2_sqrt + p.eps;
-  m[mi] = mm;
-  v[vi] = vv;
-  param[pi] = w - p.step_size * mm / denom;
+  w *= p.decay;
+  VT mm = m0 + (g - m0) * p.one_minus_beta1;   // torch's lerp
+  VT vv = v0 * p.beta2 + g * g * p.one_minus_beta2;
+  VT denom = sqrt (vv) / p.bias2_sqrt + p.eps;
+  uint vec = VEC4 != 0 ? 4 : 1;
+  m[gv_off[6] / vec + i] = mm;
+  v[gv_off[7] / vec + i] = vv;
+  param[gv_off[5] / vec + i] = w - p.step_size * mm / denom;
 }
 #endif

@@ -9,6 +9,12 @@
 /* elements each partial sums: few enough partials for one invocation to add them all */
 #define CHUNK 1024
 
+static gboolean
+aligned16 (const GvTensor *t)
+{
+  return (gv_memory_get_offset (t->mem) + t->offset) % 16 == 0;
+}
+
 static gint64
 max_chunk (GvCmd *cmd)
 {
@@ -135,8 +141,12 @@ gv_op_adamw_step (GvCmd *cmd, GvTensor *param, GvTensor *m, GvTensor *v, GvTenso
         "eps >= 0 needed", name, step);
     return;
   }
+  gboolean vec4 = param->numel % 4 == 0 && aligned16 (param) && aligned16 (m) &&
+      aligned16 (v) && aligned16 (grad);
+  guint vec = vec4 ? 4 : 1;
   guint32 spec[4] = { 0, 0, 0, clip ? 1 : 0 };
-  GvKernel *k = gv_op_kernel (cmd, GV_KERNEL_OPTIM_ADAMW, spec, 4);
+  GvKernel *k = gv_op_kernel (cmd, vec4 ? GV_KERNEL_OPTIM_ADAMW_VEC4 : GV_KERNEL_OPTIM_ADAMW_F32,
+      spec, 4);
   if (k == NULL)
     return;
   GvAdamwParams p = {
@@ -148,17 +158,20 @@ gv_op_adamw_step (GvCmd *cmd, GvTensor *param, GvTensor *m, GvTensor *v, GvTenso
   gint64 per = max_chunk (cmd);
   for (gint64 first = 0; first < param->numel; first += per) {
     gint64 count = MIN (per, param->numel - first);
-    GvBinding b[5] = {
+    GvBinding b[8] = {
       gv_tensor_bind_range (grad, first, count, FALSE),
       clip ? gv_tensor_bind_range (clip, 0, 2, FALSE) :
           gv_tensor_bind_range (grad, first, count, FALSE),
+      gv_tensor_bind_range (param, first, count, FALSE),
+      gv_tensor_bind_range (m, first, count, FALSE),
+      gv_tensor_bind_range (v, first, count, FALSE),
       gv_tensor_bind_range (param, first, count, TRUE),
       gv_tensor_bind_range (m, first, count, TRUE),
       gv_tensor_bind_range (v, first, count, TRUE),
     };
-    p.count = (guint32) count;
+    p.count = (guint32) (count / vec);
     guint gx, gy;
-    gv_op_grid_1d (cmd, count, 64, &gx, &gy);
+    gv_op_grid_1d (cmd, p.count, 64, &gx, &gy);
     gv_cmd_dispatch (cmd, k, b, &p, gx, gy, 1);
   }
 }
