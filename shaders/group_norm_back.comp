@@ -7,8 +7,9 @@
 // saved input by the forward's stages 1 and 2 without the affine (table (K, A, rstd, 0) per
 // plane, group_norm.comp). With xh = ((x - K) - A) rstd, y = xh gamma + beta, and
 // g = dy (times silu'(y) when SILU: the pre-SiLU output recomputed from x and the table),
-//  1 sums:   per plane (image, channel): s1 = sum g, s2 = sum g xh (an invocation per plane,
-//            LANES = 1, CPU family; a workgroup per plane, GPU family)
+//  1 sums:   per plane (image, channel): s1 = sum g, s2 = sum g xh (a subgroup per plane,
+//            GV_ROW_SCOPE 0, CPU family: consecutive lanes read consecutive elements; a
+//            workgroup per plane, GV_ROW_SCOPE 1, GPU family)
 //  2 final:  per statistic (a group over its frames), c1 = mean of gamma g, c2 = mean of gamma g
 //            xh; per plane coef = (rstd gamma, -rstd c1, -rstd^2 c2)
 //  3 apply:  dx = rstd gamma g - rstd c1 - rstd c2 xh (the usual normalisation backward)
@@ -16,11 +17,12 @@
 // Every sum has a fixed order: runs are bit-identical. ACCUM adds into dx, dgamma, dbeta.
 
 layout(local_size_x_id = 0) in;
-layout(constant_id = 1) const uint LANES = 1;
+layout(constant_id = 1) const uint GV_ROW_SCOPE = 0;   // sums: 0 a plane per subgroup, 1 per
+                                                       // workgroup
 layout(constant_id = 2) const uint AFFINE = 3;   // bit 0 gamma bound, bit 1 beta bound
 layout(constant_id = 3) const uint SILU = 0;
 layout(constant_id = 4) const uint ACCUM = 0;
-const uint GV_ROW_SCOPE = 1;
+layout(constant_id = 5) const uint PLANES_PER_GROUP = 8;   // sums, scope 0
 #include "reduce.glsl"
 
 float gamma_of (float g) { return (AFFINE & 1) != 0 ? g : 1.0; }
@@ -50,12 +52,51 @@ float grad_in (float dy, float xh, float gm, float bt)
   return dy * s * (1.0 + y * (1.0 - s));
 }
 
+#if STAGE == 1
+void plane_sums (uint lane, uint stride, uint pl)
+{
+  uint plane = p.first_plane + pl;
+  uint c = plane % p.channels;
+  vec4 t = imageLoad (Table, int (gv_off[2] + plane));
+  float gm = gamma_of (imageLoad (Gamma, int (gv_off[3] + c)).x);
+  float bt = (AFFINE & 2) != 0 ? imageLoad (Beta, int (gv_off[4] + c)).x : 0.0;
+  uint base = pl * p.plane_len;
+  vec2 r = vec2 (0.0);
+  for (uint i = lane; i < p.plane_len; i += stride) {
+    float xh = ((imageLoad (X, int (gv_off[0] + base + i)).x - t.x) - t.y) * t.z;
+    float g = grad_in (imageLoad (Dy, int (gv_off[1] + base + i)).x, xh, gm, bt);
+    r += vec2 (g, g * xh);
+  }
+  r = gv_group_sum2 (r);
+  if (lane == 0)
+    sums[gv_off[5] / 2 + plane] = r;
+}
+
 void main ()
 {
-  uint pl = STAGE == 1 && LANES == 1 ? GV_LINEAR_INDEX :
-      gl_WorkGroupID.y + gl_WorkGroupID.z * gl_NumWorkGroups.y;
-  if (STAGE == 1 && LANES > 1)
-    pl = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
+  uint wg = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
+  uint lane, stride, pl, step, end;
+  if (GV_ROW_SCOPE == 0) {
+    lane = gl_SubgroupInvocationID;
+    stride = gl_SubgroupSize;
+    pl = wg * PLANES_PER_GROUP + gl_SubgroupID;
+    step = gl_NumSubgroups;
+    end = min (wg * PLANES_PER_GROUP + PLANES_PER_GROUP, p.planes);
+  } else {
+    lane = gl_LocalInvocationIndex;
+    stride = gl_WorkGroupSize.x;
+    pl = wg;
+    step = 1;
+    end = min (wg + 1, p.planes);
+  }
+  for (; pl < end; pl += step)
+    plane_sums (lane, stride, pl);
+}
+
+#else
+void main ()
+{
+  uint pl = gl_WorkGroupID.y + gl_WorkGroupID.z * gl_NumWorkGroups.y;
   if (pl >= p.planes)
     return;
   uint plane = p.first_plane + pl;
@@ -64,21 +105,6 @@ void main ()
   float gm = gamma_of (imageLoad (Gamma, int (gv_off[3] + c)).x);
   float bt = (AFFINE & 2) != 0 ? imageLoad (Beta, int (gv_off[4] + c)).x : 0.0;
   uint base = pl * p.plane_len;
-#if STAGE == 1
-  uint lane = LANES == 1 ? 0 : gl_LocalInvocationIndex;
-  float s1 = 0.0, s2 = 0.0;
-  for (uint i = lane; i < p.plane_len; i += LANES) {
-    float xh = ((imageLoad (X, int (gv_off[0] + base + i)).x - t.x) - t.y) * t.z;
-    float g = grad_in (imageLoad (Dy, int (gv_off[1] + base + i)).x, xh, gm, bt);
-    s1 += g;
-    s2 += g * xh;
-  }
-  vec2 r = vec2 (s1, s2);
-  if (LANES > 1)
-    r = gv_group_sum2 (r);
-  if (lane == 0)
-    sums[gv_off[5] / 2 + plane] = r;
-#else
   vec4 k = imageLoad (Coef, int (gv_off[5] + plane));
   uint w = gl_WorkGroupSize.x;
   uint i = gl_WorkGroupID.x * 4 * w + gl_LocalInvocationID.x;
@@ -90,8 +116,8 @@ void main ()
     uint oi = gv_off[6] + base + i;
     o[oi] = ACCUM != 0 ? o[oi] + d : d;
   }
-#endif
 }
+#endif
 
 #else
 layout(binding = 0, r32f) uniform readonly imageBuffer Sums;   // (s1, s2) per plane

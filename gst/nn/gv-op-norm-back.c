@@ -9,6 +9,7 @@
 #define CPU_GROUP 64
 #define GPU_GROUP 256
 #define CPU_ROWS_PER_GROUP 8
+#define CPU_PLANES_PER_GROUP 8
 
 static gboolean
 is_gpu (GvCmd *cmd)
@@ -57,7 +58,7 @@ record_planes (GvCmd *cmd, GvKernel *k, gboolean sums, GvTensor *x, GvTensor *dy
     guint gx, gy, gz = 1;
     if (sums) {
       b[5] = gv_tensor_bind (out, TRUE);
-      gv_op_grid_1d (cmd, n, gpu ? 1 : wg, &gx, &gy);
+      gv_op_grid_1d (cmd, n, gpu ? 1 : CPU_PLANES_PER_GROUP, &gx, &gy);
     } else {
       b[5] = gv_tensor_bind (coef, FALSE);
       b[6] = gv_tensor_bind_range (out, first * plane, n * plane, TRUE);
@@ -103,8 +104,10 @@ gv_op_group_norm_backward (GvCmd *cmd, GvTensor *dx, GvTensor *dgamma, GvTensor 
   if (table == NULL || gv_cmd_failed (cmd))
     goto done;
 
-  guint32 spec[5] = { wg, gpu ? wg : 1, affine, silu ? 1 : 0, accumulate ? 1 : 0 };
-  GvKernel *k = gv_op_kernel (cmd, GV_KERNEL_GROUP_NORM_BACK_SUMS, spec, 5);
+  guint32 spec[6] = {
+    wg, gpu ? 1 : 0, affine, silu ? 1 : 0, accumulate ? 1 : 0, CPU_PLANES_PER_GROUP,
+  };
+  GvKernel *k = gv_op_kernel (cmd, GV_KERNEL_GROUP_NORM_BACK_SUMS, spec, 6);
   if (k == NULL)
     goto done;
   record_planes (cmd, k, TRUE, x, dy, table, gamma, beta, NULL, sums, n_planes, plane,
@@ -116,7 +119,7 @@ gv_op_group_norm_backward (GvCmd *cmd, GvTensor *dx, GvTensor *dgamma, GvTensor 
   };
   guint gx, gy;
   if (dx) {
-    guint32 spec_final[5] = { 64, 1, affine, 0, 0 };
+    guint32 spec_final[5] = { 64, 0, affine, 0, 0 };
     GvKernel *kf = gv_op_kernel (cmd, GV_KERNEL_GROUP_NORM_BACK_FINAL, spec_final, 5);
     if (kf == NULL)
       goto done;
@@ -129,8 +132,7 @@ gv_op_group_norm_backward (GvCmd *cmd, GvTensor *dx, GvTensor *dgamma, GvTensor 
     gv_op_grid_1d (cmd, fp.n_stats, 64, &gx, &gy);
     gv_cmd_dispatch (cmd, kf, bf, &fp, gx, gy, 1);
 
-    spec[1] = 1;
-    GvKernel *ka = gv_op_kernel (cmd, GV_KERNEL_GROUP_NORM_BACK_APPLY, spec, 5);
+    GvKernel *ka = gv_op_kernel (cmd, GV_KERNEL_GROUP_NORM_BACK_APPLY, spec, 6);
     if (ka == NULL)
       goto done;
     if (gv_div_up (plane, wg * 4) > gv_op_max_groups (cmd, 0)) {
