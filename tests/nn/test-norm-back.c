@@ -41,34 +41,18 @@ group_norm_back_case (const GroupNormBackCase *k, guint32 seed)
   gv_ref_group_norm_backward (rdx, rdg, rdb, dyd, xd, mean, rstd, gd, bd, k->n, k->c, s,
       k->groups, k->frames, k->silu);
 
-  gfloat *got = gv_test_download (tdx), *want = gv_test_to_float (rdx, dx0, numel);
-  gv_assert_close (got, want, numel, 1e-5);
-  g_free (got);
-  g_free (want);
+  gv_assert_grad (tdx, rdx, dx0, numel, 1e-5);
   if (tdg) {
-    got = gv_test_download (tdg);
-    want = gv_test_to_float (rdg, dg0, k->c);
-    gv_assert_close (got, want, k->c, 1e-5);
-    g_free (got);
-    g_free (want);
+    gv_assert_grad (tdg, rdg, dg0, k->c, 1e-5);
   }
   if (tdb) {
-    got = gv_test_download (tdb);
-    want = gv_test_to_float (rdb, db0, k->c);
-    gv_assert_close (got, want, k->c, 1e-5);
-    g_free (got);
-    g_free (want);
+    gv_assert_grad (tdb, rdb, db0, k->c, 1e-5);
   }
 
   gv_cmd_free (cmd);
-  GvTensor *ts[7] = { tx, tdy, tg, tb, tdx, tdg, tdb };
-  for (guint i = 0; i < 7; i++)
-    if (ts[i])
-      gv_tensor_unref (ts[i]);
-  gpointer bufs[] = { x, dy, gamma, beta, dx0, dg0, db0, xd, dyd, gd, bd, y, mean, rstd, rdx,
-    rdg, rdb };
-  for (guint i = 0; i < G_N_ELEMENTS (bufs); i++)
-    g_free (bufs[i]);
+  GV_TEST_UNREF_ALL (tx, tdy, tg, tb, tdx, tdg, tdb);
+  GV_TEST_FREE_ALL (x, dy, gamma, beta, dx0, dg0, db0, xd, dyd, gd, bd, y, mean, rstd, rdx,
+    rdg, rdb);
 }
 
 /* plane of 63, statistics per image */
@@ -160,31 +144,15 @@ layer_norm_back_case (gint64 rows, gint64 len, gboolean affine, gboolean accumul
   gv_ref_layer_norm_backward (rdx, affine ? rdg : NULL, affine ? rdb : NULL, dyd, xd, mean,
       rstd, gd, rows, len);
 
-  gfloat *got = gv_test_download (tdx), *want = gv_test_to_float (rdx, dx0, numel);
-  gv_assert_close (got, want, numel, 1e-5);
-  g_free (got);
-  g_free (want);
+  gv_assert_grad (tdx, rdx, dx0, numel, 1e-5);
   if (affine) {
-    got = gv_test_download (tdg);
-    want = gv_test_to_float (rdg, dg0, len);
-    gv_assert_close (got, want, len, 1e-5);
-    g_free (got);
-    g_free (want);
-    got = gv_test_download (tdb);
-    want = gv_test_to_float (rdb, db0, len);
-    gv_assert_close (got, want, len, 1e-5);
-    g_free (got);
-    g_free (want);
+    gv_assert_grad (tdg, rdg, dg0, len, 1e-5);
+    gv_assert_grad (tdb, rdb, db0, len, 1e-5);
   }
 
   gv_cmd_free (cmd);
-  GvTensor *ts[6] = { tx, tdy, tg, tdx, tdg, tdb };
-  for (guint i = 0; i < 6; i++)
-    if (ts[i])
-      gv_tensor_unref (ts[i]);
-  gpointer bufs[] = { x, dy, gamma, dx0, dg0, db0, xd, dyd, gd, y, mean, rstd, rdx, rdg, rdb };
-  for (guint i = 0; i < G_N_ELEMENTS (bufs); i++)
-    g_free (bufs[i]);
+  GV_TEST_UNREF_ALL (tx, tdy, tg, tdx, tdg, tdb);
+  GV_TEST_FREE_ALL (x, dy, gamma, dx0, dg0, db0, xd, dyd, gd, y, mean, rstd, rdx, rdg, rdb);
 }
 
 static void

@@ -21,8 +21,7 @@ test_mse (void)
   gdouble want_loss = gv_ref_mse_forward (pd, tdd, n);
   gv_ref_mse_backward (rd, 1.0, pd, tdd, n);
   g_assert_cmpfloat_with_epsilon (loss, want_loss, 1e-6 * want_loss);
-  gfloat *got = gv_test_download (td), *want = gv_test_to_float (rd, d0, n);
-  gv_assert_close (got, want, n, 1e-6);
+  gv_assert_grad (td, rd, d0, n, 1e-6);
 
   g_autoptr (GError) error = NULL;
   GvTensor *short_t = GV_VIEW (tt, 0, n - 1);
@@ -34,9 +33,7 @@ test_mse (void)
   gv_tensor_unref (tp);
   gv_tensor_unref (tt);
   gv_tensor_unref (td);
-  gpointer bufs[] = { pred, target, d0, pd, tdd, rd, got, want };
-  for (guint i = 0; i < G_N_ELEMENTS (bufs); i++)
-    g_free (bufs[i]);
+  GV_TEST_FREE_ALL (pred, target, d0, pd, tdd, rd);
 }
 
 #define N_TENSORS 3
@@ -90,15 +87,8 @@ adamw_case (gfloat max_norm, guint32 seed)
     g_free (res);
   }
   for (gint t = 0; t < N_TENSORS; t++) {
-    gfloat *got = gv_test_download (tp[t]), *want = gv_test_to_float (rp[t], NULL, sizes[t]);
-    gv_assert_close (got, want, sizes[t], 1e-6);
-    g_free (got);
-    g_free (want);
-    got = gv_test_download (tv[t]);
-    want = gv_test_to_float (rv[t], NULL, sizes[t]);
-    gv_assert_close (got, want, sizes[t], 1e-6);
-    g_free (got);
-    g_free (want);
+    gv_assert_grad (tp[t], rp[t], NULL, sizes[t], 1e-6);
+    gv_assert_grad (tv[t], rv[t], NULL, sizes[t], 1e-6);
     gv_tensor_unref (tp[t]);
     gv_tensor_unref (tm[t]);
     gv_tensor_unref (tv[t]);
@@ -142,9 +132,7 @@ test_adamw_deterministic (void)
     gv_test_finish (cmd);
     out[run] = gv_test_download (tp);
     gv_cmd_free (cmd);
-    GvTensor *ts[] = { tp, tm, tv, tg, result };
-    for (guint i = 0; i < G_N_ELEMENTS (ts); i++)
-      gv_tensor_unref (ts[i]);
+    GV_TEST_UNREF_ALL (tp, tm, tv, tg, result);
     g_free (p);
   }
   g_assert_cmpmem (out[0], n * sizeof (gfloat), out[1], n * sizeof (gfloat));

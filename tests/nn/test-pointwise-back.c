@@ -36,16 +36,13 @@ activation_case (GvActivation act, gint64 n, gboolean accumulate, guint32 seed)
     quick_gelu_backward (rdx, dyd, xd, n);
   else
     gv_ref_add_backward (rdx, NULL, dyd, n);
-  gfloat *got = gv_test_download (tdx), *want = gv_test_to_float (rdx, dx0, n);
-  gv_assert_close (got, want, n, 1e-5);
+  gv_assert_grad (tdx, rdx, dx0, n, 1e-5);
 
   gv_cmd_free (cmd);
   gv_tensor_unref (tx);
   gv_tensor_unref (tdy);
   gv_tensor_unref (tdx);
-  gpointer bufs[] = { x, dy, dx0, xd, dyd, rdx, got, want };
-  for (guint i = 0; i < G_N_ELEMENTS (bufs); i++)
-    g_free (bufs[i]);
+  GV_TEST_FREE_ALL (x, dy, dx0, xd, dyd, rdx);
 }
 
 static void
@@ -72,8 +69,7 @@ test_geglu (void)
   gdouble *xd = gv_test_to_double (x, rows * 2 * n), *dyd = gv_test_to_double (dy, rows * n);
   gdouble *rdx = g_new0 (gdouble, rows * 2 * n);
   gv_ref_geglu_backward (rdx, dyd, xd, rows, n);
-  gfloat *got = gv_test_download (tdx), *want = gv_test_to_float (rdx, dx0, rows * 2 * n);
-  gv_assert_close (got, want, rows * 2 * n, 1e-5);
+  gv_assert_grad (tdx, rdx, dx0, rows * 2 * n, 1e-5);
 
   /* dy of the wrong width */
   g_autoptr (GError) error = NULL;
@@ -84,9 +80,7 @@ test_geglu (void)
   gv_tensor_unref (tx);
   gv_tensor_unref (tdy);
   gv_tensor_unref (tdx);
-  gpointer bufs[] = { x, dy, dx0, xd, dyd, rdx, got, want };
-  for (guint i = 0; i < G_N_ELEMENTS (bufs); i++)
-    g_free (bufs[i]);
+  GV_TEST_FREE_ALL (x, dy, dx0, xd, dyd, rdx);
 }
 
 /* a residual: dy goes to both inputs, one of them accumulating */
@@ -105,21 +99,14 @@ test_add (void)
   gdouble *dyd = gv_test_to_double (dy, n);
   gdouble *rda = g_new0 (gdouble, n), *rdb = g_new0 (gdouble, n);
   gv_ref_add_backward (rda, rdb, dyd, n);
-  gfloat *got = gv_test_download (tda), *want = gv_test_to_float (rda, da0, n);
-  gv_assert_close (got, want, n, 1e-6);
-  g_free (got);
-  g_free (want);
-  got = gv_test_download (tdb);
-  want = gv_test_to_float (rdb, db0, n);
-  gv_assert_close (got, want, n, 1e-6);
+  gv_assert_grad (tda, rda, da0, n, 1e-6);
+  gv_assert_grad (tdb, rdb, db0, n, 1e-6);
 
   gv_cmd_free (cmd);
   gv_tensor_unref (tdy);
   gv_tensor_unref (tda);
   gv_tensor_unref (tdb);
-  gpointer bufs[] = { dy, da0, db0, dyd, rda, rdb, got, want };
-  for (guint i = 0; i < G_N_ELEMENTS (bufs); i++)
-    g_free (bufs[i]);
+  GV_TEST_FREE_ALL (dy, da0, db0, dyd, rda, rdb);
 }
 
 /* the UNet's skip concatenation [hidden, skip] along channels: [n, ca + cb, h, w] */
@@ -141,13 +128,8 @@ test_concat (void)
   gdouble *rda = g_new0 (gdouble, n * ca * hw), *rdb = g_new0 (gdouble, n * cb * hw);
   gv_ref_concat_backward (rda, rdb, dyd, n, ca * hw, cb * hw);
   da0 = NULL;
-  gfloat *got = gv_test_download (tda), *want = gv_test_to_float (rda, da0, n * ca * hw);
-  gv_assert_close (got, want, n * ca * hw, 1e-7);
-  g_free (got);
-  g_free (want);
-  got = gv_test_download (tdb);
-  want = gv_test_to_float (rdb, db0, n * cb * hw);
-  gv_assert_close (got, want, n * cb * hw, 1e-6);
+  gv_assert_grad (tda, rda, da0, n * ca * hw, 1e-7);
+  gv_assert_grad (tdb, rdb, db0, n * cb * hw, 1e-6);
 
   /* a part that does not fit */
   g_autoptr (GError) error = NULL;
@@ -158,9 +140,7 @@ test_concat (void)
   gv_tensor_unref (tdy);
   gv_tensor_unref (tda);
   gv_tensor_unref (tdb);
-  gpointer bufs[] = { dy, db0, dyd, rda, rdb, got, want };
-  for (guint i = 0; i < G_N_ELEMENTS (bufs); i++)
-    g_free (bufs[i]);
+  GV_TEST_FREE_ALL (dy, db0, dyd, rda, rdb);
 }
 
 static void
@@ -178,16 +158,13 @@ resize_case (gint64 planes, gint64 h, gint64 w, gint64 ho, gint64 wo, gboolean a
   gdouble *dyd = gv_test_to_double (dy, planes * ho * wo);
   gdouble *rdx = g_new0 (gdouble, planes * h * w);
   gv_ref_resize_nearest_backward (rdx, dyd, planes, h, w, ho, wo);
-  gfloat *got = gv_test_download (tdx), *want = gv_test_to_float (rdx, dx0, planes * h * w);
-  gv_assert_close (got, want, planes * h * w, 1e-6);
+  gv_assert_grad (tdx, rdx, dx0, planes * h * w, 1e-6);
 
   gv_cmd_free (cmd);
   gv_tensor_unref (tdy);
   gv_tensor_unref (tdx);
   gv_tensor_unref (tdx4);
-  gpointer bufs[] = { dy, dx0, dyd, rdx, got, want };
-  for (guint i = 0; i < G_N_ELEMENTS (bufs); i++)
-    g_free (bufs[i]);
+  GV_TEST_FREE_ALL (dy, dx0, dyd, rdx);
 }
 
 static void
@@ -225,20 +202,15 @@ test_embedding_frames (void)
   gdouble *rds = g_new0 (gdouble, clips * dim);
   for (gint64 i = 0; i < clips * frames; i++)
     gv_ref_silu_backward (rds + i / frames * dim, dyd + i * dim, sd + i / frames * dim, dim);
-  gfloat *got = gv_test_download (tds), *want = gv_test_to_float (rds, ds0, clips * dim);
-  gv_assert_close (got, want, clips * dim, 1e-5);
+  gv_assert_grad (tds, rds, ds0, clips * dim, 1e-5);
 
   g_autoptr (GError) error = NULL;
   gv_op_repeat_frames_backward (cmd, tds2, dsilu, 2, FALSE);
   g_assert_false (gv_cmd_finish (cmd, &error));
 
   gv_cmd_free (cmd);
-  GvTensor *ts[] = { trep, tdy, dsilu, tds, tds2 };
-  for (guint i = 0; i < G_N_ELEMENTS (ts); i++)
-    gv_tensor_unref (ts[i]);
-  gpointer bufs[] = { sum, dy, rep, ds0, sd, dyd, rds, got, want };
-  for (guint i = 0; i < G_N_ELEMENTS (bufs); i++)
-    g_free (bufs[i]);
+  GV_TEST_UNREF_ALL (trep, tdy, dsilu, tds, tds2);
+  GV_TEST_FREE_ALL (sum, dy, rep, ds0, sd, dyd, rds);
 }
 
 int
