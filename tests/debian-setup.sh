@@ -11,6 +11,7 @@ GV_PACKAGES=(
   gstreamer1.0-plugins-base-apps
   valgrind libopenblas-dev
   python3-gi gir1.2-gstreamer-1.0
+  clang libclang-rt-14-dev
 )
 
 gv_install_packages () {

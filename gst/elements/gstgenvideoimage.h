@@ -7,7 +7,9 @@
 
 G_BEGIN_DECLS
 
-/* Decodes the first frame of @path as @format (RGBA or GRAY8). Returns the pixels (rows of
+/* Decodes the first frame of @path as @format (RGBA or GRAY8). A picture decoded without
+ * alpha is opaque (alpha 255). A PNG of 16 bits per sample goes to gdkpixbufdec, not pngdec
+ * (GStreamer 1.22's pngdec shifts the samples of those). Returns the pixels (rows of
  * @stride bytes; g_free() them) and the size, or NULL with @error (G_FILE_ERROR_NOENT when
  * the file is missing, GST_STREAM_ERROR_DECODE when it is not an image we can decode). */
 guint8 *gst_gen_video_load_image (const gchar *path, GstVideoFormat format, gint *width,

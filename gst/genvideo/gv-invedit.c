@@ -104,11 +104,21 @@ dilate (gfloat *mask, gint height, gint width, gint radius)
   g_free (src);
 }
 
-void
+gboolean
 gv_masks_from_differences (gfloat *diff, gint frames, gint height, gint width,
-    gfloat clamp_ratio, gfloat threshold, gint dilation)
+    gfloat clamp_ratio, gfloat threshold, gint dilation, GError **error)
 {
   gsize plane = (gsize) height * width;
+  /* a NaN would compare false everywhere and give an empty mask: the model broke down */
+  for (gsize i = 0; i < frames * plane; i++) {
+    if (!isfinite (diff[i])) {
+      g_set_error (error, GV_ERROR, GV_ERROR_INVALID, "the mask differences of frame %"
+          G_GSIZE_FORMAT " are not finite (%g at latent pixel (%" G_GSIZE_FORMAT ", %"
+          G_GSIZE_FORMAT ")): the model's predictions overflowed or hold NaN", i / plane,
+          diff[i], i % plane % width, i % plane / width);
+      return FALSE;
+    }
+  }
   for (gint n = 0; n < frames; n++) {
     gfloat *d = diff + n * plane;
     gdouble mean = 0;
@@ -124,6 +134,7 @@ gv_masks_from_differences (gfloat *diff, gint frames, gint height, gint width,
     if (dilation > 0)
       dilate (d, height, width, dilation);
   }
+  return TRUE;
 }
 
 gfloat *
@@ -200,8 +211,8 @@ gv_invedit_masks (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
   gfloat *masks = gv_invedit_differences (d, s, cmd, inv, src, trg, p, progress, progress_data,
       error);
 
-  if (masks != NULL)
-    gv_masks_from_differences (masks, zt->shape[0], zt->shape[2], zt->shape[3], p->clamp_ratio,
-        p->threshold, p->dilation);
+  if (masks != NULL && !gv_masks_from_differences (masks, zt->shape[0], zt->shape[2],
+          zt->shape[3], p->clamp_ratio, p->threshold, p->dilation, error))
+    g_clear_pointer (&masks, g_free);
   return masks;
 }

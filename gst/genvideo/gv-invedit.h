@@ -52,8 +52,9 @@ gfloat *gv_invedit_masks (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion
     GvProgressFunc progress, gpointer progress_data, GError **error);
 
 /* The DiffEdit rule on accumulated differences @diff [F, h, w] (averaged over steps), in place:
- * per frame clamp at ratio * mean, divide by it, 1 where above @threshold; then dilate. */
-void gv_masks_from_differences (gfloat *diff, gint frames, gint height, gint width,
-    gfloat clamp_ratio, gfloat threshold, gint dilation);
+ * per frame clamp at ratio * mean, divide by it, 1 where above @threshold; then dilate. A NaN
+ * or infinity anywhere is an error (GV_ERROR_INVALID), not an empty mask. */
+gboolean gv_masks_from_differences (gfloat *diff, gint frames, gint height, gint width,
+    gfloat clamp_ratio, gfloat threshold, gint dilation, GError **error);
 
 G_END_DECLS

@@ -84,6 +84,61 @@ per_block_int (GvJson *j, const gchar *key, gint def, gint n, gint min, gint max
   }
 }
 
+/* The kernels index a tensor with 32 bits: a weight of @rows x @cols x @k x @k (each factor
+ * already range-checked, so the gint64 product cannot overflow) must stay below 2^31. */
+static void
+check_weight (GvJson *j, const gchar *keys, gint64 rows, gint64 cols, gint64 k)
+{
+  if (j->error == NULL && rows * cols * k * k > G_MAXINT32)
+    gv_json_fail (j, GV_ERROR_CORRUPT, "%s give a weight of %" G_GINT64_FORMAT " x %"
+        G_GINT64_FORMAT " x %" G_GINT64_FORMAT " x %" G_GINT64_FORMAT " elements (at most %d "
+        "are supported)", keys, rows, cols, k, k, G_MAXINT32);
+}
+
+/* A layer norm's or group norm's epsilon: positive and small, as a float. */
+static gfloat
+parse_eps (GvJson *j, const gchar *key, gdouble def)
+{
+  return (gfloat) gv_json_double_range (j, key, def, 1e-30, 1.0, FALSE);
+}
+
+/* Heads must divide the channels of every block that has attention: down block i and up
+ * block n - 1 - i use heads[i] on block_out_channels[i], the mid block the last. */
+static void
+check_unet_heads (GvJson *j, const GvUNetConfig *cfg, const gchar *heads_key)
+{
+  gint n = cfg->n_blocks;
+  for (gint i = 0; i < n && j->error == NULL; i++) {
+    gboolean attention = cfg->down_blocks[i] == GV_BLOCK_CROSS_ATTN ||
+        cfg->up_blocks[n - 1 - i] == GV_BLOCK_CROSS_ATTN ||
+        (i == n - 1 && cfg->mid_block_cross_attn);
+    if (attention && cfg->block_out_channels[i] % cfg->heads[i] != 0)
+      gv_json_fail (j, GV_ERROR_CORRUPT, "%s[%d] = %d heads do not divide "
+          "block_out_channels[%d] = %d", heads_key, i, cfg->heads[i], i,
+          cfg->block_out_channels[i]);
+  }
+}
+
+/* The largest weights of the UNet: ResNet convolutions (skip-concatenated input in the up
+ * blocks), GEGLU (8 x channels squared), cross-attention and the embeddings. */
+static void
+check_unet_sizes (GvJson *j, const GvUNetConfig *cfg)
+{
+  gint64 c = 0;
+  for (gint i = 0; i < cfg->n_blocks; i++)
+    c = MAX (c, cfg->block_out_channels[i]);
+  check_weight (j, "block_out_channels", 2 * c, c, 3);
+  check_weight (j, "block_out_channels", c, 8 * c, 1);
+  check_weight (j, "cross_attention_dim and block_out_channels", cfg->cross_attention_dim, c, 1);
+  check_weight (j, "in_channels, block_out_channels and conv_in_kernel", cfg->in_channels,
+      cfg->block_out_channels[0], cfg->conv_in_kernel);
+  check_weight (j, "out_channels, block_out_channels and conv_out_kernel", cfg->out_channels,
+      cfg->block_out_channels[0], cfg->conv_out_kernel);
+  check_weight (j, "time_embedding_dim", cfg->time_embedding_dim, cfg->time_embedding_dim, 1);
+  check_weight (j, "projection_class_embeddings_input_dim and time_embedding_dim",
+      cfg->projection_class_embeddings_input_dim, cfg->time_embedding_dim, 1);
+}
+
 static void
 check_class_name (GvJson *j, const gchar *const *allowed)
 {
@@ -149,7 +204,7 @@ parse_unet (GvJson *j, GvUNetConfig *cfg)
   cfg->out_channels = gv_json_int_range (j, "out_channels", 4, 1, MAX_CHANNELS);
   cfg->center_input_sample = gv_json_bool (j, "center_input_sample", FALSE);
   cfg->flip_sin_to_cos = gv_json_bool (j, "flip_sin_to_cos", TRUE);
-  cfg->freq_shift = (gfloat) gv_json_double (j, "freq_shift", 0);
+  cfg->freq_shift = (gfloat) gv_json_double_range (j, "freq_shift", 0, -1000, 1000, FALSE);
 
   per_block_int (j, "layers_per_block", 2, n, 1, 64, cfg->layers_per_block);
   per_block_int (j, "transformer_layers_per_block", 1, n, 1, 64,
@@ -164,10 +219,9 @@ parse_unet (GvJson *j, GvUNetConfig *cfg)
   }
 
   /* diffusers' historical naming: attention_head_dim holds the head count */
-  if (gv_json_get (j, "num_attention_heads"))
-    per_block_int (j, "num_attention_heads", 8, n, 1, 4096, cfg->heads);
-  else
-    per_block_int (j, "attention_head_dim", 8, n, 1, 4096, cfg->heads);
+  const gchar *heads_key = gv_json_get (j, "num_attention_heads") ? "num_attention_heads" :
+      "attention_head_dim";
+  per_block_int (j, heads_key, 8, n, 1, 4096, cfg->heads);
 
   cfg->norm_num_groups = gv_json_int_range (j, "norm_num_groups", 32, 1, MAX_CHANNELS);
   if (gv_json_get (j, "norm_num_groups") == NULL && json_object_has_member (j->obj,
@@ -178,7 +232,7 @@ parse_unet (GvJson *j, GvUNetConfig *cfg)
       gv_json_fail (j, GV_ERROR_CORRUPT, "norm_num_groups = %d does not divide "
           "block_out_channels[%d] = %d", cfg->norm_num_groups, i, cfg->block_out_channels[i]);
   }
-  cfg->norm_eps = (gfloat) gv_json_double (j, "norm_eps", 1e-5);
+  cfg->norm_eps = parse_eps (j, "norm_eps", 1e-5);
   cfg->cross_attention_dim = uniform_int (j, "cross_attention_dim", 1280, n, 1, MAX_CHANNELS);
   cfg->use_linear_projection = gv_json_bool (j, "use_linear_projection", FALSE);
   cfg->upcast_attention = gv_json_bool (j, "upcast_attention", FALSE);
@@ -202,7 +256,8 @@ parse_unet (GvJson *j, GvUNetConfig *cfg)
     cfg->only_cross_attention = gv_json_bool (j, "only_cross_attention", FALSE);
   }
   cfg->downsample_padding = gv_json_int_range (j, "downsample_padding", 1, 0, 16);
-  cfg->mid_block_scale_factor = (gfloat) gv_json_double (j, "mid_block_scale_factor", 1.0);
+  cfg->mid_block_scale_factor = (gfloat) gv_json_double_range (j, "mid_block_scale_factor", 1.0,
+      0, 1000, TRUE);
   cfg->conv_in_kernel = gv_json_int_range (j, "conv_in_kernel", 3, 1, 15);
   cfg->conv_out_kernel = gv_json_int_range (j, "conv_out_kernel", 3, 1, 15);
   if (j->error == NULL && (cfg->conv_in_kernel % 2 == 0 || cfg->conv_out_kernel % 2 == 0))
@@ -218,6 +273,8 @@ parse_unet (GvJson *j, GvUNetConfig *cfg)
       cfg->projection_class_embeddings_input_dim <= 0)
     gv_json_fail (j, GV_ERROR_CORRUPT, "class_embed_type 'projection' needs "
         "projection_class_embeddings_input_dim");
+  check_unet_heads (j, cfg, heads_key);
+  check_unet_sizes (j, cfg);
   return j->error == NULL;
 }
 
@@ -260,12 +317,22 @@ parse_vae (GvJson *j, GvVaeConfig *cfg)
       gv_json_fail (j, GV_ERROR_CORRUPT, "norm_num_groups = %d does not divide "
           "block_out_channels[%d] = %d", cfg->norm_num_groups, i, cfg->block_out_channels[i]);
   }
-  cfg->scaling_factor = (gfloat) gv_json_double (j, "scaling_factor", 0.18215);
+  /* SD 0.18215, SDXL 0.13025, SD3 1.5305: latents of unit variance */
+  cfg->scaling_factor = (gfloat) gv_json_double_range (j, "scaling_factor", 0.18215, 0, 100,
+      TRUE);
   cfg->mid_block_add_attention = gv_json_bool (j, "mid_block_add_attention", TRUE);
   gint sample[2];
   cfg->sample_size = 32;
   if (gv_json_int_list (j, "sample_size", sample, 2, 1, 1, MAX_CHANNELS) > 0)
     cfg->sample_size = sample[0];
+  gint64 c = 0;
+  for (gint i = 0; i < cfg->n_blocks; i++)
+    c = MAX (c, cfg->block_out_channels[i]);
+  check_weight (j, "block_out_channels", c, c, 3);
+  check_weight (j, "in_channels and block_out_channels", cfg->in_channels, c, 3);
+  check_weight (j, "out_channels and block_out_channels", cfg->out_channels, c, 3);
+  check_weight (j, "latent_channels and block_out_channels", 2 * (gint64) cfg->latent_channels,
+      c, 3);
   return j->error == NULL;
 }
 
@@ -314,10 +381,18 @@ parse_clip_text (GvJson *j, GvClipTextConfig *cfg)
   cfg->max_position_embeddings = gv_json_int_range (j, "max_position_embeddings", 77, 1,
       MAX_CHANNELS);
   cfg->hidden_act = parse_hidden_act (j);
-  cfg->layer_norm_eps = (gfloat) gv_json_double (j, "layer_norm_eps", 1e-5);
+  cfg->layer_norm_eps = parse_eps (j, "layer_norm_eps", 1e-5);
   cfg->eos_token_id = gv_json_int_range (j, "eos_token_id", 49407, 0, G_MAXINT);
   cfg->projection_dim = gv_json_int_range (j, "projection_dim", 512, 1, MAX_CHANNELS);
   check_heads (j, cfg->hidden_size, cfg->num_attention_heads);
+  if (j->error == NULL && cfg->eos_token_id >= cfg->vocab_size)
+    gv_json_fail (j, GV_ERROR_CORRUPT, "eos_token_id = %d is not below vocab_size = %d",
+        cfg->eos_token_id, cfg->vocab_size);
+  check_weight (j, "vocab_size and hidden_size", cfg->vocab_size, cfg->hidden_size, 1);
+  check_weight (j, "hidden_size and intermediate_size", cfg->hidden_size,
+      cfg->intermediate_size, 1);
+  check_weight (j, "max_position_embeddings and hidden_size", cfg->max_position_embeddings,
+      cfg->hidden_size, 1);
   return j->error == NULL;
 }
 
@@ -335,11 +410,19 @@ parse_clip_vision (GvJson *j, GvClipVisionConfig *cfg)
   cfg->num_channels = gv_json_int_range (j, "num_channels", 3, 1, 64);
   cfg->projection_dim = gv_json_int_range (j, "projection_dim", 512, 1, MAX_CHANNELS);
   cfg->hidden_act = parse_hidden_act (j);
-  cfg->layer_norm_eps = (gfloat) gv_json_double (j, "layer_norm_eps", 1e-5);
+  cfg->layer_norm_eps = parse_eps (j, "layer_norm_eps", 1e-5);
   check_heads (j, cfg->hidden_size, cfg->num_attention_heads);
   if (j->error == NULL && cfg->image_size % cfg->patch_size != 0)
     gv_json_fail (j, GV_ERROR_CORRUPT, "image_size = %d is not a multiple of patch_size = %d",
         cfg->image_size, cfg->patch_size);
+  /* (image_size / patch_size)^2 patches and the class token: <= 2^32 + 1, no overflow */
+  gint64 side = cfg->image_size / cfg->patch_size;
+  check_weight (j, "image_size, patch_size and hidden_size", side * side + 1, cfg->hidden_size,
+      1);
+  check_weight (j, "num_channels, hidden_size and patch_size", cfg->num_channels,
+      cfg->hidden_size, cfg->patch_size);
+  check_weight (j, "hidden_size and intermediate_size", cfg->hidden_size,
+      cfg->intermediate_size, 1);
   return j->error == NULL;
 }
 

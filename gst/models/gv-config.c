@@ -28,7 +28,8 @@ parse_scheduler (GvJson *j, GvSchedulerConfig *cfg)
   /* DDPMScheduler has no such key and steps to alpha 1 */
   cfg->set_alpha_to_one = gv_json_bool (j, "set_alpha_to_one", TRUE);
   cfg->clip_sample = gv_json_bool (j, "clip_sample", TRUE);
-  cfg->clip_sample_range = (gfloat) gv_json_double (j, "clip_sample_range", 1.0);
+  cfg->clip_sample_range = (gfloat) gv_json_double_range (j, "clip_sample_range", 1.0, 0, 1e6,
+      TRUE);
   cfg->timestep_spacing = MAX (gv_json_enum (j, "timestep_spacing", 0, spacings), 0);
   cfg->rescale_betas_zero_snr = gv_json_bool (j, "rescale_betas_zero_snr", FALSE);
   gv_json_expect_bool (j, "thresholding", FALSE);
@@ -41,8 +42,12 @@ parse_scheduler (GvJson *j, GvSchedulerConfig *cfg)
           n, cfg->num_train_timesteps);
     } else if (j->error == NULL) {
       cfg->trained_betas = g_new (gfloat, n);
-      for (gint i = 0; i < n; i++)
+      for (gint i = 0; i < n; i++) {
         cfg->trained_betas[i] = (gfloat) betas[i];
+        if (!(cfg->trained_betas[i] > 0 && cfg->trained_betas[i] < 1) && j->error == NULL)
+          gv_json_fail (j, GV_ERROR_CORRUPT, "trained_betas[%d] = %g is not in (0, 1)", i,
+              betas[i]);
+      }
     }
     g_free (betas);
   }
@@ -135,7 +140,7 @@ parse_preprocessor (GvJson *j, GvPreprocessorConfig *cfg)
   cfg->crop_height = cfg->crop_width = 224;
   parse_size (j, "crop_size", FALSE, &cfg->crop_height, &cfg->crop_width);
   cfg->do_rescale = gv_json_bool (j, "do_rescale", TRUE);
-  cfg->rescale_factor = gv_json_double (j, "rescale_factor", 1.0 / 255.0);
+  cfg->rescale_factor = gv_json_double_range (j, "rescale_factor", 1.0 / 255.0, 0, 1, TRUE);
   cfg->do_normalize = gv_json_bool (j, "do_normalize", TRUE);
   /* OPENAI_CLIP_MEAN / OPENAI_CLIP_STD */
   cfg->image_mean[0] = 0.48145466f;
@@ -147,8 +152,12 @@ parse_preprocessor (GvJson *j, GvPreprocessorConfig *cfg)
   parse_rgb (j, "image_mean", cfg->image_mean);
   parse_rgb (j, "image_std", cfg->image_std);
   for (gint i = 0; i < 3 && j->error == NULL; i++) {
-    if (!(cfg->image_std[i] != 0))
-      gv_json_fail (j, GV_ERROR_CORRUPT, "image_std[%d] is 0", i);
+    if (!isfinite (cfg->image_mean[i]) || fabsf (cfg->image_mean[i]) > 1000)
+      gv_json_fail (j, GV_ERROR_CORRUPT, "image_mean[%d] = %g is out of range [-1000, 1000]", i,
+          cfg->image_mean[i]);
+    else if (!(cfg->image_std[i] > 0 && cfg->image_std[i] <= 1000))
+      gv_json_fail (j, GV_ERROR_CORRUPT, "image_std[%d] = %g is out of range (0, 1000]", i,
+          cfg->image_std[i]);
   }
   cfg->do_convert_rgb = gv_json_bool (j, "do_convert_rgb", TRUE);
   return j->error == NULL;

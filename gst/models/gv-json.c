@@ -3,6 +3,50 @@
 
 #include "models/gv-json.h"
 
+gboolean
+gv_json_check_depth (const gchar *where, const gchar *text, gsize len, GError **error)
+{
+  guint depth = 0;
+  gboolean in_string = FALSE;
+
+  for (gsize i = 0; i < len; i++) {
+    gchar c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        i++;                                 /* the escaped character cannot end the string */
+      else if (c == '"')
+        in_string = FALSE;
+    } else if (c == '"') {
+      in_string = TRUE;
+    } else if (c == '[' || c == '{') {
+      if (++depth > GV_JSON_MAX_DEPTH) {
+        g_set_error (error, GV_ERROR, GV_ERROR_CORRUPT, "%s: JSON nested deeper than %d "
+            "levels (at byte %" G_GSIZE_FORMAT ")", where, GV_JSON_MAX_DEPTH, i);
+        return FALSE;
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      depth--;
+    }
+  }
+  return TRUE;
+}
+
+gboolean
+gv_json_parser_load (JsonParser *parser, const gchar *where, const gchar *text, gsize len,
+    GError **error)
+{
+  GError *err = NULL;
+
+  if (!gv_json_check_depth (where, text, len, error))
+    return FALSE;
+  if (!json_parser_load_from_data (parser, text, (gssize) len, &err)) {
+    g_set_error (error, GV_ERROR, GV_ERROR_CORRUPT, "%s: %s", where, err->message);
+    g_error_free (err);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 JsonObject *
 gv_json_load_object (const gchar *path, GError **error)
 {
@@ -13,12 +57,19 @@ gv_json_load_object (const gchar *path, GError **error)
     g_set_error (error, GV_ERROR, GV_ERROR_NOT_FOUND, "%s: no such file", path);
     return NULL;
   }
-  if (!json_parser_load_from_mapped_file (parser, path, &err)) {
-    g_set_error (error, GV_ERROR, err->domain == G_FILE_ERROR ? GV_ERROR_NOT_FOUND :
-        GV_ERROR_CORRUPT, "%s: %s", path, err->message);
+  GMappedFile *map = g_mapped_file_new (path, FALSE, &err);
+  if (map == NULL) {
+    g_set_error (error, GV_ERROR, GV_ERROR_NOT_FOUND, "%s: %s", path, err->message);
     g_error_free (err);
     return NULL;
   }
+  /* an empty file maps to NULL contents */
+  const gchar *text = g_mapped_file_get_contents (map);
+  gboolean ok = gv_json_parser_load (parser, path, text ? text : "",
+      text ? g_mapped_file_get_length (map) : 0, error);
+  g_mapped_file_unref (map);
+  if (!ok)
+    return NULL;
   JsonNode *root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
     g_set_error (error, GV_ERROR, GV_ERROR_CORRUPT, "%s: not a JSON object", path);
@@ -176,6 +227,19 @@ gv_json_double (GvJson *j, const gchar *key, gdouble def)
     return def;
   }
   return json_node_get_double (n);
+}
+
+gdouble
+gv_json_double_range (GvJson *j, const gchar *key, gdouble def, gdouble min, gdouble max,
+    gboolean open_min)
+{
+  gdouble v = gv_json_double (j, key, def);
+  if (!isfinite (v) || v < min || v > max || (open_min && v == min)) {
+    gv_json_fail (j, GV_ERROR_CORRUPT, "%s = %g is out of range %c%g, %g]", key, v,
+        open_min ? '(' : '[', min, max);
+    return def;
+  }
+  return v;
 }
 
 gboolean

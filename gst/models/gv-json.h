@@ -15,6 +15,20 @@ typedef struct {
   GError *error;            /* the first error */
 } GvJson;
 
+/* json-glib's parser recurses once per level of nesting, so a file nested tens of thousands
+ * deep overflows the stack: every JSON text is checked against this depth first. Real configs
+ * and safetensors headers nest 3 or 4 deep. */
+#define GV_JSON_MAX_DEPTH 64
+
+/* GV_ERROR_CORRUPT "@where: JSON nested deeper than ..." when @text nests [ and { (outside
+ * strings) more than GV_JSON_MAX_DEPTH deep. */
+gboolean gv_json_check_depth (const gchar *where, const gchar *text, gsize len,
+    GError **error);
+/* gv_json_check_depth(), then json_parser_load_from_data(); a parse error is
+ * GV_ERROR_CORRUPT "@where: <json-glib's message>". The one way JSON is parsed here. */
+gboolean gv_json_parser_load (JsonParser *parser, const gchar *where, const gchar *text,
+    gsize len, GError **error);
+
 /* Parses @path, whose root must be an object. A missing file is GV_ERROR_NOT_FOUND, bad JSON
  * GV_ERROR_CORRUPT. */
 JsonObject *gv_json_load_object (const gchar *path, GError **error);
@@ -44,6 +58,10 @@ gint64 gv_json_int (GvJson *j, const gchar *key, gint64 def);
 /* The same, also failing (GV_ERROR_CORRUPT) when the value is outside [min, max]. */
 gint gv_json_int_range (GvJson *j, const gchar *key, gint def, gint min, gint max);
 gdouble gv_json_double (GvJson *j, const gchar *key, gdouble def);
+/* A finite number in [@min, @max] ((@min, @max] with @open_min), else the reader fails
+ * (GV_ERROR_CORRUPT) and @def is returned. */
+gdouble gv_json_double_range (GvJson *j, const gchar *key, gdouble def, gdouble min,
+    gdouble max, gboolean open_min);
 gboolean gv_json_bool (GvJson *j, const gchar *key, gboolean def);
 const gchar *gv_json_string (GvJson *j, const gchar *key, const gchar *def);
 /* An int or a list of ints (at most @max, each in [min, max_value]) into @out. An int

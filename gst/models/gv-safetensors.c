@@ -233,12 +233,11 @@ parse_header (GvSafetensors *st, const guint8 *file, guint64 file_len, GError **
   st->data_len = file_len - 8 - n;
 
   g_autoptr (JsonParser) parser = json_parser_new ();
-  GError *jerr = NULL;
-  if (!json_parser_load_from_data (parser, (const gchar *) file + 8, (gssize) n, &jerr)) {
-    fail (error, GV_ERROR_CORRUPT, st->path, "the header is not valid JSON: %s", jerr->message);
-    g_error_free (jerr);
+  gchar *where = g_strdup_printf ("%s: the JSON header", st->path);
+  gboolean parsed = gv_json_parser_load (parser, where, (const gchar *) file + 8, n, error);
+  g_free (where);
+  if (!parsed)
     return FALSE;
-  }
   JsonNode *root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     return fail (error, GV_ERROR_CORRUPT, st->path, "the header is not a JSON object");

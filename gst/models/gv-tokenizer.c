@@ -81,20 +81,23 @@ static gboolean
 load_merges (GvTokenizer *tok, const gchar *path, GError **error)
 {
   gchar *text;
+  gsize len;
   GError *ferr = NULL;
-  if (!g_file_get_contents (path, &text, NULL, &ferr)) {
+  if (!g_file_get_contents (path, &text, &len, &ferr)) {
     g_set_error (error, GV_ERROR, ferr->code == G_FILE_ERROR_NOENT ? GV_ERROR_NOT_FOUND :
         GV_ERROR_CORRUPT, "%s: %s", path, ferr->message);
     g_error_free (ferr);
     return FALSE;
   }
-  if (!g_utf8_validate (text, -1, NULL)) {
-    g_set_error (error, GV_ERROR, GV_ERROR_CORRUPT, "%s: not UTF-8", path);
+  /* the whole file: a NUL byte is not text either */
+  if (!g_utf8_validate (text, len, NULL)) {
+    g_set_error (error, GV_ERROR, GV_ERROR_CORRUPT, "%s: not UTF-8 text", path);
     g_free (text);
     return FALSE;
   }
   gchar **lines = g_strsplit (g_strstrip (text), "\n", -1);
-  for (guint i = 1; lines[i] && i <= MAX_MERGES; i++) {
+  /* an empty file splits into no line at all: no version line, no merges */
+  for (guint i = 1; lines[0] && lines[i] && i <= MAX_MERGES; i++) {
     gchar **parts = g_strsplit_set (g_strstrip (lines[i]), " \t\r", -1);
     gchar *a = NULL, *b = NULL;
     gint n = 0;

@@ -42,12 +42,8 @@ static JsonObject *
 parse_info (const gchar *where, const gchar *text, GError **error)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
-  GError *err = NULL;
-  if (!json_parser_load_from_data (parser, text, -1, &err)) {
-    g_set_error (error, GV_ERROR, GV_ERROR_CORRUPT, "%s: %s", where, err->message);
-    g_error_free (err);
+  if (!gv_json_parser_load (parser, where, text, strlen (text), error))
     return NULL;
-  }
   JsonNode *root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
     g_set_error (error, GV_ERROR, GV_ERROR_CORRUPT, "%s: not a JSON object", where);

@@ -247,6 +247,19 @@ test_errors (void)
   g_assert_cmpint (ids[1], ==, 3);
   g_assert_cmpint (ids[3], ==, 0);
   gv_tokenizer_free (t);
+
+  /* an empty merges.txt (no version line) has no merges; found by fuzz-tokenizer, it read
+   * past the end of its list of lines */
+  gv_test_write_file (merges, "");
+  t = gv_tokenizer_new (tdir, &error);
+  g_assert_no_error (error);
+  gv_tokenizer_free (t);
+  /* a NUL byte is not text (it hid the rest of the file from the UTF-8 check) */
+  g_file_set_contents (merges, "\0\0\ndd_pre#o", 12, &error);
+  g_assert_no_error (error);
+  g_assert_null (gv_tokenizer_new (tdir, &error));
+  gv_test_assert_error (error, GV_ERROR_CORRUPT, merges, "UTF-8", NULL);
+  g_clear_error (&error);
   g_free (vocab);
   g_free (merges);
   g_free (tdir);

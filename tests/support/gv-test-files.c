@@ -134,6 +134,13 @@ void
 gv_test_copy_configs (const gchar *dir)
 {
   gchar *src = gv_test_golden_path ("checkpoint");
+  gv_test_copy_configs_from (src, dir);
+  g_free (src);
+}
+
+void
+gv_test_copy_configs_from (const gchar *src, const gchar *dir)
+{
   GDir *d = g_dir_open (src, 0, NULL);
   const gchar *name;
   g_assert_nonnull (d);
@@ -160,7 +167,6 @@ gv_test_copy_configs (const gchar *dir)
     g_free (to);
   }
   g_dir_close (d);
-  g_free (src);
 }
 
 void

@@ -1,6 +1,6 @@
 /* libFuzzer target for the safetensors header parser: any bytes must give a reader or an
- * error, never a crash, and a reader's ranges must lie inside the input. Built with clang
- * only, on request: ninja -C build tests/models/fuzz-safetensors */
+ * error, never a crash, and a reader's ranges must lie inside the input. (docs/testing.md says
+ * how the targets of tests/fuzz are built and run.) */
 #include "models/gv-safetensors.h"
 
 int LLVMFuzzerTestOneInput (const guint8 *data, gsize size);
