@@ -168,7 +168,7 @@ picture_labels (GvModel *model, const guint8 *rgb)
  * - the InvEdit branches: one batched pass per step, branch 0 the source condition, branch 1
  *   the target prompt with the target image's embedding, classifier-free guidance in both, no
  *   mask gating;
- * - the mask: DiffEdit's rule on the step average of mean over channels |eps_0 - eps_1| of the
+ * - the mask: DiffEdit's rule (with the dilation asked for) on the step average of mean over channels |eps_0 - eps_1| of the
  *   two branches (each output as noise on its own latents), not of one branch with itself;
  * - sampling: the target prompt, the target image's embedding inside the mask and the source
  *   frame's outside it, gated by the clip's masks, guided. */
@@ -192,7 +192,7 @@ test_edit_conditions (void)
   r.stage = INVERT;
   g_assert_true (gv_edit_invert (clip, &env, STEPS, &error));
   r.stage = MASKS;
-  GvMaskParams mp = { STEPS, MASK_GUIDANCE, 0.5f, 3.0f, 0 };
+  GvMaskParams mp = { STEPS, MASK_GUIDANCE, 0.5f, 3.0f, 1 };
   g_assert_true (gv_edit_compute_masks (clip, &env, &mp, &error));
   r.stage = GENERATE;
   GvCorrectParams cp = { .steps = STEPS, .guidance_scale = GEN_GUIDANCE,
@@ -269,7 +269,7 @@ test_edit_conditions (void)
   gfloat *want = g_new (gfloat, FRAMES * plane);
   for (gsize i = 0; i < FRAMES * plane; i++)
     want[i] = (gfloat) diff[i];
-  gv_masks_from_differences (want, FRAMES, h, w, 3.0f, 0.5f, 0);
+  gv_masks_from_differences (want, FRAMES, h, w, 3.0f, 0.5f, 1);
   gdouble area[FRAMES], inside = 0;
   const gfloat *masks = gv_edit_get_masks (clip, area);
   for (gint f = 0; f < FRAMES; f++)
