@@ -9,6 +9,7 @@
 
 #include "genvideo/gv-edit.h"
 #include "genvideo/gv-target.h"
+#include "gv-test-model.h"
 #include "gv-test-util.h"
 
 #define FRAMES 3
@@ -16,16 +17,6 @@
 #define STEPS 4
 #define MASK_GUIDANCE 3.0f
 #define GEN_GUIDANCE 4.0f
-
-static GvModel *
-tiny_model (void)
-{
-  GError *error = NULL;
-  GvModel *model = gv_model_get_shared (gv_test_device (),
-      g_getenv ("GENVIDEO_DEFAULT_MODEL_DIR"), &error);
-  g_assert_no_error (error);
-  return model;
-}
 
 static gfloat *
 download (GvTensor *t)
@@ -168,8 +159,9 @@ picture_labels (GvModel *model, const guint8 *rgb)
  * - the InvEdit branches: one batched pass per step, branch 0 the source condition, branch 1
  *   the target prompt with the target image's embedding, classifier-free guidance in both, no
  *   mask gating;
- * - the mask: DiffEdit's rule (with the dilation asked for) on the step average of mean over channels |eps_0 - eps_1| of the
- *   two branches (each output as noise on its own latents), not of one branch with itself;
+ * - the mask: DiffEdit's rule (with the dilation asked for) on the step average of the mean
+ *   over channels of |eps_0 - eps_1| of the two branches (each output as noise on its own
+ *   latents), not of one branch with itself;
  * - sampling: the target prompt, the target image's embedding inside the mask and the source
  *   frame's outside it, gated by the clip's masks, guided. */
 static void
@@ -180,7 +172,7 @@ test_edit_conditions (void)
   guint8 *pixels = source_pixels (frames), *fg = target_foreground ();
   Recorder r = { 0, g_ptr_array_new_with_free_func ((GDestroyNotify) seen_free) };
   GvEditEnv env = { .seed = 21, .on_pass = record_pass, .pass_data = &r };
-  GvModel *model = tiny_model ();
+  GvModel *model = gv_test_tiny_model ();
   GvClip *clip = gv_clip_new (FRAMES, SIZE, SIZE);
   g_assert_true (gv_clip_lock (clip, NULL, NULL));
 
@@ -305,33 +297,20 @@ typedef struct {
   gint64 h, w;
 } Setup;
 
-static GvTensor *
-labels_of_noise (GvModel *model, GvCmd *cmd, guint32 seed)
-{
-  gfloat *f = gv_test_random (SIZE * SIZE * 3, seed, 0, 255);
-  guint8 *rgb = g_new (guint8, SIZE * SIZE * 3);
-  for (gint i = 0; i < SIZE * SIZE * 3; i++)
-    rgb[i] = (guint8) f[i];
-  GvTensor *labels = gv_image_class_labels (model, cmd, rgb, SIZE, SIZE, SIZE * 3, seed);
-  g_free (rgb);
-  g_free (f);
-  return labels;
-}
-
 static void
 setup_init (Setup *s)
 {
   GError *error = NULL;
-  s->model = tiny_model ();
+  s->model = gv_test_tiny_model ();
   s->cmd = gv_cmd_new (gv_test_device ());
   s->sched = gv_model_new_scheduler (s->model, &error);
   g_assert_no_error (error);
   s->den = (GvDenoiser) { .unet = gv_model_get_unet (s->model), .guidance_scale = 1.0f };
   gv_condition_init_uncond (&s->den.uncond, s->model, s->cmd);
   s->src = (GvCondition) { gv_model_encode_prompt (s->model, s->cmd, "a white ball"),
-    labels_of_noise (s->model, s->cmd, 1), NULL };
+    gv_test_random_labels (s->model, s->cmd, SIZE, 1), NULL };
   s->trg = (GvCondition) { gv_model_encode_prompt (s->model, s->cmd, "a red disc"),
-    labels_of_noise (s->model, s->cmd, 2), gv_tensor_ref (s->src.labels) };
+    gv_test_random_labels (s->model, s->cmd, SIZE, 2), gv_tensor_ref (s->src.labels) };
   gint f = gv_vae_get_factor (gv_model_get_vae (s->model));
   s->h = SIZE / f;
   s->w = SIZE / f;
@@ -423,6 +402,26 @@ half_mask (Setup *s)
   return t;
 }
 
+/* the source inversion of random latents drawn from @seed */
+static void
+invert_random (Setup *s, guint32 seed, GvInversion *inv)
+{
+  GError *error = NULL;
+  GvTensor *z0 = random_latents (s, seed);
+  g_assert_true (gv_invert (&s->den, s->sched, s->cmd, z0, &s->src, STEPS, inv, NULL, NULL,
+          &error));
+  g_assert_no_error (error);
+  gv_tensor_unref (z0);
+}
+
+static GvCorrectParams
+sampling_params (gint correction_steps, gboolean preserve_background)
+{
+  return (GvCorrectParams) { .steps = STEPS, .guidance_scale = GEN_GUIDANCE,
+    .correction_steps = correction_steps, .weight_prev = 0.25f, .weight_current = 0.5f,
+    .weight_next = 0.25f, .preserve_background = preserve_background };
+}
+
 typedef struct {
   gchar *block;
   gint64 frames;
@@ -497,13 +496,10 @@ test_correction_steps_and_features (void)
   GError *error = NULL;
   Setup s;
   setup_init (&s);
-  GvTensor *z0 = random_latents (&s, 5), *mask = half_mask (&s);
+  GvTensor *mask = half_mask (&s);
   GvInversion inv;
-  g_assert_true (gv_invert (&s.den, s.sched, s.cmd, z0, &s.src, STEPS, &inv, NULL, NULL,
-          &error));
-  GvCorrectParams p = { .steps = STEPS, .guidance_scale = GEN_GUIDANCE,
-    .correction_steps = 2, .weight_prev = 0.25f, .weight_current = 0.5f,
-    .weight_next = 0.25f };
+  invert_random (&s, 5, &inv);
+  GvCorrectParams p = sampling_params (2, FALSE);
   gint n_blocks = gv_unet_get_config (s.den.unet)->n_blocks;
   gchar *block = g_strdup_printf ("up_blocks.%d", n_blocks - 2);
   gchar *last = g_strdup_printf ("up_blocks.%d", n_blocks - 1);
@@ -544,7 +540,6 @@ test_correction_steps_and_features (void)
   g_free (other);
   g_free (plain);
   gv_tensor_unref (out);
-  gv_tensor_unref (z0);
   gv_tensor_unref (mask);
   gv_inversion_clear (&inv);
   setup_clear (&s);
@@ -572,13 +567,10 @@ test_background_level_every_step (void)
   GError *error = NULL;
   Setup s;
   setup_init (&s);
-  GvTensor *z0 = random_latents (&s, 6), *mask = half_mask (&s);
+  GvTensor *mask = half_mask (&s);
   GvInversion inv;
-  g_assert_true (gv_invert (&s.den, s.sched, s.cmd, z0, &s.src, STEPS, &inv, NULL, NULL,
-          &error));
-  GvCorrectParams p = { .steps = STEPS, .guidance_scale = GEN_GUIDANCE,
-    .correction_steps = 1, .weight_prev = 0.25f, .weight_current = 0.5f,
-    .weight_next = 0.25f, .preserve_background = TRUE };
+  invert_random (&s, 6, &inv);
+  GvCorrectParams p = sampling_params (1, TRUE);
   Entered e = { g_ptr_array_new_with_free_func (g_free) };
   GvDenoiser d = s.den;
   d.on_pass = record_latents;
@@ -610,9 +602,41 @@ test_background_level_every_step (void)
   }
   g_ptr_array_unref (e.latents);
   gv_tensor_unref (out);
-  gv_tensor_unref (z0);
   gv_tensor_unref (mask);
   gv_inversion_clear (&inv);
+  setup_clear (&s);
+}
+
+static void
+assert_ungated (const GvPass *pass, GvCmd *cmd, gpointer data)
+{
+  g_assert_null (pass->mask);
+  (*(gint *) data)++;
+}
+
+/* Pins that mask gating is the sampler's alone: inversion and the InvEdit branches condition
+ * every position alike even when handed a denoiser with a mask and a target with outside
+ * labels. */
+static void
+test_no_gating_outside_sampling (void)
+{
+  GError *error = NULL;
+  Setup s;
+  setup_init (&s);
+  gint passes = 0;
+  GvTensor *mask = half_mask (&s);
+  s.den.mask = mask;
+  s.den.on_pass = assert_ungated;
+  s.den.pass_data = &passes;
+  GvInversion inv;
+  invert_random (&s, 7, &inv);
+  GvMaskParams mp = { 2, MASK_GUIDANCE, 0.5f, 3.0f, 0 };
+  g_free (gv_invedit_differences (&s.den, s.sched, s.cmd, &inv, &s.src, &s.trg, &mp, NULL,
+          NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (passes, ==, STEPS + 2);
+  gv_inversion_clear (&inv);
+  gv_tensor_unref (mask);
   setup_clear (&s);
 }
 
@@ -624,5 +648,6 @@ main (int argc, char **argv)
   g_test_add_func ("/method/denoise-guidance-per-branch", test_denoise_guidance_per_branch);
   g_test_add_func ("/method/correction-steps-and-features", test_correction_steps_and_features);
   g_test_add_func ("/method/background-level-every-step", test_background_level_every_step);
+  g_test_add_func ("/method/no-gating-outside-sampling", test_no_gating_outside_sampling);
   return g_test_run ();
 }
