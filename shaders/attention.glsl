@@ -25,21 +25,7 @@ layout(binding = 3) writeonly buffer Out { ST_OUT o[]; };
 // Offsets below are in texels (TEXW floats) unless named in floats. The binding of q and out
 // starts at row (b0 * lq + i0) of the flattened [B*Lq] rows; that of k and v at key/value
 // batch b0 / ratio.
-layout(push_constant) uniform Push {
-  GV_PUSH_HEADER
-  uint lq, lk;      // queries and keys per batch
-  uint cw;          // row length in texels (C / TEXW)
-  uint d;           // head size in floats
-  uint heads;
-  uint ratio;       // B / Bk
-  uint b0, nb;      // first query batch of this dispatch, batches in it
-  uint i0, ni;      // first query row (in each batch) of this dispatch, rows
-  uint nqb;         // query blocks per (batch, head)
-  uint ndc;         // chunks of the head dimension (separate tasks)
-  float scale;      // softmax scale times log2 (e): scores are in base 2
-  uint causal;
-  uint tasks;       // nqb * ndc * heads * nb
-} p;
+GV_PUSH (GvAttentionParams)
 
 // Large negative instead of -inf so that exp2 (m_old - m_new) never sees inf - inf.
 #define NEG_BIG (-1.0e30)

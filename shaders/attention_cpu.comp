@@ -48,7 +48,7 @@ main ()
 
   uint qbase[MQ];
   [[unroll]] for (uint i = 0; i < MQ; i++)
-    qbase[i] = p.gv_off[0] + (qrow0 + min (i, nvalid - 1)) * p.cw + hoff;
+    qbase[i] = gv_off[0] + (qrow0 + min (i, nvalid - 1)) * p.cw + hoff;
 
   float m[MQ], l[MQ];
   vec4 acc[MQ][DL4];
@@ -63,7 +63,7 @@ main ()
     float s[MQ][NKL];
     uint kbase[NKL];
     [[unroll]] for (uint t = 0; t < NKL; t++) {
-      kbase[t] = p.gv_off[1] + (krow0 + min (j0 + t * 8 + lane, p.lk - 1)) * p.cw + hoff;
+      kbase[t] = gv_off[1] + (krow0 + min (j0 + t * 8 + lane, p.lk - 1)) * p.cw + hoff;
       [[unroll]] for (uint i = 0; i < MQ; i++)
         s[i][t] = 0.0;
     }
@@ -116,7 +116,7 @@ main ()
     for (uint c = 0; c < 8; c++) {
       [[unroll]] for (uint t = 0; t < NKL; t++) {
         uint j = min (j0 + t * 8 + c, p.lk - 1);    // keys past the end have P = 0
-        uint vbase = p.gv_off[2] + (krow0 + j) * p.cw + hoff;
+        uint vbase = gv_off[2] + (krow0 + j) * p.cw + hoff;
         vec4 vv[DL4];
         [[unroll]] for (uint e = 0; e < DL4; e++) {
 #if VEC4
@@ -141,7 +141,7 @@ main ()
       lsum += subgroupShuffle (l[i], c);
     float inv = lsum > 0.0 ? 1.0 / lsum : 0.0;
     if (i < nvalid) {
-      uint obase = p.gv_off[3] + (qrow0 + i) * p.cw * TEXW + tk.h * HD;   // floats
+      uint obase = gv_off[3] + (qrow0 + i) * p.cw * TEXW + tk.h * HD;   // floats
       [[unroll]] for (uint e = 0; e < DL4; e++) {
         uint dd = dl0 + 4 * e;
         vec4 r = acc[i][e] * inv;

@@ -43,7 +43,7 @@ main ()
   uint krow0 = tk.kvb * p.lk;
   uint c = p.cw * TEXW;                       // row length, floats
   uint hoff = tk.h * p.d;                     // floats
-  uint qf = p.gv_off[0] * TEXW, kf = p.gv_off[1] * TEXW, vf = p.gv_off[2] * TEXW;
+  uint qf = gv_off[0] * TEXW, kf = gv_off[1] * TEXW, vf = gv_off[2] * TEXW;
   uint d0 = tk.dc * DCH;
   uint jend = p.causal != 0 ? min (p.lk, iq0 + nvalid) : p.lk;
 
@@ -119,7 +119,7 @@ main ()
   if (r < nvalid) {
     float lsum = l_s[r];
     float inv = lsum > 0.0 ? 1.0 / lsum : 0.0;
-    uint obase = p.gv_off[3] + (qrow0 + r) * c + hoff + d0;   // floats
+    uint obase = gv_off[3] + (qrow0 + r) * c + hoff + d0;   // floats
     [[unroll]] for (uint u = 0; u < OD; u++) {
       uint dd = col + 4 * u;
       if (d0 + dd < p.d) {

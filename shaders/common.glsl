@@ -1,9 +1,11 @@
 // Shared by every kernel. Include after #version and GL_GOOGLE_include_directive.
 #extension GL_EXT_control_flow_attributes : require
+#include "kernel-params.h"
 
-// Every push-constant block starts with this: per binding, the offset of the bound tensor from
-// the start of its binding, in the binding's elements (floats, or vec4s for rgba32f texels).
-#define GV_PUSH_HEADER uint gv_off[8];
+// The push-constant block of a kernel whose parameters are the struct T of kernel-params.h:
+// per binding, the offset of the bound tensor from the start of its binding, in the binding's
+// elements (floats, or vec4s for rgba32f texels), as gv_off[i]; then the parameters, as p.field.
+#define GV_PUSH(T) layout(push_constant) uniform Push { uint gv_off[8]; T p; };
 
 // Large 1-D workloads run on a 2-D grid (group counts are limited to 65535 per dimension).
 // A macro, not a function: gl_WorkGroupSize is only known after the shader's layout line.

@@ -4,7 +4,7 @@
 
 // out = f(a, b, m) element-wise, with numpy broadcasting through per-input strides.
 layout(local_size_x = 64) in;
-layout(constant_id = 0) const uint OP = 0;         // see EltwiseOp in gv-op-eltwise.c
+layout(constant_id = 0) const uint OP = 0;         // GV_ELTWISE_* (kernel-params.h)
 layout(constant_id = 1) const uint BROADCAST = 1;  // 0: every input has the shape of out
 
 layout(binding = 0, r32f) uniform readonly imageBuffer A;
@@ -12,14 +12,7 @@ layout(binding = 1, r32f) uniform readonly imageBuffer B;
 layout(binding = 2, r32f) uniform readonly imageBuffer M;
 layout(binding = 3) writeonly buffer Out { float o[]; };
 
-layout(push_constant) uniform Push {
-  GV_PUSH_HEADER
-  uint shape[5];      // of out, outermost first
-  uint sa[5], sb[5], sm[5];   // element strides of a, b, m (0 where broadcast)
-  float alpha, beta;
-  uint first;         // first element of out this dispatch handles
-  uint count;         // elements this dispatch handles
-} p;
+GV_PUSH (GvEltwiseParams)
 
 
 
@@ -41,26 +34,26 @@ void main ()
       im += c * p.sm[d];
     }
   }
-  float a = imageLoad (A, int (p.gv_off[0] + ia)).x;
+  float a = imageLoad (A, int (gv_off[0] + ia)).x;
   float r;
-  if (OP == 0) {
-    r = p.alpha * a + p.beta * imageLoad (B, int (p.gv_off[1] + ib)).x;
-  } else if (OP == 1) {
-    r = p.alpha * a * imageLoad (B, int (p.gv_off[1] + ib)).x;
-  } else if (OP == 2) {
-    float m = imageLoad (M, int (p.gv_off[2] + im)).x;
-    float b = imageLoad (B, int (p.gv_off[1] + ib)).x;
+  if (OP == GV_ELTWISE_ADD) {
+    r = p.alpha * a + p.beta * imageLoad (B, int (gv_off[1] + ib)).x;
+  } else if (OP == GV_ELTWISE_MUL) {
+    r = p.alpha * a * imageLoad (B, int (gv_off[1] + ib)).x;
+  } else if (OP == GV_ELTWISE_BLEND) {
+    float m = imageLoad (M, int (gv_off[2] + im)).x;
+    float b = imageLoad (B, int (gv_off[1] + ib)).x;
     r = m * a + (1.0 - m) * b;
-  } else if (OP == 3) {
+  } else if (OP == GV_ELTWISE_AFFINE) {
     r = p.alpha * a + p.beta;
-  } else if (OP == 4) {
+  } else if (OP == GV_ELTWISE_SILU) {
     r = gv_silu (a);
-  } else if (OP == 5) {
+  } else if (OP == GV_ELTWISE_GELU) {
     r = gv_gelu (a);
-  } else if (OP == 7) {
+  } else if (OP == GV_ELTWISE_QUICK_GELU) {
     r = a / (1.0 + exp (-1.702 * a));
-  } else {
+  } else {   // GV_ELTWISE_CLAMP
     r = min (max (a, p.alpha), p.beta);
   }
-  o[p.gv_off[3] + i] = r;
+  o[gv_off[3] + i] = r;
 }

@@ -9,12 +9,12 @@
 #define TO_A(x) AFLOAT (x)
 #define TO_S(x) SFLOAT (x)
 
-// GvActivation: 0 none, 1 SiLU, 2 exact GELU (act is a specialization constant: folded)
+// act: GV_GEMM_ACT_* (kernel-params.h), a specialization constant (folded)
 AFLOAT gv_gemm_activate (AFLOAT x, uint act)
 {
-  if (act == 1)
+  if (act == GV_GEMM_ACT_SILU)
     return gv_silu (x);
-  if (act == 2)
+  if (act == GV_GEMM_ACT_GELU)
     return gv_gelu (x);
   return x;
 }

@@ -4,13 +4,7 @@
 // positions. Candidates are enumerated row by row (f = 0 .. box_w * box_h - 1), so with
 // radius 0 candidate f is position f.
 
-layout(push_constant) uniform Push {
-  GV_PUSH_HEADER
-  uint c, s, h, w;    // channels; positions per frame; frame height and width
-  uint radius;        // 0: the whole frame
-  uint nblocks;       // position blocks per frame
-  uint tasks;         // nblocks * frames of this dispatch
-} p;
+GV_PUSH (GvNnSearchParams)
 
 struct Box {
   uint y0, x0, bw, count;

@@ -34,7 +34,7 @@ layout(binding = 4) writeonly buffer Score { float score[]; };
 // sc += a[c0 + u, block] x b[c0 + u, candidates]; a comes from lane u
 #if VEC4
 #define LOAD_B(row) \
-  uint bt = p.gv_off[1] + ((row) + q[0]) / 4; \
+  uint bt = gv_off[1] + ((row) + q[0]) / 4; \
   [[unroll]] for (uint v = 0; v < NQL / 4; v++) { \
     vec4 x = imageLoad (B, int (bt + v)); \
     bv[4 * v] = x.x; bv[4 * v + 1] = x.y; bv[4 * v + 2] = x.z; bv[4 * v + 3] = x.w; \
@@ -42,7 +42,7 @@ layout(binding = 4) writeonly buffer Score { float score[]; };
 #else
 #define LOAD_B(row) \
   [[unroll]] for (uint t = 0; t < NQL; t++) \
-    bv[t] = imageLoad (B, int (p.gv_off[1] + (row) + q[t])).x;
+    bv[t] = imageLoad (B, int (gv_off[1] + (row) + q[t])).x;
 #endif
 #define CHANNEL_STEP(u) { \
     float bv[NQL]; \
@@ -68,7 +68,7 @@ main ()
   Box box = search_box (p0, p0 + np - 1);
 
   uint fs = n * p.c * p.s;                       // first float of the frame in a and b
-  uint ibase = p.gv_off[2] + 2 * n * p.s;
+  uint ibase = gv_off[2] + 2 * n * p.s;
   float best[MP];
   uint bidx[MP];
   [[unroll]] for (uint i = 0; i < MP; i++) {
@@ -92,12 +92,12 @@ main ()
       uint arow = fs + min (c0 + lane, p.c - 1) * p.s;
 #if VEC4
       [[unroll]] for (uint u = 0; u < MP / 4; u++) {
-        vec4 x = imageLoad (A, int (p.gv_off[0] + (arow + p0) / 4 + u));
+        vec4 x = imageLoad (A, int (gv_off[0] + (arow + p0) / 4 + u));
         ar[4 * u] = x.x; ar[4 * u + 1] = x.y; ar[4 * u + 2] = x.z; ar[4 * u + 3] = x.w;
       }
 #else
       [[unroll]] for (uint i = 0; i < MP; i++)
-        ar[i] = imageLoad (A, int (p.gv_off[0] + arow + min (p0 + i, p.s - 1))).x;
+        ar[i] = imageLoad (A, int (gv_off[0] + arow + min (p0 + i, p.s - 1))).x;
 #endif
       // not unrolled: a body of 8 steps is too large for the compiler to schedule well
       [[dont_unroll]] for (uint u = 0; u < min (8, p.c - c0); u++)
@@ -131,8 +131,8 @@ main ()
     }
     if (lane == 0 && i < np) {
       uint pp = p0 + i;
-      index[p.gv_off[3] + n * p.s + pp] = int (bi);
-      score[p.gv_off[4] + n * p.s + pp] = bv * imageLoad (Inv, int (ibase + pp)).x;
+      index[gv_off[3] + n * p.s + pp] = int (bi);
+      score[gv_off[4] + n * p.s + pp] = bv * imageLoad (Inv, int (ibase + pp)).x;
     }
   }
 }

@@ -61,8 +61,8 @@ main ()
         uint cc = e / BP, j = e % BP;
         uint row = fs + (c0 + cc) * p.s;
         bool ok = c0 + cc < p.c;
-        as_[cc][j] = ok ? imageLoad (A, int (p.gv_off[0] + row + min (p0 + j, p.s - 1))).x : 0.0;
-        bs_[cc][j] = ok ? imageLoad (B, int (p.gv_off[1] + row + qs_[j])).x : 0.0;
+        as_[cc][j] = ok ? imageLoad (A, int (gv_off[0] + row + min (p0 + j, p.s - 1))).x : 0.0;
+        bs_[cc][j] = ok ? imageLoad (B, int (gv_off[1] + row + qs_[j])).x : 0.0;
       }
       barrier ();
       [[unroll]] for (uint cc = 0; cc < DK; cc++) {
@@ -80,7 +80,7 @@ main ()
     [[unroll]] for (uint t = 0; t < 8; t++) {
       uint f = f0 + tx + 8 * t;
       uint q = qs_[tx + 8 * t];
-      float inv = imageLoad (Inv, int (p.gv_off[2] + ibase + p.s + q)).x;
+      float inv = imageLoad (Inv, int (gv_off[2] + ibase + p.s + q)).x;
       [[unroll]] for (uint i = 0; i < 8; i++) {
         float v = sc[i][t] * inv;
         // this invocation's candidates come in increasing order: '>' keeps the smallest index
@@ -109,7 +109,7 @@ main ()
       }
     }
     uint pp = p0 + j;
-    index[p.gv_off[3] + n * p.s + pp] = int (bi);
-    score[p.gv_off[4] + n * p.s + pp] = bv * imageLoad (Inv, int (p.gv_off[2] + ibase + pp)).x;
+    index[gv_off[3] + n * p.s + pp] = int (bi);
+    score[gv_off[4] + n * p.s + pp] = bv * imageLoad (Inv, int (gv_off[2] + ibase + pp)).x;
   }
 }

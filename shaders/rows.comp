@@ -6,76 +6,29 @@
 // Ops over the last dimension (gv-op-norm.c, gv-op-rows.c), one row per subgroup (CPU family:
 // no shared memory, no barrier, rows of a workgroup spread over its subgroups) or per workgroup
 // (GPU family). The row is read from cache two or three times:
-//  MODE 0, layer norm: a = mean - x0 by a corrected two-pass around the row's first element
+//  GV_ROWS_LAYER_NORM: a = mean - x0 by a corrected two-pass around the row's first element
 //          x0, then out = ((x - x0) - a) * rstd * gamma + beta (mean kept as x0 + a for digits).
-//  MODE 1, softmax: max, sum of exp (x - max), then exp (x - max) / sum.
-// -DGEGLU=1 builds the GEGLU kernel instead: out[r, j] = x[r, j] * gelu (x[r, N + j]).
+//  GV_ROWS_SOFTMAX: max, sum of exp (x - max), then exp (x - max) / sum.
 // VEC4 = 1 reads rgba32f texels and writes vec4 (the host checks lengths and alignment).
 
 layout(local_size_x_id = 0) in;
-layout(constant_id = 1) const uint MODE = 0;
+layout(constant_id = 1) const uint MODE = GV_ROWS_LAYER_NORM;
 layout(constant_id = 2) const uint GV_ROW_SCOPE = 0;   // 0: a row per subgroup, 1: per workgroup
 layout(constant_id = 3) const uint AFFINE = 3;         // bit 0: gamma bound, bit 1: beta bound
 layout(constant_id = 4) const uint ROWS_PER_GROUP = 8; // rows of a workgroup (scope 0)
 #include "reduce.glsl"
+#include "texel.glsl"
 
-#if VEC4
-#define VT vec4
-#define TEXEL rgba32f
-#define LOAD(img, i) imageLoad (img, int (i))
-#define VEC 4u
-#else
-#define VT float
-#define TEXEL r32f
-#define LOAD(img, i) imageLoad (img, int (i)).x
-#define VEC 1u
-#endif
-#define STORE_T VT
-
-#if GEGLU
-layout(binding = 0, TEXEL) uniform readonly imageBuffer X;
-layout(binding = 1) writeonly buffer Out { STORE_T o[]; };
-
-layout(push_constant) uniform Push {
-  GV_PUSH_HEADER
-  uint half_len;     // texels of one half row (N / VEC)
-  uint rows;         // rows in this dispatch
-} p;
-
-void main ()
-{
-  uint r = gl_WorkGroupID.y + gl_WorkGroupID.z * gl_NumWorkGroups.y;
-  uint j = gl_GlobalInvocationID.x;
-  if (r >= p.rows || j >= p.half_len)
-    return;
-  uint base = p.gv_off[0] + 2 * r * p.half_len + j;
-  VT h = LOAD (X, base);
-  VT g = LOAD (X, base + p.half_len);
-  VT y;
-#if VEC4
-  y = vec4 (gv_gelu (g.x), gv_gelu (g.y), gv_gelu (g.z), gv_gelu (g.w));
-#else
-  y = gv_gelu (g);
-#endif
-  o[p.gv_off[1] / VEC + r * p.half_len + j] = STORE_T (h * y);
-}
-
-#else
 layout(binding = 0, TEXEL) uniform readonly imageBuffer X;
 layout(binding = 1, TEXEL) uniform readonly imageBuffer Gamma;
 layout(binding = 2, TEXEL) uniform readonly imageBuffer Beta;
 layout(binding = 3) writeonly buffer Out { STORE_T o[]; };
 
-layout(push_constant) uniform Push {
-  GV_PUSH_HEADER
-  uint len;          // texels per row
-  uint rows;         // rows in this dispatch
-  float eps;
-} p;
+GV_PUSH (GvRowsParams)
 
 void layer_norm (uint lane, uint stride, uint r)
 {
-  uint base = p.gv_off[0] + r * p.len;
+  uint base = gv_off[0] + r * p.len;
   float cnt = float (p.len * VEC);
   float x0 = imageLoad (X, int (base)).x;
   VT s = VT (0);
@@ -91,20 +44,20 @@ void layer_norm (uint lane, uint stride, uint r)
   vec2 t = gv_group_sum2 (vec2 (gv_hsum (sd), gv_hsum (sq)));
   a += t.x / cnt;
   float rstd = 1.0 / sqrt (max (t.y - t.x * t.x / cnt, 0.0) / cnt + p.eps);
-  uint ob = p.gv_off[3] / VEC + r * p.len;
+  uint ob = gv_off[3] / VEC + r * p.len;
   for (uint i = lane; i < p.len; i += stride) {
     VT y = ((LOAD (X, base + i) - x0) - a) * rstd;
     if ((AFFINE & 1) != 0)
-      y *= LOAD (Gamma, p.gv_off[1] + i);
+      y *= LOAD (Gamma, gv_off[1] + i);
     if ((AFFINE & 2) != 0)
-      y += LOAD (Beta, p.gv_off[2] + i);
+      y += LOAD (Beta, gv_off[2] + i);
     o[ob + i] = STORE_T (y);
   }
 }
 
 void softmax (uint lane, uint stride, uint r)
 {
-  uint base = p.gv_off[0] + r * p.len;
+  uint base = gv_off[0] + r * p.len;
   float m = uintBitsToFloat (0xff800000u);   // -inf
   for (uint i = lane; i < p.len; i += stride)
     m = max (m, gv_hmax (LOAD (X, base + i)));
@@ -113,7 +66,7 @@ void softmax (uint lane, uint stride, uint r)
   for (uint i = lane; i < p.len; i += stride)
     s += exp (LOAD (X, base + i) - m);
   float inv = 1.0 / gv_group_sum (gv_hsum (s));
-  uint ob = p.gv_off[3] / VEC + r * p.len;
+  uint ob = gv_off[3] / VEC + r * p.len;
   for (uint i = lane; i < p.len; i += stride)
     o[ob + i] = STORE_T (exp (LOAD (X, base + i) - m) * inv);
 }
@@ -136,10 +89,9 @@ void main ()
     end = min (wg + 1, p.rows);
   }
   for (; r < end; r += step) {
-    if (MODE == 0)
+    if (MODE == GV_ROWS_LAYER_NORM)
       layer_norm (lane, stride, r);
     else
       softmax (lane, stride, r);
   }
 }
-#endif

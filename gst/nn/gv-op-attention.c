@@ -8,25 +8,7 @@
 #include "nn/gv-op-attention.h"
 #include "nn/gv-op-util.h"
 
-#include "attention_cpu.spv.h"
-#include "attention_cpu_vec4.spv.h"
-#include "attention_gpu.spv.h"
-
-typedef struct {
-  guint32 lq, lk, cw, d, heads, ratio, b0, nb, i0, ni, nqb, ndc;
-  gfloat scale;
-  guint32 causal, tasks;
-} AttentionParams;
-
-#define ATTENTION_SHADER(name, spv, fmt) \
-  { name, GV_SHADER_CODE (spv), 4, { fmt, fmt, fmt, GV_BIND_BUFFER }, sizeof (AttentionParams) }
-
-static const GvShader attention_cpu = ATTENTION_SHADER ("attention_cpu",
-    gv_spv_attention_cpu, GV_BIND_TEXEL_R32F);
-static const GvShader attention_cpu_vec4 = ATTENTION_SHADER ("attention_cpu_vec4",
-    gv_spv_attention_cpu_vec4, GV_BIND_TEXEL_RGBA32F);
-static const GvShader attention_gpu = ATTENTION_SHADER ("attention_gpu",
-    gv_spv_attention_gpu, GV_BIND_TEXEL_R32F);
+#include "kernel-params.h"
 
 /* Register tiles of the CPU kernel (see attention_cpu.comp), measured on lavapipe: larger query
  * blocks win even when the accumulator spills (to L1), and the whole head (up to 512) in one
@@ -88,14 +70,15 @@ plan_attention (GvCmd *cmd, AttentionPlan *plan, GvTensor *const *ts, gint64 Lq,
       CPU_WGY,
       (guint32) D,
     };
-    plan->kernel = gv_op_kernel (cmd, vec4 ? &attention_cpu_vec4 : &attention_cpu, spec, 5);
+    plan->kernel = gv_op_kernel (cmd, vec4 ? GV_KERNEL_ATTENTION_CPU_VEC4 :
+        GV_KERNEL_ATTENTION_CPU_F32, spec, 5);
     plan->queries_per_task = spec[0];
     plan->head_chunk = 32 * dl4;
     plan->tasks_per_group = CPU_WGY;
     plan->texel = vec4 ? 4 : 1;
   } else {
     guint32 dch = (guint32) MIN (GPU_DCH, gv_div_up (D, 4) * 4);
-    plan->kernel = gv_op_kernel (cmd, &attention_gpu, &dch, 1);
+    plan->kernel = gv_op_kernel (cmd, GV_KERNEL_ATTENTION_GPU, &dch, 1);
     plan->queries_per_task = GPU_BR;
     plan->head_chunk = dch;
     plan->tasks_per_group = 1;
@@ -143,7 +126,7 @@ gv_op_attention (GvCmd *cmd, GvTensor *out, GvTensor *q, GvTensor *k, GvTensor *
   }
 
   gdouble scale = args->scale != 0 ? args->scale : 1.0 / sqrt ((gdouble) D);
-  AttentionParams p = {
+  GvAttentionParams p = {
     .lq = (guint32) Lq, .lk = (guint32) Lk, .cw = (guint32) (C / plan.texel), .d = (guint32) D,
     .heads = (guint32) H, .ratio = (guint32) R,
     .ndc = (guint32) gv_div_up (D, plan.head_chunk),

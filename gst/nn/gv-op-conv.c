@@ -1,52 +1,20 @@
 /* conv2d as an implicit GEMM (no im2col buffer), per image, with bias, the per-(image, channel)
  * add of ResNet blocks, activation and residual fused. Two kernel families as for matmul
- * (shaders/conv-cpu.comp, shaders/conv-gpu.comp). Work larger than one binding is split into
+ * (shaders/conv2d_cpu.comp, shaders/conv2d_gpu.comp). Work larger than one binding is split into
  * dispatches over images, then output channels, then input channels (partial sums kept in
  * the output). */
 #include "nn/gv-op-conv.h"
 #include "nn/gv-op-gemm.h"
 #include "nn/gv-op-util.h"
 
-#include "conv_cpu.spv.h"
-#include "conv_cpu_row.spv.h"
-#include "conv_cpu_wv.spv.h"
-#include "conv_gpu.spv.h"
+#include "kernel-params.h"
 
 /* output channels one workgroup covers (both families) */
 #define TILE 64
 /* output channels one workgroup of the row kernel covers */
 #define ROW_TILE 64
 
-typedef struct {
-  guint32 h, w, c;
-  guint32 ho, wo, co;
-  guint32 stride, pad_top, pad_left;
-  guint32 in_img, w_row, o_img, add_row;
-} ConvParams;
-
 enum { BIND_IN, BIND_W, BIND_BIAS, BIND_ADD, BIND_RES, BIND_PART, BIND_OUT, N_BINDS };
-
-#define R32 GV_BIND_TEXEL_R32F
-#define V4 GV_BIND_TEXEL_RGBA32F
-#define BUF GV_BIND_BUFFER
-
-static const GvShader cpu_shaders[2] = {
-  { "conv-cpu", GV_SHADER_CODE (gv_spv_conv_cpu), N_BINDS,
-    { R32, R32, R32, R32, R32, R32, BUF }, sizeof (ConvParams) },
-  { "conv-cpu-wv", GV_SHADER_CODE (gv_spv_conv_cpu_wv), N_BINDS,
-    { R32, V4, R32, R32, R32, R32, BUF }, sizeof (ConvParams) },
-};
-
-/* stride 1 or 2, input rows a multiple of 4 wide and 16-byte aligned (see the shader) */
-static const GvShader row_shader = {
-  "conv-cpu-row", GV_SHADER_CODE (gv_spv_conv_cpu_row), N_BINDS,
-  { V4, R32, R32, R32, R32, R32, BUF }, sizeof (ConvParams),
-};
-
-static const GvShader gpu_shader = {
-  "conv-gpu", GV_SHADER_CODE (gv_spv_conv_gpu), N_BINDS,
-  { BUF, BUF, BUF, BUF, BUF, BUF, BUF }, sizeof (ConvParams),
-};
 
 /* do the element ranges of two tensors share memory? */
 static gboolean
@@ -99,7 +67,9 @@ gv_op_conv2d (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *weight,
   gint64 window = 7 * x->stride + kw + (x->pad_left > 0 ? 4 : 0) - x->pad_left;
   gboolean row = cpu && x->stride <= 2 && w % 4 == 0 && in->offset % 16 == 0 &&
       x->pad_left <= 4 && window <= 24;
-  const GvShader *shader = row ? &row_shader : cpu ? &cpu_shaders[wv] : &gpu_shader;
+  GvKernelId id = row ? GV_KERNEL_CONV2D_CPU_ROW : !cpu ? GV_KERNEL_CONV2D_GPU :
+      wv ? GV_KERNEL_CONV2D_CPU_W_VEC4 : GV_KERNEL_CONV2D_CPU_W_F32;
+  const GvShader *shader = &gv_kernels[id];
   gint64 lim_in = gv_op_gemm_max_floats (cmd, shader->kinds[BIND_IN]);
   gint64 lim_w = gv_op_max_elements (cmd, shader->kinds[BIND_W], 4);   /* bound whole */
   gint64 lim_o = MIN (gv_op_gemm_max_floats (cmd, shader->kinds[BIND_OUT]),
@@ -140,7 +110,7 @@ gv_op_conv2d (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *weight,
     gboolean last = c0 + nc == c;
     guint32 spec[8] = { kh, kw, last ? x->act : GV_ACT_NONE, last && x->bias,
       last && x->add_per_channel, last && residual, c0 > 0, x->pad_left | x->stride << 8 };
-    GvKernel *kernel = gv_op_kernel (cmd, shader, spec, row ? 8 : 7);
+    GvKernel *kernel = gv_op_kernel (cmd, id, spec, row ? 8 : 7);
     if (kernel == NULL)
       break;
     for (gint64 z0 = 0; z0 < n; z0 += per_img) {
@@ -149,7 +119,7 @@ gv_op_conv2d (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *weight,
         gint64 nco = MIN (co_step, co - co0);
         gint64 o_first = z0 * co * p_out + co0 * p_out;
         gint64 o_count = (nz - 1) * co * p_out + nco * p_out;
-        ConvParams p = {
+        GvConv2dParams p = {
           .h = h, .w = w, .c = nc, .ho = ho, .wo = wo, .co = nco,
           .stride = x->stride, .pad_top = x->pad_top, .pad_left = x->pad_left,
           .in_img = c * plane, .w_row = w_row, .o_img = co * p_out, .add_row = co,

@@ -4,31 +4,7 @@
 #include "nn/gv-op-eltwise.h"
 #include "nn/gv-op-util.h"
 
-#include "eltwise.spv.h"
-
-typedef enum {
-  ELTWISE_ADD = 0,
-  ELTWISE_MUL = 1,
-  ELTWISE_BLEND = 2,
-  ELTWISE_AFFINE = 3,
-  ELTWISE_SILU = 4,
-  ELTWISE_GELU = 5,
-  ELTWISE_CLAMP = 6,
-  ELTWISE_QUICK_GELU = 7,
-} EltwiseOp;
-
-typedef struct {
-  guint32 shape[5];
-  guint32 sa[5], sb[5], sm[5];
-  gfloat alpha, beta;
-  guint32 first, count;
-} EltwiseParams;
-
-static const GvShader eltwise_shader = {
-  "eltwise", GV_SHADER_CODE (gv_spv_eltwise), 4,
-  { GV_BIND_TEXEL_R32F, GV_BIND_TEXEL_R32F, GV_BIND_TEXEL_R32F, GV_BIND_BUFFER },
-  sizeof (EltwiseParams),
-};
+#include "kernel-params.h"
 
 /* Strides of @in broadcast to the 5-D right-aligned shape of @out; FALSE if incompatible. */
 static gboolean
@@ -54,11 +30,11 @@ broadcast_strides (const GvTensor *out, const GvTensor *in, guint32 *strides, gb
 }
 
 static void
-eltwise (GvCmd *cmd, const gchar *name, EltwiseOp op, GvTensor *out, GvTensor *a, GvTensor *b,
+eltwise (GvCmd *cmd, const gchar *name, guint32 op, GvTensor *out, GvTensor *a, GvTensor *b,
     GvTensor *m, gfloat alpha, gfloat beta)
 {
   GvTensor *ts[4] = { out, a, b ? b : a, m ? m : a };
-  EltwiseParams p = { .alpha = alpha, .beta = beta };
+  GvEltwiseParams p = { .alpha = alpha, .beta = beta };
   gboolean same = TRUE;
 
   if (!gv_tensors_ready (cmd, name, 4, ts))
@@ -75,7 +51,7 @@ eltwise (GvCmd *cmd, const gchar *name, EltwiseOp op, GvTensor *out, GvTensor *a
   }
 
   guint32 spec[2] = { op, same ? 0 : 1 };
-  GvKernel *k = gv_op_kernel (cmd, &eltwise_shader, spec, 2);
+  GvKernel *k = gv_op_kernel (cmd, GV_KERNEL_ELTWISE, spec, 2);
   if (k == NULL)
     return;
 
@@ -102,39 +78,39 @@ gv_op_binary (GvCmd *cmd, GvTensor *out, GvTensor *a, GvTensor *b, GvBinaryOp op
     gfloat beta)
 {
   if (op == GV_BINARY_ADD)
-    eltwise (cmd, "add", ELTWISE_ADD, out, a, b, NULL, alpha, beta);
+    eltwise (cmd, "add", GV_ELTWISE_ADD, out, a, b, NULL, alpha, beta);
   else
-    eltwise (cmd, "mul", ELTWISE_MUL, out, a, b, NULL, alpha, beta);
+    eltwise (cmd, "mul", GV_ELTWISE_MUL, out, a, b, NULL, alpha, beta);
 }
 
 void
 gv_op_add (GvCmd *cmd, GvTensor *out, GvTensor *a, GvTensor *b)
 {
-  eltwise (cmd, "add", ELTWISE_ADD, out, a, b, NULL, 1.0f, 1.0f);
+  eltwise (cmd, "add", GV_ELTWISE_ADD, out, a, b, NULL, 1.0f, 1.0f);
 }
 
 void
 gv_op_mul (GvCmd *cmd, GvTensor *out, GvTensor *a, GvTensor *b)
 {
-  eltwise (cmd, "mul", ELTWISE_MUL, out, a, b, NULL, 1.0f, 0.0f);
+  eltwise (cmd, "mul", GV_ELTWISE_MUL, out, a, b, NULL, 1.0f, 0.0f);
 }
 
 void
 gv_op_scale (GvCmd *cmd, GvTensor *out, GvTensor *in, gfloat alpha, gfloat beta)
 {
-  eltwise (cmd, "scale", ELTWISE_AFFINE, out, in, NULL, NULL, alpha, beta);
+  eltwise (cmd, "scale", GV_ELTWISE_AFFINE, out, in, NULL, NULL, alpha, beta);
 }
 
 void
 gv_op_clamp (GvCmd *cmd, GvTensor *out, GvTensor *in, gfloat lo, gfloat hi)
 {
-  eltwise (cmd, "clamp", ELTWISE_CLAMP, out, in, NULL, NULL, lo, hi);
+  eltwise (cmd, "clamp", GV_ELTWISE_CLAMP, out, in, NULL, NULL, lo, hi);
 }
 
 void
 gv_op_blend (GvCmd *cmd, GvTensor *out, GvTensor *a, GvTensor *b, GvTensor *mask)
 {
-  eltwise (cmd, "blend", ELTWISE_BLEND, out, a, b, mask, 1.0f, 1.0f);
+  eltwise (cmd, "blend", GV_ELTWISE_BLEND, out, a, b, mask, 1.0f, 1.0f);
 }
 
 void
@@ -142,16 +118,16 @@ gv_op_activation (GvCmd *cmd, GvTensor *out, GvTensor *in, GvActivation act)
 {
   switch (act) {
     case GV_ACT_SILU:
-      eltwise (cmd, "silu", ELTWISE_SILU, out, in, NULL, NULL, 1.0f, 0.0f);
+      eltwise (cmd, "silu", GV_ELTWISE_SILU, out, in, NULL, NULL, 1.0f, 0.0f);
       break;
     case GV_ACT_GELU:
-      eltwise (cmd, "gelu", ELTWISE_GELU, out, in, NULL, NULL, 1.0f, 0.0f);
+      eltwise (cmd, "gelu", GV_ELTWISE_GELU, out, in, NULL, NULL, 1.0f, 0.0f);
       break;
     case GV_ACT_QUICK_GELU:
-      eltwise (cmd, "quick_gelu", ELTWISE_QUICK_GELU, out, in, NULL, NULL, 1.0f, 0.0f);
+      eltwise (cmd, "quick_gelu", GV_ELTWISE_QUICK_GELU, out, in, NULL, NULL, 1.0f, 0.0f);
       break;
     default:
-      eltwise (cmd, "identity", ELTWISE_AFFINE, out, in, NULL, NULL, 1.0f, 0.0f);
+      eltwise (cmd, "identity", GV_ELTWISE_AFFINE, out, in, NULL, NULL, 1.0f, 0.0f);
       break;
   }
 }

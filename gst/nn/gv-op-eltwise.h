@@ -32,9 +32,5 @@ void gv_op_clamp (GvCmd *cmd, GvTensor *out, GvTensor *in, gfloat lo, gfloat hi)
 void gv_op_blend (GvCmd *cmd, GvTensor *out, GvTensor *a, GvTensor *b, GvTensor *mask);
 /* out = act (in) */
 void gv_op_activation (GvCmd *cmd, GvTensor *out, GvTensor *in, GvActivation act);
-/* in [..., 2N] -> out [..., N]: out = in[..., :N] * gelu (in[..., N:]) (diffusers GEGLU) */
-void gv_op_geglu (GvCmd *cmd, GvTensor *out, GvTensor *in);
-/* softmax over the last dimension */
-void gv_op_softmax (GvCmd *cmd, GvTensor *out, GvTensor *in);
 
 G_END_DECLS

@@ -1,73 +1,18 @@
 /* Data movement: concatenation (buffer copies when the pieces are few and large, else a kernel),
  * permutation (dims simplified first, then row copies, 4x4 register transposes or a gather),
- * nearest resize, gather by index, timestep embedding (shaders/layout.comp). Outputs larger than
- * one storage binding are split into dispatches along their outer dimension. */
+ * nearest resize, gather by index, timestep embedding (one shader each in shaders/). Outputs
+ * larger than one storage binding are split into dispatches along their outer dimension. */
 #include <math.h>
 
 #include "nn/gv-op-layout.h"
 #include "nn/gv-op-util.h"
 
-#include "concat.spv.h"
-#include "concat4.spv.h"
-#include "permute.spv.h"
-#include "permute4.spv.h"
-#include "resize.spv.h"
-#include "resize4.spv.h"
-#include "gather.spv.h"
-#include "gather4.spv.h"
-#include "tstep.spv.h"
+#include "kernel-params.h"
 
-typedef struct {
-  guint32 len_a, len_b, rows;
-} ConcatParams;
-
-typedef struct {
-  guint32 ext[5], ist[5], ost[4];
-  guint32 rows, tile_ost, in_first, lanes_log2;
-} PermuteParams;
-
-/* rows each permute invocation walks (shaders/layout.comp: RPI) */
-#define PERMUTE_RPI 8
-
-typedef struct {
-  guint32 h, w, ho, wo, rows;
-} ResizeParams;
-
-/* output rows each resize invocation walks (shaders/layout.comp: RESIZE_RPI) */
-#define RESIZE_RPI 16
-
-typedef struct {
-  guint32 len, d, m, ch, first_plane, planes, m_first, m_count, flat;
-} GatherParams;
-
-/* texels each invocation of the long-row gather copies (shaders/layout.comp: GATHER_PER) */
-#define GATHER_PER 8
-
-typedef struct {
-  guint32 dim, half_dim, batch;
-} TstepParams;
-
-#define SHADER(var, nm, code, n, params, ...) \
-  static const GvShader var = { nm, GV_SHADER_CODE (code), n, { __VA_ARGS__ }, sizeof (params) }
-
-SHADER (concat_shader, "concat", gv_spv_concat, 3, ConcatParams,
-    GV_BIND_TEXEL_R32F, GV_BIND_TEXEL_R32F, GV_BIND_BUFFER);
-SHADER (concat4_shader, "concat4", gv_spv_concat4, 3, ConcatParams,
-    GV_BIND_TEXEL_RGBA32F, GV_BIND_TEXEL_RGBA32F, GV_BIND_BUFFER);
-SHADER (permute_shader, "permute", gv_spv_permute, 2, PermuteParams,
-    GV_BIND_TEXEL_R32F, GV_BIND_BUFFER);
-SHADER (permute4_shader, "permute4", gv_spv_permute4, 2, PermuteParams,
-    GV_BIND_TEXEL_RGBA32F, GV_BIND_BUFFER);
-SHADER (resize_shader, "resize", gv_spv_resize, 2, ResizeParams,
-    GV_BIND_TEXEL_R32F, GV_BIND_BUFFER);
-SHADER (resize4_shader, "resize4", gv_spv_resize4, 2, ResizeParams,
-    GV_BIND_TEXEL_R32F, GV_BIND_BUFFER);
-SHADER (gather_shader, "gather", gv_spv_gather, 3, GatherParams,
-    GV_BIND_TEXEL_R32F, GV_BIND_BUFFER, GV_BIND_BUFFER);
-SHADER (gather4_shader, "gather4", gv_spv_gather4, 3, GatherParams,
-    GV_BIND_TEXEL_RGBA32F, GV_BIND_BUFFER, GV_BIND_BUFFER);
-SHADER (tstep_shader, "tstep", gv_spv_tstep, 3, TstepParams,
-    GV_BIND_TEXEL_R32F, GV_BIND_TEXEL_RGBA32F, GV_BIND_BUFFER);
+/* the work of one invocation, as the shaders have it */
+#define PERMUTE_RPI GV_PERMUTE_ROWS_PER_INVOCATION
+#define RESIZE_RPI GV_RESIZE_ROWS_PER_INVOCATION
+#define GATHER_PER GV_GATHER_TEXELS_PER_INVOCATION
 
 #define GROUP 64
 /* concat as buffer copies when there are at most this many pieces per input... */
@@ -83,10 +28,10 @@ aligned16 (const GvTensor *t)
 }
 
 static GvKernel *
-kernel (GvCmd *cmd, const GvShader *shader, guint32 spec1, guint32 spec2)
+kernel (GvCmd *cmd, GvKernelId id, guint32 spec1, guint32 spec2)
 {
   guint32 spec[3] = { GROUP, spec1, spec2 };
-  return gv_op_kernel (cmd, shader, spec, 3);
+  return gv_op_kernel (cmd, id, spec, 3);
 }
 
 /* elements one dispatch may cover: one storage binding out, one texel binding in */
@@ -147,7 +92,7 @@ gv_op_concat (GvCmd *cmd, GvTensor *out, GvTensor *a, GvTensor *b, gint dim)
   gboolean vec4 = la % 4 == 0 && lb % 4 == 0 && aligned16 (out) && aligned16 (a) &&
       aligned16 (b);
   guint vec = vec4 ? 4 : 1;
-  GvKernel *k = kernel (cmd, vec4 ? &concat4_shader : &concat_shader, 0, 0);
+  GvKernel *k = kernel (cmd, vec4 ? GV_KERNEL_CONCAT_VEC4 : GV_KERNEL_CONCAT_F32, 0, 0);
   if (k == NULL)
     return;
   gint64 per = max_chunk (cmd, vec4) / len;
@@ -162,7 +107,7 @@ gv_op_concat (GvCmd *cmd, GvTensor *out, GvTensor *a, GvTensor *b, gint dim)
       gv_tensor_bind_range (b, first * lb, n * lb, FALSE),
       gv_tensor_bind_range (out, first * len, n * len, TRUE),
     };
-    ConcatParams p = { (guint32) (la / vec), (guint32) (lb / vec), (guint32) n };
+    GvConcatParams p = { (guint32) (la / vec), (guint32) (lb / vec), (guint32) n };
     dispatch_rows (cmd, k, bind, &p, len / vec, n);
   }
 }
@@ -217,7 +162,7 @@ gv_op_permute (GvCmd *cmd, GvTensor *out, GvTensor *in, const gint *perm)
   }
 
   /* right-align into the 5 grid dims: 0..3 rows, 4 the output row */
-  PermuteParams p = { 0 };
+  GvPermuteParams p = { 0 };
   gint off = GV_MAX_DIMS - n, tiled = -1;
   gint64 ost = 1;
   for (gint d = GV_MAX_DIMS - 1; d >= 0; d--) {
@@ -231,16 +176,16 @@ gv_op_permute (GvCmd *cmd, GvTensor *out, GvTensor *in, const gint *perm)
     ost *= p.ext[d];
   }
   gboolean aligned = aligned16 (in) && aligned16 (out);
-  const GvShader *shader = &permute_shader;
+  GvKernelId id = GV_KERNEL_PERMUTE_F32;
   gboolean tile = FALSE;
   if (tiled == 4) {
     /* the input's last dim stays last: contiguous rows */
     if (aligned && p.ext[4] % 4 == 0) {
-      shader = &permute4_shader;
+      id = GV_KERNEL_PERMUTE_VEC4;
       p.ext[4] /= 4;
     }
   } else if (aligned && p.ext[4] % 4 == 0 && p.ext[tiled] % 4 == 0) {
-    shader = &permute4_shader;
+    id = GV_KERNEL_PERMUTE_VEC4;
     tile = TRUE;
     p.ext[4] /= 4;
     p.ext[tiled] /= 4;
@@ -248,12 +193,12 @@ gv_op_permute (GvCmd *cmd, GvTensor *out, GvTensor *in, const gint *perm)
     p.ist[tiled] *= 4;
     p.ost[tiled] *= 4;
   }
-  GvKernel *k = kernel (cmd, shader, tile ? 1 : 0, 0);
+  GvKernel *k = kernel (cmd, id, tile ? 1 : 0, 0);
   if (k == NULL)
     return;
-  if (in->numel > gv_op_max_elements (cmd, shader == &permute_shader ? GV_BIND_TEXEL_R32F :
-          GV_BIND_TEXEL_RGBA32F, shader == &permute_shader ? 4 : 16) *
-      (shader == &permute_shader ? 1 : 4)) {
+  if (in->numel > gv_op_max_elements (cmd, id == GV_KERNEL_PERMUTE_F32 ? GV_BIND_TEXEL_R32F :
+          GV_BIND_TEXEL_RGBA32F, id == GV_KERNEL_PERMUTE_F32 ? 4 : 16) *
+      (id == GV_KERNEL_PERMUTE_F32 ? 1 : 4)) {
     gv_op_fail_shapes (cmd, "permute", "the input exceeds one texel binding", 2, ts);
     return;
   }
@@ -273,7 +218,7 @@ gv_op_permute (GvCmd *cmd, GvTensor *out, GvTensor *in, const gint *perm)
       gv_tensor_bind (in, FALSE),
       gv_tensor_bind_range (out, first * unit, cnt * unit, TRUE),
     };
-    PermuteParams q = p;
+    GvPermuteParams q = p;
     q.ext[d0] = (guint32) cnt;
     q.in_first = (guint32) (first * p.ist[d0]);
     gint64 rows = (gint64) q.ext[0] * q.ext[1] * q.ext[2] * q.ext[3];
@@ -307,7 +252,7 @@ gv_op_resize_nearest (GvCmd *cmd, GvTensor *out, GvTensor *in)
   gint64 ho = out->shape[nd - 2], wo = out->shape[nd - 1];
   gint64 planes = in->numel / (h * w);
   gboolean vec4 = wo % 4 == 0 && aligned16 (out);
-  GvKernel *k = kernel (cmd, vec4 ? &resize4_shader : &resize_shader, 0, 0);
+  GvKernel *k = kernel (cmd, vec4 ? GV_KERNEL_RESIZE_VEC4 : GV_KERNEL_RESIZE_F32, 0, 0);
   if (k == NULL)
     return;
   gint64 per = max_chunk (cmd, FALSE) / MAX (h * w, ho * wo);
@@ -321,7 +266,7 @@ gv_op_resize_nearest (GvCmd *cmd, GvTensor *out, GvTensor *in)
       gv_tensor_bind_range (in, first * h * w, n * h * w, FALSE),
       gv_tensor_bind_range (out, first * ho * wo, n * ho * wo, TRUE),
     };
-    ResizeParams p = { (guint32) h, (guint32) w, (guint32) ho, (guint32) wo,
+    GvResizeParams p = { (guint32) h, (guint32) w, (guint32) ho, (guint32) wo,
       (guint32) (n * ho) };
     guint gx, gy;
     gv_op_grid_1d (cmd, gv_div_up (n * ho, RESIZE_RPI) * (wo / (vec4 ? 4 : 1)), GROUP, &gx, &gy);
@@ -363,7 +308,7 @@ gv_op_gather (GvCmd *cmd, GvTensor *out, GvTensor *src, GvTensor *index)
   gboolean vec4 = d % 4 == 0 && aligned16 (src) && aligned16 (out);
   guint vec = vec4 ? 4 : 1;
   gint64 dv = d / vec;
-  GvKernel *k = kernel (cmd, vec4 ? &gather4_shader : &gather_shader, 0, 0);
+  GvKernel *k = kernel (cmd, vec4 ? GV_KERNEL_GATHER_VEC4 : GV_KERNEL_GATHER_F32, 0, 0);
   if (k == NULL)
     return;
 
@@ -394,7 +339,7 @@ gv_op_gather (GvCmd *cmd, GvTensor *out, GvTensor *src, GvTensor *index)
         gv_tensor_bind (index, FALSE),
         gv_tensor_bind_range (out, (first * m + m0) * d, (n - 1) * m * d + mc * d, TRUE),
       };
-      GatherParams p = {
+      GvGatherParams p = {
         (guint32) len, (guint32) dv, (guint32) m, (guint32) ch, (guint32) first, (guint32) n,
         (guint32) m0, (guint32) mc, flat,
       };
@@ -457,14 +402,14 @@ gv_op_timestep_embedding (GvCmd *cmd, GvTensor *out, GvTensor *timesteps,
   gv_tensor_record_upload (cmd, freq, table);
   g_free (table);
 
-  GvKernel *k = kernel (cmd, &tstep_shader, 0, flip_sin_to_cos ? 1 : 0);
+  GvKernel *k = kernel (cmd, GV_KERNEL_TIMESTEP_EMBEDDING, 0, flip_sin_to_cos ? 1 : 0);
   if (k != NULL && !gv_cmd_failed (cmd)) {
     GvBinding bind[3] = {
       gv_tensor_bind (timesteps, FALSE),
       gv_tensor_bind (freq, FALSE),
       gv_tensor_bind (out, TRUE),
     };
-    TstepParams p = { (guint32) dim, (guint32) half, (guint32) batch };
+    GvTimestepParams p = { (guint32) dim, (guint32) half, (guint32) batch };
     gv_cmd_dispatch (cmd, k, bind, &p, (guint) gv_div_up (dim, GROUP), (guint) batch, 1);
   }
   gv_tensor_unref (freq);

@@ -9,38 +9,9 @@
 #include "nn/gv-op-match.h"
 #include "nn/gv-op-util.h"
 
-#include "match_reduce.spv.h"
-#include "nn_search_cpu.spv.h"
-#include "nn_search_cpu_vec4.spv.h"
-#include "nn_search_gpu.spv.h"
+#include "kernel-params.h"
 
 #define COS_EPS 1e-8f
-
-typedef struct {
-  guint32 c, s, count, accumulate;
-  gfloat eps;
-} ReduceParams;
-
-typedef struct {
-  guint32 c, s, h, w, radius, nblocks, tasks;
-} SearchParams;
-
-static const GvShader reduce_shader = {
-  "match_reduce", GV_SHADER_CODE (gv_spv_match_reduce), 3,
-  { GV_BIND_TEXEL_R32F, GV_BIND_TEXEL_R32F, GV_BIND_BUFFER },
-  sizeof (ReduceParams),
-};
-
-#define SEARCH_SHADER(name, spv, fmt) \
-  { name, GV_SHADER_CODE (spv), 5, \
-    { fmt, fmt, GV_BIND_TEXEL_R32F, GV_BIND_BUFFER, GV_BIND_BUFFER }, sizeof (SearchParams) }
-
-static const GvShader search_cpu = SEARCH_SHADER ("nn_search_cpu", gv_spv_nn_search_cpu,
-    GV_BIND_TEXEL_R32F);
-static const GvShader search_cpu_vec4 = SEARCH_SHADER ("nn_search_cpu_vec4",
-    gv_spv_nn_search_cpu_vec4, GV_BIND_TEXEL_RGBA32F);
-static const GvShader search_gpu = SEARCH_SHADER ("nn_search_gpu", gv_spv_nn_search_gpu,
-    GV_BIND_TEXEL_R32F);
 
 #define CPU_MP 16       /* positions of a per subgroup (nn_search_cpu.comp) */
 #define CPU_NQL 16      /* candidates per lane and tile */
@@ -60,17 +31,18 @@ frames_per_dispatch (GvCmd *cmd, const gchar *op, gint64 frame_texels, GvBindKin
   return n;
 }
 
-/* OP 0 of match_reduce.comp: inverse norms into @inv [N, 2, S]; OP 1: mean |a - b|. */
+/* match_reduce.comp with @kind GV_MATCH_INV_NORMS: inverse norms into @out [N, 2, S];
+ * GV_MATCH_NOISE_DIFF: mean |a - b|. */
 static void
 channel_reduce (GvCmd *cmd, const gchar *op, guint32 kind, GvTensor *out, GvTensor *a,
     GvTensor *b, gint64 N, gint64 C, gint64 S, gboolean accumulate)
 {
-  GvKernel *k = gv_op_kernel (cmd, &reduce_shader, &kind, 1);
-  gint64 out_per_frame = kind == 0 ? 2 * S : S;
+  GvKernel *k = gv_op_kernel (cmd, GV_KERNEL_MATCH_REDUCE, &kind, 1);
+  gint64 out_per_frame = kind == GV_MATCH_INV_NORMS ? 2 * S : S;
   gint64 step = frames_per_dispatch (cmd, op, C * S, GV_BIND_TEXEL_R32F, 4, out_per_frame);
   if (k == NULL || step < 1)
     return;
-  ReduceParams p = {
+  GvMatchReduceParams p = {
     .c = (guint32) C, .s = (guint32) S, .accumulate = accumulate ? 1 : 0, .eps = COS_EPS,
   };
   for (gint64 n0 = 0; n0 < N; n0 += step) {
@@ -117,9 +89,10 @@ gv_op_nn_search (GvCmd *cmd, GvTensor *index, GvTensor *score, GvTensor *a, GvTe
   gboolean cpu = gv_device_get_kernel_path (dev) == GV_KERNEL_PATH_CPU &&
       lim->subgroup_size == 8 && lim->subgroup_shuffle;
   gboolean vec4 = cpu && radius == 0 && S % 4 == 0 && aligned16 (a) && aligned16 (b);
-  const GvShader *shader = !cpu ? &search_gpu : vec4 ? &search_cpu_vec4 : &search_cpu;
+  GvKernelId id = !cpu ? GV_KERNEL_NN_SEARCH_GPU : vec4 ? GV_KERNEL_NN_SEARCH_CPU_VEC4 :
+      GV_KERNEL_NN_SEARCH_CPU_F32;
   guint32 spec[3] = { CPU_MP, CPU_NQL, CPU_WGY };
-  GvKernel *k = cpu ? gv_op_kernel (cmd, shader, spec, 3) : gv_op_kernel (cmd, shader, NULL, 0);
+  GvKernel *k = cpu ? gv_op_kernel (cmd, id, spec, 3) : gv_op_kernel (cmd, id, NULL, 0);
   if (k == NULL)
     return;
   gint64 block = cpu ? CPU_MP : GPU_BP;
@@ -133,8 +106,8 @@ gv_op_nn_search (GvCmd *cmd, GvTensor *index, GvTensor *score, GvTensor *a, GvTe
   GvTensor *tmp_score = score ? NULL : gv_tensor_alloc (cmd, 2, (const gint64[]) { N, S });
   GvTensor *out_score = score ? score : tmp_score;
   if (inv->mem != NULL && out_score->mem != NULL) {
-    channel_reduce (cmd, "nn_search", 0, inv, a, b, N, C, S, FALSE);
-    SearchParams p = {
+    channel_reduce (cmd, "nn_search", GV_MATCH_INV_NORMS, inv, a, b, N, C, S, FALSE);
+    GvNnSearchParams p = {
       .c = (guint32) C, .s = (guint32) S, .h = (guint32) H, .w = (guint32) W,
       .radius = (guint32) radius, .nblocks = (guint32) gv_div_up (S, block),
     };
@@ -172,6 +145,6 @@ gv_op_mean_abs_diff (GvCmd *cmd, GvTensor *out, GvTensor *a, GvTensor *b, gboole
     gv_op_fail_shapes (cmd, "mean_abs_diff", "expected a and b [N, C, S], out [N, S]", 3, ts);
     return;
   }
-  channel_reduce (cmd, "mean_abs_diff", 1, out, a, b, a->shape[0], a->shape[1], a->shape[2],
-      accumulate);
+  channel_reduce (cmd, "mean_abs_diff", GV_MATCH_NOISE_DIFF, out, a, b, a->shape[0],
+      a->shape[1], a->shape[2], accumulate);
 }

@@ -1,56 +1,33 @@
 /* Batched matmul and linear. Two kernel families: register tiles fed by texel-buffer gathers
- * and subgroup shuffles on CPU devices (shaders/matmul-cpu.comp), shared-memory tiles on GPUs
- * (shaders/matmul-gpu.comp). Work larger than one binding is split into dispatches over batch
+ * and subgroup shuffles on CPU devices (shaders/matmul_cpu.comp), shared-memory tiles on GPUs
+ * (shaders/matmul_gpu.comp). Work larger than one binding is split into dispatches over batch
  * entries, then over rows. */
 #include "nn/gv-op-matmul.h"
 #include "nn/gv-op-gemm.h"
 #include "nn/gv-op-util.h"
 
-#include "matmul_cpu_ssn.spv.h"
-#include "matmul_cpu_sst.spv.h"
-#include "matmul_cpu_svn.spv.h"
-#include "matmul_cpu_svt.spv.h"
-#include "matmul_cpu_vsn.spv.h"
-#include "matmul_cpu_vst.spv.h"
-#include "matmul_cpu_vvn.spv.h"
-#include "matmul_cpu_vvt.spv.h"
-#include "matmul_gpu.spv.h"
+#include "kernel-params.h"
 
 /* rows and columns of the output one workgroup covers (GPU family) */
 #define TILE 64
 /* row chunks of split dispatches: a multiple of every family's workgroup rows */
 #define ROW_CHUNK 256
 
-typedef struct {
-  guint32 m, n, k;
-  guint32 lda, a_m0;
-  guint32 a_batch, b_batch, o_batch;
-  gfloat alpha;
-} MatmulParams;
-
 enum { BIND_A, BIND_B, BIND_BIAS, BIND_RES, BIND_OUT, N_BINDS };
-
-#define R32 GV_BIND_TEXEL_R32F
-#define V4 GV_BIND_TEXEL_RGBA32F
-#define BUF GV_BIND_BUFFER
 
 /* [A read as vec4][B read as vec4][B transposed]; tiles per invocation: 16 x 8 when B is
  * [K, N], 32 x 4 when B is [N, K] (its rows are then read along K, 4 steps per load) */
-#define CPU_SHADER(name, ka, kb) \
-  { "matmul-cpu-" #name, GV_SHADER_CODE (gv_spv_matmul_cpu_##name), N_BINDS, \
-    { ka, kb, R32, R32, BUF }, sizeof (MatmulParams) }
-static const GvShader cpu_shaders[2][2][2] = {
-  { { CPU_SHADER (ssn, R32, R32), CPU_SHADER (sst, R32, R32) },
-    { CPU_SHADER (svn, R32, V4), CPU_SHADER (svt, R32, V4) } },
-  { { CPU_SHADER (vsn, V4, R32), CPU_SHADER (vst, V4, R32) },
-    { CPU_SHADER (vvn, V4, V4), CPU_SHADER (vvt, V4, V4) } },
+static const GvKernelId cpu_kernels[2][2][2] = {
+  { { GV_KERNEL_MATMUL_CPU_A_F32_B_F32_KN, GV_KERNEL_MATMUL_CPU_A_F32_B_F32_NK },
+    { GV_KERNEL_MATMUL_CPU_A_F32_B_VEC4_KN, GV_KERNEL_MATMUL_CPU_A_F32_B_VEC4_NK } },
+  { { GV_KERNEL_MATMUL_CPU_A_VEC4_B_F32_KN, GV_KERNEL_MATMUL_CPU_A_VEC4_B_F32_NK },
+    { GV_KERNEL_MATMUL_CPU_A_VEC4_B_VEC4_KN, GV_KERNEL_MATMUL_CPU_A_VEC4_B_VEC4_NK } },
 };
 static const gint cpu_tile[2][2] = { { 16, 8 }, { 32, 4 } };   /* [B transposed]: TM, TN */
 
-static const GvShader gpu_shader = {
-  "matmul-gpu", GV_SHADER_CODE (gv_spv_matmul_gpu), N_BINDS,
-  { BUF, BUF, BUF, BUF, BUF }, sizeof (MatmulParams),
-};
+/* the activation reaches the kernels as a specialization constant */
+G_STATIC_ASSERT (GV_ACT_NONE == GV_GEMM_ACT_NONE && GV_ACT_SILU == GV_GEMM_ACT_SILU &&
+    GV_ACT_GELU == GV_GEMM_ACT_GELU);
 
 /* One product, in matrix terms. */
 typedef struct {
@@ -95,7 +72,8 @@ gemm_record (GvCmd *cmd, const gchar *name, const Gemm *g)
   gboolean cpu = gv_op_use_cpu_kernels (cmd);
   gboolean av = cpu && vec4_ok (g->a, g->trans_a ? g->m : g->k);
   gboolean bv = cpu && vec4_ok (g->b, g->trans_b ? g->k : g->n);
-  const GvShader *shader = cpu ? &cpu_shaders[av][bv][g->trans_b] : &gpu_shader;
+  GvKernelId id = cpu ? cpu_kernels[av][bv][g->trans_b] : GV_KERNEL_MATMUL_GPU;
+  const GvShader *shader = &gv_kernels[id];
   gint64 m = g->m, n = g->n, k = g->k;
   /* rows and columns of one workgroup: the CPU family has WGS groups of 8 lanes along M */
   gint64 tm = cpu ? cpu_tile[g->trans_b][0] : TILE, tn = cpu ? cpu_tile[g->trans_b][1] : 0;
@@ -106,7 +84,7 @@ gemm_record (GvCmd *cmd, const gchar *name, const Gemm *g)
     return;
   guint32 spec[6] = { g->trans_a, g->trans_b, g->act, g->bias != NULL, g->residual != NULL,
     8 * wgs };
-  GvKernel *kernel = gv_op_kernel (cmd, shader, spec, cpu ? 6 : 5);
+  GvKernel *kernel = gv_op_kernel (cmd, id, spec, cpu ? 6 : 5);
   if (kernel == NULL)
     return;
 
@@ -150,7 +128,7 @@ gemm_record (GvCmd *cmd, const gchar *name, const Gemm *g)
     for (gint64 r0 = 0; r0 < m; r0 += rows) {
       gint64 mr = MIN (rows, m - r0);
       GvBinding bind[N_BINDS];
-      MatmulParams p = {
+      GvMatmulParams p = {
         .m = mr, .n = n, .k = k,
         .lda = g->trans_a ? m : k,
         .a_m0 = g->trans_a ? r0 : 0,

@@ -1,57 +1,18 @@
 /* Group normalisation: chunk statistics, a merge per statistic, then the normalisation (three
- * dispatches; shaders/group-norm.comp explains the numerics). Layer norm shares the row kernel
+ * dispatches; shaders/group_norm.comp explains the numerics). Layer norm shares the row kernel
  * of softmax and lives in gv-op-rows.c. */
 #include "nn/gv-op-norm.h"
 #include "nn/gv-op-util.h"
 
-#include "gnorm_partial.spv.h"
-#include "gnorm_partial4.spv.h"
-#include "gnorm_final.spv.h"
-#include "gnorm_apply.spv.h"
-#include "gnorm_apply4.spv.h"
-
-typedef struct {
-  guint32 seg_len, chunk, cps, first_seg, first_chunk, count;
-} PartialParams;
-
-typedef struct {
-  guint32 n_stats, groups, frames, cps, cpg;
-  gfloat eps;
-} FinalParams;
-
-typedef struct {
-  guint32 plane_len, first_plane, planes;
-} ApplyParams;
-
-static const GvShader partial_shader = {
-  "gnorm_partial", GV_SHADER_CODE (gv_spv_gnorm_partial), 2,
-  { GV_BIND_TEXEL_R32F, GV_BIND_BUFFER }, sizeof (PartialParams),
-};
-static const GvShader partial4_shader = {
-  "gnorm_partial4", GV_SHADER_CODE (gv_spv_gnorm_partial4), 2,
-  { GV_BIND_TEXEL_RGBA32F, GV_BIND_BUFFER }, sizeof (PartialParams),
-};
-static const GvShader final_shader = {
-  "gnorm_final", GV_SHADER_CODE (gv_spv_gnorm_final), 4,
-  { GV_BIND_TEXEL_RGBA32F, GV_BIND_TEXEL_R32F, GV_BIND_TEXEL_R32F, GV_BIND_BUFFER },
-  sizeof (FinalParams),
-};
-static const GvShader apply_shader = {
-  "gnorm_apply", GV_SHADER_CODE (gv_spv_gnorm_apply), 3,
-  { GV_BIND_TEXEL_R32F, GV_BIND_TEXEL_RGBA32F, GV_BIND_BUFFER }, sizeof (ApplyParams),
-};
-static const GvShader apply4_shader = {
-  "gnorm_apply4", GV_SHADER_CODE (gv_spv_gnorm_apply4), 3,
-  { GV_BIND_TEXEL_RGBA32F, GV_BIND_TEXEL_RGBA32F, GV_BIND_BUFFER }, sizeof (ApplyParams),
-};
+#include "kernel-params.h"
 
 /* elements per chunk of the CPU family: small enough to stay in L1 between the two passes,
  * large enough that the partials stay few */
 #define CPU_CHUNK 256
 #define CPU_GROUP 64
 #define GPU_GROUP 256
-/* texels each apply invocation handles (shaders/group-norm.comp: PER_INVOCATION) */
-#define APPLY_PER_INVOCATION 4
+/* texels each apply invocation handles, as the shader has it */
+#define APPLY_PER_INVOCATION GV_GROUP_NORM_APPLY_TEXELS_PER_INVOCATION
 
 static gboolean
 aligned16 (const GvTensor *t)
@@ -67,7 +28,8 @@ record_partials (GvCmd *cmd, GvTensor *in, GvTensor *part, gint64 n_seg, guint32
   guint vec = vec4 ? 4 : 1;
   guint wg = gpu ? GPU_GROUP : CPU_GROUP;
   guint32 spec[4] = { wg, gpu ? wg : 1, 0, 0 };
-  GvKernel *k = gv_op_kernel (cmd, vec4 ? &partial4_shader : &partial_shader, spec, 4);
+  GvKernel *k = gv_op_kernel (cmd, vec4 ? GV_KERNEL_GROUP_NORM_PARTIAL_VEC4 :
+      GV_KERNEL_GROUP_NORM_PARTIAL_F32, spec, 4);
   if (k == NULL)
     return;
 
@@ -84,7 +46,7 @@ record_partials (GvCmd *cmd, GvTensor *in, GvTensor *part, gint64 n_seg, guint32
       gv_tensor_bind_range (in, first * seg_len * vec, n * seg_len * vec, FALSE),
       gv_tensor_bind (part, TRUE),
     };
-    PartialParams p = {
+    GvGroupNormPartialParams p = {
       seg_len, chunk, cps, (guint32) first, (guint32) (first * cps), (guint32) (n * cps),
     };
     guint gx, gy;
@@ -148,10 +110,10 @@ gv_op_group_norm (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *gamma, GvTe
   record_partials (cmd, in, part, n_seg, seg_len, chunk, cps, vec4, gpu);
 
   guint32 spec_final[4] = { 64, 1, (gamma ? 1 : 0) | (beta ? 2 : 0), 0 };
-  GvKernel *kf = gv_op_kernel (cmd, &final_shader, spec_final, 4);
+  GvKernel *kf = gv_op_kernel (cmd, GV_KERNEL_GROUP_NORM_FINAL, spec_final, 4);
   if (kf == NULL)
     goto done;
-  FinalParams fp = {
+  GvGroupNormFinalParams fp = {
     (guint32) n_stats, (guint32) groups, (guint32) frames, cps, (guint32) cpg, eps,
   };
   GvBinding bf[4] = {
@@ -166,7 +128,8 @@ gv_op_group_norm (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *gamma, GvTe
 
   /* 3: normalise plane by plane, as many planes per dispatch as one binding holds */
   guint32 spec_apply[4] = { wg, 1, 0, silu ? 1 : 0 };
-  GvKernel *ka = gv_op_kernel (cmd, vec4 ? &apply4_shader : &apply_shader, spec_apply, 4);
+  GvKernel *ka = gv_op_kernel (cmd, vec4 ? GV_KERNEL_GROUP_NORM_APPLY_VEC4 :
+      GV_KERNEL_GROUP_NORM_APPLY_F32, spec_apply, 4);
   if (ka == NULL)
     goto done;
   gint64 max_elems = MIN (gv_op_max_elements (cmd, GV_BIND_BUFFER, 4),
@@ -185,7 +148,7 @@ gv_op_group_norm (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *gamma, GvTe
       gv_tensor_bind (table, FALSE),
       gv_tensor_bind_range (out, first * plane, n * plane, TRUE),
     };
-    ApplyParams ap = { plane_len, (guint32) first, (guint32) n };
+    GvGroupNormApplyParams ap = { plane_len, (guint32) first, (guint32) n };
     guint gyy, gz;
     gv_op_grid_yz (cmd, n, &gyy, &gz);
     gv_cmd_dispatch (cmd, ka, ba, &ap, gx, gyy, gz);

@@ -1,5 +1,5 @@
 /* Normalisations (statistics in fp32 with a two-pass or Welford scheme, never E[x^2]-E[x]^2
- * over large sums without care). */
+ * over large sums without care). Layer norm is a row op: gv-op-rows.h. */
 #pragma once
 
 #include "nn/gv-op-eltwise.h"
@@ -13,9 +13,5 @@ G_BEGIN_DECLS
  * gamma and beta ([C]) may be NULL (no affine). */
 void gv_op_group_norm (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *gamma,
     GvTensor *beta, gint groups, gint frames, gfloat eps, gboolean silu);
-
-/* Over the last dimension: torch LayerNorm. gamma and beta may be NULL. */
-void gv_op_layer_norm (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *gamma,
-    GvTensor *beta, gfloat eps);
 
 G_END_DECLS

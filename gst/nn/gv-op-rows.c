@@ -1,47 +1,10 @@
 /* Ops over the last dimension: layer norm and softmax (one row kernel, shaders/rows.comp), and
- * GEGLU. A row goes to one subgroup on CPU devices and to one workgroup on GPUs; rows are split
- * into dispatches that each fit one binding. */
-#include "nn/gv-op-eltwise.h"
-#include "nn/gv-op-norm.h"
+ * GEGLU (shaders/geglu.comp). A row goes to one subgroup on CPU devices and to one workgroup on
+ * GPUs; rows are split into dispatches that each fit one binding. */
+#include "nn/gv-op-rows.h"
 #include "nn/gv-op-util.h"
 
-#include "rows.spv.h"
-#include "rows4.spv.h"
-#include "geglu.spv.h"
-#include "geglu4.spv.h"
-
-typedef enum {
-  ROWS_LAYER_NORM = 0,
-  ROWS_SOFTMAX = 1,
-} RowsMode;
-
-typedef struct {
-  guint32 len, rows;
-  gfloat eps;
-} RowsParams;
-
-typedef struct {
-  guint32 half_len, rows;
-} GegluParams;
-
-static const GvShader rows_shader = {
-  "rows", GV_SHADER_CODE (gv_spv_rows), 4,
-  { GV_BIND_TEXEL_R32F, GV_BIND_TEXEL_R32F, GV_BIND_TEXEL_R32F, GV_BIND_BUFFER },
-  sizeof (RowsParams),
-};
-static const GvShader rows4_shader = {
-  "rows4", GV_SHADER_CODE (gv_spv_rows4), 4,
-  { GV_BIND_TEXEL_RGBA32F, GV_BIND_TEXEL_RGBA32F, GV_BIND_TEXEL_RGBA32F, GV_BIND_BUFFER },
-  sizeof (RowsParams),
-};
-static const GvShader geglu_shader = {
-  "geglu", GV_SHADER_CODE (gv_spv_geglu), 2,
-  { GV_BIND_TEXEL_R32F, GV_BIND_BUFFER }, sizeof (GegluParams),
-};
-static const GvShader geglu4_shader = {
-  "geglu4", GV_SHADER_CODE (gv_spv_geglu4), 2,
-  { GV_BIND_TEXEL_RGBA32F, GV_BIND_BUFFER }, sizeof (GegluParams),
-};
+#include "kernel-params.h"
 
 #define CPU_GROUP 64
 #define CPU_ROWS_PER_GROUP 8
@@ -63,7 +26,7 @@ rows_per_dispatch (GvCmd *cmd, gint64 len, gboolean vec4)
 }
 
 static void
-record_rows (GvCmd *cmd, const gchar *name, RowsMode mode, GvTensor *out, GvTensor *in,
+record_rows (GvCmd *cmd, const gchar *name, guint32 mode, GvTensor *out, GvTensor *in,
     GvTensor *gamma, GvTensor *beta, gfloat eps)
 {
   GvTensor *all[4] = { out, in, gamma, beta };
@@ -94,7 +57,7 @@ record_rows (GvCmd *cmd, const gchar *name, RowsMode mode, GvTensor *out, GvTens
   guint32 spec[5] = {
     wg, mode, gpu ? 1 : 0, (gamma ? 1 : 0) | (beta ? 2 : 0), CPU_ROWS_PER_GROUP,
   };
-  GvKernel *k = gv_op_kernel (cmd, vec4 ? &rows4_shader : &rows_shader, spec, 5);
+  GvKernel *k = gv_op_kernel (cmd, vec4 ? GV_KERNEL_ROWS_VEC4 : GV_KERNEL_ROWS_F32, spec, 5);
   if (k == NULL)
     return;
 
@@ -116,7 +79,7 @@ record_rows (GvCmd *cmd, const gchar *name, RowsMode mode, GvTensor *out, GvTens
       bind[1] = bind[0];
     if (beta == NULL)
       bind[2] = bind[0];
-    RowsParams p = { texels, (guint32) n, eps };
+    GvRowsParams p = { texels, (guint32) n, eps };
     guint gx, gy;
     gv_op_grid_1d (cmd, n, gpu ? 1 : CPU_ROWS_PER_GROUP, &gx, &gy);
     gv_cmd_dispatch (cmd, k, bind, &p, gx, gy, 1);
@@ -127,13 +90,13 @@ void
 gv_op_layer_norm (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *gamma, GvTensor *beta,
     gfloat eps)
 {
-  record_rows (cmd, "layer_norm", ROWS_LAYER_NORM, out, in, gamma, beta, eps);
+  record_rows (cmd, "layer_norm", GV_ROWS_LAYER_NORM, out, in, gamma, beta, eps);
 }
 
 void
 gv_op_softmax (GvCmd *cmd, GvTensor *out, GvTensor *in)
 {
-  record_rows (cmd, "softmax", ROWS_SOFTMAX, out, in, NULL, NULL, 0.0f);
+  record_rows (cmd, "softmax", GV_ROWS_SOFTMAX, out, in, NULL, NULL, 0.0f);
 }
 
 void
@@ -158,7 +121,7 @@ gv_op_geglu (GvCmd *cmd, GvTensor *out, GvTensor *in)
   guint vec = vec4 ? 4 : 1;
   guint wg = gpu ? 256 : CPU_GROUP;
   guint32 spec[1] = { wg };
-  GvKernel *k = gv_op_kernel (cmd, vec4 ? &geglu4_shader : &geglu_shader, spec, 1);
+  GvKernel *k = gv_op_kernel (cmd, vec4 ? GV_KERNEL_GEGLU_VEC4 : GV_KERNEL_GEGLU_F32, spec, 1);
   if (k == NULL)
     return;
 
@@ -175,7 +138,7 @@ gv_op_geglu (GvCmd *cmd, GvTensor *out, GvTensor *in)
       gv_tensor_bind_range (in, first * two_n, n * two_n, FALSE),
       gv_tensor_bind_range (out, first * half, n * half, TRUE),
     };
-    GegluParams p = { half_len, (guint32) n };
+    GvGegluParams p = { half_len, (guint32) n };
     guint gy, gz;
     gv_op_grid_yz (cmd, n, &gy, &gz);
     gv_cmd_dispatch (cmd, k, bind, &p, gx, gy, gz);

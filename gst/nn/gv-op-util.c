@@ -27,10 +27,11 @@ gv_op_fail_shapes (GvCmd *cmd, const gchar *op, const gchar *why, guint n,
 }
 
 GvKernel *
-gv_op_kernel (GvCmd *cmd, const GvShader *shader, const guint32 *spec, guint n_spec)
+gv_op_kernel (GvCmd *cmd, GvKernelId id, const guint32 *spec, guint n_spec)
 {
   GError *error = NULL;
-  GvKernel *k = gv_device_get_kernel (gv_cmd_get_device (cmd), shader, spec, n_spec, &error);
+  GvKernel *k = gv_device_get_kernel (gv_cmd_get_device (cmd), &gv_kernels[id], spec, n_spec,
+      &error);
   if (k == NULL)
     gv_cmd_fail (cmd, error);
   return k;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "nn/gv-tensor.h"
+#include "gv-kernels.h"
 
 G_BEGIN_DECLS
 
@@ -12,8 +13,8 @@ gboolean gv_op_check_f32 (GvCmd *cmd, const gchar *op, guint n, GvTensor *const 
 void gv_op_fail_shapes (GvCmd *cmd, const gchar *op, const gchar *why, guint n,
     GvTensor *const *tensors);
 
-/* The cached kernel, or NULL with @cmd failed. */
-GvKernel *gv_op_kernel (GvCmd *cmd, const GvShader *shader, const guint32 *spec, guint n_spec);
+/* The cached pipeline of kernel @id (shaders/meson.build), or NULL with @cmd failed. */
+GvKernel *gv_op_kernel (GvCmd *cmd, GvKernelId id, const guint32 *spec, guint n_spec);
 
 /* Elements of @elem_bytes that one binding of @kind may span on this device. */
 gint64 gv_op_max_elements (GvCmd *cmd, GvBindKind kind, guint elem_bytes);

@@ -10,3 +10,4 @@
 #include "nn/gv-op-match.h"
 #include "nn/gv-op-matmul.h"
 #include "nn/gv-op-norm.h"
+#include "nn/gv-op-rows.h"

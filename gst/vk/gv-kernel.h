@@ -8,9 +8,9 @@ G_BEGIN_DECLS
 
 #define GV_MAX_BINDINGS 8
 #define GV_MAX_SPEC 8
-/* Every push-constant block starts with one uint per binding (shaders/common.glsl: GV_PUSH_HEADER):
+/* Every push-constant block starts with one uint per binding (shaders/common.glsl: GV_PUSH):
  * the offset of the bound tensor from the start of its binding, in the binding's elements
- * (floats, or vec4s for rgba32f texel bindings). Parameters follow. */
+ * (floats, or vec4s for rgba32f texel bindings). Parameters follow (shaders/kernel-params.h). */
 #define GV_PUSH_HEADER_SIZE (GV_MAX_BINDINGS * 4)
 
 typedef enum {
@@ -19,7 +19,8 @@ typedef enum {
   GV_BIND_TEXEL_RGBA32F,   /* storage texel buffer, rgba32f, read with imageLoad */
 } GvBindKind;
 
-/* Static description of one compiled shader (one per SPIR-V blob). */
+/* Static description of one compiled shader (one per SPIR-V blob; the kernel registry,
+ * shaders/meson.build, generates them all). */
 typedef struct {
   const gchar *name;
   const guint32 *spirv;

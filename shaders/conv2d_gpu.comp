@@ -30,16 +30,7 @@ layout(binding = 4) readonly buffer BufRes { SFLOAT res[]; };
 layout(binding = 5) readonly buffer BufPart { SFLOAT part[]; };
 layout(binding = 6) writeonly buffer Out { SFLOAT o[]; };
 
-layout(push_constant) uniform Push {
-  GV_PUSH_HEADER
-  uint H, W, C;          // input; C: channels this dispatch reduces over
-  uint Ho, Wo, Co;       // output; Co: channels this dispatch writes
-  uint stride, pad_top, pad_left;
-  uint in_img;           // elements between images in x
-  uint w_row;            // elements between output channels in w (all input channels x taps)
-  uint o_img;            // elements between images in out / res / part
-  uint add_row;          // elements between images in add
-} p;
+GV_PUSH (GvConv2dParams)
 
 shared AFLOAT As[BK][BM + 1];
 shared AFLOAT Bs[BK][BN + 1];
@@ -50,10 +41,10 @@ void main ()
   uint tid = ty * WG + tx;
   uint z = gl_WorkGroupID.z;
   uint bm = gl_WorkGroupID.y * BM, bn = gl_WorkGroupID.x * BN;
-  uint P = p.Ho * p.Wo;
+  uint P = p.ho * p.wo;
   const uint KK = KH * KW;
-  uint K = p.C * KK;
-  uint in_base = p.gv_off[0] + z * p.in_img;
+  uint K = p.c * KK;
+  uint in_base = gv_off[0] + z * p.in_img;
 
   AFLOAT acc[TM][TN];
   [[unroll]] for (uint i = 0; i < TM; i++)
@@ -65,7 +56,7 @@ void main ()
       uint e = tid + i * WG * WG;
       uint r = e / BK, kk = e % BK;
       uint co = bm + r, k = k0 + kk;
-      As[kk][r] = co < p.Co && k < K ? TO_A (w[p.gv_off[1] + co * p.w_row + k]) : AFLOAT (0);
+      As[kk][r] = co < p.co && k < K ? TO_A (w[gv_off[1] + co * p.w_row + k]) : AFLOAT (0);
     }
     [[unroll]] for (uint i = 0; i < BN * BK / (WG * WG); i++) {
       uint e = tid + i * WG * WG;
@@ -74,10 +65,10 @@ void main ()
       AFLOAT v = AFLOAT (0);
       if (n < P && k < K) {
         uint ci = k / KK, t = k % KK;
-        int ih = int ((n / p.Wo) * p.stride + t / KW) - int (p.pad_top);
-        int iw = int ((n % p.Wo) * p.stride + t % KW) - int (p.pad_left);
-        if (ih >= 0 && ih < int (p.H) && iw >= 0 && iw < int (p.W))
-          v = TO_A (x[in_base + (ci * p.H + uint (ih)) * p.W + uint (iw)]);
+        int ih = int ((n / p.wo) * p.stride + t / KW) - int (p.pad_top);
+        int iw = int ((n % p.wo) * p.stride + t % KW) - int (p.pad_left);
+        if (ih >= 0 && ih < int (p.h) && iw >= 0 && iw < int (p.w))
+          v = TO_A (x[in_base + (ci * p.h + uint (ih)) * p.w + uint (iw)]);
       }
       Bs[kk][c] = v;
     }
@@ -97,13 +88,13 @@ void main ()
 
   [[unroll]] for (uint i = 0; i < TM; i++) {
     uint co = bm + ty + i * WG;
-    if (co >= p.Co)
+    if (co >= p.co)
       continue;
     AFLOAT a = AFLOAT (0);
     if (HAS_BIAS != 0)
-      a += TO_A (bias[p.gv_off[2] + co]);
+      a += TO_A (bias[gv_off[2] + co]);
     if (HAS_ADD != 0)
-      a += TO_A (add[p.gv_off[3] + z * p.add_row + co]);
+      a += TO_A (add[gv_off[3] + z * p.add_row + co]);
     [[unroll]] for (uint j = 0; j < TN; j++) {
       uint n = bn + tx + j * WG;
       if (n >= P)
@@ -111,11 +102,11 @@ void main ()
       uint oi = z * p.o_img + co * P + n;
       AFLOAT v = acc[i][j];
       if (HAS_PART != 0)
-        v += TO_A (part[p.gv_off[5] + oi]);
+        v += TO_A (part[gv_off[5] + oi]);
       v = gv_gemm_activate (v + a, ACT);
       if (HAS_RES != 0)
-        v += TO_A (res[p.gv_off[4] + oi]);
-      o[p.gv_off[6] + oi] = TO_S (v);
+        v += TO_A (res[gv_off[4] + oi]);
+      o[gv_off[6] + oi] = TO_S (v);
     }
   }
 }

@@ -26,14 +26,7 @@ layout(binding = 2) readonly buffer BufBias { SFLOAT bias[]; };
 layout(binding = 3) readonly buffer BufRes { SFLOAT res[]; };
 layout(binding = 4) writeonly buffer Out { SFLOAT o[]; };
 
-layout(push_constant) uniform Push {
-  GV_PUSH_HEADER
-  uint M, N, K;       // of this dispatch
-  uint lda;           // elements between rows of A's storage (K, or the whole M when transposed)
-  uint a_m0;          // column of transposed A's storage that holds row 0 of this dispatch
-  uint a_batch, b_batch, o_batch;   // elements between batch entries (0: shared)
-  float alpha;
-} p;
+GV_PUSH (GvMatmulParams)
 
 shared AFLOAT As[BK][BM + 1];
 shared AFLOAT Bs[BK][BN + 1];
@@ -44,15 +37,15 @@ void main ()
   uint tid = ty * WG + tx;
   uint z = gl_WorkGroupID.z;
   uint bm = gl_WorkGroupID.y * BM, bn = gl_WorkGroupID.x * BN;
-  uint a_base = p.gv_off[0] + z * p.a_batch;
-  uint b_base = p.gv_off[1] + z * p.b_batch;
+  uint a_base = gv_off[0] + z * p.a_batch;
+  uint b_base = gv_off[1] + z * p.b_batch;
 
   AFLOAT acc[TM][TN];
   [[unroll]] for (uint i = 0; i < TM; i++)
     [[unroll]] for (uint j = 0; j < TN; j++)
       acc[i][j] = AFLOAT (0);
 
-  for (uint k0 = 0; k0 < p.K; k0 += BK) {
+  for (uint k0 = 0; k0 < p.k; k0 += BK) {
     // stage the slices; consecutive invocations read consecutive addresses of the storage
     [[unroll]] for (uint i = 0; i < BM * BK / (WG * WG); i++) {
       uint e = tid + i * WG * WG;
@@ -60,7 +53,7 @@ void main ()
       uint kk = TRANS_A != 0 ? e / BM : e % BK;
       uint m = bm + r, k = k0 + kk;
       AFLOAT v = AFLOAT (0);
-      if (m < p.M && k < p.K)
+      if (m < p.m && k < p.k)
         v = TO_A (a[a_base + (TRANS_A != 0 ? k * p.lda + p.a_m0 + m : m * p.lda + k)]);
       As[kk][r] = v;
     }
@@ -70,8 +63,8 @@ void main ()
       uint kk = TRANS_B != 0 ? e % BK : e / BN;
       uint n = bn + c, k = k0 + kk;
       AFLOAT v = AFLOAT (0);
-      if (n < p.N && k < p.K)
-        v = TO_A (b[b_base + (TRANS_B != 0 ? n * p.K + k : k * p.N + n)]);
+      if (n < p.n && k < p.k)
+        v = TO_A (b[b_base + (TRANS_B != 0 ? n * p.k + k : k * p.n + n)]);
       Bs[kk][c] = v;
     }
     barrier ();
@@ -90,19 +83,19 @@ void main ()
 
   [[unroll]] for (uint j = 0; j < TN; j++) {
     uint n = bn + tx + j * WG;
-    if (n >= p.N)
+    if (n >= p.n)
       continue;
-    AFLOAT bv = HAS_BIAS != 0 ? TO_A (bias[p.gv_off[2] + n]) : AFLOAT (0);
+    AFLOAT bv = HAS_BIAS != 0 ? TO_A (bias[gv_off[2] + n]) : AFLOAT (0);
     [[unroll]] for (uint i = 0; i < TM; i++) {
       uint m = bm + ty + i * WG;
-      if (m >= p.M)
+      if (m >= p.m)
         continue;
-      uint oi = z * p.o_batch + m * p.N + n;
+      uint oi = z * p.o_batch + m * p.n + n;
       AFLOAT v = p.alpha * acc[i][j];
       v = gv_gemm_activate (v + bv, ACT);
       if (HAS_RES != 0)
-        v += TO_A (res[p.gv_off[3] + oi]);
-      o[p.gv_off[4] + oi] = TO_S (v);
+        v += TO_A (res[gv_off[3] + oi]);
+      o[gv_off[4] + oi] = TO_S (v);
     }
   }
 }

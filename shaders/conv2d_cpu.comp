@@ -33,16 +33,7 @@ layout(binding = 4, r32f) uniform readonly imageBuffer Res;
 layout(binding = 5, r32f) uniform readonly imageBuffer Part;
 layout(binding = 6) writeonly buffer Out { SFLOAT o[]; };
 
-layout(push_constant) uniform Push {
-  GV_PUSH_HEADER
-  uint H, W, C;          // input; C: channels this dispatch reduces over
-  uint Ho, Wo, Co;       // output; Co: channels this dispatch writes
-  uint stride, pad_top, pad_left;
-  uint in_img;           // elements between images in In
-  uint w_row;            // elements between output channels in Wt (all input channels x taps)
-  uint o_img;            // elements between images in Out / Res / Part
-  uint add_row;          // elements between images in Add
-} p;
+GV_PUSH (GvConv2dParams)
 
 #define TM 8
 #define TN 8
@@ -55,9 +46,9 @@ uint share0;
 AFLOAT w_fetch (uint e)
 {
 #if W_VEC4
-  return TO_A (imageLoad (Wt, int (p.gv_off[1] + e / 4))[e % 4]);
+  return TO_A (imageLoad (Wt, int (gv_off[1] + e / 4))[e % 4]);
 #else
-  return TO_A (imageLoad (Wt, int (p.gv_off[1] + e)).x);
+  return TO_A (imageLoad (Wt, int (gv_off[1] + e)).x);
 #endif
 }
 
@@ -67,22 +58,22 @@ void main ()
   uint lane8 = lane & 7u;
   share0 = lane & ~7u;
   uint group = gl_SubgroupID * (gl_SubgroupSize / 8) + lane / 8;
-  uint P = p.Ho * p.Wo;
+  uint P = p.ho * p.wo;
   uint m0 = (gl_WorkGroupID.y * 8 + group) * TM;    // first output pixel of the tile
   uint n0 = (gl_WorkGroupID.x * 8 + lane8) * TN;    // first output channel of the tile
   uint z = gl_WorkGroupID.z;
   const uint KK = KH * KW;
-  uint HW = p.H * p.W;
+  uint HW = p.h * p.w;
 
   // the pixel this lane gathers for its group
   uint pix = min (m0 + lane8, P - 1);
-  int ih0 = int ((pix / p.Wo) * p.stride) - int (p.pad_top);
-  int iw0 = int ((pix % p.Wo) * p.stride) - int (p.pad_left);
-  uint in_base = p.gv_off[0] + z * p.in_img;
+  int ih0 = int ((pix / p.wo) * p.stride) - int (p.pad_top);
+  int iw0 = int ((pix % p.wo) * p.stride) - int (p.pad_left);
+  uint in_base = gv_off[0] + z * p.in_img;
 
   uint wrow[TN];
   [[unroll]] for (uint j = 0; j < TN; j++)
-    wrow[j] = min (n0 + j, p.Co - 1) * p.w_row;
+    wrow[j] = min (n0 + j, p.co - 1) * p.w_row;
 
   AFLOAT acc[TM][TN];
   [[unroll]] for (uint r = 0; r < TM; r++)
@@ -95,19 +86,19 @@ void main ()
     AFLOAT msk[MAX_TAPS];
     [[unroll]] for (uint t = 0; t < KK; t++) {
       int ih = ih0 + int (t / KW), iw = iw0 + int (t % KW);
-      bool inside = ih >= 0 && ih < int (p.H) && iw >= 0 && iw < int (p.W);
-      off[t] = inside ? ih * int (p.W) + iw : 0;
+      bool inside = ih >= 0 && ih < int (p.h) && iw >= 0 && iw < int (p.w);
+      off[t] = inside ? ih * int (p.w) + iw : 0;
       msk[t] = inside ? AFLOAT (1) : AFLOAT (0);
     }
     uint ci = 0;
 #if W_VEC4
     // blocks of CB channels span a multiple of 4 reduction steps: one vec4 of weights each
     const uint CB = KK % 4 == 0 ? 1 : KK % 2 == 0 ? 2 : 4;
-    for (; ci + CB <= p.C; ci += CB) {
+    for (; ci + CB <= p.c; ci += CB) {
       [[unroll]] for (uint s = 0; s < CB * KK; s += 4) {
         vec4 wv[TN];
         [[unroll]] for (uint j = 0; j < TN; j++)
-          wv[j] = imageLoad (Wt, int (p.gv_off[1] + (wrow[j] + ci * KK + s) / 4));
+          wv[j] = imageLoad (Wt, int (gv_off[1] + (wrow[j] + ci * KK + s) / 4));
         [[unroll]] for (uint q = 0; q < 4; q++) {
           uint t = (s + q) % KK, c = ci + (s + q) / KK;
           AFLOAT av = TO_A (imageLoad (In, int (in_base + c * HW + off[t])).x) * msk[t];
@@ -121,7 +112,7 @@ void main ()
     }
 #endif
     // the remaining channels (all of them without vec4 weights), one tap at a time
-    for (; ci < p.C; ci++) {
+    for (; ci < p.c; ci++) {
       [[unroll]] for (uint t = 0; t < KK; t++) {
         AFLOAT av = TO_A (imageLoad (In, int (in_base + ci * HW + off[t])).x) * msk[t];
         AFLOAT b[TN];
@@ -136,14 +127,14 @@ void main ()
     }
   } else {
     // large kernels (patch embeddings): taps computed on the fly
-    for (uint ci = 0; ci < p.C; ci++) {
+    for (uint ci = 0; ci < p.c; ci++) {
       for (uint kh = 0; kh < KH; kh++) {
         int ih = ih0 + int (kh);
-        bool row_in = ih >= 0 && ih < int (p.H);
+        bool row_in = ih >= 0 && ih < int (p.h);
         for (uint kw = 0; kw < KW; kw++) {
           int iw = iw0 + int (kw);
-          bool inside = row_in && iw >= 0 && iw < int (p.W);
-          uint e = in_base + ci * HW + uint (inside ? ih * int (p.W) + iw : 0);
+          bool inside = row_in && iw >= 0 && iw < int (p.w);
+          uint e = in_base + ci * HW + uint (inside ? ih * int (p.w) + iw : 0);
           AFLOAT av = inside ? TO_A (imageLoad (In, int (e)).x) : AFLOAT (0);
           uint t = (ci * KH + kh) * KW + kw;
           AFLOAT b[TN];
@@ -161,23 +152,23 @@ void main ()
 
   [[unroll]] for (uint j = 0; j < TN; j++) {
     uint co = n0 + j;
-    uint cc = min (co, p.Co - 1);
+    uint cc = min (co, p.co - 1);
     AFLOAT add = AFLOAT (0);
     if (HAS_BIAS != 0)
-      add += TO_A (imageLoad (Bias, int (p.gv_off[2] + cc)).x);
+      add += TO_A (imageLoad (Bias, int (gv_off[2] + cc)).x);
     if (HAS_ADD != 0)
-      add += TO_A (imageLoad (Add, int (p.gv_off[3] + z * p.add_row + cc)).x);
+      add += TO_A (imageLoad (Add, int (gv_off[3] + z * p.add_row + cc)).x);
     [[unroll]] for (uint r = 0; r < TM; r++) {
       uint m = m0 + r;
-      if (m < P && co < p.Co) {
+      if (m < P && co < p.co) {
         uint oi = z * p.o_img + co * P + m;
         AFLOAT v = acc[r][j];
         if (HAS_PART != 0)
-          v += TO_A (imageLoad (Part, int (p.gv_off[5] + oi)).x);
+          v += TO_A (imageLoad (Part, int (gv_off[5] + oi)).x);
         v = gv_gemm_activate (v + add, ACT);
         if (HAS_RES != 0)
-          v += TO_A (imageLoad (Res, int (p.gv_off[4] + oi)).x);
-        o[p.gv_off[6] + oi] = TO_S (v);
+          v += TO_A (imageLoad (Res, int (gv_off[4] + oi)).x);
+        o[gv_off[6] + oi] = TO_S (v);
       }
     }
   }

@@ -44,14 +44,7 @@ layout(binding = 2, r32f) uniform readonly imageBuffer Bias;
 layout(binding = 3, r32f) uniform readonly imageBuffer Res;
 layout(binding = 4) writeonly buffer Out { SFLOAT o[]; };
 
-layout(push_constant) uniform Push {
-  GV_PUSH_HEADER
-  uint M, N, K;       // of this dispatch
-  uint lda;           // elements between rows of A's storage (K, or the whole M when transposed)
-  uint a_m0;          // column of transposed A's storage that holds row 0 of this dispatch
-  uint a_batch, b_batch, o_batch;   // elements between batch entries (0: shared)
-  float alpha;
-} p;
+GV_PUSH (GvMatmulParams)
 
 // loads of A per lane and block: the group's 4 x TM values in loads of AW floats
 #define NA ((4 * TM / AW + 7) / 8)
@@ -68,7 +61,7 @@ uint a_index (uint m, uint k)
 
 uint b_index (uint k, uint n)
 {
-  return b_base + (TRANS_B != 0 ? n * p.K + k : k * p.N + n);
+  return b_base + (TRANS_B != 0 ? n * p.k + k : k * p.n + n);
 }
 
 // this lane's share of A for the block of ks steps from k: value e of the group's block is
@@ -81,16 +74,16 @@ void load_a (uint k, uint ks, out vec4 va[NA])
 #if A_VEC4
     if (TRANS_A == 0) {
       v %= TM;
-      va[i] = imageLoad (A, int (a_index (min (m0 + v, p.M - 1), k) / 4));
+      va[i] = imageLoad (A, int (a_index (min (m0 + v, p.m - 1), k) / 4));
     } else {
       // M is a multiple of 4: a clamped start only moves rows that are all past M
       v %= ks * (TM / 4);
-      uint m = min (m0 + 4 * (v % (TM / 4)), p.M - 4);
+      uint m = min (m0 + 4 * (v % (TM / 4)), p.m - 4);
       va[i] = imageLoad (A, int (a_index (m, k + v / (TM / 4)) / 4));
     }
 #else
     v %= ks * TM;
-    va[i] = vec4 (imageLoad (A, int (a_index (min (m0 + v % TM, p.M - 1), k + v / TM))).x);
+    va[i] = vec4 (imageLoad (A, int (a_index (min (m0 + v % TM, p.m - 1), k + v / TM))).x);
 #endif
   }
 }
@@ -117,14 +110,14 @@ void load_b (uint k, uint ks, out AFLOAT b[4][TN])
     // along N (a multiple of 4): a clamped start only moves columns that are all past N
     [[unroll]] for (uint kk = 0; kk < ks; kk++)
       [[unroll]] for (uint q = 0; q < TN / 4; q++) {
-        vec4 v = imageLoad (B, int (b_index (k + kk, min (n0 + 4 * q, p.N - 4)) / 4));
+        vec4 v = imageLoad (B, int (b_index (k + kk, min (n0 + 4 * q, p.n - 4)) / 4));
         [[unroll]] for (uint c = 0; c < 4; c++)
           b[kk][4 * q + c] = TO_A (v[c]);
       }
   } else {
     // along K (ks is 4)
     [[unroll]] for (uint j = 0; j < TN; j++) {
-      vec4 v = imageLoad (B, int (b_index (k, min (n0 + j, p.N - 1)) / 4));
+      vec4 v = imageLoad (B, int (b_index (k, min (n0 + j, p.n - 1)) / 4));
       [[unroll]] for (uint kk = 0; kk < 4; kk++)
         b[kk][j] = TO_A (v[kk]);
     }
@@ -132,7 +125,7 @@ void load_b (uint k, uint ks, out AFLOAT b[4][TN])
 #else
   [[unroll]] for (uint kk = 0; kk < ks; kk++)
     [[unroll]] for (uint j = 0; j < TN; j++)
-      b[kk][j] = TO_A (imageLoad (B, int (b_index (k + kk, min (n0 + j, p.N - 1)))).x);
+      b[kk][j] = TO_A (imageLoad (B, int (b_index (k + kk, min (n0 + j, p.n - 1)))).x);
 #endif
 }
 
@@ -168,37 +161,37 @@ void main ()
   m0 = (gl_WorkGroupID.y * (gl_WorkGroupSize.x / 8) + group) * TM;
   n0 = (gl_WorkGroupID.x * 8 + lane8) * TN;
   uint z = gl_WorkGroupID.z;
-  a_base = p.gv_off[0] * AW + z * p.a_batch;
+  a_base = gv_off[0] * AW + z * p.a_batch;
 #if B_VEC4
-  b_base = p.gv_off[1] * 4 + z * p.b_batch;
+  b_base = gv_off[1] * 4 + z * p.b_batch;
 #else
-  b_base = p.gv_off[1] + z * p.b_batch;
+  b_base = gv_off[1] + z * p.b_batch;
 #endif
 
   [[unroll]] for (uint r = 0; r < TM; r++)
     [[unroll]] for (uint j = 0; j < TN; j++)
       acc[r][j] = AFLOAT (0);
 
-  uint k4 = p.K & ~3u;
+  uint k4 = p.k & ~3u;
   for (uint k = 0; k < k4; k += 4)
     block (k, 4);
   // the last K % 4 steps (only when neither operand is read as vec4 along K)
-  for (uint k = k4; k < p.K; k++)
+  for (uint k = k4; k < p.k; k++)
     block (k, 1);
 
   [[unroll]] for (uint j = 0; j < TN; j++) {
     uint n = n0 + j;
-    AFLOAT bias = HAS_BIAS != 0 ? TO_A (imageLoad (Bias, int (p.gv_off[2] + min (n, p.N - 1))).x) :
+    AFLOAT bias = HAS_BIAS != 0 ? TO_A (imageLoad (Bias, int (gv_off[2] + min (n, p.n - 1))).x) :
         AFLOAT (0);
     [[unroll]] for (uint r = 0; r < TM; r++) {
       uint m = m0 + r;
-      if (m < p.M && n < p.N) {
-        uint oi = z * p.o_batch + m * p.N + n;
+      if (m < p.m && n < p.n) {
+        uint oi = z * p.o_batch + m * p.n + n;
         AFLOAT v = p.alpha * acc[r][j];
         v = gv_gemm_activate (v + bias, ACT);
         if (HAS_RES != 0)
-          v += TO_A (imageLoad (Res, int (p.gv_off[3] + oi)).x);
-        o[p.gv_off[4] + oi] = TO_S (v);
+          v += TO_A (imageLoad (Res, int (gv_off[3] + oi)).x);
+        o[gv_off[4] + oi] = TO_S (v);
       }
     }
   }

@@ -41,15 +41,7 @@ const uint GV_ROW_SCOPE = 1;
 layout(binding = 0, TEXEL) uniform readonly imageBuffer X;
 layout(binding = 1) writeonly buffer Partials { vec4 part[]; };
 
-layout(push_constant) uniform Push {
-  GV_PUSH_HEADER
-  uint seg_len;      // texels per segment
-  uint chunk;        // texels per chunk
-  uint cps;          // chunks per segment
-  uint first_seg;    // segment at which binding X starts
-  uint first_chunk;  // chunk this dispatch starts at (global)
-  uint count;        // chunks in this dispatch
-} p;
+GV_PUSH (GvGroupNormPartialParams)
 
 void main ()
 {
@@ -60,7 +52,7 @@ void main ()
   uint sg = k / p.cps;
   uint start = (k - sg * p.cps) * p.chunk;
   uint n = min (p.chunk, p.seg_len - start);
-  uint base = p.gv_off[0] + (sg - p.first_seg) * p.seg_len + start;
+  uint base = gv_off[0] + (sg - p.first_seg) * p.seg_len + start;
   uint lane = LANES == 1 ? 0 : gl_LocalInvocationIndex;
   float cnt = float (n * VEC);
 
@@ -87,7 +79,7 @@ void main ()
   precise float hi = x0 + a;
   float lo = gv_two_sum_err (x0, a, hi);
   if (lane == 0)
-    part[p.gv_off[1] / 4 + k] = vec4 (hi, lo, m2, cnt);
+    part[gv_off[1] / 4 + k] = vec4 (hi, lo, m2, cnt);
 }
 
 #elif STAGE == 2
@@ -96,15 +88,7 @@ layout(binding = 1, r32f) uniform readonly imageBuffer Gamma;
 layout(binding = 2, r32f) uniform readonly imageBuffer Beta;
 layout(binding = 3) writeonly buffer Planes { vec4 planes[]; };
 
-layout(push_constant) uniform Push {
-  GV_PUSH_HEADER
-  uint n_stats;      // (N / F) * G
-  uint groups;       // G
-  uint frames;       // F
-  uint cps;          // chunks per segment
-  uint cpg;          // channels per group
-  float eps;
-} p;
+GV_PUSH (GvGroupNormFinalParams)
 
 void main ()
 {
@@ -112,7 +96,7 @@ void main ()
   if (s >= p.n_stats)
     return;
   uint nb = s / p.groups, g = s - nb * p.groups;
-  uint off = p.gv_off[0];
+  uint off = gv_off[0];
   float k0 = imageLoad (Partials, int (off + (nb * p.frames * p.groups + g) * p.cps)).x;
 
   float sum = 0.0, total = 0.0;
@@ -141,11 +125,11 @@ void main ()
   for (uint c = g * p.cpg; c < (g + 1) * p.cpg; c++) {
     float scale = rstd, shift = 0.0;
     if ((AFFINE & 1) != 0)
-      scale *= imageLoad (Gamma, int (p.gv_off[1] + c)).x;
+      scale *= imageLoad (Gamma, int (gv_off[1] + c)).x;
     if ((AFFINE & 2) != 0)
-      shift = imageLoad (Beta, int (p.gv_off[2] + c)).x;
+      shift = imageLoad (Beta, int (gv_off[2] + c)).x;
     for (uint f = 0; f < p.frames; f++)
-      planes[p.gv_off[3] / 4 + (nb * p.frames + f) * channels + c] = vec4 (k0, a, scale, shift);
+      planes[gv_off[3] / 4 + (nb * p.frames + f) * channels + c] = vec4 (k0, a, scale, shift);
   }
 }
 
@@ -154,31 +138,26 @@ layout(binding = 0, TEXEL) uniform readonly imageBuffer X;
 layout(binding = 1, rgba32f) uniform readonly imageBuffer Planes;
 layout(binding = 2) writeonly buffer Out { STORE_T o[]; };
 
-layout(push_constant) uniform Push {
-  GV_PUSH_HEADER
-  uint plane_len;    // texels per plane (S / VEC)
-  uint first_plane;  // plane (image * C + channel) at which bindings X and Out start
-  uint planes;       // planes in this dispatch
-} p;
+GV_PUSH (GvGroupNormApplyParams)
 
 // texels per invocation, one workgroup-width apart (subgroups stay on consecutive texels)
-#define PER_INVOCATION 4u
+#define PER_INVOCATION GV_GROUP_NORM_APPLY_TEXELS_PER_INVOCATION
 
 void main ()
 {
   uint pl = gl_WorkGroupID.y + gl_WorkGroupID.z * gl_NumWorkGroups.y;
   if (pl >= p.planes)
     return;
-  vec4 t = imageLoad (Planes, int (p.gv_off[1] + p.first_plane + pl));
+  vec4 t = imageLoad (Planes, int (gv_off[1] + p.first_plane + pl));
   uint w = gl_WorkGroupSize.x;
   uint i = gl_WorkGroupID.x * PER_INVOCATION * w + gl_LocalInvocationID.x;
   uint end = min (i + PER_INVOCATION * w, p.plane_len);
   uint base = pl * p.plane_len;
   for (; i < end; i += w) {
-    VT y = ((LOAD (X, p.gv_off[0] + base + i) - t.x) - t.y) * t.z + t.w;
+    VT y = ((LOAD (X, gv_off[0] + base + i) - t.x) - t.y) * t.z + t.w;
     if (SILU != 0)
       y = y / (1.0 + exp (-y));
-    o[p.gv_off[2] / VEC + base + i] = STORE_T (y);
+    o[gv_off[2] / VEC + base + i] = STORE_T (y);
   }
 }
 #endif

@@ -44,16 +44,7 @@ layout(binding = 4, r32f) uniform readonly imageBuffer Res;
 layout(binding = 5, r32f) uniform readonly imageBuffer Part;
 layout(binding = 6) writeonly buffer Out { SFLOAT o[]; };
 
-layout(push_constant) uniform Push {
-  GV_PUSH_HEADER
-  uint H, W, C;          // input; C: channels this dispatch reduces over (a multiple of 4)
-  uint Ho, Wo, Co;       // output; Co: channels this dispatch writes
-  uint stride, pad_top, pad_left;
-  uint in_img;           // elements between images in In
-  uint w_row;            // elements between output channels in Wt (all input channels x taps)
-  uint o_img;            // elements between images in Out / Res / Part
-  uint add_row;          // elements between images in Add
-} p;
+GV_PUSH (GvConv2dParams)
 
 void main ()
 {
@@ -61,21 +52,21 @@ void main ()
   uint lane8 = lane & 7u;
   uint share0 = lane & ~7u;
   uint group = gl_SubgroupID * (gl_SubgroupSize / 8) + lane / 8;
-  uint P = p.Ho * p.Wo;
+  uint P = p.ho * p.wo;
   uint co0 = (gl_WorkGroupID.y * 8 + group) * TM;   // first output channel of the tile
   // the tile's pixels: group g of 8 along an output row (the last of a row may be partial)
-  uint GR = (p.Wo + TN - 1) / TN;
-  uint g = min (gl_WorkGroupID.x * 8 + lane8, p.Ho * GR - 1);
+  uint GR = (p.wo + TN - 1) / TN;
+  uint g = min (gl_WorkGroupID.x * 8 + lane8, p.ho * GR - 1);
   uint ow0 = g % GR * TN;
-  uint p0 = g / GR * p.Wo + ow0;                     // first output pixel of the tile
-  uint nvalid = gl_WorkGroupID.x * 8 + lane8 < p.Ho * GR ? min (TN, p.Wo - ow0) : 0;
+  uint p0 = g / GR * p.wo + ow0;                     // first output pixel of the tile
+  uint nvalid = gl_WorkGroupID.x * 8 + lane8 < p.ho * GR ? min (TN, p.wo - ow0) : 0;
   uint z = gl_WorkGroupID.z;
   const uint KK = KH * KW;
   // channels per loop iteration: enough taps to amortise the loop's cost
   const uint CPI = KK >= 4 ? 1 : 4;
   const uint PLA = (PAD_LEFT + 3) / 4 * 4;          // window starts PLA columns left of ow0 S
   const uint NV = ((TN - 1) * STRIDE + KW + PLA - PAD_LEFT + 3) / 4;
-  uint HW = p.H * p.W;
+  uint HW = p.h * p.w;
 
   int oh = int (g / GR) * int (STRIDE);              // first input row, before padding
   int x0 = int (ow0 * STRIDE) - int (PLA);           // first input column of the window
@@ -84,22 +75,22 @@ void main ()
   uint col[MAXV];
   [[unroll]] for (uint i = 0; i < NV; i++) {
     int x = x0 + int (4 * i);
-    col_in[i] = x >= 0 && x < int (p.W);
-    col[i] = uint (clamp (x, 0, int (p.W) - 4));
+    col_in[i] = x >= 0 && x < int (p.w);
+    col[i] = uint (clamp (x, 0, int (p.w) - 4));
   }
-  uint in_base = p.gv_off[0] * 4 + z * p.in_img;
+  uint in_base = gv_off[0] * 4 + z * p.in_img;
   // this lane's weight rows, handed around the group (rows past Co read the last one)
   uint wrow[TM / 8];
   [[unroll]] for (uint h = 0; h < TM / 8; h++)
-    wrow[h] = p.gv_off[1] + min (co0 + lane8 + 8 * h, p.Co - 1) * p.w_row;
+    wrow[h] = gv_off[1] + min (co0 + lane8 + 8 * h, p.co - 1) * p.w_row;
 
   AFLOAT acc[TM][TN];
   [[unroll]] for (uint r = 0; r < TM; r++)
     [[unroll]] for (uint j = 0; j < TN; j++)
       acc[r][j] = AFLOAT (0);
 
-  uint c4 = p.C / CPI * CPI;
-  for (uint ci = 0; ci < p.C; ci += CPI) {
+  uint c4 = p.c / CPI * CPI;
+  for (uint ci = 0; ci < p.c; ci += CPI) {
     // the last C % CPI channels one at a time
     uint nc = ci < c4 ? CPI : 1;
     [[unroll]] for (uint cc = 0; cc < CPI; cc++) {
@@ -109,8 +100,8 @@ void main ()
       [[unroll]] for (uint kh = 0; kh < KH; kh++) {
         // the input row of (channel c, kernel row kh) around the lane's pixels
         int ih = oh + int (kh) - int (p.pad_top);
-        bool row_in = ih >= 0 && ih < int (p.H);
-        uint rbase = in_base + c * HW + uint (clamp (ih, 0, int (p.H) - 1)) * p.W;
+        bool row_in = ih >= 0 && ih < int (p.h);
+        uint rbase = in_base + c * HW + uint (clamp (ih, 0, int (p.h) - 1)) * p.w;
         vec4 win[MAXV];
         [[unroll]] for (uint i = 0; i < NV; i++) {
           vec4 v = imageLoad (In, int ((rbase + col[i]) / 4));
@@ -141,23 +132,23 @@ void main ()
 
   [[unroll]] for (uint r = 0; r < TM; r++) {
     uint co = co0 + r;
-    uint cc = min (co, p.Co - 1);
+    uint cc = min (co, p.co - 1);
     AFLOAT add = AFLOAT (0);
     if (HAS_BIAS != 0)
-      add += TO_A (imageLoad (Bias, int (p.gv_off[2] + cc)).x);
+      add += TO_A (imageLoad (Bias, int (gv_off[2] + cc)).x);
     if (HAS_ADD != 0)
-      add += TO_A (imageLoad (Add, int (p.gv_off[3] + z * p.add_row + cc)).x);
+      add += TO_A (imageLoad (Add, int (gv_off[3] + z * p.add_row + cc)).x);
     [[unroll]] for (uint j = 0; j < TN; j++) {
       uint m = p0 + j;
-      if (j < nvalid && co < p.Co) {
+      if (j < nvalid && co < p.co) {
         uint oi = z * p.o_img + co * P + m;
         AFLOAT v = acc[r][j];
         if (HAS_PART != 0)
-          v += TO_A (imageLoad (Part, int (p.gv_off[5] + oi)).x);
+          v += TO_A (imageLoad (Part, int (gv_off[5] + oi)).x);
         v = gv_gemm_activate (v + add, ACT);
         if (HAS_RES != 0)
-          v += TO_A (imageLoad (Res, int (p.gv_off[4] + oi)).x);
-        o[p.gv_off[6] + oi] = TO_S (v);
+          v += TO_A (imageLoad (Res, int (gv_off[4] + oi)).x);
+        o[gv_off[6] + oi] = TO_S (v);
       }
     }
   }
