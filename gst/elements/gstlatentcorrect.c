@@ -10,7 +10,8 @@
  * nearest neighbours (by UNet feature similarity) in the previous and next frames, which keeps
  * the new object consistent over time; #GstLatentCorrect:preserve-background keeps the source
  * outside the masks. Then it decodes the frames and pushes them with their original
- * timestamps.
+ * timestamps; with #GstLatentCorrect:pixel-background (the default) the source frame's own
+ * pixels stay outside the feathered masks.
  *
  * Without invedit upstream (no masks in the clip object) it inverts the clip itself and
  * re-generates the whole frame under the source conditions, and says so in a warning. After
@@ -28,6 +29,7 @@
  */
 #include <math.h>
 
+#include "genvideo/gv-background.h"
 #include "gstgenvideocompute.h"
 #include "gstgenvideoelements.h"
 #include "gstlatentcorrect.h"
@@ -43,6 +45,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_latent_correct_debug);
 #define DEFAULT_WEIGHT_NEXT 0.25
 #define DEFAULT_SEARCH_RADIUS 0
 #define DEFAULT_PRESERVE_BACKGROUND TRUE
+#define DEFAULT_PIXEL_BACKGROUND TRUE
 
 enum {
   PROP_0,
@@ -54,6 +57,7 @@ enum {
   PROP_WEIGHT_NEXT,
   PROP_SEARCH_RADIUS,
   PROP_PRESERVE_BACKGROUND,
+  PROP_PIXEL_BACKGROUND,
 };
 
 struct _GstLatentCorrect {
@@ -68,6 +72,7 @@ struct _GstLatentCorrect {
   gdouble weight_next;
   guint search_radius;
   gboolean preserve_background;
+  gboolean pixel_background;
 };
 
 G_DEFINE_TYPE_WITH_CODE (GstLatentCorrect, gst_latent_correct, GST_TYPE_GEN_VIDEO_CLIP_FILTER,
@@ -126,9 +131,28 @@ post_correction (gint step, gdouble mean_cosine, gpointer data)
           s));
 }
 
-/* writes the generated frames ([F, 3, H, W] in [-1, 1]) over the frames' colours */
+/* The weights of the decoded frames for the background in pixels (gv-background.h), or NULL
+ * where the decoded frames are kept whole: pixel-background off, no background preservation,
+ * or no masks. */
+static gfloat *
+pixel_background_weights (GstLatentCorrect *self, GvClip *clip, const GvCorrectParams *p,
+    gint width, gint height)
+{
+  GST_OBJECT_LOCK (self);
+  gboolean pixel = self->pixel_background;
+  GST_OBJECT_UNLOCK (self);
+  if (!pixel || !p->preserve_background || !gv_edit_has_masks (clip))
+    return NULL;
+  return gv_background_weights (gv_edit_get_masks (clip, NULL), (gint) gv_clip_get_n_frames (clip),
+      gv_edit_get_latent_width (clip), gv_edit_get_latent_height (clip), width, height,
+      GV_BACKGROUND_FEATHER);
+}
+
+/* writes the generated frames ([F, 3, H, W] in [-1, 1]) over the frames' colours; with
+ * @weights, the frame's own pixels stay outside the masks */
 static GstFlowReturn
-write_frames (GstLatentCorrect *self, GstGenVideoClipJob *job, const gfloat *images)
+write_frames (GstLatentCorrect *self, GstGenVideoClipJob *job, gfloat *images,
+    const gfloat *weights)
 {
   gint w = GST_VIDEO_INFO_WIDTH (&job->info), h = GST_VIDEO_INFO_HEIGHT (&job->info);
   GvPixelFormat format = GST_VIDEO_INFO_FORMAT (&job->info) == GST_VIDEO_FORMAT_RGBA ?
@@ -141,8 +165,14 @@ write_frames (GstLatentCorrect *self, GstGenVideoClipJob *job, const gfloat *ima
       GST_ELEMENT_ERROR (self, RESOURCE, FAILED, ("A frame could not be written."), (NULL));
       return GST_FLOW_ERROR;
     }
+    gfloat *image = images + (gsize) i * 3 * w * h;
+    if (weights != NULL) {
+      GvPicture source = { GST_VIDEO_FRAME_PLANE_DATA (&frame, 0),
+        GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0) };
+      gv_background_composite (image, w, h, &source, format, weights + (gsize) i * w * h);
+    }
     /* RGB written, alpha (if any) kept as it came */
-    gv_image_to_picture (images + (gsize) i * 3 * w * h, w, h,
+    gv_image_to_picture (image, w, h,
         GST_VIDEO_FRAME_PLANE_DATA (&frame, 0), GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0),
         format);
     gst_video_frame_unmap (&frame);
@@ -173,7 +203,10 @@ gst_latent_correct_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJ
   gfloat *images = gv_edit_generate (job->clip, &env, &p, post_correction, &report, &error);
   if (images == NULL)
     return gst_gen_video_post_error (filter, "Generating the clip", error);
-  ret = write_frames (self, job, images);
+  gfloat *weights = pixel_background_weights (self, job->clip, &p,
+      GST_VIDEO_INFO_WIDTH (&job->info), GST_VIDEO_INFO_HEIGHT (&job->info));
+  ret = write_frames (self, job, images, weights);
+  g_free (weights);
   g_free (images);
   return ret;
 }
@@ -229,6 +262,9 @@ gst_latent_correct_set_property (GObject *object, guint prop_id, const GValue *v
     case PROP_PRESERVE_BACKGROUND:
       self->preserve_background = g_value_get_boolean (value);
       break;
+    case PROP_PIXEL_BACKGROUND:
+      self->pixel_background = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -267,6 +303,9 @@ gst_latent_correct_get_property (GObject *object, guint prop_id, GValue *value,
       break;
     case PROP_PRESERVE_BACKGROUND:
       g_value_set_boolean (value, self->preserve_background);
+      break;
+    case PROP_PIXEL_BACKGROUND:
+      g_value_set_boolean (value, self->pixel_background);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -331,6 +370,13 @@ gst_latent_correct_class_init (GstLatentCorrectClass *klass)
           "Keep the source outside the masks (the latents follow the inversion trajectory "
           "there); off lets the background change with the target prompt. "
           "Applies from the next clip", DEFAULT_PRESERVE_BACKGROUND, flags));
+  g_object_class_install_property (gobject_class, PROP_PIXEL_BACKGROUND,
+      g_param_spec_boolean ("pixel-background", "Background in pixels",
+          "With preserve-background: also keep the source frame's own pixels outside the "
+          "masks after decoding (masks upsampled to the frame and feathered by 3 pixels), so "
+          "that the background is the source's exactly, not its VAE reconstruction; off keeps "
+          "the latent preservation alone (the paper). Applies from the next clip",
+          DEFAULT_PIXEL_BACKGROUND, flags));
 
   gst_element_class_set_static_metadata (element_class, "GenVideo generation",
       "Filter/Effect/Video",
@@ -349,4 +395,5 @@ gst_latent_correct_init (GstLatentCorrect *self)
   self->weight_next = DEFAULT_WEIGHT_NEXT;
   self->search_radius = DEFAULT_SEARCH_RADIUS;
   self->preserve_background = DEFAULT_PRESERVE_BACKGROUND;
+  self->pixel_background = DEFAULT_PIXEL_BACKGROUND;
 }

@@ -154,6 +154,12 @@ gv_invedit_differences (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *
       gv_scheduler_predict_noise (s, cmd, t, out[b], z[b], noise[b]);
       flat[b] = GV_VIEW (noise[b], 0, f, ch, h * w);
     }
+    if (p->from_model_output) {
+      for (gint b = 0; b < 2; b++) {
+        gv_tensor_unref (flat[b]);
+        flat[b] = GV_VIEW (out[b], 0, f, ch, h * w);
+      }
+    }
     gv_op_mean_abs_diff (cmd, diff, flat[0], flat[1], TRUE);
     for (gint b = 0; b < 2; b++) {
       GvTensor *next = gv_tensor_like (cmd, z[b]);

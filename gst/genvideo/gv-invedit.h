@@ -31,12 +31,15 @@ typedef struct {
   gfloat threshold;       /* DiffEdit: normalised difference above it is the object */
   gfloat clamp_ratio;     /* DiffEdit: clamp at ratio * mean before normalising (3) */
   gint dilation;          /* square dilation radius in latent pixels */
+  /* FALSE (the paper): differences of eps; TRUE: of the model's own output (v for
+   * SD-2.1-unCLIP), an ablation that gv-bench-quality measures */
+  gboolean from_model_output;
 } GvMaskParams;
 
 /* Runs the source and target branches from Z_T side by side with guidance, and returns per
  * frame the mean over channels of |eps_src - eps_trg| averaged over the steps, [F, h, w] (host
  * array, g_free() it). eps is each branch's guided output converted to noise by the scheduler
- * (the model may predict v or the sample). */
+ * (the model may predict v or the sample), or the output itself with @p->from_model_output. */
 gfloat *gv_invedit_differences (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
     const GvCondition *src, const GvCondition *trg, const GvMaskParams *p,
     GvProgressFunc progress, gpointer progress_data, GError **error);

@@ -152,7 +152,7 @@ gv_latent_correct (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
   FeatureTap ft = { gv_correction_feature_block (d->unet), p->guidance_scale > 1.0f ? f : 0, f };
 
   gated.guidance_scale = p->guidance_scale;
-  gated.mask = mask;
+  gated.mask = p->ungated ? NULL : mask;
   for (gint i = 0; i < p->steps; i++) {
     gint t = timesteps[i];
     gboolean correct = i < p->correction_steps && f > 1;

@@ -14,6 +14,9 @@ typedef struct {
   gfloat weight_prev, weight_current, weight_next;   /* >= 0, sum 1 */
   gint search_radius;             /* 0: whole frame */
   gboolean preserve_background;
+  /* TRUE: the target's image embedding everywhere, not gated by the mask (an ablation that
+   * gv-bench-quality measures; the elements gate) */
+  gboolean ungated;
 } GvCorrectParams;
 
 /* Called after each corrected step with the mean cosine similarity of the matched features. */

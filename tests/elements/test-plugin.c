@@ -37,6 +37,7 @@ static const PropertySpec properties[] = {
   { "latentcorrect", "weight-next", "0.25", FALSE },
   { "latentcorrect", "search-radius", "0", FALSE },
   { "latentcorrect", "preserve-background", "true", FALSE },
+  { "latentcorrect", "pixel-background", "true", FALSE },
 };
 
 static void

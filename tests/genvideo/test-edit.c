@@ -196,6 +196,49 @@ test_background_is_preserved (void)
   gv_clip_unref (clip);
 }
 
+/* GvCorrectParams.ungated (an ablation of gv-bench-quality): the target embedding everywhere
+ * changes the latents inside the masks (a second gated run gives the first's to the bit);
+ * outside them background preservation still keeps the source's. */
+static void
+test_ungated_changes_the_inside (void)
+{
+  GError *error = NULL;
+  Clip c;
+  make_clip (&c);
+  GvClip *clip = new_clip ();
+  g_free (run_edit (clip, &c, 7, FALSE));
+  gint64 n = gv_edit_get_result_latents (clip)->numel;
+  gfloat *runs[3];
+  GvEditEnv e = env (7);
+  for (gint r = 0; r < 3; r++) {
+    GvCorrectParams p = correct_params ();
+    p.ungated = r == 2;
+    g_free (gv_edit_generate (clip, &e, &p, NULL, NULL, &error));
+    g_assert_no_error (error);
+    runs[r] = gv_test_download (gv_edit_get_result_latents (clip));
+  }
+  gint hw = gv_edit_get_latent_height (clip) * gv_edit_get_latent_width (clip);
+  gint64 ch = n / FRAMES / hw;
+  const gfloat *masks = gv_edit_get_masks (clip, NULL);
+  gdouble inside = 0, outside = 0;
+  for (gint64 j = 0; j < n; j++) {
+    g_assert_cmpfloat (runs[0][j], ==, runs[1][j]);
+    gint64 f = j / (ch * hw), i = j % hw;
+    gdouble d = fabs ((gdouble) runs[2][j] - runs[0][j]);
+    if (masks[f * hw + i] != 0.0f)
+      inside = MAX (inside, d);
+    else
+      outside = MAX (outside, d);
+  }
+  g_test_message ("ungated against gated: %g inside the masks, %g outside", inside, outside);
+  g_assert_cmpfloat (inside, >, 1e-3);
+  g_assert_cmpfloat (outside, <=, 1e-6);
+  for (gint r = 0; r < 3; r++)
+    g_free (runs[r]);
+  g_free (c.pixels);
+  gv_clip_unref (clip);
+}
+
 static void
 test_identical_conditions (void)
 {
@@ -349,6 +392,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/edit/background-is-preserved", test_background_is_preserved);
   g_test_add_func ("/edit/identical-conditions", test_identical_conditions);
+  g_test_add_func ("/edit/ungated-changes-the-inside", test_ungated_changes_the_inside);
   g_test_add_func ("/edit/same-seed-same-output", test_same_seed_same_output);
   g_test_add_func ("/edit/two-branches-share-a-clip", test_two_branches_share_a_clip);
   return g_test_run ();

@@ -144,6 +144,15 @@ test_masks_from_noise (void)
   /* the two rules are far apart on this model: the test tells them apart */
   g_assert_cmpfloat (to_v, >, 1e-2);
 
+  /* the ablation's option: differences of the raw output (v) instead */
+  p.from_model_output = TRUE;
+  gfloat *diff_v = gv_invedit_differences (&s.den, s.sched, cmd, &inv, &s.src, &s.trg, &p, NULL,
+      NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (rel_diff (diff_v, raw, n), <, 1e-4);
+  g_assert_cmpfloat (rel_diff (diff_v, want, n), >, 1e-2);
+  g_free (diff_v);
+
   g_free (want);
   g_free (raw);
   g_free (diff);
