@@ -117,6 +117,11 @@ gv_denoise (GvDenoiser *d, GvCmd *cmd, gint t, gint n_branches, GvTensor *const 
     }
     gv_tensor_unref (c);
   }
+  if (d->on_pass) {
+    GvPass pass = { t, n_branches, latents, cond, eps, guided ? d->guidance_scale : 1.0f,
+      gated ? d->mask : NULL };
+    d->on_pass (&pass, cmd, d->pass_data);
+  }
   gv_tensor_unref (pred);
   gv_tensor_unref (input);
   gv_tensor_unref (text);

@@ -17,12 +17,30 @@ typedef struct {
   GvTensor *labels_outside;   /* [1, 2P] or NULL */
 } GvCondition;
 
+/* One pass of gv_denoise () as a hook sees it (tests and tools, to check what the method
+ * conditions each pass on): the timestep, the branches' latents, conditions and outputs (the
+ * outputs recorded, not yet computed: gv_cmd_finish () the GvCmd before reading them), the
+ * guidance applied (<= 1: none) and the mask that gates the class labels (NULL: no gating). */
+typedef struct {
+  gint t;
+  gint n_branches;
+  GvTensor *const *latents;
+  const GvCondition *const *cond;
+  GvTensor *const *eps;
+  gfloat guidance_scale;
+  GvTensor *mask;
+} GvPass;
+
+typedef void (*GvPassFunc) (const GvPass *pass, GvCmd *cmd, gpointer data);
+
 typedef struct {
   GvUNet *unet;
   GvUNetTemporal *temporal;   /* NULL: the image model per frame */
   GvCondition uncond;         /* empty prompt, zero class labels */
   gfloat guidance_scale;      /* <= 1: no unconditional pass */
   GvTensor *mask;             /* [F, 1, h, w] for gated conditions, or NULL */
+  GvPassFunc on_pass;         /* may be NULL: called at the end of every pass */
+  gpointer pass_data;
 } GvDenoiser;
 
 /* The unconditional condition of @model: the empty prompt's embedding and zero labels. */

@@ -190,13 +190,15 @@ gv_edit_set_target (GvClip *clip, const GvEditEnv *env, const gchar *prompt, con
 }
 
 static GvDenoiser
-denoiser (GvClip *clip, gfloat guidance)
+denoiser (GvClip *clip, const GvEditEnv *env, gfloat guidance)
 {
   return (GvDenoiser) {
     .unet = gv_model_get_unet (clip->model),
     .temporal = clip->temporal,
     .uncond = clip->uncond,
     .guidance_scale = guidance,
+    .on_pass = env->on_pass,
+    .pass_data = env->pass_data,
   };
 }
 
@@ -215,7 +217,7 @@ gv_edit_invert (GvClip *clip, const GvEditEnv *env, gint steps, GError **error)
   GvScheduler *s = gv_model_new_scheduler (clip->model, error);
   if (s == NULL)
     return FALSE;
-  GvDenoiser d = denoiser (clip, 1.0f);
+  GvDenoiser d = denoiser (clip, env, 1.0f);
   GvCmd *cmd = new_cmd (clip, env);
   gv_inversion_clear (&clip->inversion);
   gboolean ok = gv_invert (&d, s, cmd, clip->z0, &clip->source, steps, &clip->inversion, env->progress,
@@ -233,7 +235,7 @@ gv_edit_compute_masks (GvClip *clip, const GvEditEnv *env, const GvMaskParams *p
   GvScheduler *s = gv_model_new_scheduler (clip->model, error);
   if (s == NULL)
     return FALSE;
-  GvDenoiser d = denoiser (clip, p->guidance_scale);
+  GvDenoiser d = denoiser (clip, env, p->guidance_scale);
   GvCmd *cmd = new_cmd (clip, env);
   gfloat *masks = gv_invedit_masks (&d, s, cmd, &clip->inversion, &clip->source, &clip->target, p,
       env->progress, env->progress_data, error);
@@ -278,7 +280,7 @@ gv_edit_generate (GvClip *clip, const GvEditEnv *env, const GvCorrectParams *p,
   GvScheduler *s = gv_model_new_scheduler (clip->model, error);
   if (s == NULL)
     return NULL;
-  GvDenoiser d = denoiser (clip, p->guidance_scale);
+  GvDenoiser d = denoiser (clip, env, p->guidance_scale);
   GvCmd *cmd = new_cmd (clip, env);
   GvTensor *mask = clip->mask_tensor ? gv_tensor_ref (clip->mask_tensor) :
       GV_TENSOR (cmd, (gint) clip->n_frames, 1, clip->z0->shape[2], clip->z0->shape[3]);

@@ -27,6 +27,8 @@ typedef struct {
   const gint *cancel;         /* may be NULL; checked between steps */
   GvProgressFunc progress;    /* may be NULL */
   gpointer progress_data;
+  GvPassFunc on_pass;         /* may be NULL: sees every denoiser pass (tests) */
+  gpointer pass_data;
 } GvEditEnv;
 
 gboolean gv_edit_has_source (GvClip *clip);

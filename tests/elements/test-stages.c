@@ -1,12 +1,16 @@
 /* The edit through the real elements on the shipped tiny model: the frames change and keep
  * their timing, the messages come, output=masks, errors, reproducibility, the warning without
- * invedit, a static clip's perfect matches, the target pad, one shared device. */
+ * invedit, a static clip's perfect matches, the target pad, one shared device; the masks and
+ * the edited frames the elements push are what the GenVideo functions compute. */
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 
 #include <gst/video/video.h>
 
+#include "genvideo/gv-background.h"
+#include "genvideo/gv-edit.h"
+#include "genvideo/gv-target.h"
 #include "gv-element-test.h"
 
 #define TARGET GV_TEST_DATA_DIR "/target-red-disc.png"
@@ -483,6 +487,190 @@ GST_START_TEST (test_device_no_driver)
 }
 GST_END_TEST;
 
+/* ---- what the elements compute, against the GenVideo functions ---- */
+
+#define CLIP_4 "videotestsrc pattern=ball num-buffers=4 ! " FRAMES_64
+#define EDIT_3 "genvideotune steps=0 source-prompt=\"a white ball\" ! invedit inversion-steps=3 " \
+  "guidance-scale=7.5 mask-threshold=0.5 mask-dilation=0 target-prompt=\"a red disc\" " \
+  "target-location=\"" TARGET "\""
+
+/* The edit of CLIP_4 by EDIT_3 and latentcorrect steps=3 correction-steps=2 (default weights,
+ * radius and background preservation in latents and pixels, seed 0), computed with gv_edit_*
+ * and gv_background_* directly. */
+typedef struct {
+  gint lw, lh;
+  gfloat *masks;                /* [4, lh, lw] */
+  guint8 *edited;               /* 4 RGBA frames of 64 x 64 */
+  GArray *steps, *cosines;      /* the corrected steps and their mean cosines */
+} Expected;
+
+static void
+expect_correction (gint step, gdouble mean_cosine, gpointer data)
+{
+  Expected *e = data;
+  g_array_append_val (e->steps, step);
+  g_array_append_val (e->cosines, mean_cosine);
+}
+
+/* the single buffer of @r as host bytes, with its video info */
+static guint8 *
+only_frame (Run *r, guint i, GstVideoInfo *info)
+{
+  GstMapInfo m;
+  fail_unless (gst_video_info_from_caps (info, r->caps));
+  gst_buffer_map (r->buffers->pdata[i], &m, GST_MAP_READ);
+  guint8 *copy = g_memdup2 (m.data, m.size);
+  gst_buffer_unmap (r->buffers->pdata[i], &m);
+  return copy;
+}
+
+static void
+compute_expected (Expected *e)
+{
+  GError *error = NULL;
+  GstVideoInfo info, tinfo;
+  Run *src = run (CLIP_4 " ! fakesink name=out");
+  Run *png = run ("filesrc location=\"" TARGET "\" ! pngdec ! videoconvert ! "
+      "video/x-raw,format=RGBA ! fakesink name=out");
+  assert_no_error (src);
+  assert_no_error (png);
+  fail_unless_equals_int (src->buffers->len, 4);
+
+  GvPicture pictures[4];
+  guint8 *frames[4];
+  for (guint i = 0; i < 4; i++) {
+    frames[i] = only_frame (src, i, &info);
+    pictures[i] = (GvPicture) { frames[i], GST_VIDEO_INFO_PLANE_STRIDE (&info, 0) };
+  }
+  guint8 *rgba = only_frame (png, 0, &tinfo);
+  gint tw = GST_VIDEO_INFO_WIDTH (&tinfo), th = GST_VIDEO_INFO_HEIGHT (&tinfo);
+  guint8 *fg = gv_target_foreground (rgba, tw, th, GST_VIDEO_INFO_PLANE_STRIDE (&tinfo, 0), NULL,
+      0, NULL, &error);
+  fail_unless (fg != NULL);
+
+  GvDevice *dev = gv_device_get_shared (0, &error);
+  GvModel *model = dev ? gv_model_get_shared (dev, g_getenv ("GENVIDEO_MODEL"), &error) : NULL;
+  fail_unless (model != NULL, "%s", error ? error->message : "");
+  GvClip *clip = gv_clip_new (4, 64, 64);
+  fail_unless (gv_clip_lock (clip, NULL, NULL));
+  GvEditEnv env = { .seed = 0 };
+  GvMaskParams mp = { .steps = 3, .guidance_scale = 7.5f, .threshold = 0.5f,
+    .clamp_ratio = 3.0f, .dilation = 0 };
+  GvCorrectParams cp = { .steps = 3, .guidance_scale = 7.5f, .correction_steps = 2,
+    .weight_prev = 0.25f, .weight_current = 0.5f, .weight_next = 0.25f,
+    .search_radius = 0, .preserve_background = TRUE };
+  e->steps = g_array_new (FALSE, FALSE, sizeof (gint));
+  e->cosines = g_array_new (FALSE, FALSE, sizeof (gdouble));
+  fail_unless (gv_edit_prepare_source (clip, model, &env, pictures, GV_PIXELS_RGBA,
+          "a white ball", NULL, &error) &&
+      gv_edit_set_target (clip, &env, "a red disc", fg, tw, th, tw * 3, &error) &&
+      gv_edit_invert (clip, &env, 3, &error) &&
+      gv_edit_compute_masks (clip, &env, &mp, &error), "%s", error ? error->message : "");
+  e->lw = gv_edit_get_latent_width (clip);
+  e->lh = gv_edit_get_latent_height (clip);
+  e->masks = g_memdup2 (gv_edit_get_masks (clip, NULL), sizeof (gfloat) * 4 * e->lw * e->lh);
+  gfloat *images = gv_edit_generate (clip, &env, &cp, expect_correction, e, &error);
+  fail_unless (images != NULL, "%s", error ? error->message : "");
+  /* the element's conversion: the source's pixels outside the feathered masks
+   * (pixel-background), RGB written over the frame, alpha kept */
+  gsize frame_size = GST_VIDEO_INFO_SIZE (&info);
+  gfloat *weights = gv_background_weights (e->masks, 4, e->lw, e->lh, 64, 64,
+      GV_BACKGROUND_FEATHER);
+  e->edited = g_new (guint8, 4 * frame_size);
+  for (guint i = 0; i < 4; i++) {
+    gfloat *image = images + (gsize) i * 3 * 64 * 64;
+    gv_background_composite (image, 64, 64, &pictures[i], GV_PIXELS_RGBA,
+        weights + (gsize) i * 64 * 64);
+    memcpy (e->edited + i * frame_size, frames[i], frame_size);
+    gv_image_to_picture (image, 64, 64, e->edited + i * frame_size,
+        GST_VIDEO_INFO_PLANE_STRIDE (&info, 0), GV_PIXELS_RGBA);
+    g_free (frames[i]);
+  }
+  g_free (weights);
+  g_free (images);
+  gv_clip_unref (clip);
+  gv_model_unref (model);
+  gv_device_unref (dev);
+  g_free (fg);
+  g_free (rgba);
+  run_free (src);
+  run_free (png);
+}
+
+static void
+expected_clear (Expected *e)
+{
+  g_free (e->masks);
+  g_free (e->edited);
+  g_array_unref (e->steps);
+  g_array_unref (e->cosines);
+}
+
+/* What the elements push is what the GenVideo functions compute for the same clip, settings
+ * and seed: output=masks pictures are the clip's masks upsampled (nearest, 0/255); the chain's
+ * frames are gv_edit_generate's images, composited over the source (gv-background.h) and
+ * converted the element's way; "genvideo-correction"
+ * comes for the corrected steps only (the first correction-steps), with their cosines. */
+GST_START_TEST (test_elements_compute_the_functions)
+{
+  Expected e;
+  compute_expected (&e);
+  GstVideoInfo info;
+
+  Run *masks = run (CLIP_4 " ! " EDIT_3 " output=masks ! fakesink name=out");
+  assert_no_error (masks);
+  fail_unless_equals_int (masks->buffers->len, 4);
+  guint white = 0;
+  for (guint i = 0; i < 4; i++) {
+    guint8 *m = only_frame (masks, i, &info);
+    gint stride = GST_VIDEO_INFO_PLANE_STRIDE (&info, 0);
+    fail_unless_equals_int (GST_VIDEO_INFO_FORMAT (&info), GST_VIDEO_FORMAT_GRAY8);
+    for (gint y = 0; y < 64; y++)
+      for (gint x = 0; x < 64; x++) {
+        gfloat v = e.masks[((gsize) i * e.lh + y * e.lh / 64) * e.lw + x * e.lw / 64];
+        fail_unless_equals_int (m[y * stride + x], v > 0.5f ? 255 : 0);
+        white += v > 0.5f;
+      }
+    g_free (m);
+  }
+  /* the masks are neither empty nor full: the comparison tells pictures apart */
+  fail_unless (white > 0 && white < 4 * 64 * 64, "%u white pixels", white);
+
+  Run *chain4 = run (CLIP_4 " ! " EDIT_3 " ! latentcorrect steps=3 correction-steps=2 "
+      "guidance-scale=7.5 search-radius=0 preserve-background=true pixel-background=true ! "
+      "fakesink name=out");
+  assert_no_error (chain4);
+  fail_unless_equals_int (chain4->buffers->len, 4);
+  for (guint i = 0; i < 4; i++) {
+    guint8 *f = only_frame (chain4, i, &info);
+    gsize size = GST_VIDEO_INFO_SIZE (&info);
+    fail_unless (memcmp (f, e.edited + i * size, size) == 0, "frame %u differs", i);
+    g_free (f);
+  }
+  fail_unless_equals_int (e.steps->len, 2);
+  guint seen = 0;
+  for (guint i = 0; i < chain4->messages->len; i++) {
+    GstMessage *m = chain4->messages->pdata[i];
+    gint step;
+    gdouble cosine;
+    if (!gst_message_has_name (m, "genvideo-correction"))
+      continue;
+    fail_unless (gst_structure_get_int (gst_message_get_structure (m), "step", &step));
+    fail_unless (gst_structure_get_double (gst_message_get_structure (m), "mean-cosine",
+            &cosine));
+    fail_unless (seen < e.steps->len);
+    fail_unless_equals_int (step, g_array_index (e.steps, gint, seen));
+    fail_unless_equals_int (step, seen);
+    fail_unless (cosine == g_array_index (e.cosines, gdouble, seen));
+    seen++;
+  }
+  fail_unless_equals_int (seen, 2);
+  run_free (masks);
+  run_free (chain4);
+  expected_clear (&e);
+}
+GST_END_TEST;
+
 static Suite *
 stages_suite (void)
 {
@@ -498,6 +686,7 @@ stages_suite (void)
   tcase_add_test (tc, test_without_invedit_warns);
   tcase_add_test (tc, test_static_clip_matches_perfectly);
   tcase_add_test (tc, test_target_pad);
+  tcase_add_test (tc, test_elements_compute_the_functions);
   tcase_add_test (tc, test_errors);
   tcase_add_test (tc, test_device_index_missing);
   tcase_add_test (tc, test_device_env_invalid);

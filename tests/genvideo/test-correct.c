@@ -51,15 +51,15 @@ interior (gint y, gint x)
 }
 
 static GvTensor *
-correct (const gfloat *features, const gfloat *latents, const gfloat *mask, gfloat **scores)
+correct_with (const gfloat *features, const gfloat *latents, const gfloat *mask,
+    const GvCorrectParams *p, gfloat **scores)
 {
   GvTensor *tf = GV_TEST_TENSOR (features, F, CF, H, W);
   GvTensor *tz = GV_TEST_TENSOR (latents, F, C, H, W);
   GvTensor *tm = GV_TEST_TENSOR (mask, F, 1, H, W);
   GvCmd *cmd = gv_cmd_new (gv_test_device ());
-  GvCorrectParams p = params ();
   GvTensor *ts = NULL;
-  GvTensor *out = gv_correct_latents (cmd, tz, tf, tm, &p, &ts);
+  GvTensor *out = gv_correct_latents (cmd, tz, tf, tm, p, &ts);
   gv_test_finish (cmd);
   *scores = gv_test_download (ts);
   gv_tensor_unref (ts);
@@ -68,6 +68,13 @@ correct (const gfloat *features, const gfloat *latents, const gfloat *mask, gflo
   gv_tensor_unref (tm);
   gv_cmd_free (cmd);
   return out;
+}
+
+static GvTensor *
+correct (const gfloat *features, const gfloat *latents, const gfloat *mask, gfloat **scores)
+{
+  GvCorrectParams p = params ();
+  return correct_with (features, latents, mask, &p, scores);
 }
 
 static gfloat *
@@ -150,6 +157,80 @@ test_blend_follows_the_field (void)
   g_free (z);
 }
 
+/* Pins the weights and their direction: w_prev goes with frame i - 1's neighbour, w_next with
+ * frame i + 1's (unequal weights, so that a swap shows), renormalised over what exists at both
+ * ends of the clip. */
+static void
+test_weights_and_edges (void)
+{
+  gfloat *features = shifted_clip (CF, 7), *latents = gv_test_random (F * C * H * W, 8, -1, 1);
+  gfloat *mask = ones (F * H * W, 1.0f), *scores;
+  GvCorrectParams p = { .weight_prev = 0.1f, .weight_current = 0.6f, .weight_next = 0.3f };
+  GvTensor *out = correct_with (features, latents, mask, &p, &scores);
+  gfloat *z = gv_test_download (out);
+  gsize checked = 0;
+
+  for (gint k = 0; k < F; k++)
+    for (gint y = ABS (DY); y + ABS (DY) < H; y++)
+      for (gint x = ABS (DX); x + ABS (DX) < W; x++)
+        for (gint c = 0; c < C; c++) {
+          gsize cur = (((gsize) k * C + c) * H + y) * W + x;
+          gdouble sum = 0.6 * latents[cur], weights = 0.6;
+          if (k > 0) {
+            sum += 0.1 * latents[(((gsize) (k - 1) * C + c) * H + (y - DY)) * W + (x - DX)];
+            weights += 0.1;
+          }
+          if (k < F - 1) {
+            sum += 0.3 * latents[(((gsize) (k + 1) * C + c) * H + (y + DY)) * W + (x + DX)];
+            weights += 0.3;
+          }
+          g_assert_cmpfloat_with_epsilon (z[cur], sum / weights, 1e-5);
+          checked++;
+        }
+  g_assert_cmpuint (checked, >, 300);
+  gv_tensor_unref (out);
+  g_free (features);
+  g_free (latents);
+  g_free (mask);
+  g_free (scores);
+  g_free (z);
+}
+
+/* Pins that the search radius reaches the search: frames move by (DY, DX) = (2, -1), so with
+ * a radius of 1 no match is exact (the right position lies outside every window), with 2 the
+ * interior matches exactly, as with the whole frame. */
+static void
+test_search_radius (void)
+{
+  gfloat *features = shifted_clip (CF, 9), *latents = shifted_clip (C, 10);
+  gfloat *mask = ones (F * H * W, 1.0f);
+
+  for (gint radius = 1; radius <= 2; radius++) {
+    GvCorrectParams p = params ();
+    gfloat *scores;
+    p.search_radius = radius;
+    GvTensor *out = correct_with (features, latents, mask, &p, &scores);
+    gsize exact = 0, interior_n = 0;
+    /* the previous-frame matches of frame 1, then of frame 2 */
+    for (gint k = 0; k < F - 1; k++)
+      for (gint y = 0; y < H; y++)
+        for (gint x = 0; x < W; x++) {
+          if (!interior (y, x))
+            continue;
+          exact += scores[(gsize) k * H * W + y * W + x] > 1 - 1e-4;
+          interior_n++;
+        }
+    g_test_message ("radius %d: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " exact matches",
+        radius, exact, interior_n);
+    g_assert_cmpuint (exact, ==, radius == 1 ? 0 : interior_n);
+    gv_tensor_unref (out);
+    g_free (scores);
+  }
+  g_free (features);
+  g_free (latents);
+  g_free (mask);
+}
+
 static void
 test_outside_the_mask_is_untouched (void)
 {
@@ -189,5 +270,7 @@ main (int argc, char **argv)
   g_test_add_func ("/correct/consistent-motion-is-kept", test_consistent_motion_is_kept);
   g_test_add_func ("/correct/blend-follows-the-field", test_blend_follows_the_field);
   g_test_add_func ("/correct/outside-the-mask-is-untouched", test_outside_the_mask_is_untouched);
+  g_test_add_func ("/correct/weights-and-edges", test_weights_and_edges);
+  g_test_add_func ("/correct/search-radius", test_search_radius);
   return g_test_run ();
 }

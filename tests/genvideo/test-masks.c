@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "genvideo/gv-invedit.h"
+#include "gv-test-model.h"
 #include "gv-test-util.h"
 
 #define FRAMES 2
@@ -21,19 +22,6 @@ typedef struct {
   GvCondition src, trg;
 } Setup;
 
-static GvTensor *
-labels_of_noise (GvModel *model, GvCmd *cmd, guint32 seed)
-{
-  gfloat *f = gv_test_random (SIZE * SIZE * 3, seed, 0, 255);
-  guint8 *rgb = g_new (guint8, SIZE * SIZE * 3);
-  for (gint i = 0; i < SIZE * SIZE * 3; i++)
-    rgb[i] = (guint8) f[i];
-  GvTensor *labels = gv_image_class_labels (model, cmd, rgb, SIZE, SIZE, SIZE * 3, seed);
-  g_free (rgb);
-  g_free (f);
-  return labels;
-}
-
 static void
 setup_init (Setup *s, GvCmd *cmd)
 {
@@ -46,9 +34,9 @@ setup_init (Setup *s, GvCmd *cmd)
   s->den = (GvDenoiser) { .unet = gv_model_get_unet (s->model), .guidance_scale = 1.0f };
   gv_condition_init_uncond (&s->den.uncond, s->model, cmd);
   s->src = (GvCondition) { gv_model_encode_prompt (s->model, cmd, "a white ball"),
-    labels_of_noise (s->model, cmd, 1), NULL };
+    gv_test_random_labels (s->model, cmd, SIZE, 1), NULL };
   s->trg = (GvCondition) { gv_model_encode_prompt (s->model, cmd, "a red disc"),
-    labels_of_noise (s->model, cmd, 2), NULL };
+    gv_test_random_labels (s->model, cmd, SIZE, 2), NULL };
 }
 
 static void
