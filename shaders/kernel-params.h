@@ -209,6 +209,30 @@ GV_PARAMS (GvTimestepParams) {
   guint32 batch;
 };
 
+/* --- backward ops of linear and conv2d (gv-op-matmul-back.c, gv-op-conv-back.c) --- */
+/* sum_strided.comp: out[i] = sum over r1 < len1, r0 < len0 of in[i si + r1 s1 + r0 s0] */
+GV_PARAMS (GvSumStridedParams) {
+  guint32 count;              /* outputs of this dispatch */
+  guint32 si;                 /* elements between the inputs of consecutive outputs */
+  guint32 len0, s0;           /* inner reduction: terms, element stride */
+  guint32 len1, s1;           /* outer reduction: terms, element stride */
+  guint32 accumulate;         /* add to out instead of overwriting it */
+};
+
+/* im2col.comp, col2im.comp: one image of a conv2d */
+GV_PARAMS (GvIm2colParams) {
+  guint32 c, h, w;            /* input channels, height, width */
+  guint32 kh, kw, ho, wo;     /* kernel and output size */
+  guint32 stride, pad_top, pad_left;
+  guint32 accumulate;         /* col2im: add to dx instead of overwriting it */
+  guint32 c0, channels;       /* im2col: the input channels whose rows this dispatch writes */
+};
+
+/* conv2d_back_flip.comp: [co, c, kh, kw] -> [c, co, kh, kw], taps reversed */
+GV_PARAMS (GvConvFlipParams) {
+  guint32 c, co, kh, kw;
+};
+
 #ifndef VULKAN
 /* 4-byte fields only (no padding), and at most 96 bytes: with the 32-byte offset header, the
  * 128 bytes of push constants every Vulkan device has */
@@ -230,6 +254,9 @@ GV_PARAMS_WORDS (GvPermuteParams, 18);
 GV_PARAMS_WORDS (GvResizeParams, 5);
 GV_PARAMS_WORDS (GvGatherParams, 9);
 GV_PARAMS_WORDS (GvTimestepParams, 3);
+GV_PARAMS_WORDS (GvSumStridedParams, 7);
+GV_PARAMS_WORDS (GvIm2colParams, 13);
+GV_PARAMS_WORDS (GvConvFlipParams, 4);
 #undef GV_PARAMS_WORDS
 #endif
 

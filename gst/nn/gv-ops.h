@@ -5,9 +5,12 @@
 
 #include "nn/gv-op-attention.h"
 #include "nn/gv-op-conv.h"
+#include "nn/gv-op-conv-back.h"
 #include "nn/gv-op-eltwise.h"
 #include "nn/gv-op-layout.h"
 #include "nn/gv-op-match.h"
 #include "nn/gv-op-matmul.h"
+#include "nn/gv-op-matmul-back.h"
+
 #include "nn/gv-op-norm.h"
 #include "nn/gv-op-rows.h"

@@ -531,14 +531,170 @@ bench_nn_search (const Bench *b, Result *r)
   gv_cmd_free (c.cmd);
 }
 
+/* ---- backward: conv3x3 data and weight gradients, linear weight gradient ---- */
+
+typedef struct {
+  ConvCase conv;         /* in: the image (x), out: dy; col: the column matrix */
+  GvTensor *dx, *dw;
+  const gfloat *hdy;
+  gfloat *hdx, *hdw;
+} ConvBackCase;
+
+static const GvConvArgs conv_back_args = { .stride = 1, .pad_top = 1, .pad_bottom = 1,
+  .pad_left = 1, .pad_right = 1 };
+
+static void
+conv_back_data_device (gpointer p)
+{
+  ConvBackCase *c = p;
+  gv_op_conv2d_backward_input (c->conv.cmd, c->dx, c->conv.out, c->conv.w, &conv_back_args,
+      FALSE);
+  finish (c->conv.cmd);
+}
+
+static void
+conv_back_weight_device (gpointer p)
+{
+  ConvBackCase *c = p;
+  gv_op_conv2d_backward_weight (c->conv.cmd, c->dw, c->conv.out, c->conv.in, &conv_back_args,
+      FALSE);
+  finish (c->conv.cmd);
+}
+
+/* dx[ci, y, x] = sum over taps of col[(ci, ky, kx), y - ky + 1, x - kx + 1] (col2im) */
+static void
+col2im_channels (gint64 first, gint64 end, gpointer p)
+{
+  ConvBackCase *c = p;
+  const ConvCase *v = &c->conv;
+  gint64 hw = (gint64) v->h * v->wd;
+  for (gint64 ci = first; ci < end; ci++) {
+    gfloat *dst = c->hdx + ci * hw;
+    memset (dst, 0, hw * sizeof (gfloat));
+    for (gint t = 0; t < 9; t++) {
+      const gfloat *src = v->col + (ci * 9 + t) * hw;
+      gint ky = t / 3, kx = t % 3;
+      for (gint y = 0; y < v->h; y++) {
+        gint oy = y - ky + 1;
+        if (oy < 0 || oy >= v->h)
+          continue;
+        for (gint x = 0; x < v->wd; x++) {
+          gint ox = x - kx + 1;
+          if (ox >= 0 && ox < v->wd)
+            dst[y * v->wd + x] += src[oy * v->wd + ox];
+        }
+      }
+    }
+  }
+}
+
+/* col = W^T dy, then col2im */
+static void
+conv_back_data_blas (gpointer p)
+{
+  ConvBackCase *c = p;
+  ConvCase *v = &c->conv;
+  gint hw = v->h * v->wd, k = v->c * 9;
+  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, k, hw, v->co, 1.0f, v->hw, k, c->hdy,
+      hw, 0.0f, v->col, hw);
+  parallel_for (v->threads, v->c, col2im_channels, c);
+}
+
+/* im2col, then dW = dy col^T */
+static void
+conv_back_weight_blas (gpointer p)
+{
+  ConvBackCase *c = p;
+  ConvCase *v = &c->conv;
+  gint hw = v->h * v->wd, k = v->c * 9;
+  parallel_for (v->threads, k, im2col_rows, v);
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, v->co, k, hw, 1.0f, c->hdy, hw, v->col,
+      hw, 0.0f, c->hdw, k);
+}
+
+static void
+bench_conv_back (const Bench *b, Result *r, gint ch, gint size, gboolean weight)
+{
+  gfloat *hin, *hw, *hdy;
+  ConvBackCase c = { { gv_cmd_new (b->dev) } };
+  ConvCase *v = &c.conv;
+  v->in = RANDOM (b->dev, 3, &hin, 1, ch, size, size);
+  v->w = RANDOM (b->dev, 4, &hw, ch, ch, 3, 3);
+  v->out = RANDOM (b->dev, 5, &hdy, 1, ch, size, size);
+  c.dx = EMPTY (b->dev, GV_DTYPE_F32, 1, ch, size, size);
+  c.dw = EMPTY (b->dev, GV_DTYPE_F32, ch, ch, 3, 3);
+  v->hin = hin;
+  v->hw = hw;
+  c.hdy = hdy;
+  v->c = v->co = ch;
+  v->h = v->wd = size;
+  v->threads = b->threads;
+  v->col = host (g_new (gfloat, (gsize) ch * 9 * size * size));
+  c.hdx = host (g_new (gfloat, (gsize) ch * size * size));
+  c.hdw = host (g_new (gfloat, (gsize) ch * ch * 9));
+  r->flops = 2.0 * ch * ch * 9 * size * size;
+  if (weight)
+    measure (b, r, conv_back_weight_device, conv_back_weight_blas, &c);
+  else
+    measure (b, r, conv_back_data_device, conv_back_data_blas, &c);
+  gv_cmd_free (v->cmd);
+}
+
+typedef struct {
+  GvCmd *cmd;
+  GvTensor *x, *dy, *dw;
+  const gfloat *hx, *hdy;
+  gfloat *hdw;
+  gint tokens, in, out;
+} LinearBackCase;
+
+static void
+linear_dw_device (gpointer p)
+{
+  LinearBackCase *c = p;
+  gv_op_linear_backward_weight (c->cmd, c->dw, c->dy, c->x, FALSE);
+  finish (c->cmd);
+}
+
+/* dW [out, in] = dy^T [out, tokens] x [tokens, in] */
+static void
+linear_dw_blas (gpointer p)
+{
+  LinearBackCase *c = p;
+  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, c->out, c->in, c->tokens, 1.0f, c->hdy,
+      c->out, c->hx, c->in, 0.0f, c->hdw, c->in);
+}
+
+static void
+bench_linear_dw (const Bench *b, Result *r, gint tokens, gint in, gint out)
+{
+  gfloat *hx, *hdy;
+  LinearBackCase c = { gv_cmd_new (b->dev) };
+  c.x = RANDOM (b->dev, 6, &hx, 1, tokens, in);
+  c.dy = RANDOM (b->dev, 7, &hdy, 1, tokens, out);
+  c.dw = EMPTY (b->dev, GV_DTYPE_F32, out, in);
+  c.hx = hx;
+  c.hdy = hdy;
+  c.hdw = host (g_new (gfloat, (gsize) out * in));
+  c.tokens = tokens;
+  c.in = in;
+  c.out = out;
+  r->flops = 2.0 * tokens * in * out;
+  measure (b, r, linear_dw_device, linear_dw_blas, &c);
+  gv_cmd_free (c.cmd);
+}
+
 /* ---- driver ---- */
 
 typedef enum { CASE_MM1024, CASE_MM2048, CASE_CONV320, CASE_CONV640, CASE_ATTN, CASE_NORM,
-  CASE_MATCH, N_CASES } CaseId;
+  CASE_MATCH, CASE_CONV320_BACK_DATA, CASE_CONV320_BACK_WEIGHT, CASE_LINEAR_DW_320,
+  CASE_LINEAR_DW_1280, N_CASES } CaseId;
 
 static const gchar *case_names[N_CASES] = {
   "matmul-1024", "matmul-2048", "conv3x3-320-64x64", "conv3x3-640-32x32",
   "attention-4096-5x64", "group-norm-silu-320x64x64", "nn-search-64x64-640",
+  "conv3x3-320-64x64-back-data", "conv3x3-320-64x64-back-weight", "linear-dw-4096x320x320",
+  "linear-dw-1024x1280x1280",
 };
 
 static void
@@ -565,6 +721,16 @@ run_case (const Bench *b, CaseId id, Result *r)
       break;
     case CASE_NORM:
       bench_group_norm (b, r);
+      break;
+    case CASE_CONV320_BACK_DATA:
+    case CASE_CONV320_BACK_WEIGHT:
+      bench_conv_back (b, r, 320, 64, id == CASE_CONV320_BACK_WEIGHT);
+      break;
+    case CASE_LINEAR_DW_320:
+      bench_linear_dw (b, r, 4096, 320, 320);
+      break;
+    case CASE_LINEAR_DW_1280:
+      bench_linear_dw (b, r, 1024, 1280, 1280);
       break;
     default:
       bench_nn_search (b, r);

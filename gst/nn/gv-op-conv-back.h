@@ -1,0 +1,34 @@
+/* Backward of conv2d (gv-op-conv.h), per image.
+ *
+ * dy [N, Co, Ho, Wo] is the gradient with respect to the convolution's result before the
+ * activation (the activation's backward is an op of its own; the residual's gradient is dy
+ * itself). @args gives the geometry of the forward (stride, padding); its bias, add, act and
+ * residual fields are not read. Every function writes its gradient, or adds it to what the
+ * gradient tensor holds when @accumulate is TRUE (a tensor used twice gets the sum of its
+ * gradients). Deterministic: fixed summation orders, no atomics.
+ *
+ * How they run (both kernel families): dx at stride 1 (padding < kernel size) is the forward
+ * gv_op_conv2d of dy with flipped weights (scratch: one weight tensor); dx at other strides
+ * and dweight are GEMMs (gv_op_matmul) over the column matrix of one image at a time (scratch:
+ * up to C * kh * kw x Ho * Wo floats, plus Co * C * kh * kw for dweight); a 1x1 convolution
+ * with stride 1 and no padding needs no column matrix. */
+#pragma once
+
+#include "nn/gv-op-conv.h"
+
+G_BEGIN_DECLS
+
+/* dx [N, C, H, W] (+)= conv2d_transpose (dy, weight [Co, C, kh, kw]), any stride and padding */
+void gv_op_conv2d_backward_input (GvCmd *cmd, GvTensor *dx, GvTensor *dy, GvTensor *weight,
+    const GvConvArgs *args, gboolean accumulate);
+/* dweight [Co, C, kh, kw] (+)= sum over images and output pixels of dy times the input x
+ * [N, C, H, W] under the tap */
+void gv_op_conv2d_backward_weight (GvCmd *cmd, GvTensor *dweight, GvTensor *dy, GvTensor *x,
+    const GvConvArgs *args, gboolean accumulate);
+/* dbias [Co] (+)= sum of dy over N, Ho, Wo */
+void gv_op_conv2d_backward_bias (GvCmd *cmd, GvTensor *dbias, GvTensor *dy,
+    gboolean accumulate);
+/* dadd [N, Co] (+)= sum of dy over Ho, Wo: the gradient of GvConvArgs.add_per_channel */
+void gv_op_conv2d_backward_add (GvCmd *cmd, GvTensor *dadd, GvTensor *dy, gboolean accumulate);
+
+G_END_DECLS
