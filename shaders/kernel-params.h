@@ -233,6 +233,32 @@ GV_PARAMS (GvConvFlipParams) {
   guint32 c, co, kh, kw;
 };
 
+/* --- attention backward family (gv-op-attention-back.c) --- */
+
+/* attention_back.comp: DELTA=1 computes delta [B, H, Lq] = rowsum (dout * out) per head for
+ * the rows [r0, r0 + count / heads) of the flattened [B * Lq]; DELTA=0 turns a block of scores
+ * (count elements, [groups, nq, nk], group g being (batch * heads + head) bh0 + g, rows from
+ * query i0) into P = exp (s - lse) and dS = scale P (dP - delta) in place */
+GV_PARAMS (GvAttentionBackParams) {
+  guint32 lq;                 /* query rows per (batch, head) */
+  guint32 heads, d;           /* DELTA: heads and head size */
+  guint32 r0;                 /* DELTA: first row of this dispatch */
+  guint32 i0, nq, nk;         /* scores: first query row, rows and keys of the block */
+  guint32 bh0;                /* scores: first (batch * heads + head) of the block */
+  guint32 causal;
+  gfloat scale;
+  guint32 count;              /* elements this dispatch writes */
+};
+
+/* gather_back.comp: dsrc[p, l, :] (+)= sum over m with index[b, m] == l of dout[p, m, :], in
+ * the order of m (p = b * C + c; indices clamped into [0, L) as in the forward) */
+GV_PARAMS (GvGatherBackParams) {
+  guint32 len, d, m, ch;      /* as GvGatherParams (d in floats) */
+  guint32 first_plane;        /* plane at which the Dout and Dsrc bindings start */
+  guint32 accumulate;         /* 1: add to dsrc, 0: overwrite it */
+  guint32 count;              /* elements of dsrc this dispatch writes */
+};
+
 #ifndef VULKAN
 /* 4-byte fields only (no padding), and at most 96 bytes: with the 32-byte offset header, the
  * 128 bytes of push constants every Vulkan device has */
@@ -257,6 +283,8 @@ GV_PARAMS_WORDS (GvTimestepParams, 3);
 GV_PARAMS_WORDS (GvSumStridedParams, 7);
 GV_PARAMS_WORDS (GvIm2colParams, 13);
 GV_PARAMS_WORDS (GvConvFlipParams, 4);
+GV_PARAMS_WORDS (GvAttentionBackParams, 11);
+GV_PARAMS_WORDS (GvGatherBackParams, 7);
 #undef GV_PARAMS_WORDS
 #endif
 

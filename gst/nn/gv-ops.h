@@ -4,6 +4,7 @@
 #pragma once
 
 #include "nn/gv-op-attention.h"
+#include "nn/gv-op-attention-back.h"
 #include "nn/gv-op-conv.h"
 #include "nn/gv-op-conv-back.h"
 #include "nn/gv-op-eltwise.h"

@@ -314,22 +314,28 @@ attn_device (gpointer p)
   finish (c->cmd);
 }
 
+/* row = softmax (scale * row) */
+static void
+softmax_row (gfloat *row, gint l, gfloat scale)
+{
+  gfloat mx = -INFINITY, sum = 0;
+  for (gint j = 0; j < l; j++)
+    mx = MAX (mx, row[j]);
+  for (gint j = 0; j < l; j++) {
+    row[j] = expf ((row[j] - mx) * scale);
+    sum += row[j];
+  }
+  for (gint j = 0; j < l; j++)
+    row[j] /= sum;
+}
+
 static void
 softmax_rows (gint64 first, gint64 end, gpointer p)
 {
   AttnCase *c = p;
   gfloat scale = 1.0f / sqrtf ((gfloat) c->d);
-  for (gint64 i = first; i < end; i++) {
-    gfloat *row = c->s + i * c->l, mx = -INFINITY, sum = 0;
-    for (gint j = 0; j < c->l; j++)
-      mx = MAX (mx, row[j]);
-    for (gint j = 0; j < c->l; j++) {
-      row[j] = expf ((row[j] - mx) * scale);
-      sum += row[j];
-    }
-    for (gint j = 0; j < c->l; j++)
-      row[j] /= sum;
-  }
+  for (gint64 i = first; i < end; i++)
+    softmax_row (c->s + i * c->l, c->l, scale);
 }
 
 static void
@@ -681,6 +687,99 @@ bench_linear_dw (const Bench *b, Result *r, gint tokens, gint in, gint out)
   c.out = out;
   r->flops = 2.0 * tokens * in * out;
   measure (b, r, linear_dw_device, linear_dw_blas, &c);
+/* ---- attention backward family: attention backward at 4096 tokens, 5 heads of 64 ---- */
+
+typedef struct {
+  GvCmd *cmd;
+  GvTensor *q, *k, *v, *out, *lse, *dout, *dq, *dk, *dv;
+  const gfloat *hq, *hk, *hv, *hdout;
+  gfloat *s, *dp, *hdq, *hdk, *hdv;
+  gint l, heads, d, threads;
+} AttnBackCase;
+
+static void
+attn_back_device (gpointer p)
+{
+  AttnBackCase *c = p;
+  GvAttentionArgs args = { .heads = c->heads };
+  gv_op_attention_backward (c->cmd, c->dq, c->dk, c->dv, c->dout, c->q, c->k, c->v, c->out,
+      c->lse, &args, FALSE);
+  finish (c->cmd);
+}
+
+/* rows of s (scores) become P (softmax), rows of dp (dO V^T) become dS = scale P (dP - D)
+ * with D_i = sum_j P_ij dP_ij (= dO_i . O_i) */
+static void
+softmax_back_rows (gint64 first, gint64 end, gpointer p)
+{
+  AttnBackCase *c = p;
+  gfloat scale = 1.0f / sqrtf ((gfloat) c->d);
+  for (gint64 i = first; i < end; i++) {
+    gfloat *row = c->s + i * c->l, *drow = c->dp + i * c->l, di = 0;
+    softmax_row (row, c->l, scale);
+    for (gint j = 0; j < c->l; j++)
+      di += row[j] * drow[j];
+    for (gint j = 0; j < c->l; j++)
+      drow[j] = scale * row[j] * (drow[j] - di);
+  }
+}
+
+/* the same backward with OpenBLAS: S = Q K^T, dP = dO V^T, the softmax backward, dQ = dS K,
+ * dK = dS^T Q, dV = P^T dO, per head */
+static void
+attn_back_blas (gpointer p)
+{
+  AttnBackCase *c = p;
+  gint ld = c->heads * c->d, l = c->l, d = c->d;
+  for (gint h = 0; h < c->heads; h++) {
+    gint o = h * d;
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, l, l, d, 1.0f, c->hq + o, ld,
+        c->hk + o, ld, 0.0f, c->s, l);
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, l, l, d, 1.0f, c->hdout + o, ld,
+        c->hv + o, ld, 0.0f, c->dp, l);
+    parallel_for (c->threads, l, softmax_back_rows, c);
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, l, d, l, 1.0f, c->dp, l,
+        c->hk + o, ld, 0.0f, c->hdq + o, ld);
+    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, l, d, l, 1.0f, c->dp, l,
+        c->hq + o, ld, 0.0f, c->hdk + o, ld);
+    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, l, d, l, 1.0f, c->s, l,
+        c->hdout + o, ld, 0.0f, c->hdv + o, ld);
+  }
+}
+
+static void
+bench_attention_backward (const Bench *b, Result *r)
+{
+  gint l = 4096, heads = 5, d = 64;
+  r->flops = 10.0 * heads * l * l * d;    /* five products of 2 l^2 d */
+  gfloat *hq, *hk, *hv, *hdo;
+  AttnBackCase c = { gv_cmd_new (b->dev) };
+  c.q = RANDOM (b->dev, 16, &hq, 1, l, heads * d);
+  c.k = RANDOM (b->dev, 17, &hk, 1, l, heads * d);
+  c.v = RANDOM (b->dev, 18, &hv, 1, l, heads * d);
+  c.dout = RANDOM (b->dev, 19, &hdo, 1, l, heads * d);
+  c.out = EMPTY (b->dev, GV_DTYPE_F32, 1, l, heads * d);
+  c.lse = EMPTY (b->dev, GV_DTYPE_F32, 1, heads, l);
+  c.dq = EMPTY (b->dev, GV_DTYPE_F32, 1, l, heads * d);
+  c.dk = EMPTY (b->dev, GV_DTYPE_F32, 1, l, heads * d);
+  c.dv = EMPTY (b->dev, GV_DTYPE_F32, 1, l, heads * d);
+  GvAttentionArgs args = { .heads = heads };
+  gv_op_attention_lse (c.cmd, c.out, c.lse, c.q, c.k, c.v, &args);    /* not timed */
+  finish (c.cmd);
+  c.hq = hq;
+  c.hk = hk;
+  c.hv = hv;
+  c.hdout = hdo;
+  c.s = host (g_new (gfloat, (gsize) l * l));
+  c.dp = host (g_new (gfloat, (gsize) l * l));
+  c.hdq = host (g_new (gfloat, (gsize) l * heads * d));
+  c.hdk = host (g_new (gfloat, (gsize) l * heads * d));
+  c.hdv = host (g_new (gfloat, (gsize) l * heads * d));
+  c.l = l;
+  c.heads = heads;
+  c.d = d;
+  c.threads = b->threads;
+  measure (b, r, attn_back_device, attn_back_blas, &c);
   gv_cmd_free (c.cmd);
 }
 
@@ -689,12 +788,16 @@ bench_linear_dw (const Bench *b, Result *r, gint tokens, gint in, gint out)
 typedef enum { CASE_MM1024, CASE_MM2048, CASE_CONV320, CASE_CONV640, CASE_ATTN, CASE_NORM,
   CASE_MATCH, CASE_CONV320_BACK_DATA, CASE_CONV320_BACK_WEIGHT, CASE_LINEAR_DW_320,
   CASE_LINEAR_DW_1280, N_CASES } CaseId;
+  CASE_MATCH,
+  CASE_ATTN_BACK,    /* attention backward family */
+  N_CASES } CaseId;
 
 static const gchar *case_names[N_CASES] = {
   "matmul-1024", "matmul-2048", "conv3x3-320-64x64", "conv3x3-640-32x32",
   "attention-4096-5x64", "group-norm-silu-320x64x64", "nn-search-64x64-640",
   "conv3x3-320-64x64-back-data", "conv3x3-320-64x64-back-weight", "linear-dw-4096x320x320",
   "linear-dw-1024x1280x1280",
+  "attention-backward-4096-5x64",
 };
 
 static void
@@ -731,6 +834,8 @@ run_case (const Bench *b, CaseId id, Result *r)
       break;
     case CASE_LINEAR_DW_1280:
       bench_linear_dw (b, r, 1024, 1280, 1280);
+    case CASE_ATTN_BACK:
+      bench_attention_backward (b, r);
       break;
     default:
       bench_nn_search (b, r);
