@@ -15,3 +15,8 @@
 
 #include "nn/gv-op-norm.h"
 #include "nn/gv-op-rows.h"
+/* backward of normalisations, element-wise ops and resampling; loss and optimiser */
+#include "nn/gv-op-eltwise-back.h"
+#include "nn/gv-op-norm-back.h"
+#include "nn/gv-op-optim.h"
+#include "nn/gv-op-resample-back.h"
