@@ -25,14 +25,11 @@ typedef enum {
   GV_TRAIN_ALL,
 } GvTrainableSet;
 
-typedef struct {
-  gfloat lr;                 /* Tune-A-Video: 3e-5 */
-  gfloat beta1, beta2;       /* 0.9, 0.999 */
-  gfloat eps;                /* 1e-8 */
-  gfloat weight_decay;       /* 1e-2 (decoupled, torch.optim.AdamW) */
-} GvAdamWParams;
+/* lr (Tune-A-Video: 3e-5), beta1, beta2 (0.9, 0.999), eps (1e-8), weight_decay (1e-2,
+ * decoupled as torch.optim.AdamW), in double (nn/gv-op-optim.h) */
+typedef GvAdamW GvAdamWParams;
 
-#define GV_ADAMW_PARAMS_DEFAULT { 3e-5f, 0.9f, 0.999f, 1e-8f, 1e-2f }
+#define GV_ADAMW_PARAMS_DEFAULT { 3e-5, 0.9, 0.999, 1e-8, 1e-2 }
 
 /* @temporal: the layers that make @unet the video model (required for GV_TRAIN_TAV; for
  * GV_TRAIN_ALL it may be NULL: the image model per frame). @recompute: keep only each block's
@@ -43,7 +40,7 @@ GvUNetTrainer *gv_unet_trainer_new (GvUNet *unet, GvUNetTemporal *temporal,
     GvTrainableSet which, const GvAdamWParams *opt, gboolean recompute, GError **error);
 void gv_unet_trainer_free (GvUNetTrainer *tr);
 
-void gv_unet_trainer_set_lr (GvUNetTrainer *tr, gfloat lr);
+void gv_unet_trainer_set_lr (GvUNetTrainer *tr, gdouble lr);
 void gv_unet_trainer_set_recompute (GvUNetTrainer *tr, gboolean recompute);
 
 /* One step on @noisy_latents [B*F, C, h, w] (frame-major, as gv_unet_forward) with

@@ -644,6 +644,148 @@ bench_conv_back (const Bench *b, Result *r, gint ch, gint size, gboolean weight)
   else
     measure (b, r, conv_back_data_device, conv_back_data_blas, &c);
   gv_cmd_free (v->cmd);
+}
+
+typedef struct {
+  GvCmd *cmd;
+  GvTensor *x, *dy, *dw;
+  const gfloat *hx, *hdy;
+  gfloat *hdw;
+  gint tokens, in, out;
+} LinearBackCase;
+
+static void
+linear_dw_device (gpointer p)
+{
+  LinearBackCase *c = p;
+  gv_op_linear_backward_weight (c->cmd, c->dw, c->dy, c->x, FALSE);
+  finish (c->cmd);
+}
+
+/* dW [out, in] = dy^T [out, tokens] x [tokens, in] */
+static void
+linear_dw_blas (gpointer p)
+{
+  LinearBackCase *c = p;
+  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, c->out, c->in, c->tokens, 1.0f, c->hdy,
+      c->out, c->hx, c->in, 0.0f, c->hdw, c->in);
+}
+
+static void
+bench_linear_dw (const Bench *b, Result *r, gint tokens, gint in, gint out)
+{
+  gfloat *hx, *hdy;
+  LinearBackCase c = { gv_cmd_new (b->dev) };
+  c.x = RANDOM (b->dev, 6, &hx, 1, tokens, in);
+  c.dy = RANDOM (b->dev, 7, &hdy, 1, tokens, out);
+  c.dw = EMPTY (b->dev, GV_DTYPE_F32, out, in);
+  c.hx = hx;
+  c.hdy = hdy;
+  c.hdw = host (g_new (gfloat, (gsize) out * in));
+  c.tokens = tokens;
+  c.in = in;
+  c.out = out;
+  r->flops = 2.0 * tokens * in * out;
+  measure (b, r, linear_dw_device, linear_dw_blas, &c);
+  gv_cmd_free (c.cmd);
+}
+
+/* ---- attention backward family: attention backward at 4096 tokens, 5 heads of 64 ---- */
+
+typedef struct {
+  GvCmd *cmd;
+  GvTensor *q, *k, *v, *out, *lse, *dout, *dq, *dk, *dv;
+  const gfloat *hq, *hk, *hv, *hdout;
+  gfloat *s, *dp, *hdq, *hdk, *hdv;
+  gint l, heads, d, threads;
+} AttnBackCase;
+
+static void
+attn_back_device (gpointer p)
+{
+  AttnBackCase *c = p;
+  GvAttentionArgs args = { .heads = c->heads };
+  gv_op_attention_backward (c->cmd, c->dq, c->dk, c->dv, c->dout, c->q, c->k, c->v, c->out,
+      c->lse, &args, FALSE);
+  finish (c->cmd);
+}
+
+/* rows of s (scores) become P (softmax), rows of dp (dO V^T) become dS = scale P (dP - D)
+ * with D_i = sum_j P_ij dP_ij (= dO_i . O_i) */
+static void
+softmax_back_rows (gint64 first, gint64 end, gpointer p)
+{
+  AttnBackCase *c = p;
+  gfloat scale = 1.0f / sqrtf ((gfloat) c->d);
+  for (gint64 i = first; i < end; i++) {
+    gfloat *row = c->s + i * c->l, *drow = c->dp + i * c->l, di = 0;
+    softmax_row (row, c->l, scale);
+    for (gint j = 0; j < c->l; j++)
+      di += row[j] * drow[j];
+    for (gint j = 0; j < c->l; j++)
+      drow[j] = scale * row[j] * (drow[j] - di);
+  }
+}
+
+/* the same backward with OpenBLAS: S = Q K^T, dP = dO V^T, the softmax backward, dQ = dS K,
+ * dK = dS^T Q, dV = P^T dO, per head */
+static void
+attn_back_blas (gpointer p)
+{
+  AttnBackCase *c = p;
+  gint ld = c->heads * c->d, l = c->l, d = c->d;
+  for (gint h = 0; h < c->heads; h++) {
+    gint o = h * d;
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, l, l, d, 1.0f, c->hq + o, ld,
+        c->hk + o, ld, 0.0f, c->s, l);
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, l, l, d, 1.0f, c->hdout + o, ld,
+        c->hv + o, ld, 0.0f, c->dp, l);
+    parallel_for (c->threads, l, softmax_back_rows, c);
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, l, d, l, 1.0f, c->dp, l,
+        c->hk + o, ld, 0.0f, c->hdq + o, ld);
+    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, l, d, l, 1.0f, c->dp, l,
+        c->hq + o, ld, 0.0f, c->hdk + o, ld);
+    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, l, d, l, 1.0f, c->s, l,
+        c->hdout + o, ld, 0.0f, c->hdv + o, ld);
+  }
+}
+
+static void
+bench_attention_backward (const Bench *b, Result *r)
+{
+  gint l = 4096, heads = 5, d = 64;
+  r->flops = 10.0 * heads * l * l * d;    /* five products of 2 l^2 d */
+  gfloat *hq, *hk, *hv, *hdo;
+  AttnBackCase c = { gv_cmd_new (b->dev) };
+  c.q = RANDOM (b->dev, 16, &hq, 1, l, heads * d);
+  c.k = RANDOM (b->dev, 17, &hk, 1, l, heads * d);
+  c.v = RANDOM (b->dev, 18, &hv, 1, l, heads * d);
+  c.dout = RANDOM (b->dev, 19, &hdo, 1, l, heads * d);
+  c.out = EMPTY (b->dev, GV_DTYPE_F32, 1, l, heads * d);
+  c.lse = EMPTY (b->dev, GV_DTYPE_F32, 1, heads, l);
+  c.dq = EMPTY (b->dev, GV_DTYPE_F32, 1, l, heads * d);
+  c.dk = EMPTY (b->dev, GV_DTYPE_F32, 1, l, heads * d);
+  c.dv = EMPTY (b->dev, GV_DTYPE_F32, 1, l, heads * d);
+  GvAttentionArgs args = { .heads = heads };
+  gv_op_attention_lse (c.cmd, c.out, c.lse, c.q, c.k, c.v, &args);    /* not timed */
+  finish (c.cmd);
+  c.hq = hq;
+  c.hk = hk;
+  c.hv = hv;
+  c.hdout = hdo;
+  c.s = host (g_new (gfloat, (gsize) l * l));
+  c.dp = host (g_new (gfloat, (gsize) l * l));
+  c.hdq = host (g_new (gfloat, (gsize) l * heads * d));
+  c.hdk = host (g_new (gfloat, (gsize) l * heads * d));
+  c.hdv = host (g_new (gfloat, (gsize) l * heads * d));
+  c.l = l;
+  c.heads = heads;
+  c.d = d;
+  c.threads = b->threads;
+  measure (b, r, attn_back_device, attn_back_blas, &c);
+  gv_cmd_free (c.cmd);
+}
+
 /* ---- backward ops: group norm backward at 320x64x64, AdamW over 10 M parameters ---- */
 
 typedef struct {
@@ -748,138 +890,6 @@ bench_group_norm_backward (const Bench *b, Result *r)
 
 typedef struct {
   GvCmd *cmd;
-  GvTensor *x, *dy, *dw;
-  const gfloat *hx, *hdy;
-  gfloat *hdw;
-  gint tokens, in, out;
-} LinearBackCase;
-
-static void
-linear_dw_device (gpointer p)
-{
-  LinearBackCase *c = p;
-  gv_op_linear_backward_weight (c->cmd, c->dw, c->dy, c->x, FALSE);
-  finish (c->cmd);
-}
-
-/* dW [out, in] = dy^T [out, tokens] x [tokens, in] */
-static void
-linear_dw_blas (gpointer p)
-{
-  LinearBackCase *c = p;
-  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, c->out, c->in, c->tokens, 1.0f, c->hdy,
-      c->out, c->hx, c->in, 0.0f, c->hdw, c->in);
-}
-
-static void
-bench_linear_dw (const Bench *b, Result *r, gint tokens, gint in, gint out)
-{
-  gfloat *hx, *hdy;
-  LinearBackCase c = { gv_cmd_new (b->dev) };
-  c.x = RANDOM (b->dev, 6, &hx, 1, tokens, in);
-  c.dy = RANDOM (b->dev, 7, &hdy, 1, tokens, out);
-  c.dw = EMPTY (b->dev, GV_DTYPE_F32, out, in);
-  c.hx = hx;
-  c.hdy = hdy;
-  c.hdw = host (g_new (gfloat, (gsize) out * in));
-  c.tokens = tokens;
-  c.in = in;
-  c.out = out;
-  r->flops = 2.0 * tokens * in * out;
-  measure (b, r, linear_dw_device, linear_dw_blas, &c);
-/* ---- attention backward family: attention backward at 4096 tokens, 5 heads of 64 ---- */
-
-typedef struct {
-  GvCmd *cmd;
-  GvTensor *q, *k, *v, *out, *lse, *dout, *dq, *dk, *dv;
-  const gfloat *hq, *hk, *hv, *hdout;
-  gfloat *s, *dp, *hdq, *hdk, *hdv;
-  gint l, heads, d, threads;
-} AttnBackCase;
-
-static void
-attn_back_device (gpointer p)
-{
-  AttnBackCase *c = p;
-  GvAttentionArgs args = { .heads = c->heads };
-  gv_op_attention_backward (c->cmd, c->dq, c->dk, c->dv, c->dout, c->q, c->k, c->v, c->out,
-      c->lse, &args, FALSE);
-  finish (c->cmd);
-}
-
-/* rows of s (scores) become P (softmax), rows of dp (dO V^T) become dS = scale P (dP - D)
- * with D_i = sum_j P_ij dP_ij (= dO_i . O_i) */
-static void
-softmax_back_rows (gint64 first, gint64 end, gpointer p)
-{
-  AttnBackCase *c = p;
-  gfloat scale = 1.0f / sqrtf ((gfloat) c->d);
-  for (gint64 i = first; i < end; i++) {
-    gfloat *row = c->s + i * c->l, *drow = c->dp + i * c->l, di = 0;
-    softmax_row (row, c->l, scale);
-    for (gint j = 0; j < c->l; j++)
-      di += row[j] * drow[j];
-    for (gint j = 0; j < c->l; j++)
-      drow[j] = scale * row[j] * (drow[j] - di);
-  }
-}
-
-/* the same backward with OpenBLAS: S = Q K^T, dP = dO V^T, the softmax backward, dQ = dS K,
- * dK = dS^T Q, dV = P^T dO, per head */
-static void
-attn_back_blas (gpointer p)
-{
-  AttnBackCase *c = p;
-  gint ld = c->heads * c->d, l = c->l, d = c->d;
-  for (gint h = 0; h < c->heads; h++) {
-    gint o = h * d;
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, l, l, d, 1.0f, c->hq + o, ld,
-        c->hk + o, ld, 0.0f, c->s, l);
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, l, l, d, 1.0f, c->hdout + o, ld,
-        c->hv + o, ld, 0.0f, c->dp, l);
-    parallel_for (c->threads, l, softmax_back_rows, c);
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, l, d, l, 1.0f, c->dp, l,
-        c->hk + o, ld, 0.0f, c->hdq + o, ld);
-    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, l, d, l, 1.0f, c->dp, l,
-        c->hq + o, ld, 0.0f, c->hdk + o, ld);
-    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, l, d, l, 1.0f, c->s, l,
-        c->hdout + o, ld, 0.0f, c->hdv + o, ld);
-  }
-}
-
-static void
-bench_attention_backward (const Bench *b, Result *r)
-{
-  gint l = 4096, heads = 5, d = 64;
-  r->flops = 10.0 * heads * l * l * d;    /* five products of 2 l^2 d */
-  gfloat *hq, *hk, *hv, *hdo;
-  AttnBackCase c = { gv_cmd_new (b->dev) };
-  c.q = RANDOM (b->dev, 16, &hq, 1, l, heads * d);
-  c.k = RANDOM (b->dev, 17, &hk, 1, l, heads * d);
-  c.v = RANDOM (b->dev, 18, &hv, 1, l, heads * d);
-  c.dout = RANDOM (b->dev, 19, &hdo, 1, l, heads * d);
-  c.out = EMPTY (b->dev, GV_DTYPE_F32, 1, l, heads * d);
-  c.lse = EMPTY (b->dev, GV_DTYPE_F32, 1, heads, l);
-  c.dq = EMPTY (b->dev, GV_DTYPE_F32, 1, l, heads * d);
-  c.dk = EMPTY (b->dev, GV_DTYPE_F32, 1, l, heads * d);
-  c.dv = EMPTY (b->dev, GV_DTYPE_F32, 1, l, heads * d);
-  GvAttentionArgs args = { .heads = heads };
-  gv_op_attention_lse (c.cmd, c.out, c.lse, c.q, c.k, c.v, &args);    /* not timed */
-  finish (c.cmd);
-  c.hq = hq;
-  c.hk = hk;
-  c.hv = hv;
-  c.hdout = hdo;
-  c.s = host (g_new (gfloat, (gsize) l * l));
-  c.dp = host (g_new (gfloat, (gsize) l * l));
-  c.hdq = host (g_new (gfloat, (gsize) l * heads * d));
-  c.hdk = host (g_new (gfloat, (gsize) l * heads * d));
-  c.hdv = host (g_new (gfloat, (gsize) l * heads * d));
-  c.l = l;
-  c.heads = heads;
-  c.d = d;
-  c.threads = b->threads;
-  measure (b, r, attn_back_device, attn_back_blas, &c);
   GvTensor *param, *m, *v, *grad, *clip;
   gfloat *hparam, *hm, *hv;
   const gfloat *hgrad;
@@ -959,10 +969,8 @@ bench_adamw_step (const Bench *b, Result *r)
 
 typedef enum { CASE_MM1024, CASE_MM2048, CASE_CONV320, CASE_CONV640, CASE_ATTN, CASE_NORM,
   CASE_MATCH, CASE_CONV320_BACK_DATA, CASE_CONV320_BACK_WEIGHT, CASE_LINEAR_DW_320,
-  CASE_LINEAR_DW_1280, N_CASES } CaseId;
-  CASE_MATCH,
+  CASE_LINEAR_DW_1280,
   CASE_ATTN_BACK,    /* attention backward family */
-  CASE_MATCH,
   CASE_NORM_BACK, CASE_ADAMW,   /* backward ops */
   N_CASES } CaseId;
 
@@ -1009,8 +1017,10 @@ run_case (const Bench *b, CaseId id, Result *r)
       break;
     case CASE_LINEAR_DW_1280:
       bench_linear_dw (b, r, 1024, 1280, 1280);
+      break;
     case CASE_ATTN_BACK:
       bench_attention_backward (b, r);
+      break;
     case CASE_NORM_BACK:
       bench_group_norm_backward (b, r);
       break;
