@@ -866,11 +866,12 @@ embedding_tape_clear (EmbeddingTape *e)
     g_clear_pointer (all[i], gv_tensor_unref);
 }
 
-/* dh += @d (a second consumer's gradient) */
+/* dh += *@d (a second consumer's gradient), then *@d is released */
 static void
-grad_add (GvCmd *cmd, GvTensor *dh, GvTensor *d)
+grad_add (GvCmd *cmd, GvTensor *dh, GvTensor **d)
 {
-  gv_op_add_backward (cmd, dh, NULL, d, TRUE);
+  gv_op_add_backward (cmd, dh, NULL, *d, TRUE);
+  g_clear_pointer (d, gv_tensor_unref);
 }
 
 /* State of a step: the block inputs in forward order (popped by the backward). */
@@ -881,6 +882,7 @@ typedef struct {
   guint next;
   GvTensor *demb;                /* [B*F, T] embedding gradient, or NULL (frozen) */
   GvTemporalBlock **temporal;    /* backward: one past the next transformer's layers */
+  GvTensor *last;                /* the input popped last, released at the next pop */
 } Tape;
 
 static GvTensor *
@@ -890,10 +892,14 @@ save (Tape *t, GvTensor *x)
   return x;
 }
 
+/* the last saved input, released from the tape (each is read by one block's backward only,
+ * which ends before the next pop) */
 static GvTensor *
 pop (Tape *t)
 {
-  return g_ptr_array_index (t->saved, --t->next);
+  g_clear_pointer (&t->last, gv_tensor_unref);
+  t->last = g_ptr_array_steal_index (t->saved, --t->next);
+  return t->last;
 }
 
 /* the backward of resnet (p, r, x): returns dx */
@@ -1085,6 +1091,7 @@ gv_unet_forward_backward (GvUNet *u, GvCmd *cmd, GvTensor *sample, const GvUNetI
       dskip[k] = gv_tensor_like (cmd, skip);
       gv_op_concat_backward (cmd, dh, dskip[k], dcat, 1, FALSE);
       gv_tensor_unref (dcat);
+      g_clear_pointer (&skip_of[k], gv_tensor_unref);
     }
   }
   dh = resnet_back (t, &u->mid.resnets[1], dh, pop (t));
@@ -1095,18 +1102,18 @@ gv_unet_forward_backward (GvUNet *u, GvCmd *cmd, GvTensor *sample, const GvUNetI
   for (gint i = c->n_blocks - 1; i >= 0; i--) {
     GvUNetBlock *b = &u->down[i];
     if (b->sampler.weight) {
-      grad_add (cmd, dh, dskip[--k]);
+      grad_add (cmd, dh, &dskip[--k]);
       GvTensor *hx = pop (t);
       dh = conv_back (t, &b->sampler, dh, hx);
     }
     for (gint j = b->n_layers - 1; j >= 0; j--) {
-      grad_add (cmd, dh, dskip[--k]);
+      grad_add (cmd, dh, &dskip[--k]);
       if (b->attentions)
         dh = transformer_back (t, &b->attentions[j], dh);
       dh = resnet_back (t, &b->resnets[j], dh, pop (t));
     }
   }
-  grad_add (cmd, dh, dskip[--k]);
+  grad_add (cmd, dh, &dskip[--k]);
   gv_conv2d_backward (&u->conv_in, cmd, g, NULL, NULL, dh, sample, FALSE);
   gv_tensor_unref (dh);
   if (t->demb != NULL) {
@@ -1116,11 +1123,12 @@ gv_unet_forward_backward (GvUNet *u, GvCmd *cmd, GvTensor *sample, const GvUNetI
 
   for (guint i = 0; i < n_skips; i++) {
     g_clear_pointer (&dskip[i], gv_tensor_unref);
-    gv_tensor_unref (skip_of[i]);
+    g_clear_pointer (&skip_of[i], gv_tensor_unref);
   }
   g_free (dskip);
   g_free (skip_of);
   g_array_unref (popped);
+  g_clear_pointer (&t->last, gv_tensor_unref);
   g_ptr_array_unref (t->saved);
   embedding_tape_clear (&e);
   g_clear_pointer (&p->emb.emb_silu, gv_tensor_unref);
