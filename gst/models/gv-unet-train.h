@@ -34,8 +34,9 @@ typedef GvAdamW GvAdamWParams;
 /* @temporal: the layers that make @unet the video model (required for GV_TRAIN_TAV; for
  * GV_TRAIN_ALL it may be NULL: the image model per frame). @recompute: keep only each block's
  * input during the forward and recompute the block during the backward (per-block gradient
- * checkpointing; gradients are bit-identical either way). Neither @unet nor @temporal is
- * owned; both must outlive the trainer. */
+ * checkpointing). NOTE: only this path exists so far; FALSE (keep every block's inside,
+ * faster, ~6x the activation memory: docs/performance.md) is accepted and runs the same
+ * recompute path. Neither @unet nor @temporal is owned; both must outlive the trainer. */
 GvUNetTrainer *gv_unet_trainer_new (GvUNet *unet, GvUNetTemporal *temporal,
     GvTrainableSet which, const GvAdamWParams *opt, gboolean recompute, GError **error);
 void gv_unet_trainer_free (GvUNetTrainer *tr);
