@@ -84,7 +84,9 @@ block (GvCmd *cmd, const Backward *w, GvKernel *scores, gint64 bh0, gint64 n, gi
     gint64 nq)
 {
   gint64 b = bh0 / w->H, h = bh0 % w->H, kvh0 = (b / w->R) * w->H + h;
-  gint64 D = w->D, nk = w->causal ? MIN (w->Lk, i0 + nq) : w->Lk;
+  /* causal: the keys past the block's last row are skipped, but only with one pair per block
+   * (the pairs of a block are views of consecutive whole rows of keys) */
+  gint64 D = w->D, nk = w->causal && n == 1 ? MIN (w->Lk, i0 + nq) : w->Lk;
   GvTensor *q = GV_VIEW (w->qh, (bh0 * w->Lq + i0) * D, n, nq, D);
   GvTensor *dO = GV_VIEW (w->doh, (bh0 * w->Lq + i0) * D, n, nq, D);
   GvTensor *dq = w->dqh ? GV_VIEW (w->dqh, (bh0 * w->Lq + i0) * D, n, nq, D) : NULL;

@@ -151,8 +151,11 @@ test_causal_odd (void)
 {
   Case c1 = { .B = 2, .Bk = 1, .Lq = 33, .Lk = 41, .H = 1, .D = 9, .causal = TRUE };
   Case c2 = { .B = 1, .Bk = 1, .Lq = 43, .Lk = 31, .H = 2, .D = 8, .causal = TRUE };
+  /* several (batch, head) pairs per block, fewer queries than keys */
+  Case c3 = { .B = 3, .Bk = 3, .Lq = 20, .Lk = 33, .H = 2, .D = 10, .causal = TRUE };
   check (&c1, 5, TRUE);
   check (&c2, 15, FALSE);
+  check (&c3, 25, FALSE);
 }
 
 static void
