@@ -87,6 +87,27 @@ test_group_norm_back_large_plane (void)
   group_norm_back_case (&k, 4);
 }
 
+/* dx written over dy gives the bits of a separate dx */
+static void
+test_group_norm_back_in_place (void)
+{
+  gint64 numel = 2 * 6 * 5 * 7;
+  gfloat *x = gv_test_random (numel, 30, -2, 2), *dy = gv_test_random (numel, 31, -1, 1);
+  gfloat *gamma = gv_test_random (6, 32, 0.5f, 1.5f), *beta = gv_test_random (6, 33, -1, 1);
+  GvTensor *tx = GV_TEST_TENSOR (x, 2, 6, 5, 7), *tdy = GV_TEST_TENSOR (dy, 2, 6, 5, 7);
+  GvTensor *tdx = GV_TEST_TENSOR (NULL, 2, 6, 5, 7);
+  GvTensor *tg = GV_TEST_TENSOR (gamma, 6), *tb = GV_TEST_TENSOR (beta, 6);
+  GvCmd *cmd = gv_cmd_new (gv_test_device ());
+  gv_op_group_norm_backward (cmd, tdx, NULL, NULL, tdy, tx, tg, tb, 3, 2, 1e-5f, TRUE, FALSE);
+  gv_op_group_norm_backward (cmd, tdy, NULL, NULL, tdy, tx, tg, tb, 3, 2, 1e-5f, TRUE, FALSE);
+  gv_test_finish (cmd);
+  gfloat *a = gv_test_download (tdx), *b = gv_test_download (tdy);
+  g_assert_cmpmem (a, numel * sizeof (gfloat), b, numel * sizeof (gfloat));
+  gv_cmd_free (cmd);
+  GV_TEST_UNREF_ALL (tx, tdy, tdx, tg, tb);
+  GV_TEST_FREE_ALL (x, dy, gamma, beta, a, b);
+}
+
 static void
 test_group_norm_back_bad_args (void)
 {
@@ -183,6 +204,7 @@ main (int argc, char **argv)
       test_group_norm_back_frames_silu);
   g_test_add_func ("/norm-back/group-norm/plain", test_group_norm_back_plain);
   g_test_add_func ("/norm-back/group-norm/large-plane", test_group_norm_back_large_plane);
+  g_test_add_func ("/norm-back/group-norm/in-place", test_group_norm_back_in_place);
   g_test_add_func ("/norm-back/group-norm/bad-args", test_group_norm_back_bad_args);
   g_test_add_func ("/norm-back/layer-norm/odd", test_layer_norm_back_odd);
   g_test_add_func ("/norm-back/layer-norm/long-rows-accumulate",
