@@ -74,6 +74,9 @@ bench (GvDevice *dev, const gchar *name, GvUNet *unet, gint frames, gint latent,
   GvUNetTrainer *tr = gv_unet_trainer_new (unet, temporal, GV_TRAIN_TAV, &opt, TRUE, &error);
   if (tr == NULL)
     g_error ("gv-bench-train: %s", error->message);
+  /* what stays between steps: weights, temporal layers, inputs, the trainer's state */
+  guint64 resident;
+  gv_device_get_memory_stats (dev, &resident, NULL, NULL, NULL);
   gfloat loss = 0;
   for (gint r = 0; r < runs + 1; r++) {
     GvCmd *cmd = gv_cmd_new (dev);
@@ -85,9 +88,9 @@ bench (GvDevice *dev, const gchar *name, GvUNet *unet, gint frames, gint latent,
       stp = MIN (stp, now_ms () - t0);
     gv_cmd_free (cmd);
   }
-  g_print ("%-6s %2d x %3d x %-3d %10.0f %10.0f %6.2fx %12.1f %12.1f %8.4f\n", name, frames,
-      latent, latent, fwd, stp, stp / fwd, fwd_peak / 1048576.0,
-      gv_unet_trainer_get_peak_memory (tr) / 1048576.0, loss);
+  g_print ("%-6s %2d x %3d x %-3d %10.0f %10.0f %6.2fx %12.1f %12.1f %12.1f %8.4f\n", name,
+      frames, latent, latent, fwd, stp, stp / fwd, fwd_peak / 1048576.0,
+      gv_unet_trainer_get_peak_memory (tr) / 1048576.0, resident / 1048576.0, loss);
   gv_unet_trainer_free (tr);
   gv_tensor_unref (sample);
   gv_tensor_unref (target);
@@ -133,8 +136,8 @@ main (int argc, char **argv)
     g_printerr ("gv-bench-train: %s\n", error->message);
     return 1;
   }
-  g_print ("%-6s %-14s %10s %10s %7s %12s %12s %8s\n", "model", "F x h x w", "fwd ms",
-      "step ms", "ratio", "fwd peak MB", "step peak MB", "loss");
+  g_print ("%-6s %-14s %10s %10s %7s %12s %12s %12s %8s\n", "model", "F x h x w", "fwd ms",
+      "step ms", "ratio", "fwd peak MiB", "step peak MiB", "resident MiB", "loss");
   if (strstr (which, "tiny") != NULL) {
     gchar *folder = g_build_filename (GV_BENCH_TINY_MODEL, "unet", NULL);
     GvCheckpointConfig *cfg = gv_checkpoint_config_load (GV_BENCH_TINY_MODEL, &error);
