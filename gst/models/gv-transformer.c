@@ -152,6 +152,21 @@ gv_sparse_causal_index (GvCmd *cmd, gint clips, gint frames)
   return t;
 }
 
+/* keys or values [N, L, C] of each image gathered with those of the two images @frame_index
+ * names (rows of one image each: [1, 1, N, L*C] gathered into [N, 2L, C]) */
+static GvTensor *
+gather_pairs (GvCmd *cmd, GvTensor *t, GvTensor *frame_index)
+{
+  gint64 n = t->shape[0], l = t->shape[1], c = t->shape[2];
+  GvTensor *rows = GV_VIEW (t, 0, 1, 1, n, l * c);
+  GvTensor *pairs = GV_TENSOR (cmd, 1, 1, 2 * n, l * c);
+  gv_op_gather (cmd, pairs, rows, frame_index);
+  GvTensor *out = GV_VIEW (pairs, 0, n, 2 * l, c);
+  gv_tensor_unref (rows);
+  gv_tensor_unref (pairs);
+  return out;
+}
+
 /* Multi-head attention of @x's tokens on @context (NULL: self-attention), output projection
  * with the residual @x fused. With @frame_index (sparse-causal), keys and values of each image
  * are those of the two images the index names, concatenated. */
@@ -168,20 +183,11 @@ attend (GvAttentionProj *a, GvCmd *cmd, GvTensor *normed, GvTensor *context, GvT
   GvTensor *v = gv_linear_apply (&a->to_v, cmd, src, GV_ACT_NONE, NULL);
 
   if (frame_index != NULL) {
-    /* rows of one image each: [1, 1, N*F, L*C] gathered into [N*F, 2L, C] */
-    gint64 n = k->shape[0], l = k->shape[1], c = k->shape[2];
-    GvTensor *kv[2] = { k, v };
-    for (int i = 0; i < 2; i++) {
-      GvTensor *rows = GV_VIEW (kv[i], 0, 1, 1, n, l * c);
-      GvTensor *pairs = GV_TENSOR (cmd, 1, 1, 2 * n, l * c);
-      gv_op_gather (cmd, pairs, rows, frame_index);
-      gv_tensor_unref (rows);
-      gv_tensor_unref (kv[i]);
-      kv[i] = GV_VIEW (pairs, 0, n, 2 * l, c);
-      gv_tensor_unref (pairs);
-    }
-    k = kv[0];
-    v = kv[1];
+    GvTensor *kp = gather_pairs (cmd, k, frame_index), *vp = gather_pairs (cmd, v, frame_index);
+    gv_tensor_unref (k);
+    gv_tensor_unref (v);
+    k = kp;
+    v = vp;
   }
 
   GvTensor *att = gv_tensor_like (cmd, q);
@@ -276,20 +282,6 @@ gv_transformer_forward (GvTransformer2D *t, GvCmd *cmd, GvTensor *x, GvTensor *c
 }
 
 /* --- backward --- */
-
-/* keys or values [N, L, C] gathered as attend () does: [N, 2L, C] */
-static GvTensor *
-gather_pairs (GvCmd *cmd, GvTensor *t, GvTensor *frame_index)
-{
-  gint64 n = t->shape[0], l = t->shape[1], c = t->shape[2];
-  GvTensor *rows = GV_VIEW (t, 0, 1, 1, n, l * c);
-  GvTensor *pairs = GV_TENSOR (cmd, 1, 1, 2 * n, l * c);
-  gv_op_gather (cmd, pairs, rows, frame_index);
-  GvTensor *out = GV_VIEW (pairs, 0, n, 2 * l, c);
-  gv_tensor_unref (rows);
-  gv_tensor_unref (pairs);
-  return out;
-}
 
 /* dt [N, L, C] = the gradient of gather_pairs (t) from dpairs [N, 2L, C] */
 static void
