@@ -67,16 +67,17 @@ sample (Golden *g, GvModel *m, GvCmd *cmd, gint variant, GvCondition *uncond,
   GvTensor *mask = GV_TENSOR (cmd, 1, 1, latents->shape[2], latents->shape[3]);
   gv_tensor_record_fill (cmd, mask, variant == MASK_ONES ? 1.0f : 0.0f);
 
-  /* an inversion of one level: the case's latents are Z_T */
-  gint last_t = 0;
-  GvTensor *levels[2] = { NULL, latents };
-  GvInversion inv = { 1, &last_t, levels };
   GvCorrectParams p = { .steps = steps, .guidance_scale = gs, .weight_current = 1.0f };
   g_print ("%-28s through gv_latent_correct and gv_denoise: %s\n", g->case_name,
       variant_names[variant]);
   GvScheduler *sched = gv_model_new_scheduler (m, &error);
+  /* an inversion of one level, at the sampler's first timestep: the case's latents are Z_T */
+  gint *timesteps = sched ? gv_scheduler_timesteps (sched, steps) : NULL;
+  GvTensor *levels[2] = { NULL, latents };
+  GvInversion inv = { 1, timesteps, levels };
   GvTensor *z = sched ? gv_latent_correct (&d, sched, cmd, &inv, &trg, mask, &p, NULL, NULL,
       NULL, NULL, &error) : NULL;
+  g_free (timesteps);
   if (sched)
     gv_scheduler_free (sched);
   gv_tensor_unref (other);
