@@ -21,6 +21,14 @@ layout(binding = 0, TEXFMT) uniform readonly imageBuffer Q;
 layout(binding = 1, TEXFMT) uniform readonly imageBuffer K;
 layout(binding = 2, TEXFMT) uniform readonly imageBuffer V;
 layout(binding = 3) writeonly buffer Out { ST_OUT o[]; };
+#ifndef LSE
+#define LSE 0
+#endif
+#if LSE
+// the training forward also keeps lse [B, H, Lq] (natural log) for the backward; the binding
+// starts at batch b0
+layout(binding = 4) writeonly buffer Lse { float lse_o[]; };
+#endif
 
 // Offsets below are in texels (TEXW floats) unless named in floats. The binding of q and out
 // starts at row (b0 * lq + i0) of the flattened [B*Lq] rows; that of k and v at key/value

@@ -140,6 +140,12 @@ main ()
     [[unroll]] for (uint c = 0; c < 8; c++)
       lsum += subgroupShuffle (l[i], c);
     float inv = lsum > 0.0 ? 1.0 / lsum : 0.0;
+#if LSE
+    // scores are in base 2 (p.scale holds log2 (e)); m[i] is the same in every lane
+    if (i < nvalid && lane == 0 && tk.dc == 0)
+      lse_o[gv_off[4] + (tk.bl * p.heads + tk.h) * p.lq + iq0 + i] =
+          (m[i] + log2 (lsum)) * 0.69314718055994531;
+#endif
     if (i < nvalid) {
       uint obase = gv_off[3] + (qrow0 + i) * p.cw * TEXW + tk.h * HD;   // floats
       [[unroll]] for (uint e = 0; e < DL4; e++) {

@@ -115,6 +115,12 @@ main ()
 
   if (tid < BR)
     l_s[tid] = l_run;
+#if LSE
+  // scores are in base 2 (p.scale holds log2 (e)); every head chunk has the same sums
+  if (tid < nvalid && tk.dc == 0)
+    lse_o[gv_off[4] + (tk.bl * p.heads + tk.h) * p.lq + iq0 + tid] =
+        (m_run + log2 (l_run)) * 0.69314718055994531;
+#endif
   barrier ();
   if (r < nvalid) {
     float lsum = l_s[r];

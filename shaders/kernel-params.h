@@ -233,6 +233,107 @@ GV_PARAMS (GvConvFlipParams) {
   guint32 c, co, kh, kw;
 };
 
+/* --- attention backward family (gv-op-attention-back.c) --- */
+
+/* attention_back.comp: DELTA=1 computes delta [B, H, Lq] = rowsum (dout * out) per head for
+ * the rows [r0, r0 + count / heads) of the flattened [B * Lq]; DELTA=0 turns a block of scores
+ * (count elements, [groups, nq, nk], group g being (batch * heads + head) bh0 + g, rows from
+ * query i0) into P = exp (s - lse) and dS = scale P (dP - delta) in place */
+GV_PARAMS (GvAttentionBackParams) {
+  guint32 lq;                 /* query rows per (batch, head) */
+  guint32 heads, d;           /* DELTA: heads and head size */
+  guint32 r0;                 /* DELTA: first row of this dispatch */
+  guint32 i0, nq, nk;         /* scores: first query row, rows and keys of the block */
+  guint32 bh0;                /* scores: first (batch * heads + head) of the block */
+  guint32 causal;
+  gfloat scale;
+  guint32 count;              /* elements this dispatch writes */
+};
+
+/* gather_back.comp: dsrc[p, l, :] (+)= sum over m with index[b, m] == l of dout[p, m, :], in
+ * the order of m (p = b * C + c; indices clamped into [0, L) as in the forward) */
+GV_PARAMS (GvGatherBackParams) {
+  guint32 len, d, m, ch;      /* as GvGatherParams (d in floats) */
+  guint32 first_plane;        /* plane at which the Dout and Dsrc bindings start */
+  guint32 accumulate;         /* 1: add to dsrc, 0: overwrite it */
+  guint32 count;              /* elements of dsrc this dispatch writes */
+};
+
+/* --- backward of normalisations, element-wise ops and resampling; loss and optimiser --- */
+/* eltwise_back.comp: dx (+)= dy act'(x) */
+GV_PARAMS (GvEltwiseBackParams) {
+  guint32 count;              /* elements in this dispatch */
+};
+
+/* eltwise_back.comp: OP, specialization constant 0 */
+#define GV_ELTWISE_BACK_IDENTITY 0    /* dx (+)= dy */
+#define GV_ELTWISE_BACK_SILU 1
+#define GV_ELTWISE_BACK_GELU 2
+#define GV_ELTWISE_BACK_QUICK_GELU 3
+
+/* concat_back.comp: dpart[r, i] (+)= dy[r, start + i] */
+GV_PARAMS (GvSliceParams) {
+  guint32 row_len;            /* elements of a row of dy */
+  guint32 start;              /* where the part starts in a row */
+  guint32 len;                /* elements of the part in a row */
+  guint32 rows;
+};
+
+/* repeat_back.comp: dx[c, i] (+)= sum over f of dy[c * frames + f, i] */
+GV_PARAMS (GvRepeatBackParams) {
+  guint32 len;                /* elements of a row */
+  guint32 frames;             /* rows of dy per row of dx */
+  guint32 count;              /* elements of dx */
+};
+
+/* group_norm_back.comp, STAGES 1 and 3: per plane */
+GV_PARAMS (GvGroupNormBackParams) {
+  guint32 plane_len;          /* elements per plane (S) */
+  guint32 first_plane;        /* plane at which bindings X, Dy and Dx start */
+  guint32 planes;             /* planes in this dispatch */
+  guint32 channels;           /* C */
+};
+
+/* group_norm_back.comp, STAGES 2 and 4: per statistic, per channel */
+GV_PARAMS (GvGroupNormBackFinalParams) {
+  guint32 n_stats;            /* (N / F) * G */
+  guint32 groups, frames, cpg;
+  guint32 plane_len;          /* S */
+  guint32 n_img;              /* N */
+};
+
+/* optim.comp, STAGE 1: partial sums of squares */
+GV_PARAMS (GvOptimPartialParams) {
+  guint32 count;              /* elements in this dispatch */
+  guint32 chunk;              /* elements per partial */
+  guint32 first_part;         /* where this dispatch's partials start */
+  gfloat scale;               /* GV_OPTIM_MSE: the gradient factor (2 / n) */
+};
+
+/* optim.comp, STAGE 2: the sum of the partials */
+GV_PARAMS (GvOptimFinalParams) {
+  guint32 n_parts;
+  gfloat inv_count;           /* GV_OPTIM_MEAN: 1 / n */
+  gfloat max_norm;            /* GV_OPTIM_CLIP */
+};
+
+/* optim.comp, STAGE 3: one AdamW step (factors computed on the host in double) */
+GV_PARAMS (GvAdamwParams) {
+  guint32 count;
+  gfloat decay;               /* 1 - lr * weight_decay */
+  gfloat beta2, eps;
+  gfloat one_minus_beta1;     /* 1 - beta1 and 1 - beta2 rounded once from double, as torch */
+  gfloat one_minus_beta2;
+  gfloat step_size;           /* lr / (1 - beta1^step) */
+  gfloat bias2_sqrt;          /* sqrt (1 - beta2^step) */
+};
+
+/* optim.comp: OP (specialization constant 0) and MODE (2) */
+#define GV_OPTIM_SUM_SQUARES 0
+#define GV_OPTIM_MSE 1
+#define GV_OPTIM_MEAN 0
+#define GV_OPTIM_CLIP 1
+
 #ifndef VULKAN
 /* 4-byte fields only (no padding), and at most 96 bytes: with the 32-byte offset header, the
  * 128 bytes of push constants every Vulkan device has */
@@ -257,6 +358,16 @@ GV_PARAMS_WORDS (GvTimestepParams, 3);
 GV_PARAMS_WORDS (GvSumStridedParams, 7);
 GV_PARAMS_WORDS (GvIm2colParams, 13);
 GV_PARAMS_WORDS (GvConvFlipParams, 4);
+GV_PARAMS_WORDS (GvAttentionBackParams, 11);
+GV_PARAMS_WORDS (GvGatherBackParams, 7);
+GV_PARAMS_WORDS (GvEltwiseBackParams, 1);
+GV_PARAMS_WORDS (GvSliceParams, 4);
+GV_PARAMS_WORDS (GvRepeatBackParams, 3);
+GV_PARAMS_WORDS (GvGroupNormBackParams, 4);
+GV_PARAMS_WORDS (GvGroupNormBackFinalParams, 6);
+GV_PARAMS_WORDS (GvOptimPartialParams, 4);
+GV_PARAMS_WORDS (GvOptimFinalParams, 3);
+GV_PARAMS_WORDS (GvAdamwParams, 8);
 #undef GV_PARAMS_WORDS
 #endif
 

@@ -203,3 +203,95 @@ gv_layer_norm_clear (GvLayerNorm *n)
   g_clear_pointer (&n->weight, gv_tensor_unref);
   g_clear_pointer (&n->bias, gv_tensor_unref);
 }
+
+/* --- backward --- */
+
+GvTensor *
+gv_grads_lookup (const GvGrads *g, GvTensor *param)
+{
+  return g != NULL && param != NULL ? g->grad (param, g->data) : NULL;
+}
+
+void
+gv_linear_backward (GvLinear *l, GvCmd *cmd, const GvGrads *g, GvTensor *weight, GvTensor *dx,
+    GvTensor *dy, GvTensor *x, gboolean accumulate)
+{
+  GvTensor *w = weight ? weight : l->weight, *dw = gv_grads_lookup (g, w);
+  GvTensor *db = gv_grads_lookup (g, l->bias);
+  if (dx != NULL)
+    gv_op_linear_backward_input (cmd, dx, dy, w, accumulate);
+  if (dw != NULL)
+    gv_op_linear_backward_weight (cmd, dw, dy, x, TRUE);
+  if (db != NULL)
+    gv_op_linear_backward_bias (cmd, db, dy, TRUE);
+}
+
+void
+gv_linear_pixels_backward (GvLinear *l, GvCmd *cmd, const GvGrads *g, GvTensor *dx,
+    GvTensor *dy, GvTensor *x, gboolean accumulate)
+{
+  GvTensor *dw = gv_grads_lookup (g, l->weight), *db = gv_grads_lookup (g, l->bias);
+  /* weight gradients add up; dx follows @accumulate: two calls when they differ */
+  if (dx != NULL)
+    gv_op_linear_apply_pixels_backward (cmd, dx, NULL, NULL, dy, x, l->weight, accumulate);
+  if (dw != NULL || db != NULL)
+    gv_op_linear_apply_pixels_backward (cmd, NULL, dw, db, dy, x, l->weight, TRUE);
+}
+
+void
+gv_linear_to_pixels_backward (GvLinear *l, GvCmd *cmd, const GvGrads *g, GvTensor *dh,
+    GvTensor *dy, GvTensor *h, gboolean accumulate)
+{
+  GvTensor *dw = gv_grads_lookup (g, l->weight), *db = gv_grads_lookup (g, l->bias);
+  if (dh != NULL)
+    gv_op_linear_apply_to_pixels_backward (cmd, dh, NULL, NULL, dy, h, l->weight, accumulate);
+  if (dw != NULL || db != NULL)
+    gv_op_linear_apply_to_pixels_backward (cmd, NULL, dw, db, dy, h, l->weight, TRUE);
+}
+
+void
+gv_conv2d_backward (GvConv2d *c, GvCmd *cmd, const GvGrads *g, GvTensor *dx, GvTensor *dadd,
+    GvTensor *dy, GvTensor *x, gboolean accumulate)
+{
+  GvConvArgs args = {
+    .stride = c->stride,
+    .pad_top = c->pad_top, .pad_bottom = c->pad_bottom,
+    .pad_left = c->pad_left, .pad_right = c->pad_right,
+  };
+  GvTensor *dw = gv_grads_lookup (g, c->weight), *db = gv_grads_lookup (g, c->bias);
+  if (dx != NULL)
+    gv_op_conv2d_backward_input (cmd, dx, dy, c->weight, &args, accumulate);
+  if (dadd != NULL)
+    gv_op_conv2d_backward_add (cmd, dadd, dy, FALSE);
+  if (dw != NULL)
+    gv_op_conv2d_backward_weight (cmd, dw, dy, x, &args, TRUE);
+  if (db != NULL)
+    gv_op_conv2d_backward_bias (cmd, db, dy, TRUE);
+}
+
+void
+gv_group_norm_backward (GvGroupNorm *n, GvCmd *cmd, const GvGrads *g, GvTensor *dx,
+    GvTensor *dy, GvTensor *x, gint frames, gboolean silu, gboolean accumulate)
+{
+  GvTensor *dgamma = gv_grads_lookup (g, n->weight), *dbeta = gv_grads_lookup (g, n->bias);
+  if (dx != NULL)
+    gv_op_group_norm_backward (cmd, dx, NULL, NULL, dy, x, n->weight, n->bias, n->groups,
+        frames, n->eps, silu, accumulate);
+  if (dgamma != NULL || dbeta != NULL)
+    gv_op_group_norm_backward (cmd, NULL, dgamma, dbeta, dy, x, n->weight, n->bias,
+        n->groups, frames, n->eps, silu, TRUE);
+}
+
+void
+gv_layer_norm_backward (GvLayerNorm *n, GvCmd *cmd, const GvGrads *g, GvTensor *dx,
+    GvTensor *dy, GvTensor *x, gboolean accumulate)
+{
+  GvTensor *dgamma = gv_grads_lookup (g, n->weight), *dbeta = gv_grads_lookup (g, n->bias);
+  if (dx != NULL)
+    gv_op_layer_norm_backward (cmd, dx, NULL, NULL, dy, x, n->weight, n->eps, accumulate);
+  if (dgamma != NULL || dbeta != NULL) {
+    GvTensor *scratch = gv_tensor_like (cmd, x);
+    gv_op_layer_norm_backward (cmd, scratch, dgamma, dbeta, dy, x, n->weight, n->eps, TRUE);
+    gv_tensor_unref (scratch);
+  }
+}

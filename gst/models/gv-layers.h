@@ -80,4 +80,33 @@ void gv_layer_norm_clear (GvLayerNorm *n);
 GvTensor *gv_tensor_like (GvCmd *cmd, const GvTensor *like);
 GvTensor *gv_tensor_like_last (GvCmd *cmd, const GvTensor *like, gint64 last);
 
+/* --- Training: backward of the layers above (issue 9) ---
+ * A GvGradFunc names the gradient tensor of a parameter (NULL: frozen, no weight gradient is
+ * computed). Weight gradients are always added into (the trainer zeroes them before a step);
+ * input gradients are written, or added when @accumulate. dx may be NULL (not wanted). */
+typedef GvTensor *(*GvGradFunc) (GvTensor *param, gpointer user_data);
+
+typedef struct {
+  GvGradFunc grad;
+  gpointer data;
+} GvGrads;
+
+GvTensor *gv_grads_lookup (const GvGrads *g, GvTensor *param);
+
+/* gv_linear_apply without activation: dy [..., out] -> dx [..., in]; @weight is the weight
+ * the forward used (a tuned one may stand in for l->weight; NULL: l->weight). */
+void gv_linear_backward (GvLinear *l, GvCmd *cmd, const GvGrads *g, GvTensor *weight,
+    GvTensor *dx, GvTensor *dy, GvTensor *x, gboolean accumulate);
+void gv_linear_pixels_backward (GvLinear *l, GvCmd *cmd, const GvGrads *g, GvTensor *dx,
+    GvTensor *dy, GvTensor *x, gboolean accumulate);
+void gv_linear_to_pixels_backward (GvLinear *l, GvCmd *cmd, const GvGrads *g, GvTensor *dh,
+    GvTensor *dy, GvTensor *h, gboolean accumulate);
+/* gv_conv2d_apply without activation; @dadd: gradient of add_per_channel [N, out] (or NULL) */
+void gv_conv2d_backward (GvConv2d *c, GvCmd *cmd, const GvGrads *g, GvTensor *dx,
+    GvTensor *dadd, GvTensor *dy, GvTensor *x, gboolean accumulate);
+void gv_group_norm_backward (GvGroupNorm *n, GvCmd *cmd, const GvGrads *g, GvTensor *dx,
+    GvTensor *dy, GvTensor *x, gint frames, gboolean silu, gboolean accumulate);
+void gv_layer_norm_backward (GvLayerNorm *n, GvCmd *cmd, const GvGrads *g, GvTensor *dx,
+    GvTensor *dy, GvTensor *x, gboolean accumulate);
+
 G_END_DECLS

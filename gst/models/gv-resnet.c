@@ -65,6 +65,50 @@ gv_resnet_forward (GvResnet *r, GvCmd *cmd, GvTensor *x, const GvResnetEmb *emb,
 }
 
 void
+gv_resnet_backward (GvResnet *r, GvCmd *cmd, const GvGrads *g, GvTensor *dx,
+    GvTensor *demb_silu, GvTensor *dout, GvTensor *x, GvTensor *emb_silu, gint frames,
+    gboolean accumulate)
+{
+  GvResnetEmb emb = { .emb_silu = emb_silu };
+  gboolean with_emb = emb_silu != NULL && r->time_emb_proj.weight != NULL;
+
+  /* recompute the inside */
+  GvTensor *h = gv_group_norm_apply (&r->norm1, cmd, x, frames, TRUE);
+  GvTensor *h1 = conv1_with_embedding (r, cmd, h, with_emb ? &emb : NULL);
+  GvTensor *h2 = gv_group_norm_apply (&r->norm2, cmd, h1, frames, TRUE);
+
+  /* out = conv2 (h2) + shortcut (x) */
+  GvTensor *dh2 = gv_tensor_like (cmd, h2);
+  gv_conv2d_backward (&r->conv2, cmd, g, dh2, NULL, dout, h2, FALSE);
+  gv_tensor_unref (h2);
+  GvTensor *dh1 = gv_tensor_like (cmd, h1);
+  gv_group_norm_backward (&r->norm2, cmd, g, dh1, dh2, h1, frames, TRUE, FALSE);
+  gv_tensor_unref (dh2);
+  gv_tensor_unref (h1);
+
+  /* h1 = conv1 (h) + time_emb_proj (emb_silu) per channel */
+  GvTensor *dt = with_emb ? GV_TENSOR (cmd, x->shape[0], r->out) : NULL;
+  GvTensor *dh = gv_tensor_like (cmd, h);
+  gv_conv2d_backward (&r->conv1, cmd, g, dh, dt, dh1, h, FALSE);
+  gv_tensor_unref (dh1);
+  if (dt != NULL) {
+    gv_linear_backward (&r->time_emb_proj, cmd, g, NULL, demb_silu, dt, emb_silu, TRUE);
+    gv_tensor_unref (dt);
+  }
+  if (dx != NULL)
+    gv_group_norm_backward (&r->norm1, cmd, g, dx, dh, x, frames, TRUE, accumulate);
+  else
+    gv_group_norm_backward (&r->norm1, cmd, g, NULL, dh, x, frames, TRUE, FALSE);
+  gv_tensor_unref (dh);
+  gv_tensor_unref (h);
+
+  if (r->conv_shortcut.weight != NULL)
+    gv_conv2d_backward (&r->conv_shortcut, cmd, g, dx, NULL, dout, x, TRUE);
+  else if (dx != NULL)
+    gv_op_add_backward (cmd, dx, NULL, dout, TRUE);
+}
+
+void
 gv_resnet_clear (GvResnet *r)
 {
   gv_group_norm_clear (&r->norm1);

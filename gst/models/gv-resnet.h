@@ -28,6 +28,13 @@ void gv_resnet_load (GvResnet *r, GvLoader *ld, const gchar *name, gint in, gint
 /* x [N, in, H, W] -> [N, out, H, W]; @emb may be NULL (VAE) */
 GvTensor *gv_resnet_forward (GvResnet *r, GvCmd *cmd, GvTensor *x, const GvResnetEmb *emb,
     gint frames);
+/* Training (no mask): the gradient of gv_resnet_forward (r, cmd, x, {emb_silu}, frames).
+ * Only @x is kept from the forward: the block's inside is recomputed (per-block checkpoint).
+ * dx (+)= dL/dx as @accumulate says; @demb_silu [N, temb] (or NULL) is always added into;
+ * weight gradients go where @g says. */
+void gv_resnet_backward (GvResnet *r, GvCmd *cmd, const GvGrads *g, GvTensor *dx,
+    GvTensor *demb_silu, GvTensor *dout, GvTensor *x, GvTensor *emb_silu, gint frames,
+    gboolean accumulate);
 void gv_resnet_clear (GvResnet *r);
 
 G_END_DECLS

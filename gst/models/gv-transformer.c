@@ -275,6 +275,233 @@ gv_transformer_forward (GvTransformer2D *t, GvCmd *cmd, GvTensor *x, GvTensor *c
   return out;
 }
 
+/* --- backward --- */
+
+/* keys or values [N, L, C] gathered as attend () does: [N, 2L, C] */
+static GvTensor *
+gather_pairs (GvCmd *cmd, GvTensor *t, GvTensor *frame_index)
+{
+  gint64 n = t->shape[0], l = t->shape[1], c = t->shape[2];
+  GvTensor *rows = GV_VIEW (t, 0, 1, 1, n, l * c);
+  GvTensor *pairs = GV_TENSOR (cmd, 1, 1, 2 * n, l * c);
+  gv_op_gather (cmd, pairs, rows, frame_index);
+  GvTensor *out = GV_VIEW (pairs, 0, n, 2 * l, c);
+  gv_tensor_unref (rows);
+  gv_tensor_unref (pairs);
+  return out;
+}
+
+/* dt [N, L, C] = the gradient of gather_pairs (t) from dpairs [N, 2L, C] */
+static void
+gather_pairs_backward (GvCmd *cmd, GvTensor *dt, GvTensor *dpairs, GvTensor *frame_index)
+{
+  gint64 n = dt->shape[0], lc = dt->shape[1] * dt->shape[2];
+  GvTensor *rows = GV_VIEW (dt, 0, 1, 1, n, lc);
+  GvTensor *pairs = GV_VIEW (dpairs, 0, 1, 1, 2 * n, lc);
+  gv_op_gather_backward (cmd, rows, pairs, frame_index, FALSE);
+  gv_tensor_unref (rows);
+  gv_tensor_unref (pairs);
+}
+
+/* The backward of attend () without its residual (whose gradient is @dout itself: the
+ * caller adds it): dnormed (+)= as @accumulate. */
+static void
+attend_backward (GvAttentionProj *a, GvCmd *cmd, const GvGrads *g, GvTensor *dnormed,
+    GvTensor *dout, GvTensor *normed, GvTensor *context, gint heads, GvTensor *frame_index,
+    GvTensor *tuned_q, gboolean accumulate)
+{
+  GvTensor *src = context ? context : normed;
+  GvLinear to_q = a->to_q;
+  if (tuned_q != NULL)
+    to_q.weight = tuned_q;
+  GvTensor *q = gv_linear_apply (&to_q, cmd, normed, GV_ACT_NONE, NULL);
+  GvTensor *k0 = gv_linear_apply (&a->to_k, cmd, src, GV_ACT_NONE, NULL);
+  GvTensor *v0 = gv_linear_apply (&a->to_v, cmd, src, GV_ACT_NONE, NULL);
+  GvTensor *k = frame_index ? gather_pairs (cmd, k0, frame_index) : gv_tensor_ref (k0);
+  GvTensor *v = frame_index ? gather_pairs (cmd, v0, frame_index) : gv_tensor_ref (v0);
+
+  GvAttentionArgs args = { .heads = heads };
+  GvTensor *att = gv_tensor_like (cmd, q);
+  GvTensor *lse = GV_TENSOR (cmd, q->shape[0], heads, q->shape[1]);
+  gv_op_attention_lse (cmd, att, lse, q, k, v, &args);
+
+  GvTensor *datt = gv_tensor_like (cmd, att);
+  gv_linear_backward (&a->to_out, cmd, g, NULL, datt, dout, att, FALSE);
+  GvTensor *dq = gv_tensor_like (cmd, q), *dk = gv_tensor_like (cmd, k);
+  GvTensor *dv = gv_tensor_like (cmd, v);
+  gv_op_attention_backward (cmd, dq, dk, dv, datt, q, k, v, att, lse, &args, FALSE);
+  gv_tensor_unref (datt);
+  gv_tensor_unref (att);
+  gv_tensor_unref (lse);
+  gv_tensor_unref (k);
+  gv_tensor_unref (v);
+  if (frame_index != NULL) {
+    GvTensor *dk0 = gv_tensor_like (cmd, k0), *dv0 = gv_tensor_like (cmd, v0);
+    gather_pairs_backward (cmd, dk0, dk, frame_index);
+    gather_pairs_backward (cmd, dv0, dv, frame_index);
+    gv_tensor_unref (dk);
+    gv_tensor_unref (dv);
+    dk = dk0;
+    dv = dv0;
+  }
+  gv_tensor_unref (k0);
+  gv_tensor_unref (v0);
+
+  gv_linear_backward (&to_q, cmd, g, to_q.weight, dnormed, dq, normed, accumulate);
+  gv_linear_backward (&a->to_k, cmd, g, NULL, context ? NULL : dnormed, dk, src, TRUE);
+  gv_linear_backward (&a->to_v, cmd, g, NULL, context ? NULL : dnormed, dv, src, TRUE);
+  gv_tensor_unref (q);
+  gv_tensor_unref (dq);
+  gv_tensor_unref (dk);
+  gv_tensor_unref (dv);
+}
+
+/* the backward of temporal (): dh (+)= as @accumulate */
+static void
+temporal_backward (GvTemporalBlock *b, GvCmd *cmd, const GvGrads *g, GvTensor *dh,
+    GvTensor *dout, GvTensor *h, gint heads, gint frames, gboolean accumulate)
+{
+  const gint perm[] = { 0, 2, 1, 3 };
+  gint64 nf = h->shape[0], l = h->shape[1], c = h->shape[2], n = nf / frames;
+  GvTensor *in = GV_VIEW (h, 0, n, frames, l, c);
+  GvTensor *seq = GV_TENSOR (cmd, n, l, frames, c);
+  gv_op_permute (cmd, seq, in, perm);
+  gv_tensor_unref (in);
+  GvTensor *seq3 = GV_VIEW (seq, 0, n * l, frames, c);
+  GvTensor *normed = gv_layer_norm_apply (&b->norm_temp, cmd, seq3);
+
+  GvTensor *dout4 = GV_VIEW (dout, 0, n, frames, l, c);
+  GvTensor *dseq = GV_TENSOR (cmd, n, l, frames, c);
+  gv_op_permute_backward (cmd, dseq, dout4, perm, FALSE);
+  gv_tensor_unref (dout4);
+  GvTensor *datt3 = GV_VIEW (dseq, 0, n * l, frames, c);
+  GvTensor *dnormed = gv_tensor_like (cmd, normed);
+  attend_backward (&b->attn_temp, cmd, g, dnormed, datt3, normed, NULL, heads, NULL, NULL,
+      FALSE);
+  /* the residual's gradient is datt3 itself: norm_temp's input gradient adds to it */
+  gv_layer_norm_backward (&b->norm_temp, cmd, g, datt3, dnormed, seq3, TRUE);
+  gv_tensor_unref (dnormed);
+  gv_tensor_unref (normed);
+  gv_tensor_unref (seq3);
+  gv_tensor_unref (seq);
+
+  GvTensor *dh4 = GV_VIEW (dh, 0, n, frames, l, c);
+  GvTensor *dseq4 = GV_VIEW (dseq, 0, n, l, frames, c);
+  gv_op_permute_backward (cmd, dh4, dseq4, perm, accumulate);
+  gv_tensor_unref (dh4);
+  gv_tensor_unref (dseq4);
+  gv_tensor_unref (datt3);
+  gv_tensor_unref (dseq);
+}
+
+/* dst = a copy of @src (a gradient that flows on through a residual) */
+static GvTensor *
+grad_copy (GvCmd *cmd, GvTensor *src)
+{
+  GvTensor *dst = gv_tensor_like (cmd, src);
+  gv_tensor_record_copy (cmd, dst, src);
+  return dst;
+}
+
+static void
+block_backward (GvTransformerBlock *b, GvCmd *cmd, const GvGrads *g, GvTensor *dh,
+    GvTensor *dout, GvTensor *h, GvTensor *context, gint heads, gint frames,
+    GvTensor *frame_index, GvTemporalBlock *tb)
+{
+  GvTensor *q1 = tb ? tb->attn1_q : NULL, *q2 = tb ? tb->attn2_q : NULL;
+
+  /* recompute the block, keeping what its backward reads */
+  GvTensor *n1 = gv_layer_norm_apply (&b->norm1, cmd, h);
+  GvTensor *h1 = attend (&b->attn1, cmd, n1, NULL, h, heads, frame_index, q1);
+  GvTensor *n2 = gv_layer_norm_apply (&b->norm2, cmd, h1);
+  GvTensor *h2 = attend (&b->attn2, cmd, n2, context, h1, heads, NULL, q2);
+  GvTensor *n3 = gv_layer_norm_apply (&b->norm3, cmd, h2);
+  GvTensor *proj = gv_linear_apply (&b->ff_proj, cmd, n3, GV_ACT_NONE, NULL);
+  GvTensor *gated = gv_tensor_like_last (cmd, proj, proj->shape[proj->ndim - 1] / 2);
+  gv_op_geglu (cmd, gated, proj);
+
+  GvTensor *dh3;
+  if (tb != NULL) {
+    GvTensor *h3 = gv_linear_apply (&b->ff_out, cmd, gated, GV_ACT_NONE, h2);
+    dh3 = gv_tensor_like (cmd, h3);
+    temporal_backward (tb, cmd, g, dh3, dout, h3, heads, frames, FALSE);
+    gv_tensor_unref (h3);
+  } else {
+    dh3 = gv_tensor_ref (dout);
+  }
+
+  /* h3 = ff_out (geglu (ff_proj (norm3 (h2)))) + h2 */
+  GvTensor *dgated = gv_tensor_like (cmd, gated);
+  gv_linear_backward (&b->ff_out, cmd, g, NULL, dgated, dh3, gated, FALSE);
+  GvTensor *dproj = gv_tensor_like (cmd, proj);
+  gv_op_geglu_backward (cmd, dproj, dgated, proj, FALSE);
+  GvTensor *dn3 = gv_tensor_like (cmd, n3);
+  gv_linear_backward (&b->ff_proj, cmd, g, NULL, dn3, dproj, n3, FALSE);
+  GvTensor *dh2 = grad_copy (cmd, dh3);
+  gv_layer_norm_backward (&b->norm3, cmd, g, dh2, dn3, h2, TRUE);
+  gv_tensor_unref (dh3);
+  gv_tensor_unref (dgated);
+  gv_tensor_unref (dproj);
+  gv_tensor_unref (dn3);
+  gv_tensor_unref (gated);
+  gv_tensor_unref (proj);
+  gv_tensor_unref (n3);
+  gv_tensor_unref (h2);
+
+  /* h2 = attn2 (norm2 (h1), context) + h1 */
+  GvTensor *dn2 = gv_tensor_like (cmd, n2);
+  attend_backward (&b->attn2, cmd, g, dn2, dh2, n2, context, heads, NULL, q2, FALSE);
+  GvTensor *dh1 = dh2;
+  gv_layer_norm_backward (&b->norm2, cmd, g, dh1, dn2, h1, TRUE);
+  gv_tensor_unref (dn2);
+  gv_tensor_unref (n2);
+  gv_tensor_unref (h1);
+
+  /* h1 = attn1 (norm1 (h)) + h */
+  GvTensor *dn1 = gv_tensor_like (cmd, n1);
+  attend_backward (&b->attn1, cmd, g, dn1, dh1, n1, NULL, heads, frame_index, q1, FALSE);
+  gv_tensor_record_copy (cmd, dh, dh1);
+  gv_layer_norm_backward (&b->norm1, cmd, g, dh, dn1, h, TRUE);
+  gv_tensor_unref (dn1);
+  gv_tensor_unref (n1);
+  gv_tensor_unref (dh1);
+}
+
+void
+gv_transformer_backward (GvTransformer2D *t, GvCmd *cmd, const GvGrads *g, GvTensor *dx,
+    GvTensor *dout, GvTensor *x, GvTensor *context, gint frames, GvTensor *frame_index,
+    GvTemporalBlock *const *temporal, gboolean accumulate)
+{
+  GvTensor *normed = gv_group_norm_apply (&t->norm, cmd, x, 1, FALSE);
+  GvTensor **h = g_new0 (GvTensor *, t->n_blocks + 1);
+  h[0] = gv_linear_apply_pixels (&t->proj_in, cmd, normed);
+  for (gint i = 0; i < t->n_blocks; i++)
+    h[i + 1] = block_forward (&t->blocks[i], cmd, h[i], context, t->heads, frames,
+        frame_index, temporal ? temporal[i] : NULL);
+
+  GvTensor *dh = gv_tensor_like (cmd, h[t->n_blocks]);
+  gv_linear_to_pixels_backward (&t->proj_out, cmd, g, dh, dout, h[t->n_blocks], FALSE);
+  for (gint i = t->n_blocks - 1; i >= 0; i--) {
+    GvTensor *dprev = gv_tensor_like (cmd, h[i]);
+    block_backward (&t->blocks[i], cmd, g, dprev, dh, h[i], context, t->heads, frames,
+        frame_index, temporal ? temporal[i] : NULL);
+    gv_tensor_unref (dh);
+    dh = dprev;
+  }
+  for (gint i = 0; i <= t->n_blocks; i++)
+    gv_tensor_unref (h[i]);
+  g_free (h);
+
+  GvTensor *dnormed = gv_tensor_like (cmd, normed);
+  gv_linear_pixels_backward (&t->proj_in, cmd, g, dnormed, dh, normed, FALSE);
+  gv_tensor_unref (dh);
+  gv_group_norm_backward (&t->norm, cmd, g, dx, dnormed, x, 1, FALSE, accumulate);
+  gv_tensor_unref (dnormed);
+  gv_tensor_unref (normed);
+  if (dx != NULL)
+    gv_op_add_backward (cmd, dx, NULL, dout, TRUE);
+}
+
 void
 gv_transformer_clear (GvTransformer2D *t)
 {

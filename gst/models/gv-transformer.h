@@ -50,6 +50,13 @@ void gv_transformer_load (GvTransformer2D *t, GvLoader *ld, const gchar *name, g
  * @temporal: one entry per transformer block of @t, or NULL. Returns x + transformer (x). */
 GvTensor *gv_transformer_forward (GvTransformer2D *t, GvCmd *cmd, GvTensor *x,
     GvTensor *context, gint frames, GvTensor *frame_index, GvTemporalBlock *const *temporal);
+/* Training: the gradient of gv_transformer_forward (same arguments) from @dout; only @x is
+ * kept from the forward (the blocks are recomputed inside: per-block checkpoint). dx (+)= as
+ * @accumulate; weight gradients (tuned query weights and temporal layers included) where @g
+ * says. The text @context gets no gradient. */
+void gv_transformer_backward (GvTransformer2D *t, GvCmd *cmd, const GvGrads *g, GvTensor *dx,
+    GvTensor *dout, GvTensor *x, GvTensor *context, gint frames, GvTensor *frame_index,
+    GvTemporalBlock *const *temporal, gboolean accumulate);
 void gv_transformer_clear (GvTransformer2D *t);
 
 /* Temporal layers of a block of width @dim: each tensor from @ld when present under

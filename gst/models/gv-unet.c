@@ -206,6 +206,12 @@ gv_unet_get_config (GvUNet *u)
   return &u->cfg;
 }
 
+GvDevice *
+gv_unet_get_device (GvUNet *u)
+{
+  return u->dev;
+}
+
 /* State of one forward pass. */
 typedef struct {
   GvUNet *u;
@@ -615,4 +621,517 @@ gv_unet_temporal_free (GvUNetTemporal *t)
   g_free (t->blocks);
   g_free (t->order);
   g_free (t);
+}
+
+/* --- training: the parameters by name --- */
+
+typedef struct {
+  GvParamFunc fn;
+  gpointer data;
+  gboolean tav_only;
+  GError *error;
+} Walk;
+
+static void
+walk_tensor (Walk *w, GvTensor *t, const gchar *prefix, const gchar *name)
+{
+  if (t == NULL || w->error != NULL)
+    return;
+  gchar *full = g_strdup_printf ("%s.%s", prefix, name);
+  w->fn (full, t, w->data);
+  g_free (full);
+}
+
+/* weight and bias of a Linear, Conv2d, GroupNorm or LayerNorm under @prefix.@name */
+static void
+walk_pair (Walk *w, GvTensor *weight, GvTensor *bias, const gchar *prefix, const gchar *name)
+{
+  gchar *p = name[0] ? g_strdup_printf ("%s.%s", prefix, name) : g_strdup (prefix);
+  walk_tensor (w, weight, p, "weight");
+  walk_tensor (w, bias, p, "bias");
+  g_free (p);
+}
+
+static void
+walk_attention (Walk *w, GvAttentionProj *a, GvTensor *tuned_q, const gchar *prefix,
+    const gchar *name, gboolean with_q)
+{
+  gchar *p = g_strdup_printf ("%s.%s", prefix, name);
+  if (with_q)
+    walk_pair (w, tuned_q ? tuned_q : a->to_q.weight, NULL, p, "to_q");
+  if (!w->tav_only || g_str_equal (name, "attn_temp")) {
+    walk_pair (w, a->to_k.weight, NULL, p, "to_k");
+    walk_pair (w, a->to_v.weight, NULL, p, "to_v");
+    walk_pair (w, a->to_out.weight, a->to_out.bias, p, "to_out.0");
+  }
+  g_free (p);
+}
+
+/* a tuned query weight of its own for @tb (a copy of the base's @base) */
+static GvTensor *
+own_query (Walk *w, GvTensor **tuned, GvTensor *base)
+{
+  if (*tuned != NULL || w->error != NULL)
+    return *tuned;
+  gfloat *buf = g_new (gfloat, base->numel);
+  if (gv_tensor_download (base, buf, &w->error))
+    *tuned = gv_tensor_new_from_data (base->dev, base->ndim, base->shape, buf, &w->error);
+  g_free (buf);
+  return *tuned;
+}
+
+static void
+walk_transformer (Walk *w, GvTransformer2D *t, GvTemporalBlock **temporal, const gchar *prefix)
+{
+  if (!w->tav_only) {
+    walk_pair (w, t->norm.weight, t->norm.bias, prefix, "norm");
+    walk_pair (w, t->proj_in.weight, t->proj_in.bias, prefix, "proj_in");
+  }
+  for (gint k = 0; k < t->n_blocks; k++) {
+    GvTransformerBlock *b = &t->blocks[k];
+    GvTemporalBlock *tb = temporal ? temporal[k] : NULL;
+    gchar *p = g_strdup_printf ("%s.transformer_blocks.%d", prefix, k);
+    if (w->tav_only) {
+      own_query (w, &tb->attn1_q, b->attn1.to_q.weight);
+      own_query (w, &tb->attn2_q, b->attn2.to_q.weight);
+      walk_attention (w, &b->attn1, tb->attn1_q, p, "attn1", TRUE);
+      walk_attention (w, &b->attn2, tb->attn2_q, p, "attn2", TRUE);
+      walk_attention (w, &tb->attn_temp, NULL, p, "attn_temp", TRUE);
+    } else {
+      walk_pair (w, b->norm1.weight, b->norm1.bias, p, "norm1");
+      walk_attention (w, &b->attn1, tb ? tb->attn1_q : NULL, p, "attn1", TRUE);
+      walk_pair (w, b->norm2.weight, b->norm2.bias, p, "norm2");
+      walk_attention (w, &b->attn2, tb ? tb->attn2_q : NULL, p, "attn2", TRUE);
+      walk_pair (w, b->norm3.weight, b->norm3.bias, p, "norm3");
+      walk_pair (w, b->ff_proj.weight, b->ff_proj.bias, p, "ff.net.0.proj");
+      walk_pair (w, b->ff_out.weight, b->ff_out.bias, p, "ff.net.2");
+      if (tb != NULL) {
+        walk_pair (w, tb->norm_temp.weight, tb->norm_temp.bias, p, "norm_temp");
+        walk_attention (w, &tb->attn_temp, NULL, p, "attn_temp", TRUE);
+      }
+    }
+    g_free (p);
+  }
+  if (!w->tav_only)
+    walk_pair (w, t->proj_out.weight, t->proj_out.bias, prefix, "proj_out");
+}
+
+static void
+walk_resnet (Walk *w, GvResnet *r, const gchar *prefix)
+{
+  if (w->tav_only)
+    return;
+  walk_pair (w, r->norm1.weight, r->norm1.bias, prefix, "norm1");
+  walk_pair (w, r->conv1.weight, r->conv1.bias, prefix, "conv1");
+  walk_pair (w, r->time_emb_proj.weight, r->time_emb_proj.bias, prefix, "time_emb_proj");
+  walk_pair (w, r->norm2.weight, r->norm2.bias, prefix, "norm2");
+  walk_pair (w, r->conv2.weight, r->conv2.bias, prefix, "conv2");
+  walk_pair (w, r->conv_shortcut.weight, r->conv_shortcut.bias, prefix, "conv_shortcut");
+}
+
+static void
+walk_block (Walk *w, GvUNetBlock *b, GvTemporalBlock ***temporal, const gchar *prefix,
+    gboolean mid, gboolean up)
+{
+  for (gint j = 0; j < b->n_layers; j++) {
+    gchar *p = g_strdup_printf ("%s.resnets.%d", prefix, j);
+    walk_resnet (w, &b->resnets[j], p);
+    g_free (p);
+    /* the mid block is resnets.0, attentions.0, resnets.1 */
+    if (b->attentions != NULL && j < b->n_attentions && !(mid && j == 1)) {
+      p = g_strdup_printf ("%s.attentions.%d", prefix, j);
+      walk_transformer (w, &b->attentions[j], *temporal, p);
+      if (*temporal != NULL)
+        *temporal += b->attentions[j].n_blocks;
+      g_free (p);
+    }
+  }
+  if (b->sampler.weight != NULL && !w->tav_only) {
+    gchar *p = g_strdup_printf ("%s.%s.0", prefix, up ? "upsamplers" : "downsamplers");
+    walk_pair (w, b->sampler.weight, b->sampler.bias, p, "conv");
+    g_free (p);
+  }
+}
+
+gboolean
+gv_unet_foreach_param (GvUNet *u, GvUNetTemporal *temporal, gboolean tav_only,
+    GvParamFunc fn, gpointer data, GError **error)
+{
+  Walk w = { fn, data, tav_only, NULL };
+  GvTemporalBlock **order = temporal ? temporal->order : NULL;
+
+  if (tav_only && temporal == NULL) {
+    g_set_error (error, GV_ERROR, GV_ERROR_INVALID,
+        "Tune-A-Video training needs the UNet's temporal layers");
+    return FALSE;
+  }
+  if (!tav_only) {
+    walk_pair (&w, u->conv_in.weight, u->conv_in.bias, "conv_in", "");
+    walk_pair (&w, u->time_1.weight, u->time_1.bias, "time_embedding", "linear_1");
+    walk_pair (&w, u->time_2.weight, u->time_2.bias, "time_embedding", "linear_2");
+    walk_pair (&w, u->class_1.weight, u->class_1.bias, "class_embedding", "linear_1");
+    walk_pair (&w, u->class_2.weight, u->class_2.bias, "class_embedding", "linear_2");
+  }
+  for (gint i = 0; i < u->cfg.n_blocks; i++) {
+    gchar *p = g_strdup_printf ("down_blocks.%d", i);
+    walk_block (&w, &u->down[i], &order, p, FALSE, FALSE);
+    g_free (p);
+  }
+  walk_block (&w, &u->mid, &order, "mid_block", TRUE, FALSE);
+  for (gint i = 0; i < u->cfg.n_blocks; i++) {
+    gchar *p = g_strdup_printf ("up_blocks.%d", i);
+    walk_block (&w, &u->up[i], &order, p, FALSE, TRUE);
+    g_free (p);
+  }
+  if (!tav_only) {
+    walk_pair (&w, u->norm_out.weight, u->norm_out.bias, "conv_norm_out", "");
+    walk_pair (&w, u->conv_out.weight, u->conv_out.bias, "conv_out", "");
+  }
+  if (w.error != NULL) {
+    g_propagate_error (error, w.error);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* --- training: forward and backward of one step --- */
+
+/* The embedding path of a step, kept for its backward. */
+typedef struct {
+  GvTensor *proj, *t1_pre, *t1, *c1_pre, *c1, *emb;
+} EmbeddingTape;
+
+static GvTensor *
+silu_of (GvCmd *cmd, GvTensor *x)
+{
+  GvTensor *y = gv_tensor_like (cmd, x);
+  gv_op_activation (cmd, y, x, GV_ACT_SILU);
+  return y;
+}
+
+static void
+embedding_train_forward (Pass *p, EmbeddingTape *e, gint64 clips)
+{
+  GvUNet *u = p->u;
+  const GvUNetConfig *c = &u->cfg;
+  GvTensor *ts = GV_TENSOR (p->cmd, clips);
+  gv_tensor_record_upload (p->cmd, ts, p->in->timesteps);
+  e->proj = GV_TENSOR (p->cmd, clips, c->block_out_channels[0]);
+  gv_op_timestep_embedding (p->cmd, e->proj, ts, c->flip_sin_to_cos, c->freq_shift, 10000.0f);
+  gv_tensor_unref (ts);
+  e->t1_pre = gv_linear_apply (&u->time_1, p->cmd, e->proj, GV_ACT_NONE, NULL);
+  e->t1 = silu_of (p->cmd, e->t1_pre);
+  e->emb = gv_linear_apply (&u->time_2, p->cmd, e->t1, GV_ACT_NONE, NULL);
+  if (p->in->class_labels != NULL && u->class_1.weight != NULL) {
+    e->c1_pre = gv_linear_apply (&u->class_1, p->cmd, p->in->class_labels, GV_ACT_NONE, NULL);
+    e->c1 = silu_of (p->cmd, e->c1_pre);
+    GvTensor *sum = gv_linear_apply (&u->class_2, p->cmd, e->c1, GV_ACT_NONE, e->emb);
+    gv_tensor_unref (e->emb);
+    e->emb = sum;
+  }
+  GvTensor *silu = silu_of (p->cmd, e->emb);
+  p->emb.emb_silu = repeat_per_frame (p, silu);
+  gv_tensor_unref (silu);
+}
+
+/* from demb_silu [B*F, T], the gradient of every image's SiLU (embedding) */
+static void
+embedding_backward (Pass *p, EmbeddingTape *e, const GvGrads *g, GvTensor *demb_silu)
+{
+  GvUNet *u = p->u;
+  GvCmd *cmd = p->cmd;
+  GvTensor *demb = gv_tensor_like (cmd, e->emb);
+  gv_op_repeat_frames_backward (cmd, demb, demb_silu, p->frames, FALSE);
+  gv_op_activation_backward (cmd, demb, demb, e->emb, GV_ACT_SILU, FALSE);
+  if (e->c1 != NULL) {
+    GvTensor *dc1 = gv_tensor_like (cmd, e->c1);
+    gv_linear_backward (&u->class_2, cmd, g, NULL, dc1, demb, e->c1, FALSE);
+    gv_op_activation_backward (cmd, dc1, dc1, e->c1_pre, GV_ACT_SILU, FALSE);
+    gv_linear_backward (&u->class_1, cmd, g, NULL, NULL, dc1, p->in->class_labels, FALSE);
+    gv_tensor_unref (dc1);
+  }
+  GvTensor *dt1 = gv_tensor_like (cmd, e->t1);
+  gv_linear_backward (&u->time_2, cmd, g, NULL, dt1, demb, e->t1, FALSE);
+  gv_op_activation_backward (cmd, dt1, dt1, e->t1_pre, GV_ACT_SILU, FALSE);
+  gv_linear_backward (&u->time_1, cmd, g, NULL, NULL, dt1, e->proj, FALSE);
+  gv_tensor_unref (dt1);
+  gv_tensor_unref (demb);
+}
+
+static void
+embedding_tape_clear (EmbeddingTape *e)
+{
+  GvTensor **all[] = { &e->proj, &e->t1_pre, &e->t1, &e->c1_pre, &e->c1, &e->emb };
+  for (guint i = 0; i < G_N_ELEMENTS (all); i++)
+    g_clear_pointer (all[i], gv_tensor_unref);
+}
+
+/* dh += *@d (a second consumer's gradient), then *@d is released */
+static void
+grad_add (GvCmd *cmd, GvTensor *dh, GvTensor **d)
+{
+  gv_op_add_backward (cmd, dh, NULL, *d, TRUE);
+  g_clear_pointer (d, gv_tensor_unref);
+}
+
+/* State of a step: the block inputs in forward order (popped by the backward). */
+typedef struct {
+  Pass *p;
+  const GvGrads *g;
+  GPtrArray *saved;
+  guint next;
+  GvTensor *demb;                /* [B*F, T] embedding gradient, or NULL (frozen) */
+  GvTemporalBlock **temporal;    /* backward: one past the next transformer's layers */
+  GvTensor *last;                /* the input popped last, released at the next pop */
+} Tape;
+
+static GvTensor *
+save (Tape *t, GvTensor *x)
+{
+  g_ptr_array_add (t->saved, gv_tensor_ref (x));
+  return x;
+}
+
+/* the last saved input, released from the tape (each is read by one block's backward only,
+ * which ends before the next pop) */
+static GvTensor *
+pop (Tape *t)
+{
+  g_clear_pointer (&t->last, gv_tensor_unref);
+  t->last = g_ptr_array_steal_index (t->saved, --t->next);
+  return t->last;
+}
+
+/* the backward of resnet (p, r, x): returns dx */
+static GvTensor *
+resnet_back (Tape *t, GvResnet *r, GvTensor *dout, GvTensor *x)
+{
+  GvTensor *dx = gv_tensor_like (t->p->cmd, x);
+  gv_resnet_backward (r, t->p->cmd, t->g, dx, t->demb, dout, x, t->p->emb.emb_silu,
+      t->p->group_frames, FALSE);
+  gv_tensor_unref (dout);
+  return dx;
+}
+
+static GvTensor *
+transformer_back (Tape *t, GvTransformer2D *tr, GvTensor *dout)
+{
+  Pass *p = t->p;
+  GvTensor *x = pop (t), *dx = gv_tensor_like (p->cmd, x);
+  if (t->temporal != NULL)
+    t->temporal -= tr->n_blocks;
+  gv_transformer_backward (tr, p->cmd, t->g, dx, dout, x, p->in->encoder_hidden_states,
+      p->frames, p->frame_index, t->temporal, FALSE);
+  gv_tensor_unref (dout);
+  return dx;
+}
+
+static GvTensor *
+conv_back (Tape *t, GvConv2d *c, GvTensor *dout, GvTensor *x)
+{
+  GvTensor *dx = x ? gv_tensor_like (t->p->cmd, x) : NULL;
+  gv_conv2d_backward (c, t->p->cmd, t->g, dx, NULL, dout, x, FALSE);
+  gv_tensor_unref (dout);
+  return dx;
+}
+
+void
+gv_unet_forward_backward (GvUNet *u, GvCmd *cmd, GvTensor *sample, const GvUNetInputs *in,
+    const GvGrads *g, GvLossGradFunc loss_grad, gpointer data)
+{
+  const GvUNetConfig *c = &u->cfg;
+  Pass pass = { u, cmd, in, MAX (in->frames, 1) }, *p = &pass;
+  EmbeddingTape e = { NULL };
+
+  if (gv_cmd_failed (cmd) || !check_inputs (u, cmd, sample, in))
+    return;
+  if (in->mask != NULL || in->tap != NULL) {
+    gv_cmd_failf (cmd, GV_ERROR_INVALID, "UNet training takes no mask and no tap");
+    return;
+  }
+  if (in->temporal != NULL && in->temporal->unet != u) {
+    gv_cmd_failf (cmd, GV_ERROR_INVALID, "UNet: temporal layers of another UNet");
+    return;
+  }
+  gint64 clips = sample->shape[0] / p->frames;
+  p->masks = g_ptr_array_new_with_free_func ((GDestroyNotify) gv_tensor_unref);
+  p->group_frames = 1;
+  if (in->temporal != NULL) {
+    p->frame_index = gv_sparse_causal_index (cmd, clips, p->frames);
+    p->temporal = in->temporal->order;
+    p->group_frames = p->frames;
+  }
+  embedding_train_forward (p, &e, clips);
+
+  /* forward, keeping each block's input */
+  Tape tape = { p, g, g_ptr_array_new_with_free_func ((GDestroyNotify) gv_tensor_unref) };
+  Tape *t = &tape;
+  GPtrArray *skips = g_ptr_array_new_with_free_func ((GDestroyNotify) gv_tensor_unref);
+  GArray *popped = g_array_new (FALSE, FALSE, sizeof (guint));
+  gboolean upsampled[GV_MAX_BLOCKS] = { FALSE };
+  GvTensor *h = gv_conv2d_apply (&u->conv_in, cmd, sample, NULL, GV_ACT_NONE, NULL), *next;
+  guint n_skips = 0;
+  g_ptr_array_add (skips, gv_tensor_ref (h));
+  for (gint i = 0; i < c->n_blocks; i++) {
+    GvUNetBlock *b = &u->down[i];
+    for (gint j = 0; j < b->n_layers; j++) {
+      next = resnet (p, &b->resnets[j], save (t, h));
+      gv_tensor_unref (h);
+      h = next;
+      if (b->attentions) {
+        next = transformer (p, &b->attentions[j], save (t, h));
+        gv_tensor_unref (h);
+        h = next;
+      }
+      g_ptr_array_add (skips, gv_tensor_ref (h));
+    }
+    if (b->sampler.weight) {
+      next = gv_conv2d_apply (&b->sampler, cmd, save (t, h), NULL, GV_ACT_NONE, NULL);
+      gv_tensor_unref (h);
+      h = next;
+      g_ptr_array_add (skips, gv_tensor_ref (h));
+    }
+  }
+  n_skips = skips->len;
+  GvTensor **skip_of = g_new0 (GvTensor *, n_skips);
+  for (guint k = 0; k < n_skips; k++)
+    skip_of[k] = gv_tensor_ref (g_ptr_array_index (skips, k));
+  next = resnet (p, &u->mid.resnets[0], save (t, h));
+  gv_tensor_unref (h);
+  h = next;
+  if (u->mid.attentions) {
+    next = transformer (p, &u->mid.attentions[0], save (t, h));
+    gv_tensor_unref (h);
+    h = next;
+  }
+  next = resnet (p, &u->mid.resnets[1], save (t, h));
+  gv_tensor_unref (h);
+  h = next;
+  for (gint i = 0; i < c->n_blocks; i++) {
+    GvUNetBlock *b = &u->up[i];
+    for (gint j = 0; j < b->n_layers; j++) {
+      guint k = skips->len - 1;
+      GvTensor *skip = g_ptr_array_steal_index (skips, k);
+      g_array_append_val (popped, k);
+      GvTensor *cat = GV_TENSOR (cmd, h->shape[0], h->shape[1] + skip->shape[1], h->shape[2],
+          h->shape[3]);
+      gv_op_concat (cmd, cat, save (t, h), skip, 1);
+      gv_tensor_unref (skip);
+      gv_tensor_unref (h);
+      h = resnet (p, &b->resnets[j], cat);
+      gv_tensor_unref (cat);
+      if (b->attentions) {
+        next = transformer (p, &b->attentions[j], save (t, h));
+        gv_tensor_unref (h);
+        h = next;
+      }
+    }
+    if (b->sampler.weight && skips->len > 0) {
+      GvTensor *target = g_ptr_array_index (skips, skips->len - 1);
+      GvTensor *up = GV_TENSOR (cmd, h->shape[0], h->shape[1], target->shape[2],
+          target->shape[3]);
+      gv_op_resize_nearest (cmd, up, save (t, h));
+      gv_tensor_unref (h);
+      h = gv_conv2d_apply (&b->sampler, cmd, up, NULL, GV_ACT_NONE, NULL);
+      gv_tensor_unref (up);
+      upsampled[i] = TRUE;
+    }
+  }
+  g_ptr_array_unref (skips);
+  GvTensor *normed = gv_group_norm_apply (&u->norm_out, cmd, save (t, h), p->group_frames,
+      TRUE);
+  gv_tensor_unref (h);
+  GvTensor *out = gv_conv2d_apply (&u->conv_out, cmd, normed, NULL, GV_ACT_NONE, NULL);
+
+  /* the loss and its gradient */
+  GvTensor *dh = loss_grad (cmd, out, data);
+  gv_tensor_unref (out);
+
+  /* backward */
+  t->next = t->saved->len;
+  t->temporal = in->temporal ? in->temporal->order + in->temporal->n : NULL;
+  if (gv_grads_lookup (g, u->time_1.weight) != NULL) {
+    t->demb = gv_tensor_like (cmd, p->emb.emb_silu);
+    gv_tensor_record_fill (cmd, t->demb, 0.0f);
+  }
+  GvTensor *x = pop (t), *dnormed = gv_tensor_like (cmd, normed);
+  gv_conv2d_backward (&u->conv_out, cmd, g, dnormed, NULL, dh, normed, FALSE);
+  gv_tensor_unref (dh);
+  gv_tensor_unref (normed);
+  dh = gv_tensor_like (cmd, x);
+  gv_group_norm_backward (&u->norm_out, cmd, g, dh, dnormed, x, p->group_frames, TRUE, FALSE);
+  gv_tensor_unref (dnormed);
+
+  GvTensor **dskip = g_new0 (GvTensor *, n_skips);
+  guint m = popped->len;
+  for (gint i = c->n_blocks - 1; i >= 0; i--) {
+    GvUNetBlock *b = &u->up[i];
+    if (upsampled[i]) {
+      GvTensor *hx = pop (t);
+      GvTensor *up = GV_TENSOR (cmd, hx->shape[0], hx->shape[1], dh->shape[2], dh->shape[3]);
+      gv_op_resize_nearest (cmd, up, hx);
+      GvTensor *dup = conv_back (t, &b->sampler, dh, up);
+      gv_tensor_unref (up);
+      dh = gv_tensor_like (cmd, hx);
+      gv_op_resize_nearest_backward (cmd, dh, dup, FALSE);
+      gv_tensor_unref (dup);
+    }
+    for (gint j = b->n_layers - 1; j >= 0; j--) {
+      if (b->attentions)
+        dh = transformer_back (t, &b->attentions[j], dh);
+      /* the resnet's input is the concatenation of the saved h and the skip */
+      guint k = g_array_index (popped, guint, --m);
+      GvTensor *hx = pop (t), *skip = skip_of[k];
+      GvTensor *cat = GV_TENSOR (cmd, hx->shape[0], hx->shape[1] + skip->shape[1],
+          hx->shape[2], hx->shape[3]);
+      gv_op_concat (cmd, cat, hx, skip, 1);
+      GvTensor *dcat = resnet_back (t, &b->resnets[j], dh, cat);
+      gv_tensor_unref (cat);
+      dh = gv_tensor_like (cmd, hx);
+      dskip[k] = gv_tensor_like (cmd, skip);
+      gv_op_concat_backward (cmd, dh, dskip[k], dcat, 1, FALSE);
+      gv_tensor_unref (dcat);
+      g_clear_pointer (&skip_of[k], gv_tensor_unref);
+    }
+  }
+  dh = resnet_back (t, &u->mid.resnets[1], dh, pop (t));
+  if (u->mid.attentions)
+    dh = transformer_back (t, &u->mid.attentions[0], dh);
+  dh = resnet_back (t, &u->mid.resnets[0], dh, pop (t));
+  guint k = n_skips;
+  for (gint i = c->n_blocks - 1; i >= 0; i--) {
+    GvUNetBlock *b = &u->down[i];
+    if (b->sampler.weight) {
+      grad_add (cmd, dh, &dskip[--k]);
+      GvTensor *hx = pop (t);
+      dh = conv_back (t, &b->sampler, dh, hx);
+    }
+    for (gint j = b->n_layers - 1; j >= 0; j--) {
+      grad_add (cmd, dh, &dskip[--k]);
+      if (b->attentions)
+        dh = transformer_back (t, &b->attentions[j], dh);
+      dh = resnet_back (t, &b->resnets[j], dh, pop (t));
+    }
+  }
+  grad_add (cmd, dh, &dskip[--k]);
+  gv_conv2d_backward (&u->conv_in, cmd, g, NULL, NULL, dh, sample, FALSE);
+  gv_tensor_unref (dh);
+  if (t->demb != NULL) {
+    embedding_backward (p, &e, g, t->demb);
+    gv_tensor_unref (t->demb);
+  }
+
+  for (guint i = 0; i < n_skips; i++) {
+    g_clear_pointer (&dskip[i], gv_tensor_unref);
+    g_clear_pointer (&skip_of[i], gv_tensor_unref);
+  }
+  g_free (dskip);
+  g_free (skip_of);
+  g_array_unref (popped);
+  g_clear_pointer (&t->last, gv_tensor_unref);
+  g_ptr_array_unref (t->saved);
+  embedding_tape_clear (&e);
+  g_clear_pointer (&p->emb.emb_silu, gv_tensor_unref);
+  g_clear_pointer (&p->frame_index, gv_tensor_unref);
+  g_ptr_array_unref (p->masks);
 }

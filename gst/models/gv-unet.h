@@ -51,9 +51,29 @@ GvUNetTemporal *gv_unet_temporal_new (GvUNet *unet, const gchar *path, const gch
 void gv_unet_temporal_free (GvUNetTemporal *temporal);
 
 const GvUNetConfig *gv_unet_get_config (GvUNet *unet);
+GvDevice *gv_unet_get_device (GvUNet *unet);
 
 /* sample [B*F, C, h, w] -> model output of the same shape (recorded on @cmd) */
 GvTensor *gv_unet_forward (GvUNet *unet, GvCmd *cmd, GvTensor *sample, const GvUNetInputs *in);
+
+/* --- Training (gv-unet-train.h builds on these) --- */
+
+/* Calls @fn for every parameter tensor with its diffusers / Tune-A-Video state-dict name:
+ * with @tav_only Tune-A-Video's trainable_modules of @temporal (attn1.to_q, attn2.to_q,
+ * attn_temp.*; a block without its own tuned query weights gets a copy of the base's first),
+ * else every tensor of @unet and @temporal (a base to_q that a tuned one replaces is left
+ * out). */
+typedef void (*GvParamFunc) (const gchar *name, GvTensor *param, gpointer data);
+gboolean gv_unet_foreach_param (GvUNet *unet, GvUNetTemporal *temporal, gboolean tav_only,
+    GvParamFunc fn, gpointer data, GError **error);
+
+/* Forward and backward of one step: out = unet (sample) as gv_unet_forward (no tap, no
+ * mask), dout = @loss_grad (@out, a callback that records the loss and returns dL/dout),
+ * then the backward, adding the weight gradients where @g says. Each block's input is kept;
+ * its inside is recomputed during the backward (per-block gradient checkpointing). */
+typedef GvTensor *(*GvLossGradFunc) (GvCmd *cmd, GvTensor *out, gpointer data);
+void gv_unet_forward_backward (GvUNet *unet, GvCmd *cmd, GvTensor *sample,
+    const GvUNetInputs *in, const GvGrads *g, GvLossGradFunc loss_grad, gpointer data);
 
 /* (B, C, F, H, W) <-> (B*F, C, H, W) */
 GvTensor *gv_video_to_images (GvCmd *cmd, GvTensor *video);

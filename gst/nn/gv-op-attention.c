@@ -51,7 +51,7 @@ keys_per_lane (gint64 Lk)
 
 static gboolean
 plan_attention (GvCmd *cmd, AttentionPlan *plan, GvTensor *const *ts, gint64 Lq, gint64 Lk,
-    gint64 C, gint64 D)
+    gint64 C, gint64 D, gboolean lse)
 {
   GvDevice *dev = gv_cmd_get_device (cmd);
   const GvDeviceLimits *lim = gv_device_get_limits (dev);
@@ -70,15 +70,18 @@ plan_attention (GvCmd *cmd, AttentionPlan *plan, GvTensor *const *ts, gint64 Lq,
       CPU_WGY,
       (guint32) D,
     };
-    plan->kernel = gv_op_kernel (cmd, vec4 ? GV_KERNEL_ATTENTION_CPU_VEC4 :
-        GV_KERNEL_ATTENTION_CPU_F32, spec, 5);
+    GvKernelId id = vec4 ? GV_KERNEL_ATTENTION_CPU_VEC4 : GV_KERNEL_ATTENTION_CPU_F32;
+    if (lse)
+      id = vec4 ? GV_KERNEL_ATTENTION_CPU_VEC4_LSE : GV_KERNEL_ATTENTION_CPU_F32_LSE;
+    plan->kernel = gv_op_kernel (cmd, id, spec, 5);
     plan->queries_per_task = spec[0];
     plan->head_chunk = 32 * dl4;
     plan->tasks_per_group = CPU_WGY;
     plan->texel = vec4 ? 4 : 1;
   } else {
     guint32 dch = (guint32) MIN (GPU_DCH, gv_div_up (D, 4) * 4);
-    plan->kernel = gv_op_kernel (cmd, GV_KERNEL_ATTENTION_GPU, &dch, 1);
+    plan->kernel = gv_op_kernel (cmd, lse ? GV_KERNEL_ATTENTION_GPU_LSE :
+        GV_KERNEL_ATTENTION_GPU, &dch, 1);
     plan->queries_per_task = GPU_BR;
     plan->head_chunk = dch;
     plan->tasks_per_group = 1;
@@ -87,13 +90,16 @@ plan_attention (GvCmd *cmd, AttentionPlan *plan, GvTensor *const *ts, gint64 Lq,
   return plan->kernel != NULL;
 }
 
-void
-gv_op_attention (GvCmd *cmd, GvTensor *out, GvTensor *q, GvTensor *k, GvTensor *v,
+/* @lse: NULL for inference, else [B, H, Lq] (the kernels' LSE variants) */
+static void
+attention (GvCmd *cmd, GvTensor *out, GvTensor *lse, GvTensor *q, GvTensor *k, GvTensor *v,
     const GvAttentionArgs *args)
 {
-  GvTensor *ts[4] = { q, k, v, out };
+  GvTensor *ts[5] = { q, k, v, out, lse };
+  guint nts = lse != NULL ? 5 : 4;
 
-  if (!gv_tensors_ready (cmd, "attention", 4, ts) || !gv_op_check_f32 (cmd, "attention", 4, ts))
+  if (!gv_tensors_ready (cmd, "attention", nts, ts) ||
+      !gv_op_check_f32 (cmd, "attention", nts, ts))
     return;
   if (q->ndim != 3 || k->ndim != 3 || !gv_tensor_same_shape (k, v) ||
       !gv_tensor_same_shape (q, out) || k->shape[2] != q->shape[2] || k->shape[0] < 1 ||
@@ -111,9 +117,14 @@ gv_op_attention (GvCmd *cmd, GvTensor *out, GvTensor *q, GvTensor *k, GvTensor *
     return;
   }
   gint64 D = C / H, R = B / Bk;
+  if (lse != NULL && (lse->ndim != 3 || lse->shape[0] != B || lse->shape[1] != H ||
+          lse->shape[2] != Lq)) {
+    gv_op_fail_shapes (cmd, "attention", "expected lse [B, heads, Lq]", 5, ts);
+    return;
+  }
 
   AttentionPlan plan;
-  if (!plan_attention (cmd, &plan, ts, Lq, Lk, C, D))
+  if (!plan_attention (cmd, &plan, ts, Lq, Lk, C, D, lse != NULL))
     return;
   GvBindKind texel_kind = plan.texel == 4 ? GV_BIND_TEXEL_RGBA32F : GV_BIND_TEXEL_R32F;
   gint64 max_texel = gv_op_max_elements (cmd, texel_kind, 4 * plan.texel) * plan.texel;
@@ -145,12 +156,14 @@ gv_op_attention (GvCmd *cmd, GvTensor *out, GvTensor *q, GvTensor *k, GvTensor *
       gint64 ni = MIN (rows, Lq - i0);
       gint64 kv0 = b0 / R, nkv = (b0 + nb - 1) / R - kv0 + 1;
       gint64 qfirst = (b0 * Lq + i0) * C, qcount = ((nb - 1) * Lq + ni) * C;
-      GvBinding bind[4] = {
+      GvBinding bind[5] = {
         gv_tensor_bind_range (q, qfirst, qcount, FALSE),
         gv_tensor_bind_range (k, kv0 * Lk * C, nkv * Lk * C, FALSE),
         gv_tensor_bind_range (v, kv0 * Lk * C, nkv * Lk * C, FALSE),
         gv_tensor_bind_range (out, qfirst, qcount, TRUE),
       };
+      if (lse != NULL)
+        bind[4] = gv_tensor_bind_range (lse, b0 * H * Lq, nb * H * Lq, TRUE);
       p.b0 = (guint32) b0;
       p.nb = (guint32) nb;
       p.i0 = (guint32) i0;
@@ -164,4 +177,22 @@ gv_op_attention (GvCmd *cmd, GvTensor *out, GvTensor *q, GvTensor *k, GvTensor *
     }
     b0 += nb;
   }
+}
+
+void
+gv_op_attention (GvCmd *cmd, GvTensor *out, GvTensor *q, GvTensor *k, GvTensor *v,
+    const GvAttentionArgs *args)
+{
+  attention (cmd, out, NULL, q, k, v, args);
+}
+
+void
+gv_op_attention_lse (GvCmd *cmd, GvTensor *out, GvTensor *lse, GvTensor *q, GvTensor *k,
+    GvTensor *v, const GvAttentionArgs *args)
+{
+  if (lse == NULL) {
+    gv_cmd_failf (cmd, GV_ERROR_INVALID, "attention: no lse tensor");
+    return;
+  }
+  attention (cmd, out, lse, q, k, v, args);
 }

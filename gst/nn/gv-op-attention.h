@@ -19,4 +19,11 @@ typedef struct {
 void gv_op_attention (GvCmd *cmd, GvTensor *out, GvTensor *q, GvTensor *k, GvTensor *v,
     const GvAttentionArgs *args);
 
+/* The same for training: also writes lse [B, H, Lq], the natural log-sum-exp of each row's
+ * scaled scores (lse[b, h, i] = log sum_j exp (scale q[b,i,h] . k[b',j,h]) over the keys the
+ * row sees), which gv_op_attention_backward() needs. A registry variant of the kernels, so
+ * gv_op_attention() itself does no extra work. */
+void gv_op_attention_lse (GvCmd *cmd, GvTensor *out, GvTensor *lse, GvTensor *q, GvTensor *k,
+    GvTensor *v, const GvAttentionArgs *args);
+
 G_END_DECLS

@@ -278,33 +278,10 @@ void
 gv_op_gather (GvCmd *cmd, GvTensor *out, GvTensor *src, GvTensor *index)
 {
   GvTensor *ts[3] = { out, src, index };
-  GvTensor *fs[2] = { out, src };
-  if (!gv_tensors_ready (cmd, "gather", 3, ts) || !gv_op_check_f32 (cmd, "gather", 2, fs))
+  GvGatherShape sh;
+  if (!gv_op_gather_check (cmd, "gather", out, src, index, &sh))
     return;
-  if (index->dtype != GV_DTYPE_I32) {
-    gv_cmd_failf (cmd, GV_ERROR_INVALID, "gather: the index tensor is not int32");
-    return;
-  }
-  /* [B, C, L, D] with [B, M]; [B, C, L] (D = 1) with [B, M]; a table [L, D] with [M] */
-  gint64 bs = 1, ch = 1, len, d = 1, m = index->shape[index->ndim - 1];
-  gboolean ok = src->ndim >= 2 && src->ndim <= 4 && out->ndim == src->ndim;
-  if (ok && src->ndim == 2) {
-    len = src->shape[0];
-    d = src->shape[1];
-    ok = index->numel == m && out->shape[0] == m && out->shape[1] == d;
-  } else if (ok) {
-    bs = src->shape[0];
-    ch = src->shape[1];
-    len = src->shape[2];
-    d = src->ndim == 4 ? src->shape[3] : 1;
-    ok = index->ndim == 2 && index->shape[0] == bs && out->shape[0] == bs &&
-        out->shape[1] == ch && out->shape[2] == m && (src->ndim == 3 || out->shape[3] == d);
-  }
-  if (!ok) {
-    gv_op_fail_shapes (cmd, "gather", "want src [B, C, L, D], index [B, M], out [B, C, M, D]",
-        3, ts);
-    return;
-  }
+  gint64 bs = sh.b, ch = sh.c, len = sh.l, d = sh.d, m = sh.m;
   gboolean vec4 = d % 4 == 0 && aligned16 (src) && aligned16 (out);
   guint vec = vec4 ? 4 : 1;
   gint64 dv = d / vec;

@@ -2,6 +2,7 @@
  * dispatches; shaders/group_norm.comp explains the numerics). Layer norm shares the row kernel
  * of softmax and lives in gv-op-rows.c. */
 #include "nn/gv-op-norm.h"
+#include "nn/gv-op-norm-private.h"
 #include "nn/gv-op-util.h"
 
 #include "kernel-params.h"
@@ -55,9 +56,9 @@ record_partials (GvCmd *cmd, GvTensor *in, GvTensor *part, gint64 n_seg, guint32
   }
 }
 
-void
-gv_op_group_norm (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *gamma, GvTensor *beta,
-    gint groups, gint frames, gfloat eps, gboolean silu)
+gboolean
+gv_op_group_norm_check (GvCmd *cmd, const gchar *name, GvTensor *out, GvTensor *in,
+    GvTensor *gamma, GvTensor *beta, gint groups, gint frames)
 {
   GvTensor *all[4] = { out, in, gamma, beta };
   GvTensor *ts[4];
@@ -65,35 +66,42 @@ gv_op_group_norm (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *gamma, GvTe
   for (guint i = 0; i < 4; i++)
     if (i < 2 || all[i] != NULL)
       ts[n_ts++] = all[i];
-  if (!gv_tensors_ready (cmd, "group_norm", n_ts, ts) ||
-      !gv_op_check_f32 (cmd, "group_norm", n_ts, ts))
-    return;
+  if (!gv_tensors_ready (cmd, name, n_ts, ts) ||
+      !gv_op_check_f32 (cmd, name, n_ts, ts))
+    return FALSE;
 
   if (in->ndim < 2 || !gv_tensor_same_shape (out, in)) {
-    gv_op_fail_shapes (cmd, "group_norm", "in must be [N, C, ...] and out of its shape", 4, all);
-    return;
+    gv_op_fail_shapes (cmd, name, "in must be [N, C, ...] and out of its shape", 4, all);
+    return FALSE;
   }
   gint64 n_img = in->shape[0], channels = in->shape[1];
-  gint64 plane = in->numel / (n_img * channels);
   if (groups < 1 || channels % groups != 0 || frames < 1 || n_img % frames != 0) {
-    gv_cmd_failf (cmd, GV_ERROR_INVALID, "group_norm: %" G_GINT64_FORMAT " channels in %d "
-        "groups, %" G_GINT64_FORMAT " images in clips of %d frames", channels, groups, n_img,
+    gv_cmd_failf (cmd, GV_ERROR_INVALID, "%s: %" G_GINT64_FORMAT " channels in %d "
+        "groups, %" G_GINT64_FORMAT " images in clips of %d frames", name, channels, groups, n_img,
         frames);
-    return;
+    return FALSE;
   }
   if ((gamma && gamma->numel != channels) || (beta && beta->numel != channels)) {
-    gv_op_fail_shapes (cmd, "group_norm", "gamma and beta must have C elements", 4, all);
-    return;
+    gv_op_fail_shapes (cmd, name, "gamma and beta must have C elements", 4, all);
+    return FALSE;
   }
   if (in->numel > G_MAXUINT32) {
-    gv_op_fail_shapes (cmd, "group_norm", "more than 2^32 elements", 4, all);
-    return;
+    gv_op_fail_shapes (cmd, name, "more than 2^32 elements", 4, all);
+    return FALSE;
   }
+  return TRUE;
+}
 
+/* Stages 1 and 2: the table (K, A, scale, shift) of every plane of @in [N, C, S] (shapes
+ * checked by the caller); NULL with @cmd failed. */
+GvTensor *
+gv_op_group_norm_table (GvCmd *cmd, GvTensor *in, GvTensor *gamma, GvTensor *beta,
+    gint groups, gint frames, gfloat eps, gboolean vec4)
+{
   gboolean gpu = gv_device_get_kernel_path (gv_cmd_get_device (cmd)) == GV_KERNEL_PATH_GPU;
-  gboolean vec4 = plane % 4 == 0 && aligned16 (in) && aligned16 (out);
+  gint64 n_img = in->shape[0], channels = in->shape[1];
+  gint64 plane = in->numel / (n_img * channels);
   guint vec = vec4 ? 4 : 1;
-  guint wg = gpu ? GPU_GROUP : CPU_GROUP;
   gint64 cpg = channels / groups;
   guint32 seg_len = (guint32) (cpg * plane / vec);
   guint32 chunk = gpu ? GPU_GROUP * 4 : CPU_CHUNK / vec;
@@ -106,13 +114,13 @@ gv_op_group_norm (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *gamma, GvTe
   GvTensor *part = GV_TENSOR (cmd, n_seg * cps * 4);
   GvTensor *table = GV_TENSOR (cmd, n_planes * 4);
   if (gv_cmd_failed (cmd))
-    goto done;
+    goto fail;
   record_partials (cmd, in, part, n_seg, seg_len, chunk, cps, vec4, gpu);
 
   guint32 spec_final[4] = { 64, 1, (gamma ? 1 : 0) | (beta ? 2 : 0), 0 };
   GvKernel *kf = gv_op_kernel (cmd, GV_KERNEL_GROUP_NORM_FINAL, spec_final, 4);
   if (kf == NULL)
-    goto done;
+    goto fail;
   GvGroupNormFinalParams fp = {
     (guint32) n_stats, (guint32) groups, (guint32) frames, cps, (guint32) cpg, eps,
   };
@@ -125,6 +133,33 @@ gv_op_group_norm (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *gamma, GvTe
   guint gx, gy;
   gv_op_grid_1d (cmd, n_stats, 64, &gx, &gy);
   gv_cmd_dispatch (cmd, kf, bf, &fp, gx, gy, 1);
+  gv_tensor_unref (part);
+  return table;
+
+fail:
+  gv_tensor_unref (part);
+  gv_tensor_unref (table);
+  return NULL;
+}
+
+void
+gv_op_group_norm (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *gamma, GvTensor *beta,
+    gint groups, gint frames, gfloat eps, gboolean silu)
+{
+  GvTensor *all[4] = { out, in, gamma, beta };
+  if (!gv_op_group_norm_check (cmd, "group_norm", out, in, gamma, beta, groups, frames))
+    return;
+  gint64 n_img = in->shape[0], channels = in->shape[1];
+  gint64 plane = in->numel / (n_img * channels);
+  gboolean gpu = gv_device_get_kernel_path (gv_cmd_get_device (cmd)) == GV_KERNEL_PATH_GPU;
+  gboolean vec4 = plane % 4 == 0 && aligned16 (in) && aligned16 (out);
+  guint vec = vec4 ? 4 : 1;
+  guint wg = gpu ? GPU_GROUP : CPU_GROUP;
+  gint64 n_planes = n_img * channels;
+  guint gx;
+  GvTensor *table = gv_op_group_norm_table (cmd, in, gamma, beta, groups, frames, eps, vec4);
+  if (table == NULL)
+    return;
 
   /* 3: normalise plane by plane, as many planes per dispatch as one binding holds */
   guint32 spec_apply[4] = { wg, 1, 0, silu ? 1 : 0 };
@@ -155,6 +190,5 @@ gv_op_group_norm (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *gamma, GvTe
   }
 
 done:
-  gv_tensor_unref (part);
   gv_tensor_unref (table);
 }

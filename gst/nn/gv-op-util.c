@@ -72,3 +72,39 @@ gv_op_grid_yz (GvCmd *cmd, gint64 n, guint *gy, guint *gz)
   *gy = (guint) MAX (y, 1);
   *gz = (guint) gv_div_up (n, *gy);
 }
+
+gboolean
+gv_op_gather_check (GvCmd *cmd, const gchar *op, GvTensor *out, GvTensor *src,
+    GvTensor *index, GvGatherShape *shape)
+{
+  GvTensor *ts[3] = { out, src, index };
+  GvTensor *fs[2] = { out, src };
+  if (!gv_tensors_ready (cmd, op, 3, ts) || !gv_op_check_f32 (cmd, op, 2, fs))
+    return FALSE;
+  if (index->dtype != GV_DTYPE_I32) {
+    gv_cmd_failf (cmd, GV_ERROR_INVALID, "%s: the index tensor is not int32", op);
+    return FALSE;
+  }
+  /* [B, C, L, D] with [B, M]; [B, C, L] (D = 1) with [B, M]; a table [L, D] with [M] */
+  gint64 bs = 1, ch = 1, len = 0, d = 1, m = index->shape[index->ndim - 1];
+  gboolean ok = src->ndim >= 2 && src->ndim <= 4 && out->ndim == src->ndim;
+  if (ok && src->ndim == 2) {
+    len = src->shape[0];
+    d = src->shape[1];
+    ok = index->numel == m && out->shape[0] == m && out->shape[1] == d;
+  } else if (ok) {
+    bs = src->shape[0];
+    ch = src->shape[1];
+    len = src->shape[2];
+    d = src->ndim == 4 ? src->shape[3] : 1;
+    ok = index->ndim == 2 && index->shape[0] == bs && out->shape[0] == bs &&
+        out->shape[1] == ch && out->shape[2] == m && (src->ndim == 3 || out->shape[3] == d);
+  }
+  if (!ok) {
+    gv_op_fail_shapes (cmd, op, "want src [B, C, L, D], index [B, M], out [B, C, M, D]", 3,
+        ts);
+    return FALSE;
+  }
+  *shape = (GvGatherShape) { .b = bs, .c = ch, .l = len, .m = m, .d = d };
+  return TRUE;
+}

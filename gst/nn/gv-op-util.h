@@ -31,6 +31,15 @@ void gv_op_grid_1d (GvCmd *cmd, gint64 count, guint local, guint *gx, guint *gy)
  * gl_WorkGroupID.y + gl_WorkGroupID.z * gl_NumWorkGroups.y). */
 void gv_op_grid_yz (GvCmd *cmd, gint64 n, guint *gy, guint *gz);
 
+/* The shapes of a gather (gv_op_gather()) and of its backward: src [B, C, L, D] (or [B, C, L],
+ * or a table [L, D]), index [B, M] (int32), out [B, C, M, D]. FALSE with @cmd failed (naming
+ * @op) otherwise. */
+typedef struct {
+  gint64 b, c, l, m, d;
+} GvGatherShape;
+gboolean gv_op_gather_check (GvCmd *cmd, const gchar *op, GvTensor *out, GvTensor *src,
+    GvTensor *index, GvGatherShape *shape);
+
 /* ceil (a / b) */
 static inline gint64
 gv_div_up (gint64 a, gint64 b)

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "nn/gv-op-attention.h"
+#include "nn/gv-op-attention-back.h"
 #include "nn/gv-op-conv.h"
 #include "nn/gv-op-conv-back.h"
 #include "nn/gv-op-eltwise.h"
@@ -14,3 +15,8 @@
 
 #include "nn/gv-op-norm.h"
 #include "nn/gv-op-rows.h"
+/* backward of normalisations, element-wise ops and resampling; loss and optimiser */
+#include "nn/gv-op-eltwise-back.h"
+#include "nn/gv-op-norm-back.h"
+#include "nn/gv-op-optim.h"
+#include "nn/gv-op-resample-back.h"

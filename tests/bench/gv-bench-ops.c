@@ -314,22 +314,28 @@ attn_device (gpointer p)
   finish (c->cmd);
 }
 
+/* row = softmax (scale * row) */
+static void
+softmax_row (gfloat *row, gint l, gfloat scale)
+{
+  gfloat mx = -INFINITY, sum = 0;
+  for (gint j = 0; j < l; j++)
+    mx = MAX (mx, row[j]);
+  for (gint j = 0; j < l; j++) {
+    row[j] = expf ((row[j] - mx) * scale);
+    sum += row[j];
+  }
+  for (gint j = 0; j < l; j++)
+    row[j] /= sum;
+}
+
 static void
 softmax_rows (gint64 first, gint64 end, gpointer p)
 {
   AttnCase *c = p;
   gfloat scale = 1.0f / sqrtf ((gfloat) c->d);
-  for (gint64 i = first; i < end; i++) {
-    gfloat *row = c->s + i * c->l, mx = -INFINITY, sum = 0;
-    for (gint j = 0; j < c->l; j++)
-      mx = MAX (mx, row[j]);
-    for (gint j = 0; j < c->l; j++) {
-      row[j] = expf ((row[j] - mx) * scale);
-      sum += row[j];
-    }
-    for (gint j = 0; j < c->l; j++)
-      row[j] /= sum;
-  }
+  for (gint64 i = first; i < end; i++)
+    softmax_row (c->s + i * c->l, c->l, scale);
 }
 
 static void
@@ -684,17 +690,297 @@ bench_linear_dw (const Bench *b, Result *r, gint tokens, gint in, gint out)
   gv_cmd_free (c.cmd);
 }
 
+/* ---- attention backward family: attention backward at 4096 tokens, 5 heads of 64 ---- */
+
+typedef struct {
+  GvCmd *cmd;
+  GvTensor *q, *k, *v, *out, *lse, *dout, *dq, *dk, *dv;
+  const gfloat *hq, *hk, *hv, *hdout;
+  gfloat *s, *dp, *hdq, *hdk, *hdv;
+  gint l, heads, d, threads;
+} AttnBackCase;
+
+static void
+attn_back_device (gpointer p)
+{
+  AttnBackCase *c = p;
+  GvAttentionArgs args = { .heads = c->heads };
+  gv_op_attention_backward (c->cmd, c->dq, c->dk, c->dv, c->dout, c->q, c->k, c->v, c->out,
+      c->lse, &args, FALSE);
+  finish (c->cmd);
+}
+
+/* rows of s (scores) become P (softmax), rows of dp (dO V^T) become dS = scale P (dP - D)
+ * with D_i = sum_j P_ij dP_ij (= dO_i . O_i) */
+static void
+softmax_back_rows (gint64 first, gint64 end, gpointer p)
+{
+  AttnBackCase *c = p;
+  gfloat scale = 1.0f / sqrtf ((gfloat) c->d);
+  for (gint64 i = first; i < end; i++) {
+    gfloat *row = c->s + i * c->l, *drow = c->dp + i * c->l, di = 0;
+    softmax_row (row, c->l, scale);
+    for (gint j = 0; j < c->l; j++)
+      di += row[j] * drow[j];
+    for (gint j = 0; j < c->l; j++)
+      drow[j] = scale * row[j] * (drow[j] - di);
+  }
+}
+
+/* the same backward with OpenBLAS: S = Q K^T, dP = dO V^T, the softmax backward, dQ = dS K,
+ * dK = dS^T Q, dV = P^T dO, per head */
+static void
+attn_back_blas (gpointer p)
+{
+  AttnBackCase *c = p;
+  gint ld = c->heads * c->d, l = c->l, d = c->d;
+  for (gint h = 0; h < c->heads; h++) {
+    gint o = h * d;
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, l, l, d, 1.0f, c->hq + o, ld,
+        c->hk + o, ld, 0.0f, c->s, l);
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, l, l, d, 1.0f, c->hdout + o, ld,
+        c->hv + o, ld, 0.0f, c->dp, l);
+    parallel_for (c->threads, l, softmax_back_rows, c);
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, l, d, l, 1.0f, c->dp, l,
+        c->hk + o, ld, 0.0f, c->hdq + o, ld);
+    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, l, d, l, 1.0f, c->dp, l,
+        c->hq + o, ld, 0.0f, c->hdk + o, ld);
+    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, l, d, l, 1.0f, c->s, l,
+        c->hdout + o, ld, 0.0f, c->hdv + o, ld);
+  }
+}
+
+static void
+bench_attention_backward (const Bench *b, Result *r)
+{
+  gint l = 4096, heads = 5, d = 64;
+  r->flops = 10.0 * heads * l * l * d;    /* five products of 2 l^2 d */
+  gfloat *hq, *hk, *hv, *hdo;
+  AttnBackCase c = { gv_cmd_new (b->dev) };
+  c.q = RANDOM (b->dev, 16, &hq, 1, l, heads * d);
+  c.k = RANDOM (b->dev, 17, &hk, 1, l, heads * d);
+  c.v = RANDOM (b->dev, 18, &hv, 1, l, heads * d);
+  c.dout = RANDOM (b->dev, 19, &hdo, 1, l, heads * d);
+  c.out = EMPTY (b->dev, GV_DTYPE_F32, 1, l, heads * d);
+  c.lse = EMPTY (b->dev, GV_DTYPE_F32, 1, heads, l);
+  c.dq = EMPTY (b->dev, GV_DTYPE_F32, 1, l, heads * d);
+  c.dk = EMPTY (b->dev, GV_DTYPE_F32, 1, l, heads * d);
+  c.dv = EMPTY (b->dev, GV_DTYPE_F32, 1, l, heads * d);
+  GvAttentionArgs args = { .heads = heads };
+  gv_op_attention_lse (c.cmd, c.out, c.lse, c.q, c.k, c.v, &args);    /* not timed */
+  finish (c.cmd);
+  c.hq = hq;
+  c.hk = hk;
+  c.hv = hv;
+  c.hdout = hdo;
+  c.s = host (g_new (gfloat, (gsize) l * l));
+  c.dp = host (g_new (gfloat, (gsize) l * l));
+  c.hdq = host (g_new (gfloat, (gsize) l * heads * d));
+  c.hdk = host (g_new (gfloat, (gsize) l * heads * d));
+  c.hdv = host (g_new (gfloat, (gsize) l * heads * d));
+  c.l = l;
+  c.heads = heads;
+  c.d = d;
+  c.threads = b->threads;
+  measure (b, r, attn_back_device, attn_back_blas, &c);
+  gv_cmd_free (c.cmd);
+}
+
+/* ---- backward ops: group norm backward at 320x64x64, AdamW over 10 M parameters ---- */
+
+typedef struct {
+  GvCmd *cmd;
+  GvTensor *in, *dy, *gamma, *beta, *dx, *dgamma, *dbeta;
+  const gfloat *hin, *hdy, *hgamma, *hbeta;
+  gfloat *hdx, *hdgamma, *hdbeta;
+  gint c, s, groups, threads;
+} NormBackCase;
+
+static void
+norm_back_device (gpointer p)
+{
+  NormBackCase *c = p;
+  gv_op_group_norm_backward (c->cmd, c->dx, c->dgamma, c->dbeta, c->dy, c->in, c->gamma,
+      c->beta, c->groups, 1, 1e-5f, TRUE, FALSE);
+  finish (c->cmd);
+}
+
+/* the same backward in plain C, a group per task: statistics, per-channel sums through the
+ * SiLU, then dx (dgamma and dbeta per channel fall out of the sums: one image) */
+static void
+norm_back_groups (gint64 first, gint64 end, gpointer p)
+{
+  NormBackCase *c = p;
+  gint cg = c->c / c->groups;
+  gint64 n = (gint64) cg * c->s;
+  for (gint64 g = first; g < end; g++) {
+    const gfloat *x = c->hin + g * n, *dy = c->hdy + g * n;
+    gfloat *dx = c->hdx + g * n;
+    gdouble sum = 0, sq = 0, c1 = 0, c2 = 0;
+    for (gint64 i = 0; i < n; i++)
+      sum += x[i];
+    gfloat mean = (gfloat) (sum / n);
+    for (gint64 i = 0; i < n; i++)
+      sq += (x[i] - mean) * (x[i] - mean);
+    gfloat rstd = (gfloat) (1.0 / sqrt (sq / n + 1e-5));
+    for (gint ch = 0; ch < cg; ch++) {
+      gint cc = (gint) g * cg + ch;
+      gfloat s1 = 0, s2 = 0;
+      for (gint i = 0; i < c->s; i++) {
+        gint64 k = (gint64) ch * c->s + i;
+        gfloat xh = (x[k] - mean) * rstd, y = xh * c->hgamma[cc] + c->hbeta[cc];
+        gfloat sg = 1.0f / (1.0f + expf (-y)), d = dy[k] * sg * (1.0f + y * (1.0f - sg));
+        dx[k] = d;   /* the gradient before the norm, finished below */
+        s1 += d;
+        s2 += d * xh;
+      }
+      c->hdbeta[cc] = s1;
+      c->hdgamma[cc] = s2;
+      c1 += c->hgamma[cc] * s1;
+      c2 += c->hgamma[cc] * s2;
+    }
+    gfloat m1 = (gfloat) (c1 / n), m2 = (gfloat) (c2 / n);
+    for (gint ch = 0; ch < cg; ch++) {
+      gfloat gm = c->hgamma[(gint) g * cg + ch];
+      for (gint i = 0; i < c->s; i++) {
+        gint64 k = (gint64) ch * c->s + i;
+        gfloat xh = (x[k] - mean) * rstd;
+        dx[k] = rstd * (gm * dx[k] - m1 - xh * m2);
+      }
+    }
+  }
+}
+
+static void
+norm_back_plain (gpointer p)
+{
+  NormBackCase *c = p;
+  parallel_for (c->threads, c->groups, norm_back_groups, c);
+}
+
+static void
+bench_group_norm_backward (const Bench *b, Result *r)
+{
+  gint ch = 320, s = 64 * 64;
+  /* nominal: statistics (3), SiLU backward recomputed twice (2 x 8), sums (4), dx (6) */
+  r->flops = 29.0 * ch * s;
+  gfloat *hin, *hdy, *hg, *hb;
+  NormBackCase c = { gv_cmd_new (b->dev) };
+  c.in = RANDOM (b->dev, 12, &hin, 1, ch, 64, 64);
+  c.dy = RANDOM (b->dev, 13, &hdy, 1, ch, 64, 64);
+  c.gamma = RANDOM (b->dev, 14, &hg, ch);
+  c.beta = RANDOM (b->dev, 15, &hb, ch);
+  c.dx = EMPTY (b->dev, GV_DTYPE_F32, 1, ch, 64, 64);
+  c.dgamma = EMPTY (b->dev, GV_DTYPE_F32, ch);
+  c.dbeta = EMPTY (b->dev, GV_DTYPE_F32, ch);
+  c.hin = hin;
+  c.hdy = hdy;
+  c.hgamma = hg;
+  c.hbeta = hb;
+  c.hdx = host (g_new (gfloat, (gsize) ch * s));
+  c.hdgamma = host (g_new (gfloat, ch));
+  c.hdbeta = host (g_new (gfloat, ch));
+  c.c = ch;
+  c.s = s;
+  c.groups = 32;
+  c.threads = b->threads;
+  measure (b, r, norm_back_device, norm_back_plain, &c);
+  gv_cmd_free (c.cmd);
+}
+
+typedef struct {
+  GvCmd *cmd;
+  GvTensor *param, *m, *v, *grad, *clip;
+  gfloat *hparam, *hm, *hv;
+  const gfloat *hgrad;
+  gint64 n;
+  gint step, threads;
+} AdamwCase;
+
+static const GvAdamW bench_adamw = { 3e-5, 0.9, 0.999, 1e-8, 1e-2 };
+
+/* one training step's optimiser work: the global norm, then the clipped AdamW update */
+static void
+adamw_device (gpointer p)
+{
+  AdamwCase *c = p;
+  gv_op_clip_grad_norm (c->cmd, c->clip, &c->grad, 1, 1.0f);
+  gv_op_adamw_step (c->cmd, c->param, c->m, c->v, c->grad, c->clip, ++c->step, &bench_adamw);
+  finish (c->cmd);
+}
+
+static void
+adamw_range (gint64 first, gint64 end, gpointer p)
+{
+  AdamwCase *c = p;
+  gfloat decay = (gfloat) (1.0 - bench_adamw.lr * bench_adamw.weight_decay);
+  gfloat b1 = (gfloat) bench_adamw.beta1, b2 = (gfloat) bench_adamw.beta2;
+  gfloat step_size = (gfloat) (bench_adamw.lr / (1.0 - pow (b1, c->step)));
+  gfloat bias2 = (gfloat) sqrt (1.0 - pow (b2, c->step));
+  for (gint64 i = first; i < end; i++) {
+    gfloat g = c->hgrad[i];
+    c->hm[i] = b1 * c->hm[i] + (1.0f - b1) * g;
+    c->hv[i] = b2 * c->hv[i] + (1.0f - b2) * g * g;
+    c->hparam[i] = c->hparam[i] * decay - step_size * c->hm[i] /
+        (sqrtf (c->hv[i]) / bias2 + (gfloat) bench_adamw.eps);
+  }
+}
+
+/* the baseline: OpenBLAS's norm, then the update in a plain C loop (the same bytes) */
+static void
+adamw_plain (gpointer p)
+{
+  AdamwCase *c = p;
+  gfloat norm = cblas_snrm2 ((blasint) c->n, c->hgrad, 1);
+  (void) norm;
+  c->step++;
+  parallel_for (c->threads, c->n, adamw_range, c);
+}
+
+static void
+bench_adamw_step (const Bench *b, Result *r)
+{
+  gint64 n = 10 * 1000 * 1000;
+  /* nominal: norm (2), decay (1), moments (5), update (5) per parameter */
+  r->flops = 13.0 * n;
+  gfloat *hparam, *hm, *hv, *hgrad;
+  AdamwCase c = { gv_cmd_new (b->dev) };
+  c.param = RANDOM (b->dev, 16, &hparam, n);
+  c.m = RANDOM (b->dev, 17, &hm, n);
+  c.v = RANDOM (b->dev, 18, &hv, n);
+  c.grad = RANDOM (b->dev, 19, &hgrad, n);
+  c.clip = EMPTY (b->dev, GV_DTYPE_F32, 2);
+  for (gint64 i = 0; i < n; i++)
+    hv[i] = fabsf (hv[i]);
+  GError *error = NULL;
+  if (!gv_tensor_upload (c.v, hv, &error))
+    g_error ("upload: %s", error->message);
+  c.hparam = hparam;
+  c.hm = hm;
+  c.hv = hv;
+  c.hgrad = hgrad;
+  c.n = n;
+  c.threads = b->threads;
+  measure (b, r, adamw_device, adamw_plain, &c);
+  gv_cmd_free (c.cmd);
+}
+
 /* ---- driver ---- */
 
 typedef enum { CASE_MM1024, CASE_MM2048, CASE_CONV320, CASE_CONV640, CASE_ATTN, CASE_NORM,
   CASE_MATCH, CASE_CONV320_BACK_DATA, CASE_CONV320_BACK_WEIGHT, CASE_LINEAR_DW_320,
-  CASE_LINEAR_DW_1280, N_CASES } CaseId;
+  CASE_LINEAR_DW_1280,
+  CASE_ATTN_BACK,    /* attention backward family */
+  CASE_NORM_BACK, CASE_ADAMW,   /* backward ops */
+  N_CASES } CaseId;
 
 static const gchar *case_names[N_CASES] = {
   "matmul-1024", "matmul-2048", "conv3x3-320-64x64", "conv3x3-640-32x32",
   "attention-4096-5x64", "group-norm-silu-320x64x64", "nn-search-64x64-640",
   "conv3x3-320-64x64-back-data", "conv3x3-320-64x64-back-weight", "linear-dw-4096x320x320",
   "linear-dw-1024x1280x1280",
+  "attention-backward-4096-5x64",
+  "group-norm-silu-back-320x64x64", "adamw-clip-10M",
 };
 
 static void
@@ -731,6 +1017,15 @@ run_case (const Bench *b, CaseId id, Result *r)
       break;
     case CASE_LINEAR_DW_1280:
       bench_linear_dw (b, r, 1024, 1280, 1280);
+      break;
+    case CASE_ATTN_BACK:
+      bench_attention_backward (b, r);
+      break;
+    case CASE_NORM_BACK:
+      bench_group_norm_backward (b, r);
+      break;
+    case CASE_ADAMW:
+      bench_adamw_step (b, r);
       break;
     default:
       bench_nn_search (b, r);
