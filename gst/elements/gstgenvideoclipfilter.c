@@ -6,7 +6,8 @@
  * Threads: the sink pad's streaming thread queues frames and serialized events into the clip
  * being collected and hands a finished clip to the src pad's task (one closed clip may wait
  * there while the task works on another, then the streaming thread blocks). The task runs
- * process_clip() and pushes. FLUSH_START and deactivation raise the cancellation flag, which
+ * process_clip() and pushes. A serialized query closes the clip after itself; the thread that
+ * sent it waits until the task has passed it downstream after the frames before it. FLUSH_START and deactivation raise the cancellation flag, which
  * long work polls, and wake everything that waits.
  *
  * Locks: the object lock guards the properties and the compute resources, priv->lock the
@@ -17,8 +18,11 @@
  * (gstgenvideoresources.c), and this, the element: pads, events, task, properties.
  */
 #include <math.h>
+#include <string.h>
+
 #include "gstgenvideoclipfilter.h"
 #include "gstgenvideoclipqueue.h"
+#include "gstgenvideocompute.h"
 #include "gstgenvideoresources.h"
 
 GST_DEBUG_CATEGORY (gst_gen_video_clip_filter_debug);
@@ -37,11 +41,13 @@ enum {
   PROP_SEED,
 };
 
-/* Width and height are checked for multiples of 8 in code: caps cannot say it. */
+/* Width and height in steps of 8 (the VAE's 8x downsampling), so that videoscale picks a valid
+ * size by itself; progressive frames only (the model sees whole pictures, not fields). The code
+ * checks both again for caps that come without negotiation, with an error that says why. */
 #define CLIP_CAPS \
   "video/x-raw, format = (string) { RGBA, RGB }, " \
-  "width = (int) [ 8, 2147483647 ], height = (int) [ 8, 2147483647 ], " \
-  "framerate = (fraction) [ 0/1, 2147483647/1 ]"
+  "width = (int) [ 8, 2147483640, 8 ], height = (int) [ 8, 2147483640, 8 ], " \
+  "framerate = (fraction) [ 0/1, 2147483647/1 ], interlace-mode = (string) progressive"
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (CLIP_CAPS));
@@ -64,7 +70,8 @@ typedef struct {
   GstFlowReturn srcresult;      /* FLUSHING while flushing or inactive, else the last push */
   GstVideoInfo sink_info;
   gboolean have_info;
-  gboolean size_error_posted;
+  gboolean format_error_posted;
+  GstClockTime processing_time; /* of a recent clip, for the latency; NONE until measured */
   GstGenVideoClipQueue *collecting;
   GstGenVideoClipQueue *ready;     /* closed clip waiting for the task, or NULL */
   GQueue sticky;        /* unpushed sticky events of dropped clips, for after a flush */
@@ -125,14 +132,39 @@ close_clip_locked (GstGenVideoClipFilter *self)
   return GST_FLOW_OK;
 }
 
+/* A frame from a buffer pool returns to it only when we let it go, and we hold whole clips: an
+ * upstream pool smaller than that (a decoder's, a capture device's) would stall. So such a
+ * frame, or one whose memory is not plain system memory, is copied into our own memory as it
+ * is queued, and the upstream buffer goes back at once. A memcpy per frame, next to seconds
+ * of compute per clip. */
+static GstBuffer *
+own_frame (GstGenVideoClipFilter *self, GstBuffer *buffer)
+{
+  gboolean foreign = buffer->pool != NULL;
+  for (guint i = 0; !foreign && i < gst_buffer_n_memory (buffer); i++)
+    foreign = !gst_memory_is_type (gst_buffer_peek_memory (buffer, i), GST_ALLOCATOR_SYSMEM);
+  if (!foreign)
+    return buffer;
+
+  GstBuffer *copy = gst_buffer_copy_deep (buffer);
+  if (copy == NULL) {
+    GST_WARNING_OBJECT (self, "could not copy a frame: holding the upstream buffer");
+    return buffer;
+  }
+  gst_buffer_unref (buffer);
+  return copy;
+}
+
 static GstFlowReturn
 gst_gen_video_clip_filter_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
 {
   GstGenVideoClipFilter *self = GST_GEN_VIDEO_CLIP_FILTER (parent);
   GstGenVideoClipFilterPrivate *priv = PRIV (self);
   guint clip_frames = gst_gen_video_clip_filter_get_clip_frames (self);
-  GstGenVideoClipMeta *meta = gst_buffer_get_gen_video_clip_meta (buffer);
   GstFlowReturn ret;
+
+  buffer = own_frame (self, buffer);
+  GstGenVideoClipMeta *meta = gst_buffer_get_gen_video_clip_meta (buffer);
 
   g_mutex_lock (&priv->lock);
   ret = priv->srcresult;
@@ -186,22 +218,65 @@ size_is_valid (const GstCaps *caps, gint *width, gint *height)
   return TRUE;
 }
 
-static void
-post_size_error (GstGenVideoClipFilter *self, const GstCaps *caps, gint width, gint height)
+/* FALSE when a fixed interlace-mode is not progressive (a missing one means progressive). */
+static gboolean
+is_progressive (const GstCaps *caps, const gchar **mode)
+{
+  for (guint i = 0; i < gst_caps_get_size (caps); i++) {
+    *mode = gst_structure_get_string (gst_caps_get_structure (caps, i), "interlace-mode");
+    if (*mode && strcmp (*mode, "progressive") != 0)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* The checks behind the caps: a fixed size that is no multiple of 8, or interlaced frames,
+ * refused with an error that says why (once per stream). FALSE when refused; the error is
+ * posted only when @post is TRUE. */
+static gboolean
+check_format (GstGenVideoClipFilter *self, const GstCaps *caps, gboolean post)
 {
   GstGenVideoClipFilterPrivate *priv = PRIV (self);
+  gint width, height;
+  const gchar *mode = NULL;
+  gboolean size_ok = size_is_valid (caps, &width, &height);
+  gboolean progressive = size_ok && is_progressive (caps, &mode);
 
+  if (size_ok && progressive)
+    return TRUE;
   g_mutex_lock (&priv->lock);
-  gboolean posted = priv->size_error_posted;
-  priv->size_error_posted = TRUE;
+  gboolean posted = priv->format_error_posted;
+  priv->format_error_posted |= post;
   g_mutex_unlock (&priv->lock);
-  if (posted)
-    return;
+  if (!post || posted) {
+    GST_DEBUG_OBJECT (self, "refusing %" GST_PTR_FORMAT, caps);
+    return FALSE;
+  }
 
-  GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-      ("Video width and height must be multiples of 8, not %dx%d. Scale the video first, "
-          "e.g. videoscale ! video/x-raw,width=512,height=512.", width, height),
-      ("refused caps %" GST_PTR_FORMAT, caps));
+  if (!size_ok)
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("Video width and height must be multiples of 8, not %dx%d. Scale the video first, "
+            "e.g. videoscale ! video/x-raw,width=512,height=512.", width, height),
+        ("refused caps %" GST_PTR_FORMAT, caps));
+  else
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("Interlaced video (%s) is not supported: deinterlace it first, e.g. "
+            "deinterlace ! videoconvert.", mode), ("refused caps %" GST_PTR_FORMAT, caps));
+  return FALSE;
+}
+
+/* A copy of @caps with interlace-mode=progressive where the field is missing: GstVideoInfo
+ * reads a missing field as progressive, and caps written by hand (appsrc) often leave it out. */
+static GstCaps *
+with_progressive_default (const GstCaps *caps)
+{
+  GstCaps *copy = gst_caps_copy (caps);
+  for (guint i = 0; i < gst_caps_get_size (copy); i++) {
+    GstStructure *s = gst_caps_get_structure (copy, i);
+    if (!gst_structure_has_field (s, "interlace-mode"))
+      gst_structure_set (s, "interlace-mode", G_TYPE_STRING, "progressive", NULL);
+  }
+  return copy;
 }
 
 /* The caps that leave for @caps (a new reference), or NULL when they are the same. */
@@ -216,19 +291,17 @@ static gboolean
 gst_gen_video_clip_filter_accept_caps (GstGenVideoClipFilter *self, GstPad *pad, GstCaps *caps)
 {
   GstGenVideoClipFilterPrivate *priv = PRIV (self);
-  GstCaps *templ = gst_pad_get_pad_template_caps (pad);
-  gboolean ok = gst_caps_is_subset (caps, templ);
-  gint width, height;
 
+  /* first, for the error that says why (the template refuses these too, silently) */
+  if (!check_format (self, caps, gst_caps_is_fixed (caps)))
+    return FALSE;
+  GstCaps *templ = gst_pad_get_pad_template_caps (pad);
+  GstCaps *full = with_progressive_default (caps);
+  gboolean ok = gst_caps_is_subset (full, templ);
+  gst_caps_unref (full);
   gst_caps_unref (templ);
   if (!ok) {
     GST_DEBUG_OBJECT (self, "caps outside the template: %" GST_PTR_FORMAT, caps);
-    return FALSE;
-  }
-  if (!size_is_valid (caps, &width, &height)) {
-    GST_WARNING_OBJECT (self, "%dx%d is no multiple of 8", width, height);
-    if (gst_caps_is_fixed (caps))
-      post_size_error (self, caps, width, height);
     return FALSE;
   }
   /* downstream must take the caps the frames leave with */
@@ -273,6 +346,66 @@ answer_caps_query (GstGenVideoClipFilter *self, GstPad *pad, GstQuery *query)
   return TRUE;
 }
 
+/* ALLOCATION is answered here, never passed downstream: we hold whole clips, which would
+ * drain a downstream pool that upstream allocated from. We map frames with GstVideoFrame, so
+ * any strides and offsets (GstVideoMeta) do. No pool is proposed: upstream keeps its own, of
+ * any size, because frames from a pool are copied as they are queued (own_frame). */
+static gboolean
+answer_allocation_query (GstGenVideoClipFilter *self, GstQuery *query)
+{
+  GST_DEBUG_OBJECT (self, "allocation: video meta, no pool");
+  gst_query_add_allocation_meta (query, GST_VIDEO_META_API_TYPE, NULL);
+  return TRUE;
+}
+
+/* Other serialized queries (DRAIN, ...) wait in the clip with the frames and leave in their
+ * place: the task passes them downstream after the frames queued before them were processed
+ * and pushed, as GstQueue does. A query so ends the clip being collected (a DRAIN cannot wait
+ * for frames that upstream holds back until it has the answer). This thread waits for the
+ * answer, or for a flush or stop before the task took the query. */
+static gboolean
+queue_query (GstGenVideoClipFilter *self, GstQuery *query)
+{
+  GstGenVideoClipFilterPrivate *priv = PRIV (self);
+  GstGenVideoQueuedQuery qq = { query, FALSE, FALSE, FALSE };
+
+  GST_DEBUG_OBJECT (self, "queueing %" GST_PTR_FORMAT, query);
+  g_mutex_lock (&priv->lock);
+  if (priv->srcresult == GST_FLOW_OK) {
+    gst_gen_video_clip_queue_add_query (priv->collecting, &qq);
+    close_clip_locked (self);
+  }
+  /* once the task took it, wait for it even while flushing: it is in use */
+  while (!qq.done && (qq.taken || priv->srcresult == GST_FLOW_OK))
+    g_cond_wait (&priv->cond, &priv->lock);
+  gboolean result = qq.done && qq.result;
+  g_mutex_unlock (&priv->lock);
+  GST_DEBUG_OBJECT (self, "%" GST_PTR_FORMAT " answered: %d", query, result);
+  return result;
+}
+
+/* The task's side of queue_query(): passes @qq downstream unless the element stopped. */
+static void
+pass_query (GstGenVideoClipFilter *self, GstGenVideoQueuedQuery *qq)
+{
+  GstGenVideoClipFilterPrivate *priv = PRIV (self);
+
+  g_mutex_lock (&priv->lock);
+  /* after a flush, the sender may be gone: never touch its query then */
+  gboolean take = priv->srcresult == GST_FLOW_OK;
+  if (take)
+    qq->taken = TRUE;
+  g_mutex_unlock (&priv->lock);
+  if (!take)
+    return;
+  gboolean result = gst_pad_peer_query (priv->srcpad, qq->query);
+  g_mutex_lock (&priv->lock);
+  qq->result = result;
+  qq->done = TRUE;
+  g_cond_broadcast (&priv->cond);
+  g_mutex_unlock (&priv->lock);
+}
+
 static gboolean
 gst_gen_video_clip_filter_sink_query (GstPad *pad, GstObject *parent, GstQuery *query)
 {
@@ -290,6 +423,10 @@ gst_gen_video_clip_filter_sink_query (GstPad *pad, GstObject *parent, GstQuery *
         gst_gen_video_clip_filter_accept_caps (self, pad, caps));
     return TRUE;
   }
+  if (GST_QUERY_TYPE (query) == GST_QUERY_ALLOCATION)
+    return answer_allocation_query (self, query);
+  if (GST_QUERY_IS_SERIALIZED (query))
+    return queue_query (self, query);
   return gst_pad_query_default (pad, parent, query);
 }
 
@@ -319,19 +456,24 @@ gst_gen_video_clip_filter_src_query (GstPad *pad, GstObject *parent, GstQuery *q
   g_mutex_lock (&priv->lock);
   gint fps_n = priv->have_info ? GST_VIDEO_INFO_FPS_N (&priv->sink_info) : 0;
   gint fps_d = priv->have_info ? GST_VIDEO_INFO_FPS_D (&priv->sink_info) : 1;
+  GstClockTime processing = priv->processing_time;
   g_mutex_unlock (&priv->lock);
 
-  if (clip_frames == 0) {
-    /* the whole stream is one clip: no bound */
-    max = GST_CLOCK_TIME_NONE;
-  } else if (fps_n > 0) {
-    GstClockTime clip = gst_util_uint64_scale_int (clip_frames * GST_SECOND, fps_d, fps_n);
-    min += clip;
-    if (GST_CLOCK_TIME_IS_VALID (max))
-      max += clip;
-  } else {
-    GST_DEBUG_OBJECT (self, "frame rate unknown: no clip latency added");
-  }
+  /* a frame leaves after its clip was collected (the clip's duration) and processed */
+  GstClockTime clip = 0;
+  if (clip_frames > 0 && fps_n > 0)
+    clip = gst_util_uint64_scale_int (clip_frames * GST_SECOND, fps_d, fps_n);
+  else
+    GST_DEBUG_OBJECT (self, "clip duration unknown: not added");
+  /* before the first clip, the most a live pipeline can afford: as long as a clip lasts */
+  if (!GST_CLOCK_TIME_IS_VALID (processing))
+    processing = clip;
+  GstClockTime added = clip + (live ? processing : 0);
+  min += added;
+  if (clip_frames == 0)
+    max = GST_CLOCK_TIME_NONE;  /* the whole stream is one clip: no bound */
+  else if (GST_CLOCK_TIME_IS_VALID (max))
+    max += added;
   GST_DEBUG_OBJECT (self, "latency: live %d, min %" GST_TIME_FORMAT ", max %" GST_TIME_FORMAT,
       live, GST_TIME_ARGS (min), GST_TIME_ARGS (max));
   gst_query_set_latency (query, live, min, max);
@@ -416,7 +558,6 @@ queue_event (GstGenVideoClipFilter *self, GstEvent *event)
 
   if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
     GstCaps *caps;
-    gint width, height;
     gst_event_parse_caps (event, &caps);
     if (!gst_video_info_from_caps (&info, caps)) {
       GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("Unsupported video format."),
@@ -424,8 +565,7 @@ queue_event (GstGenVideoClipFilter *self, GstEvent *event)
       gst_event_unref (event);
       return FALSE;
     }
-    if (!size_is_valid (caps, &width, &height)) {
-      post_size_error (self, caps, width, height);
+    if (!check_format (self, caps, TRUE)) {
       gst_event_unref (event);
       return FALSE;
     }
@@ -575,6 +715,27 @@ finish_frame (GstBuffer *buffer, GvClip *clip, guint index, const FrameTiming *o
   return buffer;
 }
 
+/* Keeps the processing time of a clip for the latency answer: a clip that took longer than the
+ * time kept raises it at once, one that took less than three quarters of it lowers it; smaller
+ * changes are ignored, so that a live pipeline's latency does not move with every clip. A
+ * change posts a latency message, for the pipeline to ask again. */
+static void
+note_processing_time (GstGenVideoClipFilter *self, GstClockTime took)
+{
+  GstGenVideoClipFilterPrivate *priv = PRIV (self);
+
+  g_mutex_lock (&priv->lock);
+  GstClockTime kept = priv->processing_time;
+  gboolean changed = !GST_CLOCK_TIME_IS_VALID (kept) || took > kept || took < kept / 4 * 3;
+  if (changed)
+    priv->processing_time = took;
+  g_mutex_unlock (&priv->lock);
+  GST_DEBUG_OBJECT (self, "clip processed in %" GST_TIME_FORMAT "%s", GST_TIME_ARGS (took),
+      changed ? ": latency changed" : "");
+  if (changed)
+    gst_element_post_message (GST_ELEMENT (self), gst_message_new_latency (GST_OBJECT (self)));
+}
+
 /* Runs process_clip() with the clip state held by this thread: another element sharing the
  * clip (a tee's other branch) waits meanwhile, and this one waits for it, cancellably. */
 static GstFlowReturn
@@ -611,10 +772,14 @@ process_and_push (GstGenVideoClipFilter *self, GstGenVideoClipQueue *c, gboolean
     g_mutex_lock (&priv->lock);
     priv->processing = clip;
     g_mutex_unlock (&priv->lock);
+    gint64 start = g_get_monotonic_time ();
     ret = process_locked (self, &job);
+    GstClockTime took = (g_get_monotonic_time () - start) * GST_USECOND;
     g_mutex_lock (&priv->lock);
     priv->processing = NULL;
     g_mutex_unlock (&priv->lock);
+    if (ret == GST_FLOW_OK)
+      note_processing_time (self, took);
 
     if (ret == GST_FLOW_OK && gst_gen_video_clip_filter_is_cancelled (self))
       ret = GST_FLOW_FLUSHING;
@@ -630,6 +795,10 @@ process_and_push (GstGenVideoClipFilter *self, GstGenVideoClipQueue *c, gboolean
   for (guint i = 0; i <= n && ret == GST_FLOW_OK; i++) {
     for (; l && ((GstGenVideoQueuedEvent *) l->data)->position <= i; l = l->next) {
       GstGenVideoQueuedEvent *qe = l->data;
+      if (qe->query) {
+        pass_query (self, g_steal_pointer (&qe->query));
+        continue;
+      }
       GstEvent *event = g_steal_pointer (&qe->event);
       if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
         GstCaps *caps;
@@ -757,14 +926,14 @@ gst_gen_video_clip_filter_post_progress_loss (GstGenVideoClipFilter *filter,
     return;
 
   gint percent = total > 0 ? (gint) (MIN (current, total) * (guint64) 100 / total) : 100;
-  GstStructure *s = gst_structure_new ("progress",
-      "stage", G_TYPE_STRING, stage,
-      "current", G_TYPE_UINT, current,
-      "total", G_TYPE_UINT, total,
-      "percent", G_TYPE_INT, percent,
-      "clip-id", G_TYPE_UINT64, clip_id, NULL);
+  GstStructure *s = gst_structure_new (GST_GEN_VIDEO_MESSAGE_PROGRESS,
+      GST_GEN_VIDEO_FIELD_STAGE, G_TYPE_STRING, stage,
+      GST_GEN_VIDEO_FIELD_CURRENT, G_TYPE_UINT, current,
+      GST_GEN_VIDEO_FIELD_TOTAL, G_TYPE_UINT, total,
+      GST_GEN_VIDEO_FIELD_PERCENT, G_TYPE_INT, percent,
+      GST_GEN_VIDEO_FIELD_CLIP_ID, G_TYPE_UINT64, clip_id, NULL);
   if (!isnan (loss))
-    gst_structure_set (s, "loss", G_TYPE_DOUBLE, loss, NULL);
+    gst_structure_set (s, GST_GEN_VIDEO_FIELD_LOSS, G_TYPE_DOUBLE, loss, NULL);
   gst_element_post_message (GST_ELEMENT (filter), gst_message_new_element (GST_OBJECT (filter),
           s));
 }
@@ -815,7 +984,32 @@ gst_gen_video_clip_filter_dup_model_path (GstGenVideoClipFilter *filter)
   const gchar *env = g_getenv ("GENVIDEO_MODEL");
   if (env != NULL && *env != '\0')
     return g_strdup (env);
-  return g_strdup (GV_DEFAULT_MODEL_DIR);
+  return gst_gen_video_default_model_dir ();
+}
+
+gchar *
+gst_gen_video_default_model_dir (void)
+{
+  if (g_file_test (GV_DEFAULT_MODEL_DIR, G_FILE_TEST_IS_DIR))
+    return g_strdup (GV_DEFAULT_MODEL_DIR);
+  /* installed elsewhere than the prefix it was built for (a DESTDIR, a moved tree): the model
+   * is at the same place relative to the plugin file */
+  GstPlugin *plugin = gst_registry_find_plugin (gst_registry_get (), "genvideo");
+  const gchar *file = plugin ? gst_plugin_get_filename (plugin) : NULL;
+  gchar *path = NULL;
+  if (file != NULL) {
+    gchar *dir = g_path_get_dirname (file);
+    gchar *relative = g_build_filename (dir, GV_DEFAULT_MODEL_RELATIVE_DIR, NULL);
+    path = g_canonicalize_filename (relative, NULL);
+    g_free (relative);
+    g_free (dir);
+    if (!g_file_test (path, G_FILE_TEST_IS_DIR))
+      g_clear_pointer (&path, g_free);
+  }
+  if (plugin != NULL)
+    gst_object_unref (plugin);
+  /* else the compiled path: the error then names where the model was expected */
+  return path != NULL ? path : g_strdup (GV_DEFAULT_MODEL_DIR);
 }
 
 GvDevice *
@@ -833,6 +1027,17 @@ gst_gen_video_clip_filter_get_model (GstGenVideoClipFilter *filter, GError **err
       gst_gen_video_clip_filter_get_device_index (filter), path, error);
   g_free (path);
   return model;
+}
+
+static gboolean
+gst_gen_video_clip_filter_default_start (GstGenVideoClipFilter *filter)
+{
+  GError *error = NULL;
+
+  if (gst_gen_video_clip_filter_get_model (filter, &error) != NULL)
+    return TRUE;
+  gst_gen_video_post_error (filter, "Loading the model", error);
+  return FALSE;
 }
 
 static void
@@ -930,10 +1135,19 @@ gst_gen_video_clip_filter_change_state (GstElement *element, GstStateChange tran
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
     g_mutex_lock (&priv->lock);
     priv->have_info = FALSE;
-    priv->size_error_posted = FALSE;
+    priv->format_error_posted = FALSE;
+    priv->processing_time = GST_CLOCK_TIME_NONE;
     g_clear_pointer (&priv->last_stage, g_free);
     priv->last_progress_us = 0;
     g_mutex_unlock (&priv->lock);
+  }
+  /* device and model now, before the pads are active: a wrong model fails here, not after
+   * a whole clip was collected */
+  GstGenVideoClipFilterClass *klass = GST_GEN_VIDEO_CLIP_FILTER_GET_CLASS (self);
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && klass->start != NULL
+      && !klass->start (self)) {
+    gst_gen_video_resources_release (&priv->resources);
+    return GST_STATE_CHANGE_FAILURE;
   }
   /* PAUSED -> READY deactivates the pads: that cancels and joins the task */
   GstStateChangeReturn ret =
@@ -974,6 +1188,7 @@ gst_gen_video_clip_filter_class_init (GstGenVideoClipFilterClass *klass)
   element_class->change_state = gst_gen_video_clip_filter_change_state;
   element_class->set_context = gst_gen_video_clip_filter_set_context;
   klass->process_clip = gst_gen_video_clip_filter_default_process_clip;
+  klass->start = gst_gen_video_clip_filter_default_start;
 
   g_object_class_install_property (gobject_class, PROP_CLIP_FRAMES,
       g_param_spec_uint ("clip-frames", "Clip frames",
@@ -1014,6 +1229,7 @@ gst_gen_video_clip_filter_init (GstGenVideoClipFilter *self)
   g_mutex_init (&priv->lock);
   g_cond_init (&priv->cond);
   priv->srcresult = GST_FLOW_FLUSHING;
+  priv->processing_time = GST_CLOCK_TIME_NONE;
   priv->collecting = gst_gen_video_clip_queue_new ();
   g_queue_init (&priv->sticky);
 

@@ -1,17 +1,19 @@
 /* GstGenVideoClipFilter: the base class of genvideotune, invedit and latentcorrect.
  *
- * It collects a clip (buffers and the serialized events between them), hands the whole clip to
- * the subclass's process_clip() on a task of the src pad, then pushes every frame in order
- * with its original timestamps and flags, each with a GstGenVideoClipMeta, and the queued
- * events in their place. A clip ends after clip-frames frames (0: the whole stream), at EOS,
- * at a new SEGMENT, STREAM_START or CAPS, or where the clip that arrives from an upstream
- * genvideo element ends (so the three elements agree on the clips and share one GvClip). */
+ * It collects a clip (buffers and the serialized events and queries between them), hands the
+ * whole clip to the subclass's process_clip() on a task of the src pad, then pushes every frame
+ * in order with its original timestamps and flags, each with a GstGenVideoClipMeta, and the
+ * queued events and queries in their place. A clip ends after clip-frames frames (0: the whole
+ * stream), at EOS or a serialized query (DRAIN), at a new SEGMENT, STREAM_START or CAPS, or
+ * where the clip that arrives from an upstream genvideo element ends (so the three elements
+ * agree on the clips and share one GvClip). */
 #pragma once
 
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
 #include "genvideo/gv-clip.h"
+#include "gstgenvideomessages.h"
 #include "models/gv-model.h"
 
 G_BEGIN_DECLS
@@ -43,6 +45,12 @@ struct _GstGenVideoClipFilterClass {
   /* The caps of the frames that leave for frames of @input_caps, or NULL when they leave as
    * they came (the default). process_clip() then replaces every frame by one of those caps. */
   GstCaps *(*output_caps) (GstGenVideoClipFilter *filter, GstCaps *input_caps);
+
+  /* Called at READY->PAUSED, before the pads are activated: opens what the element computes
+   * with, so that a wrong model or a missing device fails the state change instead of the
+   * first clip. On failure it posts GST_ELEMENT_ERROR and returns FALSE. The default opens the
+   * device and loads the model (gst_gen_video_clip_filter_get_model()); NULL: nothing. */
+  gboolean (*start) (GstGenVideoClipFilter *filter);
 };
 
 /* Set from FLUSH_START or a state change to READY until the processing has stopped. */
@@ -50,13 +58,14 @@ gboolean gst_gen_video_clip_filter_is_cancelled (GstGenVideoClipFilter *filter);
 /* The flag itself (read it with g_atomic_int_get), for GStreamer-free compute loops. */
 const gint *gst_gen_video_clip_filter_get_cancel_flag (GstGenVideoClipFilter *filter);
 
-/* Posts an element message "progress" (stage, current, total, percent, clip-id) for the clip
- * being processed. Rate-limited: a message goes out when the stage changes, when
- * current == total, or when GST_GEN_VIDEO_PROGRESS_INTERVAL has passed since the last one. */
+/* Posts an element message GST_GEN_VIDEO_MESSAGE_PROGRESS ("genvideo-progress": stage, current,
+ * total, percent, clip-id; gstgenvideomessages.h) for the clip being processed. Rate-limited:
+ * a message goes out when the stage changes, when current == total, or when
+ * GST_GEN_VIDEO_PROGRESS_INTERVAL has passed since the last one. */
 #define GST_GEN_VIDEO_PROGRESS_INTERVAL (250 * G_TIME_SPAN_MILLISECOND)
 void gst_gen_video_clip_filter_post_progress (GstGenVideoClipFilter *filter,
     const gchar *stage, guint current, guint total);
-/* The same with a double field "loss" (the training loss of the step; NaN: none). */
+/* The same with GST_GEN_VIDEO_FIELD_LOSS (the training loss of the step; NaN: none). */
 void gst_gen_video_clip_filter_post_progress_loss (GstGenVideoClipFilter *filter,
     const gchar *stage, guint current, guint total, gdouble loss);
 
@@ -69,6 +78,9 @@ guint64 gst_gen_video_clip_filter_get_seed (GstGenVideoClipFilter *filter);
 /* The model folder: the model property, else GENVIDEO_MODEL, else the installed default
  * model. g_free() it. */
 gchar *gst_gen_video_clip_filter_dup_model_path (GstGenVideoClipFilter *filter);
+/* The installed default model: the folder under the prefix the plugin was built for, else
+ * the same place relative to the loaded plugin file (a DESTDIR or moved install). g_free() it. */
+gchar *gst_gen_video_default_model_dir (void);
 
 /* (transfer none): the Vulkan device (shared through GstContext, else the process-wide one)
  * and the model on it (the process-wide cache), loaded on first use and held until the element

@@ -58,13 +58,26 @@ gst_gen_video_clip_queue_add_frame (GstGenVideoClipQueue *c, GstBuffer *buffer,
   g_ptr_array_add (c->frames, buffer);
 }
 
-void
-gst_gen_video_clip_queue_add_event (GstGenVideoClipQueue *c, GstEvent *event)
+static void
+add_item (GstGenVideoClipQueue *c, GstEvent *event, GstGenVideoQueuedQuery *query)
 {
   GstGenVideoQueuedEvent *qe = g_new (GstGenVideoQueuedEvent, 1);
   qe->event = event;
+  qe->query = query;
   qe->position = c->frames->len;
   g_queue_push_tail (&c->events, qe);
+}
+
+void
+gst_gen_video_clip_queue_add_event (GstGenVideoClipQueue *c, GstEvent *event)
+{
+  add_item (c, event, NULL);
+}
+
+void
+gst_gen_video_clip_queue_add_query (GstGenVideoClipQueue *c, GstGenVideoQueuedQuery *query)
+{
+  add_item (c, NULL, query);
 }
 
 /* The upstream clip object when the frames are exactly that clip, else NULL. */

@@ -9,9 +9,22 @@
 
 G_BEGIN_DECLS
 
+/* A serialized query (DRAIN, ...) waiting in a clip. It belongs to the thread that sent it,
+ * which waits until the src pad's task has passed it downstream after the frames before it
+ * (done), or until the element flushes while the task has not taken it. Fields under the
+ * element's streaming lock. */
 typedef struct {
-  GstEvent *event;      /* NULL once pushed */
-  guint position;       /* frames of the clip that arrived before the event */
+  GstQuery *query;      /* (not owned) */
+  gboolean taken;       /* the task is passing it downstream: the sender waits for done */
+  gboolean done;
+  gboolean result;
+} GstGenVideoQueuedQuery;
+
+/* A serialized event or query, in its place among the frames. */
+typedef struct {
+  GstEvent *event;      /* NULL once pushed, and for a query */
+  GstGenVideoQueuedQuery *query;   /* (not owned) or NULL; never read after a flush */
+  guint position;       /* frames of the clip that arrived before it */
 } GstGenVideoQueuedEvent;
 
 typedef struct {
@@ -39,6 +52,8 @@ void gst_gen_video_clip_queue_add_frame (GstGenVideoClipQueue *c, GstBuffer *buf
     const GstGenVideoClipMeta *meta, const GstVideoInfo *info);
 /* Appends @event (transfer full) after the frames queued so far. */
 void gst_gen_video_clip_queue_add_event (GstGenVideoClipQueue *c, GstEvent *event);
+/* Appends @query (transfer none: its sender waits for it) after the frames queued so far. */
+void gst_gen_video_clip_queue_add_query (GstGenVideoClipQueue *c, GstGenVideoQueuedQuery *query);
 
 /* (transfer full): the clip state of the frames (at least one): the upstream clip when the
  * frames are exactly that clip (every frame, in order, at the same size), else a new one. */

@@ -1,8 +1,8 @@
 /* The compute resources of one genvideo element, and the one way the elements get them: the
  * Vulkan device from a neighbour or the application through GstContext, else from the
  * process-wide cache (gv_device_get_shared), and the model of the element's folder on it from
- * the process-wide cache (gv_model_get_shared). Both are taken on first use and held until the
- * element goes back to READY; the element hands the model to the clip state
+ * the process-wide cache (gv_model_get_shared). Both are taken at READY->PAUSED (the base class's
+ * start) or else on first use, and held until the element goes back to READY; the element hands the model to the clip state
  * (gv_edit_prepare_source), which keeps its own reference.
  *
  * Locking: the owner's object lock guards @device and @model; the getters are called from the

@@ -1,7 +1,7 @@
 /**
  * SECTION:element-genvideotune
  * @title: genvideotune
- * @short_description: one-shot fine-tuning of the video diffusion model on each clip
+ * @short_description: stage 1: encodes each clip and builds the video diffusion model for it
  *
  * The first of the three GenVideo stages. It collects a clip of #GstGenVideoClipFilter:clip-frames
  * frames and fine-tunes the inflated Stable Diffusion 2.1 unCLIP model on it (Tune-A-Video:
@@ -195,23 +195,25 @@ gst_gen_video_tune_class_init (GstGenVideoTuneClass *klass)
 
   g_object_class_install_property (gobject_class, PROP_SOURCE_PROMPT,
       g_param_spec_string ("source-prompt", "Source prompt",
-          "Text that describes the input video, e.g. \"a silver car on a road\": the model "
-          "is tuned on it and the edit starts from it. Applies from the next clip",
+          "Text that describes the input video, e.g. \"a silver car on a road\": it goes with "
+          "the clip to invedit and latentcorrect, whose source branch it conditions. "
+          "Applies from the next clip",
           NULL, flags | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_STEPS,
       g_param_spec_uint ("steps", "Steps",
-          "Fine-tuning steps per clip (0 = no tuning: the inflated base model). "
-          "Applies from the next clip",
+          "Fine-tuning steps per clip (0 = no tuning: the inflated base model). This version "
+          "does not fine-tune: with any other value the clips use the untuned model, and the "
+          "element warns once per run. Applies from the next clip",
           0, 100000, DEFAULT_STEPS, flags | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_LEARNING_RATE,
       g_param_spec_double ("learning-rate", "Learning rate",
-          "AdamW learning rate of the fine-tuning. Applies from the next clip",
+          "AdamW learning rate of the fine-tuning (not used by this version, which does not "
+          "fine-tune). Applies from the next clip",
           0.0, 1.0, DEFAULT_LEARNING_RATE, flags | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_TUNED_LOCATION,
       g_param_spec_string ("tuned-location", "Tuned weights location",
-          "safetensors file of the tuned weights: when it exists they are loaded from it "
-          "and tuning is skipped, otherwise they are written to it after tuning "
-          "(NULL = neither)",
+          "safetensors file of tuned temporal layers: loaded when it exists, else the layers "
+          "start as initialised (this version writes no such file; NULL = not used)",
           NULL, flags | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_RECOMPUTE,
       g_param_spec_boolean ("recompute", "Recompute activations",
@@ -223,8 +225,9 @@ gst_gen_video_tune_class_init (GstGenVideoTuneClass *klass)
 
   gst_element_class_set_static_metadata (element_class, "GenVideo fine-tuning",
       "Filter/Effect/Video",
-      "Fine-tunes a video diffusion model on each clip (Tune-A-Video) for the GenVideo edit",
-      "gst-genvideo authors");
+      "Encodes each clip and builds the inflated video diffusion model for the GenVideo edit "
+      "(the Tune-A-Video fine-tuning is not in this version)",
+      GST_GEN_VIDEO_AUTHOR);
 }
 
 static void

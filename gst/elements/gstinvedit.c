@@ -33,6 +33,7 @@
 #include "gstgenvideocompute.h"
 #include "gstgenvideoelements.h"
 #include "gstgenvideoimage.h"
+#include "gstgenvideomessages.h"
 #include "gstinvedit.h"
 
 #include "genvideo/gv-target.h"
@@ -297,12 +298,12 @@ post_mask_message (GstInvEdit *self, GvClip *clip, guint frames)
     g_value_set_double (&v, area[i]);
     gst_value_array_append_value (&list, &v);
   }
-  GstStructure *s = gst_structure_new ("genvideo-mask",
-      "clip-id", G_TYPE_UINT64, gv_clip_get_id (clip),
-      "frames", G_TYPE_UINT, frames,
-      "width", G_TYPE_INT, gv_edit_get_latent_width (clip),
-      "height", G_TYPE_INT, gv_edit_get_latent_height (clip), NULL);
-  gst_structure_take_value (s, "area", &list);
+  GstStructure *s = gst_structure_new (GST_GEN_VIDEO_MESSAGE_MASK,
+      GST_GEN_VIDEO_FIELD_CLIP_ID, G_TYPE_UINT64, gv_clip_get_id (clip),
+      GST_GEN_VIDEO_FIELD_FRAMES, G_TYPE_UINT, frames,
+      GST_GEN_VIDEO_FIELD_WIDTH, G_TYPE_INT, gv_edit_get_latent_width (clip),
+      GST_GEN_VIDEO_FIELD_HEIGHT, G_TYPE_INT, gv_edit_get_latent_height (clip), NULL);
+  gst_structure_take_value (s, GST_GEN_VIDEO_FIELD_AREA, &list);
   g_value_unset (&v);
   g_free (area);
   gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
@@ -629,7 +630,7 @@ gst_inv_edit_class_init (GstInvEditClass *klass)
   gst_element_class_set_static_metadata (element_class, "GenVideo inversion and masks",
       "Filter/Effect/Video",
       "Inverts each clip with DDIM and finds where the edit goes (InvEdit masks) for the "
-      "GenVideo edit", "gst-genvideo authors");
+      "GenVideo edit", GST_GEN_VIDEO_AUTHOR);
   gst_type_mark_as_plugin_api (GST_TYPE_INV_EDIT_OUTPUT, 0);
 }
 

@@ -14,10 +14,11 @@
  * pixels stay outside the feathered masks.
  *
  * Without invedit upstream (no masks in the clip object) it inverts the clip itself and
- * re-generates the whole frame under the source conditions, and says so in a warning. After
- * every corrected step an element message "genvideo-correction" gives the clip id, the step and
- * the mean cosine similarity of the matched features. The three weights must be >= 0 and sum
- * to 1: the element refuses to start otherwise.
+ * re-generates the whole frame under the source conditions, and says so in a warning (once per
+ * stream). After every corrected step an element message "genvideo-correction" gives the clip
+ * id, the step and the mean cosine similarity of the matched features. Each clip reads the
+ * three weights together and normalises them to sum 1; the element refuses to start only when
+ * they are all 0.
  *
  * ## Example launch line
  * |[
@@ -32,6 +33,7 @@
 #include "genvideo/gv-background.h"
 #include "gstgenvideocompute.h"
 #include "gstgenvideoelements.h"
+#include "gstgenvideomessages.h"
 #include "gstlatentcorrect.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_latent_correct_debug);
@@ -73,6 +75,11 @@ struct _GstLatentCorrect {
   guint search_radius;
   gboolean preserve_background;
   gboolean pixel_background;
+
+  gboolean warned_no_masks;     /* the missing masks were reported in this stream */
+  /* the inversion-steps and steps last warned about (once per pair and stream), object lock */
+  gint warned_inversion_steps;
+  gint warned_steps;
 };
 
 G_DEFINE_TYPE_WITH_CODE (GstLatentCorrect, gst_latent_correct, GST_TYPE_GEN_VIDEO_CLIP_FILTER,
@@ -99,19 +106,27 @@ read_params (GstLatentCorrect *self)
   return p;
 }
 
-/* FALSE (and an element error) unless the weights are >= 0 and sum to 1 */
+/* The weights of @p (read together, under one lock, by read_params()) normalised to sum 1: an
+ * application that sets them one by one may leave any sum between two of its sets, and a clip
+ * may start there. FALSE (and an element error) only when they cannot blend: a negative weight
+ * or all zero. */
 static gboolean
-check_weights (GstLatentCorrect *self, const GvCorrectParams *p)
+normalise_weights (GstLatentCorrect *self, GvCorrectParams *p)
 {
   gdouble sum = (gdouble) p->weight_prev + p->weight_current + p->weight_next;
-  if (p->weight_prev >= 0 && p->weight_current >= 0 && p->weight_next >= 0 &&
-      fabs (sum - 1.0) <= 1e-6)
-    return TRUE;
-  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-      ("weight-prev, weight-current and weight-next must be >= 0 and sum to 1, not "
-          "%g + %g + %g = %g.", p->weight_prev, p->weight_current, p->weight_next, sum),
-      (NULL));
-  return FALSE;
+  if (p->weight_prev < 0 || p->weight_current < 0 || p->weight_next < 0 || !(sum > 0)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("weight-prev, weight-current and weight-next must be >= 0 and not all 0, not "
+            "%g, %g, %g.", p->weight_prev, p->weight_current, p->weight_next), (NULL));
+    return FALSE;
+  }
+  if (fabs (sum - 1.0) > 1e-6)
+    GST_DEBUG_OBJECT (self, "weights %g, %g, %g normalised to sum 1", p->weight_prev,
+        p->weight_current, p->weight_next);
+  p->weight_prev = (gfloat) (p->weight_prev / sum);
+  p->weight_current = (gfloat) (p->weight_current / sum);
+  p->weight_next = (gfloat) (p->weight_next / sum);
+  return TRUE;
 }
 
 typedef struct {
@@ -123,10 +138,10 @@ static void
 post_correction (gint step, gdouble mean_cosine, gpointer data)
 {
   CorrectionReport *r = data;
-  GstStructure *s = gst_structure_new ("genvideo-correction",
-      "clip-id", G_TYPE_UINT64, gv_clip_get_id (r->clip),
-      "step", G_TYPE_INT, step,
-      "mean-cosine", G_TYPE_DOUBLE, mean_cosine, NULL);
+  GstStructure *s = gst_structure_new (GST_GEN_VIDEO_MESSAGE_CORRECTION,
+      GST_GEN_VIDEO_FIELD_CLIP_ID, G_TYPE_UINT64, gv_clip_get_id (r->clip),
+      GST_GEN_VIDEO_FIELD_STEP, G_TYPE_INT, step,
+      GST_GEN_VIDEO_FIELD_MEAN_COSINE, G_TYPE_DOUBLE, mean_cosine, NULL);
   gst_element_post_message (GST_ELEMENT (r->self), gst_message_new_element (GST_OBJECT (r->self),
           s));
 }
@@ -180,6 +195,29 @@ write_frames (GstLatentCorrect *self, GstGenVideoClipJob *job, gfloat *images,
   return GST_FLOW_OK;
 }
 
+/* Sampling with other steps than the inversion runs on the inversion's trajectory
+ * (gv_inversion_at) but no longer retraces it: said once for each pair of values. */
+static void
+warn_steps_mismatch (GstLatentCorrect *self, GvClip *clip, const GvCorrectParams *p)
+{
+  gint inversion_steps = gv_edit_get_inversion_steps (clip);
+  if (inversion_steps == 0 || inversion_steps == p->steps)
+    return;
+  GST_OBJECT_LOCK (self);
+  gboolean said = self->warned_inversion_steps == inversion_steps
+      && self->warned_steps == p->steps;
+  self->warned_inversion_steps = inversion_steps;
+  self->warned_steps = p->steps;
+  GST_OBJECT_UNLOCK (self);
+  if (said)
+    return;
+  GST_ELEMENT_WARNING (self, STREAM, FAILED,
+      ("steps (%d) differs from the inversion-steps of invedit (%d): the edit starts from the "
+          "inversion's latents at its own first timestep and the background follows the "
+          "inversion less closely; set both to the same value.", p->steps, inversion_steps),
+      ("clip %" G_GUINT64_FORMAT, gv_clip_get_id (clip)));
+}
+
 static GstFlowReturn
 gst_latent_correct_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job)
 {
@@ -188,15 +226,24 @@ gst_latent_correct_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJ
   GError *error = NULL;
   GstFlowReturn ret;
 
-  if (!check_weights (self, &p))
+  if (!normalise_weights (self, &p))
     return GST_FLOW_ERROR;
   if (!gst_gen_video_ensure_source (filter, job, &ret))
     return ret;
   if (!gv_edit_has_masks (job->clip)) {
-    GST_ELEMENT_WARNING (self, STREAM, FAILED,
-        ("No masks in the clip (no invedit upstream?): the whole frame is re-generated."),
-        ("clip %" G_GUINT64_FORMAT, gv_clip_get_id (job->clip)));
+    GST_OBJECT_LOCK (self);
+    gboolean warn = !self->warned_no_masks;
+    self->warned_no_masks = TRUE;
+    GST_OBJECT_UNLOCK (self);
+    if (warn)
+      GST_ELEMENT_WARNING (self, STREAM, FAILED,
+          ("No masks in the clip (no invedit upstream?): the whole frame is re-generated."),
+          ("clip %" G_GUINT64_FORMAT " (said once per stream)", gv_clip_get_id (job->clip)));
+    else
+      GST_DEBUG_OBJECT (self, "clip %" G_GUINT64_FORMAT ": no masks either",
+          gv_clip_get_id (job->clip));
   }
+  warn_steps_mismatch (self, job->clip, &p);
   GvEditEnv env;
   gst_gen_video_edit_env (filter, &env);
   CorrectionReport report = { self, job->clip };
@@ -219,8 +266,12 @@ gst_latent_correct_change_state (GstElement *element, GstStateChange transition)
   /* refuse to start with weights that cannot blend */
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
     GvCorrectParams p = read_params (self);
-    if (!check_weights (self, &p))
+    if (!normalise_weights (self, &p))
       return GST_STATE_CHANGE_FAILURE;
+    GST_OBJECT_LOCK (self);
+    self->warned_no_masks = FALSE;
+    self->warned_inversion_steps = self->warned_steps = 0;
+    GST_OBJECT_UNLOCK (self);
   }
   return GST_ELEMENT_CLASS (gst_latent_correct_parent_class)->change_state (element,
       transition);
@@ -350,8 +401,9 @@ gst_latent_correct_class_init (GstLatentCorrectClass *klass)
   g_object_class_install_property (gobject_class, PROP_WEIGHT_PREV,
       weight_param ("weight-prev", "Weight of the previous frame",
           "Weight of the nearest neighbour in the previous frame in the correction blend "
-          "(the three weights are normalised to sum 1, also at the clip's ends). "
-          "Applies from the next clip", DEFAULT_WEIGHT_PREV));
+          "(each clip reads the three weights together and normalises them to sum 1, also "
+          "at the clip's ends; all 0 is an error). Applies from the next clip",
+          DEFAULT_WEIGHT_PREV));
   g_object_class_install_property (gobject_class, PROP_WEIGHT_CURRENT,
       weight_param ("weight-current", "Weight of the current frame",
           "Weight of the latent pixel itself in the correction blend. "
@@ -381,7 +433,7 @@ gst_latent_correct_class_init (GstLatentCorrectClass *klass)
   gst_element_class_set_static_metadata (element_class, "GenVideo generation",
       "Filter/Effect/Video",
       "Generates the edited clip with latent correction across frames for the GenVideo edit",
-      "gst-genvideo authors");
+      GST_GEN_VIDEO_AUTHOR);
 }
 
 static void

@@ -103,6 +103,10 @@ gv_denoise (GvDenoiser *d, GvCmd *cmd, gint t, gint n_branches, GvTensor *const 
   gint64 clip_size = f * ch * h * w;
   for (gint b = 0; b < n_branches; b++) {
     eps[b] = GV_TENSOR (cmd, f, ch, h, w);
+    /* a failed command (cancelled) gives a placeholder prediction: nothing to take from it,
+     * and the caller's gv_cmd_finish() reports the error */
+    if (gv_cmd_failed (cmd))
+      continue;
     GvTensor *c = GV_VIEW (pred, (b * per + per - 1) * clip_size, f, ch, h, w);
     if (guided) {
       GvTensor *u = GV_VIEW (pred, b * per * clip_size, f, ch, h, w);

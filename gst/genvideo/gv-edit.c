@@ -195,6 +195,13 @@ denoiser (GvClip *clip, gfloat guidance)
   };
 }
 
+gint
+gv_edit_get_inversion_steps (GvClip *clip)
+{
+  HELD (clip, 0);
+  return clip->inversion.steps;
+}
+
 gboolean
 gv_edit_invert (GvClip *clip, const GvEditEnv *env, gint steps, GError **error)
 {

@@ -54,6 +54,9 @@ guint gv_edit_source_frame (guint64 seed, gint n_frames);
 gboolean gv_edit_set_target (GvClip *clip, const GvEditEnv *env, const gchar *prompt,
     const guint8 *rgb, gint width, gint height, gint stride, GError **error);
 
+/* The steps of the clip's inversion (0 before gv_edit_invert). */
+gint gv_edit_get_inversion_steps (GvClip *clip);
+
 /* DDIM inversion of z0 under the source conditions, @steps steps (trajectory kept). */
 gboolean gv_edit_invert (GvClip *clip, const GvEditEnv *env, gint steps, GError **error);
 

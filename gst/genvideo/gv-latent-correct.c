@@ -145,9 +145,12 @@ gv_latent_correct (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
     GError **error)
 {
   GvDenoiser gated = *d;
-  GvTensor *z = gv_tensor_ref (gv_inversion_noisiest (inv));
-  gint64 f = z->shape[0];
   gint *timesteps = gv_scheduler_timesteps (s, p->steps);
+  /* the inversion's level at our first timestep: Z_T when it ran as many steps as we do,
+   * else the DDIM-consistent level (a start at another noise level would be sampled as if it
+   * were at ours) */
+  GvTensor *z = gv_inversion_at (inv, s, cmd, timesteps[0]);
+  gint64 f = z->shape[0];
   /* the features of the conditional clip: the second of the guided batch */
   FeatureTap ft = { gv_correction_feature_block (d->unet), p->guidance_scale > 1.0f ? f : 0, f };
 

@@ -23,7 +23,9 @@ typedef struct {
 typedef void (*GvCorrectionFunc) (gint step, gdouble mean_cosine, gpointer data);
 
 /* Samples from Z_T of @inv under @trg (its labels inside @mask, its labels_outside out) and
- * returns the final latents [F, C, h, w]. @mask: [F, 1, h, w] of 0/1. */
+ * returns the final latents [F, C, h, w]. @mask: [F, 1, h, w] of 0/1. When @p->steps differs
+ * from the inversion's, it starts from the inversion's level at its own first timestep and
+ * follows the trajectory through gv_inversion_at(). */
 GvTensor *gv_latent_correct (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
     const GvCondition *trg, GvTensor *mask, const GvCorrectParams *p, GvProgressFunc progress,
     gpointer progress_data, GvCorrectionFunc on_correction, gpointer correction_data,

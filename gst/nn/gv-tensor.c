@@ -98,6 +98,9 @@ gv_tensor_view (GvTensor *t, gint64 first, gint ndim, const gint64 *shape)
 {
   GvTensor *v = tensor_struct (t->dev, t->dtype, ndim, shape, NULL);
   g_return_val_if_fail (v != NULL, NULL);
+  /* unwinding after a failed command (cancelled, out of memory): sizes mean nothing there */
+  if (t->mem == NULL)
+    return v;
   g_return_val_if_fail (first >= 0 && first + v->numel <= t->numel, (gv_tensor_unref (v), NULL));
   v->mem = t->mem ? gv_memory_ref (t->mem) : NULL;
   v->offset = t->offset + (guint64) first * gv_tensor_elem_size (t);

@@ -41,7 +41,10 @@ GvTensor *gv_tensor_alloc (GvCmd *cmd, gint ndim, const gint64 *shape);
 GvTensor *gv_tensor_alloc_typed (GvCmd *cmd, GvDType dtype, gint ndim, const gint64 *shape);
 
 /* A view of @numel elements of @t from element @first, with a new shape (a reshape when
- * @first is 0 and the sizes match). The view holds a reference on @t's memory. */
+ * @first is 0 and the sizes match). The view holds a reference on @t's memory. A view of a
+ * tensor without memory (what a failed command hands out, possibly a one-element placeholder)
+ * is a tensor of that shape without memory too: the command has failed already, and every op
+ * on it is skipped. */
 GvTensor *gv_tensor_view (GvTensor *t, gint64 first, gint ndim, const gint64 *shape);
 #define GV_VIEW(t, first, ...) \
   gv_tensor_view ((t), (first), GV_NDIMS (__VA_ARGS__), (const gint64[]) { __VA_ARGS__ })

@@ -158,10 +158,19 @@ record (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   GvTestRecorder *r = user_data;
 
+  /* of the queries, only the serialized ones have a place among the data; each is seen on its
+   * way down (PUSH) and with its answer (PULL): once is enough */
+  if ((GST_PAD_PROBE_INFO_TYPE (info) & GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM)
+      && (!GST_QUERY_IS_SERIALIZED (GST_PAD_PROBE_INFO_QUERY (info))
+          || (GST_PAD_PROBE_INFO_TYPE (info) & GST_PAD_PROBE_TYPE_PULL)))
+    return GST_PAD_PROBE_OK;
   g_mutex_lock (&r->lock);
   if (r->log->len)
     g_string_append_c (r->log, ' ');
-  if (GST_PAD_PROBE_INFO_TYPE (info) & GST_PAD_PROBE_TYPE_BUFFER) {
+  if (GST_PAD_PROBE_INFO_TYPE (info) & GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM) {
+    g_string_append_printf (r->log, "query-%s",
+        GST_QUERY_TYPE_NAME (GST_PAD_PROBE_INFO_QUERY (info)));
+  } else if (GST_PAD_PROBE_INFO_TYPE (info) & GST_PAD_PROBE_TYPE_BUFFER) {
     guint8 first = 0;
     gst_buffer_extract (GST_PAD_PROBE_INFO_BUFFER (info), 0, &first, 1);
     g_string_append_printf (r->log, "B%u", first);
@@ -181,7 +190,8 @@ gv_test_recorder_new (GstPad *pad)
   g_mutex_init (&r->lock);
   r->log = g_string_new (NULL);
   r->probe = gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER
-      | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_EVENT_FLUSH, record, r, NULL);
+      | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_EVENT_FLUSH
+      | GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, record, r, NULL);
   return r;
 }
 

@@ -8,6 +8,7 @@
 #include <gst/check/gstharness.h>
 
 #include "gstgenvideoclipmeta.h"
+#include "gstgenvideomessages.h"
 
 G_BEGIN_DECLS
 
@@ -52,7 +53,8 @@ void gv_test_stop (GstElement *pipeline);
 /* Pulls events until EOS; fails when none comes. */
 void gv_test_wait_eos (GstHarness *h);
 
-/* Records what passes a pad, as "stream-start caps segment B0 B1 eos". */
+/* Records what passes a pad, as "stream-start caps segment B0 B1 query-drain eos" (frames by
+ * their first byte; of the queries, the serialized ones). */
 typedef struct _GvTestRecorder GvTestRecorder;
 GvTestRecorder *gv_test_recorder_new (GstPad *pad);
 /* What was recorded so far; g_free() it. */

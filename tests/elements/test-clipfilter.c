@@ -112,6 +112,8 @@ static void
 gv_test_clip_class_init (GvTestClipClass *klass)
 {
   GST_GEN_VIDEO_CLIP_FILTER_CLASS (klass)->process_clip = gv_test_clip_process_clip;
+  /* no device nor model: the base class alone is under test */
+  GST_GEN_VIDEO_CLIP_FILTER_CLASS (klass)->start = NULL;
   gst_element_class_set_static_metadata (GST_ELEMENT_CLASS (klass), "Test clip filter",
       "Filter/Video", "Test subclass of GstGenVideoClipFilter", "gst-genvideo");
 }
@@ -607,6 +609,20 @@ GST_START_TEST (test_caps_refusal)
   fail_if (accepts (h, "video/x-raw,format=I420,width=256,height=256,framerate=25/1"));
   fail_if (accepts (h, "video/x-raw,format=RGBA,width=250,height=256,framerate=25/1"));
   fail_if (accepts (h, "video/x-raw,format=RGB,width=256,height=252,framerate=25/1"));
+  fail_if (accepts (h, "video/x-raw,format=RGBA,width=256,height=256,framerate=25/1,"
+          "interlace-mode=interleaved"));
+  fail_unless (accepts (h, "video/x-raw,format=RGBA,width=256,height=256,framerate=25/1,"
+          "interlace-mode=progressive"));
+
+  /* the caps query says it: videoscale picks a valid size from the steps */
+  GstCaps *allowed = gst_pad_query_caps (element_pad (h, "sink"), NULL);
+  GstCaps *odd = gst_caps_from_string ("video/x-raw,width=250,height=256");
+  GstCaps *even = gst_caps_from_string ("video/x-raw,width=248,height=256");
+  fail_if (gst_caps_can_intersect (allowed, odd));
+  fail_unless (gst_caps_can_intersect (allowed, even));
+  gst_caps_unref (odd);
+  gst_caps_unref (even);
+  gst_caps_unref (allowed);
 
   /* a caps event of an odd size fails, with an error that says why */
   GstCaps *caps = gst_caps_from_string ("video/x-raw,format=RGBA,width=250,height=250,"
@@ -634,7 +650,7 @@ pop_progress (GstBus *bus)
   GstMessage *msg;
 
   while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
-    if (gst_message_has_name (msg, "progress"))
+    if (gst_message_has_name (msg, GST_GEN_VIDEO_MESSAGE_PROGRESS))
       return msg;
     gst_message_unref (msg);
   }
@@ -663,9 +679,10 @@ GST_START_TEST (test_progress_rate_limit)
     guint current, total;
     gint percent;
     guint64 clip_id;
-    fail_unless (gst_structure_get (s, "current", G_TYPE_UINT, &current, "total", G_TYPE_UINT,
-            &total, "percent", G_TYPE_INT, &percent, "clip-id", G_TYPE_UINT64, &clip_id, NULL));
-    fail_unless_equals_string (gst_structure_get_string (s, "stage"), "test");
+    fail_unless (gst_structure_get (s, GST_GEN_VIDEO_FIELD_CURRENT, G_TYPE_UINT, &current,
+            GST_GEN_VIDEO_FIELD_TOTAL, G_TYPE_UINT, &total, GST_GEN_VIDEO_FIELD_PERCENT,
+            G_TYPE_INT, &percent, GST_GEN_VIDEO_FIELD_CLIP_ID, G_TYPE_UINT64, &clip_id, NULL));
+    fail_unless_equals_string (gst_structure_get_string (s, GST_GEN_VIDEO_FIELD_STAGE), "test");
     fail_unless_equals_int (total, steps);
     fail_unless_equals_int (percent, current * 100 / steps);
     fail_unless_equals_uint64 (clip_id, gv_clip_get_id (gv_test_clip_meta (frames[0])->clip));
@@ -698,6 +715,8 @@ query_latency (GstHarness *h, GstClockTime *min, GstClockTime *max)
   gst_query_unref (query);
 }
 
+/* Live upstream (the harness): the clip's duration, and before any clip was processed as long
+ * again as the estimate of its processing time. */
 GST_START_TEST (test_latency)
 {
   GstHarness *h = harness_new (4);
@@ -705,7 +724,7 @@ GST_START_TEST (test_latency)
 
   gst_harness_set_upstream_latency (h, 10 * GST_MSECOND);
   query_latency (h, &min, &max);
-  fail_unless_equals_uint64 (min, 10 * GST_MSECOND + 4 * GV_TEST_FRAME_DURATION);
+  fail_unless_equals_uint64 (min, 10 * GST_MSECOND + 2 * 4 * GV_TEST_FRAME_DURATION);
 
   g_object_set (h->element, "clip-frames", 0, NULL);
   query_latency (h, &min, &max);
@@ -718,6 +737,143 @@ GST_START_TEST (test_latency)
   query_latency (h, &min, &max);
   fail_unless_equals_uint64 (min, 10 * GST_MSECOND);
   gst_harness_teardown (h);
+}
+GST_END_TEST;
+
+/* Once a clip was processed, its measured processing time replaces the estimate, and a latency
+ * message asks the pipeline to query again. */
+GST_START_TEST (test_latency_measured)
+{
+  GstHarness *h = harness_new (4);
+  GstBus *bus = gst_bus_new ();
+  GstClockTime min, max;
+
+  gst_harness_set_upstream_latency (h, 10 * GST_MSECOND);
+  gst_element_set_bus (h->element, bus);
+  ts.sleep_ms = 400;
+  gv_test_push_frames (h, 0, 4);
+  gv_test_frames_free (gv_test_pull_frames (h, 0, 4), 4);
+
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_LATENCY);
+  fail_unless (msg != NULL, "no latency message after the clip");
+  gst_message_unref (msg);
+  query_latency (h, &min, &max);
+  /* the clip slept 400 ms: more than the estimate of one clip (160 ms) */
+  fail_unless (min >= 10 * GST_MSECOND + 4 * GV_TEST_FRAME_DURATION + 400 * GST_MSECOND,
+      "min latency %" GST_TIME_FORMAT, GST_TIME_ARGS (min));
+  fail_unless (max >= min);
+
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
+/* A DRAIN query is answered after the frames queued before it were processed and pushed (it
+ * ends the clip), and it reaches downstream after them. */
+GST_START_TEST (test_drain_after_frames)
+{
+  GstHarness *h = harness_new (8);
+  GvTestRecorder *r = gv_test_recorder_new (element_pad (h, "src"));
+
+  ts.sleep_ms = 100;
+  gv_test_push_frames (h, 0, 3);
+  GstQuery *drain = gst_query_new_drain ();
+  gst_pad_peer_query (h->srcpad, drain);
+  gst_query_unref (drain);
+  fail_unless_equals_int (gst_harness_buffers_received (h), 3);
+  assert_sizes (1, (const guint[]) { 3 });
+  assert_log (r, "stream-start caps segment B0 B1 B2 query-drain");
+
+  /* the stream goes on in new clips */
+  gv_test_push_frames (h, 3, 8);
+  GstBuffer **frames = gv_test_pull_frames (h, 0, 11);
+  assert_sizes (2, (const guint[]) { 3, 8 });
+  gv_test_frames_free (frames, 11);
+  gv_test_recorder_free (r);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
+static gpointer
+drain_thread (gpointer data)
+{
+  GstQuery *drain = gst_query_new_drain ();
+  gboolean answered = gst_pad_peer_query (((GstHarness *) data)->srcpad, drain);
+  gst_query_unref (drain);
+  return GINT_TO_POINTER (answered);
+}
+
+/* A DRAIN waiting behind a long clip returns, unanswered, when the element stops. */
+GST_START_TEST (test_drain_while_stopping)
+{
+  GstHarness *h = harness_new (4);
+
+  ts.sleep_ms = 600000;
+  gv_test_push_frames (h, 0, 6);
+  wait_started ();
+  GThread *thread = g_thread_new ("drain", drain_thread, h);
+  fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  fail_if (GPOINTER_TO_INT (g_thread_join (thread)));
+  fail_unless (was_cancelled ());
+  fail_unless_equals_int (gst_harness_buffers_received (h), 0);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
+/* ALLOCATION is answered here (video meta, no pool) and not passed downstream. */
+GST_START_TEST (test_allocation_answered)
+{
+  GstHarness *h = harness_new (4);
+  GstCaps *caps = gst_caps_from_string (GV_TEST_CAPS);
+  GstQuery *query = gst_query_new_allocation (caps, TRUE);
+
+  fail_unless (gst_pad_peer_query (h->srcpad, query));
+  fail_unless (gst_query_find_allocation_meta (query, GST_VIDEO_META_API_TYPE, NULL));
+  fail_unless_equals_int (gst_query_get_n_allocation_pools (query), 0);
+  gst_query_unref (query);
+  gst_caps_unref (caps);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
+/* Upstream allocates from a pool of 4 buffers and clips have 8 frames: the element must let
+ * each buffer go as it queues the frame, or upstream runs dry before the first clip is full.
+ * The pool does not wait for a buffer: it fails, and so does the test. */
+GST_START_TEST (test_small_upstream_pool)
+{
+  GstHarness *h = harness_new (8);
+  GstBufferPool *pool = gst_buffer_pool_new ();
+  GstStructure *config = gst_buffer_pool_get_config (pool);
+  GstCaps *caps = gst_caps_from_string (GV_TEST_CAPS);
+  GstBufferPoolAcquireParams params = { .flags = GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT };
+
+  gst_buffer_pool_config_set_params (config, caps, 16 * 16 * 4, 4, 4);
+  fail_unless (gst_buffer_pool_set_config (pool, config));
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+  for (guint i = 0; i < 20; i++) {
+    GstBuffer *buffer = NULL, *frame = gv_test_frame_new (i);
+    fail_unless (gst_buffer_pool_acquire_buffer (pool, &buffer, &params) == GST_FLOW_OK,
+        "frame %u: the upstream pool of 4 ran dry", i);
+    GstMapInfo map;
+    gst_buffer_map (frame, &map, GST_MAP_READ);
+    gst_buffer_fill (buffer, 0, map.data, map.size);
+    gst_buffer_unmap (frame, &map);
+    gst_buffer_copy_into (buffer, frame, GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_TIMESTAMPS,
+        0, -1);
+    gst_buffer_unref (frame);
+    fail_unless_equals_int (gst_harness_push (h, buffer), GST_FLOW_OK);
+  }
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  GstBuffer **frames = gv_test_pull_frames (h, 0, 20);
+  gv_test_wait_eos (h);
+  gv_test_assert_clips (frames, 20, 8);
+  gv_test_frames_free (frames, 20);
+  gst_harness_teardown (h);
+  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
+  gst_object_unref (pool);
+  gst_caps_unref (caps);
 }
 GST_END_TEST;
 
@@ -951,6 +1107,11 @@ clipfilter_suite (void)
   tcase_add_test (tc, test_caps_refusal);
   tcase_add_test (tc, test_progress_rate_limit);
   tcase_add_test (tc, test_latency);
+  tcase_add_test (tc, test_latency_measured);
+  tcase_add_test (tc, test_drain_after_frames);
+  tcase_add_test (tc, test_drain_while_stopping);
+  tcase_add_test (tc, test_allocation_answered);
+  tcase_add_test (tc, test_small_upstream_pool);
   tcase_add_test (tc, test_qos_not_forwarded);
   tcase_add_test (tc, test_downstream_follows_upstream_clips);
   tcase_add_test (tc, test_tee_branches_take_turns);

@@ -118,35 +118,84 @@ GST_START_TEST (test_properties)
 }
 GST_END_TEST;
 
+/* The error that building @launch gives: the caps of the filter and the element do not
+ * intersect, so the two cannot be linked (with the old template they were, and ran). */
+static void
+assert_cannot_link (const gchar *launch)
+{
+  GError *error = NULL;
+  GstElement *pipeline = gst_parse_launch_full (launch, NULL, GST_PARSE_FLAG_FATAL_ERRORS,
+      &error);
+
+  fail_unless (pipeline == NULL, "%s was built", launch);
+  fail_unless (g_error_matches (error, GST_PARSE_ERROR, GST_PARSE_ERROR_LINK), "%s: %s",
+      launch, error ? error->message : "");
+  g_clear_error (&error);
+}
+
+/* Caps sent to @element without negotiation (a caps event straight to its sink pad): refused,
+ * with an error from the element that has @part. */
+static void
+assert_caps_event_refused (const gchar *element, const gchar *caps_str, const gchar *part)
+{
+  GstHarness *h = gst_harness_new (element);
+  GstBus *bus = gst_bus_new ();
+  GstPad *sink = gst_element_get_static_pad (h->element, "sink");
+
+  gst_element_set_bus (h->element, bus);
+  gst_harness_play (h);
+  GstCaps *caps = gst_caps_from_string (caps_str);
+  fail_if (gst_pad_send_event (sink, gst_event_new_caps (caps)), "%s took %s", element,
+      caps_str);
+  gst_caps_unref (caps);
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "%s: no error", element);
+  fail_unless (GST_MESSAGE_SRC (msg) == GST_OBJECT (h->element));
+  GError *error = NULL;
+  gst_message_parse_error (msg, &error, NULL);
+  fail_unless (g_error_matches (error, GST_STREAM_ERROR, GST_STREAM_ERROR_FORMAT));
+  fail_unless (strstr (error->message, part) != NULL, "%s: %s", element, error->message);
+  g_clear_error (&error);
+  gst_message_unref (msg);
+  gst_object_unref (sink);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+}
+
+/* Sizes that are no multiple of 8: the caps refuse them, so a pipeline that forces one cannot
+ * link (with videoscale in front, it picks a valid size: test-stream); caps that
+ * arrive without negotiation get the element's own error, which says why. */
 GST_START_TEST (test_odd_size_refused)
 {
   for (guint e = 0; e < G_N_ELEMENTS (gv_test_elements); e++) {
     gchar *launch = g_strdup_printf ("videotestsrc num-buffers=2 ! "
-        "video/x-raw,format=RGBA,width=250,height=256 ! %s name=el ! fakesink",
-        gv_test_elements[e]);
-    GstElement *pipeline = gst_parse_launch (launch, NULL);
-    GstBus *bus = gst_element_get_bus (pipeline);
-    GstElement *el = gst_bin_get_by_name (GST_BIN (pipeline), "el");
-
-    gst_element_set_state (pipeline, GST_STATE_PLAYING);
-    GstMessage *msg = gst_bus_timed_pop_filtered (bus, 300 * GST_SECOND,
-        GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-    fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR);
-    /* the first error is ours, and says why */
-    fail_unless (GST_MESSAGE_SRC (msg) == GST_OBJECT (el), "error from %s",
-        GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)));
-    GError *error = NULL;
-    gst_message_parse_error (msg, &error, NULL);
-    fail_unless (g_error_matches (error, GST_STREAM_ERROR, GST_STREAM_ERROR_FORMAT));
-    fail_unless (strstr (error->message, "multiples of 8") != NULL, "%s", error->message);
-    fail_unless (strstr (error->message, "250x256") != NULL, "%s", error->message);
-
-    g_clear_error (&error);
-    gst_message_unref (msg);
-    gst_object_unref (el);
-    gst_object_unref (bus);
-    gv_test_stop (pipeline);
+        "video/x-raw,format=RGBA,width=250,height=256 ! %s ! fakesink", gv_test_elements[e]);
+    assert_cannot_link (launch);
     g_free (launch);
+
+    assert_caps_event_refused (gv_test_elements[e],
+        "video/x-raw,format=RGBA,width=250,height=256,framerate=25/1", "multiples of 8");
+    assert_caps_event_refused (gv_test_elements[e],
+        "video/x-raw,format=RGBA,width=250,height=256,framerate=25/1", "250x256");
+  }
+}
+GST_END_TEST;
+
+/* Interlaced frames are refused in the caps: a source forced to make them cannot link, and
+ * caps that arrive without negotiation get an error that says to deinterlace. */
+GST_START_TEST (test_interlaced_refused)
+{
+  for (guint e = 0; e < G_N_ELEMENTS (gv_test_elements); e++) {
+    gchar *launch = g_strdup_printf ("videotestsrc num-buffers=2 ! "
+        "video/x-raw,format=RGBA,width=64,height=64,interlace-mode=interleaved ! %s ! "
+        "fakesink", gv_test_elements[e]);
+    assert_cannot_link (launch);
+    g_free (launch);
+
+    assert_caps_event_refused (gv_test_elements[e],
+        "video/x-raw,format=RGBA,width=64,height=64,framerate=25/1,interlace-mode=mixed",
+        "deinterlace");
   }
 }
 GST_END_TEST;
@@ -167,6 +216,76 @@ GST_START_TEST (test_states)
 }
 GST_END_TEST;
 
+static GstPadProbeReturn
+count_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  g_atomic_int_inc ((gint *) data);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Asserts that a state change to PLAYING fails in @el itself with a RESOURCE error naming
+ * @what, and that no buffer reached it. */
+static void
+assert_start_fails (GstElement *pipeline, GstElement *el, const gint *buffers, const gchar *what)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_FAILURE);
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no error posted at the state change");
+  fail_unless (GST_MESSAGE_SRC (msg) == GST_OBJECT (el), "error from %s",
+      GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)));
+  GError *error = NULL;
+  gchar *debug = NULL;
+  gst_message_parse_error (msg, &error, &debug);
+  fail_unless (error->domain == GST_RESOURCE_ERROR, "%s", error->message);
+  fail_unless (strstr (debug, what) != NULL, "%s / %s", error->message, debug);
+  fail_unless_equals_int (g_atomic_int_get (buffers), 0);
+  g_clear_error (&error);
+  g_free (debug);
+  gst_message_unref (msg);
+  gst_object_unref (bus);
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+}
+
+/* A wrong model is an error at READY->PAUSED, before any frame (a live source that never
+ * fills a clip would otherwise hide it), and a model set in READY is the one the next start
+ * loads. */
+GST_START_TEST (test_wrong_model_fails_at_start)
+{
+  for (guint e = 0; e < G_N_ELEMENTS (gv_test_elements); e++) {
+    gchar *launch = g_strdup_printf ("videotestsrc is-live=true num-buffers=2 ! "
+        "video/x-raw,format=RGBA,width=64,height=64 ! %s name=el clip-frames=100 "
+        "model=/nonexistent ! fakesink", gv_test_elements[e]);
+    GstElement *pipeline = gst_parse_launch (launch, NULL);
+    GstElement *el = gst_bin_get_by_name (GST_BIN (pipeline), "el");
+    GstPad *sinkpad = gst_element_get_static_pad (el, "sink");
+    gint buffers = 0;
+    gst_pad_add_probe (sinkpad, GST_PAD_PROBE_TYPE_BUFFER, count_buffer, &buffers, NULL);
+
+    assert_start_fails (pipeline, el, &buffers, "/nonexistent");
+
+    /* the default model (GENVIDEO_MODEL) from the next start on */
+    g_object_set (el, "model", NULL, NULL);
+    fail_if (gst_element_set_state (pipeline, GST_STATE_PAUSED) == GST_STATE_CHANGE_FAILURE);
+    fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_READY),
+        GST_STATE_CHANGE_SUCCESS);
+    /* and a wrong one again, set in READY */
+    gchar *missing = g_build_filename (g_get_tmp_dir (), "genvideo-no-such-model", NULL);
+    g_object_set (el, "model", missing, NULL);
+    assert_start_fails (pipeline, el, &buffers, missing);
+
+    g_free (missing);
+    gst_object_unref (sinkpad);
+    gst_object_unref (el);
+    gst_object_unref (pipeline);
+    g_free (launch);
+  }
+}
+GST_END_TEST;
+
 static Suite *
 plugin_suite (void)
 {
@@ -177,7 +296,9 @@ plugin_suite (void)
   tcase_add_test (tc, test_plugin_from_build_folder);
   tcase_add_test (tc, test_properties);
   tcase_add_test (tc, test_odd_size_refused);
+  tcase_add_test (tc, test_interlaced_refused);
   tcase_add_test (tc, test_states);
+  tcase_add_test (tc, test_wrong_model_fails_at_start);
   return s;
 }
 

@@ -140,23 +140,23 @@ GST_START_TEST (test_chain_edits_frames)
   fail_unless_equals_int (changed, 8);
 
   /* one mask message per clip, with one area per frame */
-  fail_unless_equals_int (count_messages (r, "genvideo-mask"), 2);
+  fail_unless_equals_int (count_messages (r, GST_GEN_VIDEO_MESSAGE_MASK), 2);
   /* correction-steps=2 corrected steps per clip, cosines in [-1, 1] */
-  fail_unless_equals_int (count_messages (r, "genvideo-correction"), 4);
+  fail_unless_equals_int (count_messages (r, GST_GEN_VIDEO_MESSAGE_CORRECTION), 4);
   for (guint i = 0; i < r->messages->len; i++) {
     GstMessage *m = r->messages->pdata[i];
     const GstStructure *s = gst_message_get_structure (m);
-    if (gst_message_has_name (m, "genvideo-mask")) {
-      const GValue *area = gst_structure_get_value (s, "area");
+    if (gst_message_has_name (m, GST_GEN_VIDEO_MESSAGE_MASK)) {
+      const GValue *area = gst_structure_get_value (s, GST_GEN_VIDEO_FIELD_AREA);
       fail_unless (area != NULL && GST_VALUE_HOLDS_ARRAY (area));
       fail_unless_equals_int (gst_value_array_get_size (area), 4);
       for (guint f = 0; f < 4; f++) {
         gdouble a = g_value_get_double (gst_value_array_get_value (area, f));
         fail_unless (a >= 0.0 && a <= 1.0);
       }
-    } else if (gst_message_has_name (m, "genvideo-correction")) {
+    } else if (gst_message_has_name (m, GST_GEN_VIDEO_MESSAGE_CORRECTION)) {
       gdouble cosine;
-      fail_unless (gst_structure_get_double (s, "mean-cosine", &cosine));
+      fail_unless (gst_structure_get_double (s, GST_GEN_VIDEO_FIELD_MEAN_COSINE, &cosine));
       fail_unless (cosine >= -1.0001 && cosine <= 1.0001, "%g", cosine);
     }
   }
@@ -167,10 +167,9 @@ GST_START_TEST (test_chain_edits_frames)
 }
 GST_END_TEST;
 
-/* Same input, settings and seed: the same bytes. */
-GST_START_TEST (test_reproducible)
+static void
+assert_same_frames (Run *a, Run *b)
 {
-  Run *a = run (chain), *b = run (chain);
   assert_no_error (a);
   assert_no_error (b);
   fail_unless_equals_int (a->buffers->len, b->buffers->len);
@@ -183,8 +182,34 @@ GST_START_TEST (test_reproducible)
     gst_buffer_unmap (a->buffers->pdata[i], &ma);
     gst_buffer_unmap (b->buffers->pdata[i], &mb);
   }
+}
+
+/* Same input, settings and seed: the same bytes. */
+GST_START_TEST (test_reproducible)
+{
+  Run *a = run (chain), *b = run (chain);
+  assert_same_frames (a, b);
   run_free (a);
   run_free (b);
+}
+GST_END_TEST;
+
+/* The blend weights are normalised: twice the defaults (0.5, 1, 0.5, as an application might
+ * leave them between two of its sets) edit exactly as the defaults (0.25, 0.5, 0.25). */
+GST_START_TEST (test_weights_normalised)
+{
+  gchar *doubled = g_strdup_printf ("%s", chain);
+  gchar *at = strstr (doubled, "! fakesink name=out");
+  fail_unless (at != NULL);
+  *at = '\0';
+  gchar *launch = g_strconcat (doubled, "weight-prev=0.5 weight-current=1 weight-next=0.5 "
+      "! fakesink name=out", NULL);
+  Run *a = run (chain), *b = run (launch);
+  assert_same_frames (a, b);
+  run_free (a);
+  run_free (b);
+  g_free (launch);
+  g_free (doubled);
 }
 GST_END_TEST;
 
@@ -262,29 +287,38 @@ GST_START_TEST (test_output_masks)
     gst_buffer_unmap (b, &m);
   }
   /* both invedits report; the second reuses the first's masks */
-  fail_unless_equals_int (count_messages (r, "genvideo-mask"), 2);
+  fail_unless_equals_int (count_messages (r, GST_GEN_VIDEO_MESSAGE_MASK), 2);
   run_free (r);
 }
 GST_END_TEST;
 
-/* latentcorrect without invedit re-generates the whole frame, and says so. */
-GST_START_TEST (test_without_invedit_warns)
+/* The warnings whose message has @part */
+static guint
+count_warnings (Run *r, const gchar *part)
 {
-  Run *r = run ("videotestsrc num-buffers=2 ! " FRAMES_64 " ! " GV_TEST_TUNE " ! "
-      GV_TEST_CORRECT " ! fakesink name=out");
-  assert_no_error (r);
-  fail_unless_equals_int (r->buffers->len, 2);
-  gboolean warned = FALSE;
+  guint n = 0;
   for (guint i = 0; i < r->messages->len; i++) {
     GstMessage *m = r->messages->pdata[i];
     if (GST_MESSAGE_TYPE (m) != GST_MESSAGE_WARNING)
       continue;
     GError *w = NULL;
     gst_message_parse_warning (m, &w, NULL);
-    warned |= strstr (w->message, "No masks") != NULL;
+    n += strstr (w->message, part) != NULL;
     g_error_free (w);
   }
-  fail_unless (warned);
+  return n;
+}
+
+/* latentcorrect without invedit re-generates the whole frame, and says so once per stream,
+ * not per clip; so does genvideotune with steps > 0 (no fine-tuning in this version). */
+GST_START_TEST (test_without_invedit_warns)
+{
+  Run *r = run ("videotestsrc num-buffers=4 ! " FRAMES_64 " ! genvideotune clip-frames=2 ! "
+      GV_TEST_CORRECT " ! fakesink name=out");
+  assert_no_error (r);
+  fail_unless_equals_int (r->buffers->len, 4);
+  fail_unless_equals_int (count_warnings (r, "No masks"), 1);
+  fail_unless_equals_int (count_warnings (r, "Fine-tuning is not available"), 1);
   run_free (r);
 }
 GST_END_TEST;
@@ -300,9 +334,9 @@ GST_START_TEST (test_static_clip_matches_perfectly)
   for (guint i = 0; i < r->messages->len; i++) {
     GstMessage *m = r->messages->pdata[i];
     gdouble cosine;
-    if (!gst_message_has_name (m, "genvideo-correction"))
+    if (!gst_message_has_name (m, GST_GEN_VIDEO_MESSAGE_CORRECTION))
       continue;
-    fail_unless (gst_structure_get_double (gst_message_get_structure (m), "mean-cosine",
+    fail_unless (gst_structure_get_double (gst_message_get_structure (m), GST_GEN_VIDEO_FIELD_MEAN_COSINE,
             &cosine));
     fail_unless (fabs (cosine - 1.0) < 1e-4, "mean cosine %g on identical frames", cosine);
     n++;
@@ -320,7 +354,7 @@ GST_START_TEST (test_target_pad)
       "filesrc location=" TARGET " ! pngdec ! videoconvert ! e.target");
   assert_no_error (r);
   fail_unless_equals_int (r->buffers->len, 2);
-  fail_unless_equals_int (count_messages (r, "genvideo-mask"), 1);
+  fail_unless_equals_int (count_messages (r, GST_GEN_VIDEO_MESSAGE_MASK), 1);
   run_free (r);
 }
 GST_END_TEST;
@@ -401,9 +435,10 @@ GST_START_TEST (test_errors)
   expect_error (launch, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND, "missing");
   g_free (launch);
 
-  /* weights that do not sum to 1: refused before anything runs */
-  launch = g_strdup_printf ("%s latentcorrect name=el weight-prev=0.5 ! fakesink", src);
-  expect_error (launch, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "sum to 1");
+  /* weights that cannot blend: refused before anything runs (any other sum is normalised) */
+  launch = g_strdup_printf ("%s latentcorrect name=el weight-prev=0 weight-current=0 "
+      "weight-next=0 ! fakesink", src);
+  expect_error (launch, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "not all 0");
   g_free (launch);
 
   g_free (text);
@@ -455,8 +490,9 @@ count_tuning (Run *r, gdouble *loss)
   guint n = 0;
   for (guint i = 0; i < r->messages->len; i++) {
     const GstStructure *st = gst_message_get_structure (r->messages->pdata[i]);
-    if (st && g_strcmp0 (gst_structure_get_string (st, "stage"), "tuning") == 0) {
-      fail_unless (gst_structure_get_double (st, "loss", loss));
+    if (gst_message_has_name (r->messages->pdata[i], GST_GEN_VIDEO_MESSAGE_PROGRESS)
+        && g_strcmp0 (gst_structure_get_string (st, GST_GEN_VIDEO_FIELD_STAGE), "tuning") == 0) {
+      fail_unless (gst_structure_get_double (st, GST_GEN_VIDEO_FIELD_LOSS, loss));
       n++;
     }
   }
@@ -561,8 +597,8 @@ GST_START_TEST (test_tune_cancel)
   while (!tuning && (msg = gst_bus_timed_pop (bus, 120 * GST_SECOND))) {
     const GstStructure *st = gst_message_get_structure (msg);
     fail_if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR);
-    tuning = GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT && st
-        && g_strcmp0 (gst_structure_get_string (st, "stage"), "tuning") == 0;
+    tuning = gst_message_has_name (msg, GST_GEN_VIDEO_MESSAGE_PROGRESS)
+        && g_strcmp0 (gst_structure_get_string (st, GST_GEN_VIDEO_FIELD_STAGE), "tuning") == 0;
     gst_message_unref (msg);
   }
   fail_unless (tuning);
@@ -587,6 +623,7 @@ stages_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_chain_edits_frames);
   tcase_add_test (tc, test_reproducible);
+  tcase_add_test (tc, test_weights_normalised);
   tcase_add_test (tc, test_output_masks);
   tcase_add_test (tc, test_pixel_background);
   tcase_add_test (tc, test_without_invedit_warns);

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "back-check.h"
 #include "gv-ref-back.h"
 #include "gv-test-files.h"
 #include "gv-test-util.h"
@@ -16,32 +17,6 @@ typedef struct {
   gboolean causal;
   gfloat scale;
 } Case;
-
-static gdouble *
-to_double (const gfloat *x, gint64 n)
-{
-  gdouble *r = g_new (gdouble, n);
-  for (gint64 i = 0; i < n; i++)
-    r[i] = x[i];
-  return r;
-}
-
-static gfloat *
-to_float (const gdouble *x, gint64 n)
-{
-  gfloat *r = g_new (gfloat, n);
-  for (gint64 i = 0; i < n; i++)
-    r[i] = (gfloat) x[i];
-  return r;
-}
-
-static void
-assert_close_double (const gfloat *got, const gdouble *want, gint64 n, gdouble tol)
-{
-  gfloat *w = to_float (want, n);
-  gv_assert_close (got, w, n, tol);
-  g_free (w);
-}
 
 /* forward with lse, then the backward (overwriting, or adding to random gradients) */
 static void
@@ -78,31 +53,21 @@ check (const Case *c, guint seed, gboolean accumulate)
     .B = c->B, .Bk = c->Bk, .Lq = c->Lq, .Lk = c->Lk, .heads = c->H, .head_dim = c->D,
     .scale = c->scale, .causal = c->causal,
   };
-  gdouble *dq_ = to_double (q, nq), *dk_ = to_double (k, nk), *dv_ = to_double (v, nk);
-  gdouble *ddo = to_double (dout, nq);
+  gdouble *dq_ = back_to_double (q, nq), *dk_ = back_to_double (k, nk);
+  gdouble *dv_ = back_to_double (v, nk);
+  gdouble *ddo = back_to_double (dout, nq);
   gdouble *o = g_new0 (gdouble, nq), *lse = g_new0 (gdouble, nl);
-  gdouble *gq = accumulate ? to_double (gq0, nq) : g_new0 (gdouble, nq);
-  gdouble *gk = accumulate ? to_double (gk0, nk) : g_new0 (gdouble, nk);
-  gdouble *gvv = accumulate ? to_double (gv0, nk) : g_new0 (gdouble, nk);
+  gdouble *gq = back_to_double (accumulate ? gq0 : NULL, nq);
+  gdouble *gk = back_to_double (accumulate ? gk0 : NULL, nk);
+  gdouble *gvv = back_to_double (accumulate ? gv0 : NULL, nk);
   gv_ref_attention_forward (o, lse, dq_, dk_, dv_, &a);
   gv_ref_attention_backward (gq, gk, gvv, ddo, dq_, dk_, dv_, o, lse, &a);
 
-  gfloat *got;
-  got = gv_test_download (to);
-  assert_close_double (got, o, nq, 1e-5);
-  g_free (got);
-  got = gv_test_download (tl);
-  assert_close_double (got, lse, nl, 1e-6);
-  g_free (got);
-  got = gv_test_download (tdq);
-  assert_close_double (got, gq, nq, 1e-4);
-  g_free (got);
-  got = gv_test_download (tdk);
-  assert_close_double (got, gk, nk, 1e-4);
-  g_free (got);
-  got = gv_test_download (tdv);
-  assert_close_double (got, gvv, nk, 1e-4);
-  g_free (got);
+  back_check_grad (to, o, 1e-5);
+  back_check_grad (tl, lse, 1e-6);
+  back_check_grad (tdq, gq, 1e-4);
+  back_check_grad (tdk, gk, 1e-4);
+  back_check_grad (tdv, gvv, 1e-4);
   g_assert_cmpuint (gv_validation_error_count (), ==, 0);
 
   gv_cmd_free (cmd);
@@ -261,18 +226,17 @@ check_gather (gint b, gint ch, gint l, gint m, gint d, const gint32 *index, guin
   gv_op_gather_backward (cmd, tds, tdo, ti, accumulate);
   gv_test_finish (cmd);
 
-  gdouble *want = accumulate ? to_double (g0, ns) : g_new0 (gdouble, ns);
-  gdouble *ddo = to_double (dout, no);
+  gdouble *want = back_to_double (accumulate ? g0 : NULL, ns);
+  gdouble *ddo = back_to_double (dout, no);
   gv_ref_gather_backward (want, ddo, index, b, ch, l, m, d);
-  gfloat *got = gv_test_download (tds);
-  assert_close_double (got, want, ns, 1e-6);
+  back_check_grad (tds, want, 1e-6);
   g_assert_cmpuint (gv_validation_error_count (), ==, 0);
 
   gv_cmd_free (cmd);
   gv_tensor_unref (ti);
   gv_tensor_unref (tdo);
   gv_tensor_unref (tds);
-  gpointer bufs[] = { dout, g0, want, ddo, got };
+  gpointer bufs[] = { dout, g0, want, ddo };
   for (guint i = 0; i < G_N_ELEMENTS (bufs); i++)
     g_free (bufs[i]);
 }
@@ -346,7 +310,7 @@ test_temporal_permute_attention (void)
   gv_op_permute_backward (cmd, dperm, dy4, perm, FALSE);
   gv_test_finish (cmd);
 
-  gdouble *xh = to_double (h, N), *xdy = to_double (dy, N);
+  gdouble *xh = back_to_double (h, N), *xdy = back_to_double (dy, N);
   gdouble *xseq = g_new0 (gdouble, N), *xo = g_new0 (gdouble, N);
   gdouble *xl = g_new0 (gdouble, (gint64) n * L * H * F), *xg = g_new0 (gdouble, N);
   gdouble *want = g_new0 (gdouble, N), *wperm = g_new0 (gdouble, N);
@@ -357,12 +321,8 @@ test_temporal_permute_attention (void)
   gv_ref_swap_axes_backward (want, xg, n, F, L, C);
   gv_ref_swap_axes_backward (wperm, xdy, n, F, L, C);
 
-  gfloat *got = gv_test_download (dh);
-  assert_close_double (got, want, N, 1e-4);
-  g_free (got);
-  got = gv_test_download (dperm);
-  assert_close_double (got, wperm, N, 1e-7);
-  g_free (got);
+  back_check_grad (dh, want, 1e-4);
+  back_check_grad (dperm, wperm, 1e-7);
   g_assert_cmpuint (gv_validation_error_count (), ==, 0);
 
   gv_cmd_free (cmd);
