@@ -17,6 +17,7 @@
  * Files: the clip queue (gstgenvideoclipqueue.c), the device and model
  * (gstgenvideoresources.c), and this, the element: pads, events, task, properties.
  */
+#include <math.h>
 #include <string.h>
 
 #include "gstgenvideoclipfilter.h"
@@ -894,6 +895,13 @@ void
 gst_gen_video_clip_filter_post_progress (GstGenVideoClipFilter *filter, const gchar *stage,
     guint current, guint total)
 {
+  gst_gen_video_clip_filter_post_progress_loss (filter, stage, current, total, NAN);
+}
+
+void
+gst_gen_video_clip_filter_post_progress_loss (GstGenVideoClipFilter *filter,
+    const gchar *stage, guint current, guint total, gdouble loss)
+{
   GstGenVideoClipFilterPrivate *priv = PRIV (filter);
   gint64 now = g_get_monotonic_time ();
   guint64 clip_id = 0;
@@ -924,6 +932,8 @@ gst_gen_video_clip_filter_post_progress (GstGenVideoClipFilter *filter, const gc
       GST_GEN_VIDEO_FIELD_TOTAL, G_TYPE_UINT, total,
       GST_GEN_VIDEO_FIELD_PERCENT, G_TYPE_INT, percent,
       GST_GEN_VIDEO_FIELD_CLIP_ID, G_TYPE_UINT64, clip_id, NULL);
+  if (!isnan (loss))
+    gst_structure_set (s, GST_GEN_VIDEO_FIELD_LOSS, G_TYPE_DOUBLE, loss, NULL);
   gst_element_post_message (GST_ELEMENT (filter), gst_message_new_element (GST_OBJECT (filter),
           s));
 }

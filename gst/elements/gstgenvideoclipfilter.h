@@ -65,6 +65,9 @@ const gint *gst_gen_video_clip_filter_get_cancel_flag (GstGenVideoClipFilter *fi
 #define GST_GEN_VIDEO_PROGRESS_INTERVAL (250 * G_TIME_SPAN_MILLISECOND)
 void gst_gen_video_clip_filter_post_progress (GstGenVideoClipFilter *filter,
     const gchar *stage, guint current, guint total);
+/* The same with GST_GEN_VIDEO_FIELD_LOSS (the training loss of the step; NaN: none). */
+void gst_gen_video_clip_filter_post_progress_loss (GstGenVideoClipFilter *filter,
+    const gchar *stage, guint current, guint total, gdouble loss);
 
 /* Property values, read under the object lock. */
 guint gst_gen_video_clip_filter_get_clip_frames (GstGenVideoClipFilter *filter);

@@ -100,7 +100,8 @@ gst_gen_video_post_error (GstGenVideoClipFilter *filter, const gchar *what, GErr
 
 gboolean
 gst_gen_video_prepare_source (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job,
-    const gchar *prompt, const gchar *tuned_location, GstFlowReturn *ret)
+    const gchar *prompt, const gchar *tuned_location, const GvTuneParams *tune,
+    GstFlowReturn *ret)
 {
   GError *error = NULL;
 
@@ -120,11 +121,35 @@ gst_gen_video_prepare_source (GstGenVideoClipFilter *filter, GstGenVideoClipJob 
     GST_ELEMENT_ERROR (filter, STREAM, FAILED, ("A frame could not be read."), (NULL));
     *ret = GST_FLOW_ERROR;
   } else {
-    ok = gv_edit_prepare_source (job->clip, model, &env, pictures, format, prompt,
-        tuned_location, &error);
-    gst_gen_video_unmap_frames (frames, job->n_frames);
+    gboolean tuning = tune != NULL && tune->steps > 0;
+    gboolean exists = tuned_location && g_file_test (tuned_location, G_FILE_TEST_EXISTS);
+    GvTuneParams params = tuning ? *tune : (GvTuneParams) { 0 };
+    gchar *fingerprint = NULL;
+    if (tuning && tuned_location) {
+      fingerprint = gv_tune_file_fingerprint (gv_model_get_folder (model), pictures,
+          (gint) job->n_frames, GST_VIDEO_INFO_WIDTH (&job->info),
+          GST_VIDEO_INFO_HEIGHT (&job->info), format, prompt, tune, env.seed);
+      params.fingerprint = fingerprint;
+      params.save_path = exists ? NULL : tuned_location;
+    }
+    /* a file tuned for something else is refused, never overwritten */
+    ok = !(tuning && exists) || gv_tune_file_check (tuned_location, fingerprint, &error);
     if (!ok)
-      *ret = gst_gen_video_post_error (filter, "Encoding the clip", error);
+      *ret = gst_gen_video_post_error (filter, "Loading the tuned layers", error);
+    if (ok) {
+      ok = gv_edit_prepare_source (job->clip, model, &env, pictures, format, prompt,
+          tuned_location, &error);
+      if (!ok)
+        *ret = gst_gen_video_post_error (filter, "Encoding the clip", error);
+    }
+    /* tuned layers loaded from the file are not tuned again */
+    if (ok && tuning && !exists) {
+      ok = gv_edit_tune (job->clip, &env, pictures, format, &params, &error);
+      if (!ok)
+        *ret = gst_gen_video_post_error (filter, "Tuning the model", error);
+    }
+    g_free (fingerprint);
+    gst_gen_video_unmap_frames (frames, job->n_frames);
   }
   g_free (frames);
   g_free (pictures);
@@ -139,7 +164,7 @@ gst_gen_video_ensure_source (GstGenVideoClipFilter *filter, GstGenVideoClipJob *
   if (gv_edit_has_source (job->clip))
     return TRUE;
   gchar *prompt = gv_clip_dup_prompt (job->clip, GV_CLIP_PROMPT_SOURCE);
-  gboolean ok = gst_gen_video_prepare_source (filter, job, prompt, NULL, ret);
+  gboolean ok = gst_gen_video_prepare_source (filter, job, prompt, NULL, NULL, ret);
   g_free (prompt);
   return ok;
 }

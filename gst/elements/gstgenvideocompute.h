@@ -3,6 +3,7 @@
 #pragma once
 
 #include "genvideo/gv-edit.h"
+#include "genvideo/gv-tune-file.h"
 #include "gstgenvideoclipfilter.h"
 
 G_BEGIN_DECLS
@@ -21,10 +22,12 @@ GstFlowReturn gst_gen_video_post_error (GstGenVideoClipFilter *filter, const gch
     GError *error);
 
 /* Prepares the source of job->clip (held by the caller) from its frames on the element's model
- * (VAE encode, @prompt, temporal layers from @tuned_location or initialised); FALSE after
- * posting an error into *@ret. */
+ * (VAE encode, @prompt, temporal layers from @tuned_location or initialised), then, when @tune
+ * is not NULL and no tuned layers were loaded, tunes them on the clip (gv_edit_tune); FALSE
+ * after posting an error into *@ret. */
 gboolean gst_gen_video_prepare_source (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job,
-    const gchar *prompt, const gchar *tuned_location, GstFlowReturn *ret);
+    const gchar *prompt, const gchar *tuned_location, const GvTuneParams *tune,
+    GstFlowReturn *ret);
 
 /* Makes sure job->clip (held by the caller) has its source prepared (stage 1 without
  * training), doing it here when no genvideotune upstream did; FALSE after posting an error. */

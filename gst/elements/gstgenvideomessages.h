@@ -8,7 +8,7 @@
 /* Progress of long work, at most one per GST_GEN_VIDEO_PROGRESS_INTERVAL per element, plus one
  * at each stage's start and end. */
 #define GST_GEN_VIDEO_MESSAGE_PROGRESS "genvideo-progress"
-/* (string) what runs: "encoding", "inversion", "masks", "sampling", "decoding" */
+/* (string) what runs: "encoding", "tuning", "inversion", "masks", "sampling", "decoding" */
 #define GST_GEN_VIDEO_FIELD_STAGE "stage"
 /* (uint) steps done */
 #define GST_GEN_VIDEO_FIELD_CURRENT "current"
@@ -16,6 +16,8 @@
 #define GST_GEN_VIDEO_FIELD_TOTAL "total"
 /* (int) current * 100 / total */
 #define GST_GEN_VIDEO_FIELD_PERCENT "percent"
+/* (double) stage "tuning" only: the training loss of the step */
+#define GST_GEN_VIDEO_FIELD_LOSS "loss"
 
 /* The masks invedit found, once per clip. */
 #define GST_GEN_VIDEO_MESSAGE_MASK "genvideo-mask"

@@ -9,10 +9,12 @@
  * #GstGenVideoTune:source-prompt. The tuned model and the clip's latents travel downstream in
  * the clip object of the frames' #GstGenVideoClipMeta, for invedit and latentcorrect.
  *
- * This version encodes the clip with the VAE and builds the inflated model, with its temporal
- * layers loaded from #GstGenVideoTune:tuned-location when that file exists, else initialised
- * (the untuned video model); the training steps themselves come in a later version (steps > 0
- * posts a warning). The frames pass through unchanged.
+ * Each clip is encoded with the VAE, the inflated model is built with its temporal layers
+ * initialised (or loaded from #GstGenVideoTune:tuned-location when that file exists: tuning is
+ * then skipped), and #GstGenVideoTune:steps AdamW steps of Tune-A-Video's recipe train
+ * attn1.to_q, attn2.to_q and the temporal attention on the clip (genvideo/gv-tune.h). Progress
+ * messages of stage "tuning" carry the step's training loss in a double field "loss". The
+ * frames pass through unchanged.
  *
  * ## Example launch line
  * |[
@@ -30,6 +32,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_gen_video_tune_debug);
 
 #define DEFAULT_STEPS 300
 #define DEFAULT_LEARNING_RATE 3e-5
+/* recompute (per-block gradient checkpointing) is on by default from this many latent values
+ * per channel in a clip (frames x latent height x latent width): 8 frames of 512x512 */
+#define RECOMPUTE_FROM_LATENT_PIXELS (8 * 64 * 64)
 
 enum {
   PROP_0,
@@ -37,6 +42,7 @@ enum {
   PROP_STEPS,
   PROP_LEARNING_RATE,
   PROP_TUNED_LOCATION,
+  PROP_RECOMPUTE,
 };
 
 struct _GstGenVideoTune {
@@ -47,8 +53,8 @@ struct _GstGenVideoTune {
   guint steps;
   gdouble learning_rate;
   gchar *tuned_location;
-
-  gboolean warned_untuned;   /* the missing fine-tuning was reported in this stream */
+  gboolean recompute;
+  gboolean recompute_set;    /* recompute was set: no automatic choice */
 };
 
 G_DEFINE_TYPE_WITH_CODE (GstGenVideoTune, gst_gen_video_tune, GST_TYPE_GEN_VIDEO_CLIP_FILTER,
@@ -56,6 +62,13 @@ G_DEFINE_TYPE_WITH_CODE (GstGenVideoTune, gst_gen_video_tune, GST_TYPE_GEN_VIDEO
         "GenVideo fine-tuning"));
 GST_ELEMENT_REGISTER_DEFINE (genvideotune, "genvideotune", GST_RANK_NONE,
     GST_TYPE_GEN_VIDEO_TUNE);
+
+static void
+on_step (gint step, gint total, gfloat loss, gpointer data)
+{
+  gst_gen_video_clip_filter_post_progress_loss (data, "tuning", (guint) step, (guint) total,
+      loss);
+}
 
 static GstFlowReturn
 gst_gen_video_tune_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job)
@@ -65,9 +78,16 @@ gst_gen_video_tune_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJ
   GST_OBJECT_LOCK (self);
   gchar *prompt = g_strdup (self->source_prompt);
   gchar *tuned = g_strdup (self->tuned_location);
-  guint steps = self->steps;
-  gboolean warn = steps > 0 && !self->warned_untuned;
-  self->warned_untuned |= warn;
+  GvTuneParams tune = {
+    .steps = (gint) self->steps,
+    .learning_rate = self->learning_rate,
+    .recompute = self->recompute,
+    .on_step = on_step,
+    .on_step_data = self,
+  };
+  if (!self->recompute_set)
+    tune.recompute = (guint64) job->n_frames * (GST_VIDEO_INFO_WIDTH (&job->info) / 8)
+        * (GST_VIDEO_INFO_HEIGHT (&job->info) / 8) >= RECOMPUTE_FROM_LATENT_PIXELS;
   GST_OBJECT_UNLOCK (self);
 
   /* later stages condition their source branch on it */
@@ -75,32 +95,13 @@ gst_gen_video_tune_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJ
     gv_clip_set_prompt (job->clip, GV_CLIP_PROMPT_SOURCE, prompt);
   GST_DEBUG_OBJECT (self, "clip %" G_GUINT64_FORMAT ": %u frames, source prompt \"%s\"",
       gv_clip_get_id (job->clip), job->n_frames, GST_STR_NULL (prompt));
-  if (warn)
-    GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
-        ("Fine-tuning is not available in this version: clips run with the untuned video "
-            "model (its temporal layers as initialised, or loaded from tuned-location). Set "
-            "steps=0 to silence this warning."), ("steps=%u", steps));
 
   GstFlowReturn ret;
-  gst_gen_video_prepare_source (filter, job, prompt, tuned, &ret);
+  gst_gen_video_prepare_source (filter, job, prompt, tuned, &tune, &ret);
 
   g_free (prompt);
   g_free (tuned);
   return ret;
-}
-
-static GstStateChangeReturn
-gst_gen_video_tune_change_state (GstElement *element, GstStateChange transition)
-{
-  GstGenVideoTune *self = GST_GEN_VIDEO_TUNE (element);
-
-  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
-    GST_OBJECT_LOCK (self);
-    self->warned_untuned = FALSE;
-    GST_OBJECT_UNLOCK (self);
-  }
-  return GST_ELEMENT_CLASS (gst_gen_video_tune_parent_class)->change_state (element,
-      transition);
 }
 
 static void
@@ -129,6 +130,10 @@ gst_gen_video_tune_set_property (GObject *object, guint prop_id, const GValue *v
       g_free (self->tuned_location);
       self->tuned_location = g_value_dup_string (value);
       break;
+    case PROP_RECOMPUTE:
+      self->recompute = g_value_get_boolean (value);
+      self->recompute_set = TRUE;
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -155,6 +160,9 @@ gst_gen_video_tune_get_property (GObject *object, guint prop_id, GValue *value,
       break;
     case PROP_TUNED_LOCATION:
       g_value_set_string (value, self->tuned_location);
+      break;
+    case PROP_RECOMPUTE:
+      g_value_set_boolean (value, self->recompute);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -183,7 +191,6 @@ gst_gen_video_tune_class_init (GstGenVideoTuneClass *klass)
   gobject_class->set_property = gst_gen_video_tune_set_property;
   gobject_class->get_property = gst_gen_video_tune_get_property;
   gobject_class->finalize = gst_gen_video_tune_finalize;
-  element_class->change_state = gst_gen_video_tune_change_state;
   GST_GEN_VIDEO_CLIP_FILTER_CLASS (klass)->process_clip = gst_gen_video_tune_process_clip;
 
   g_object_class_install_property (gobject_class, PROP_SOURCE_PROMPT,
@@ -208,6 +215,13 @@ gst_gen_video_tune_class_init (GstGenVideoTuneClass *klass)
           "safetensors file of tuned temporal layers: loaded when it exists, else the layers "
           "start as initialised (this version writes no such file; NULL = not used)",
           NULL, flags | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_RECOMPUTE,
+      g_param_spec_boolean ("recompute", "Recompute activations",
+          "Keep only each UNet block's input during a tuning step and recompute the block "
+          "during the backward pass (less memory, slower). Unless set, it is on for clips of "
+          "at least 8 x 64 x 64 latent pixels (frames x height/8 x width/8, e.g. 8 frames "
+          "of 512x512) and off below. Applies from the next clip",
+          FALSE, flags | GST_PARAM_MUTABLE_PLAYING));
 
   gst_element_class_set_static_metadata (element_class, "GenVideo fine-tuning",
       "Filter/Effect/Video",

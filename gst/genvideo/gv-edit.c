@@ -153,13 +153,8 @@ gv_edit_prepare_source (GvClip *clip, GvModel *model, const GvEditEnv *env,
   clip->source.text = gv_model_encode_prompt (clip->model, cmd, source_prompt ? source_prompt : "");
   /* the unCLIP embedding of one source frame, chosen by the seed */
   guint pick = gv_edit_source_frame (env->seed, n);
-  gint bpp = gv_pixel_format_bpp (format);
   guint8 *rgb = g_new (guint8, (gsize) width * height * 3);
-  for (gint y = 0; y < height; y++)
-    for (gint x = 0; x < width; x++)
-      for (gint c = 0; c < 3; c++)
-        rgb[((gsize) y * width + x) * 3 + c] =
-            frames[pick].data[(gsize) y * frames[pick].stride + x * bpp + (bpp == 1 ? 0 : c)];
+  gv_picture_to_rgb (&frames[pick], format, width, height, rgb);
   clip->source.labels = gv_image_class_labels (clip->model, cmd, rgb, width, height, width * 3,
       env->seed ^ ((guint64) STREAM_EMBEDDING_NOISE << 32));
   g_free (rgb);

@@ -103,3 +103,15 @@ gv_decode_latents (GvModel *m, GvCmd *cmd, GvTensor *latents)
   }
   return out;
 }
+
+void
+gv_picture_to_rgb (const GvPicture *picture, GvPixelFormat format, gint width, gint height,
+    guint8 *rgb)
+{
+  gint bpp = gv_pixel_format_bpp (format);
+  for (gint y = 0; y < height; y++)
+    for (gint x = 0; x < width; x++)
+      for (gint c = 0; c < 3; c++)
+        rgb[((gsize) y * width + x) * 3 + c] =
+            picture->data[(gsize) y * picture->stride + x * bpp + (bpp == 1 ? 0 : c)];
+}

@@ -22,6 +22,9 @@ gint gv_pixel_format_bpp (GvPixelFormat format);
 /* @n pictures of @width x @height -> [n, 3, height, width] floats in [-1, 1] */
 gfloat *gv_pictures_to_images (const GvPicture *pictures, gint n, gint width, gint height,
     GvPixelFormat format);
+/* @picture's colours as packed RGB (@width x @height, stride width * 3) into @rgb */
+void gv_picture_to_rgb (const GvPicture *picture, GvPixelFormat format, gint width, gint height,
+    guint8 *rgb);
 /* one [3, height, width] image in [-1, 1] -> the colours of @dst (RGB or RGBA: the alpha is
  * left as it is) */
 void gv_image_to_picture (const gfloat *image, gint width, gint height, guint8 *dst,

@@ -11,7 +11,7 @@
 #include "gv-bench-checkpoint.h"
 #include "models/gv-config.h"
 #include "models/gv-json.h"
-#include "gv-safetensors-write.h"
+#include "models/gv-safetensors-write.h"
 
 typedef enum { INIT_UNIFORM, INIT_ONES, INIT_ZEROS } InitKind;
 

@@ -21,6 +21,7 @@ static const PropertySpec properties[] = {
   { "genvideotune", "steps", "300", FALSE },
   { "genvideotune", "learning-rate", "3e-5", FALSE },
   { "genvideotune", "tuned-location", NULL, TRUE },
+  { "genvideotune", "recompute", "false", FALSE },
   { "invedit", "target-prompt", NULL, FALSE },
   { "invedit", "target-location", NULL, FALSE },
   { "invedit", "target-mask-location", NULL, FALSE },

@@ -314,15 +314,16 @@ count_warnings (Run *r, const gchar *part)
 }
 
 /* latentcorrect without invedit re-generates the whole frame, and says so once per stream,
- * not per clip; so does genvideotune with steps > 0 (no fine-tuning in this version). */
+ * not per clip; genvideotune no longer warns about missing fine-tuning. */
 GST_START_TEST (test_without_invedit_warns)
 {
-  Run *r = run ("videotestsrc num-buffers=4 ! " FRAMES_64 " ! genvideotune clip-frames=2 ! "
-      GV_TEST_CORRECT " ! fakesink name=out");
+  Run *r = run ("videotestsrc num-buffers=4 ! " FRAMES_64 " ! genvideotune steps=0 "
+      "clip-frames=2 ! " GV_TEST_CORRECT " ! fakesink name=out");
   assert_no_error (r);
   fail_unless_equals_int (r->buffers->len, 4);
   fail_unless_equals_int (count_warnings (r, "No masks"), 1);
-  fail_unless_equals_int (count_warnings (r, "Fine-tuning is not available"), 1);
+  /* tuning exists now: the old warning about its absence is gone */
+  fail_unless_equals_int (count_warnings (r, "Fine-tuning is not available"), 0);
   run_free (r);
 }
 GST_END_TEST;
@@ -671,6 +672,137 @@ GST_START_TEST (test_elements_compute_the_functions)
 }
 GST_END_TEST;
 
+/* The progress messages of stage "tuning" of @r, and the last one's loss into @loss */
+static guint
+count_tuning (Run *r, gdouble *loss)
+{
+  guint n = 0;
+  for (guint i = 0; i < r->messages->len; i++) {
+    const GstStructure *st = gst_message_get_structure (r->messages->pdata[i]);
+    if (gst_message_has_name (r->messages->pdata[i], GST_GEN_VIDEO_MESSAGE_PROGRESS)
+        && g_strcmp0 (gst_structure_get_string (st, GST_GEN_VIDEO_FIELD_STAGE), "tuning") == 0) {
+      fail_unless (gst_structure_get_double (st, GST_GEN_VIDEO_FIELD_LOSS, loss));
+      n++;
+    }
+  }
+  return n;
+}
+
+static gchar *
+tune_chain (const gchar *tune)
+{
+  return g_strdup_printf ("videotestsrc pattern=ball num-buffers=4 ! " FRAMES_64 " ! "
+      "genvideotune name=el source-prompt=\"a white ball\" clip-frames=4 %s ! "
+      GV_TEST_EDIT " ! " GV_TEST_CORRECT " ! fakesink name=out", tune);
+}
+
+static gboolean
+same_buffers (Run *a, Run *b)
+{
+  if (a->buffers->len != b->buffers->len)
+    return FALSE;
+  gboolean same = TRUE;
+  for (guint i = 0; i < a->buffers->len; i++) {
+    GstMapInfo ma, mb;
+    gst_buffer_map (a->buffers->pdata[i], &ma, GST_MAP_READ);
+    gst_buffer_map (b->buffers->pdata[i], &mb, GST_MAP_READ);
+    same &= ma.size == mb.size && memcmp (ma.data, mb.data, ma.size) == 0;
+    gst_buffer_unmap (a->buffers->pdata[i], &ma);
+    gst_buffer_unmap (b->buffers->pdata[i], &mb);
+  }
+  return same;
+}
+
+/* steps > 0 through the whole chain: progress with the loss, the tuned file written and
+ * then reused without tuning (the same frames to the byte); a file of other settings and a
+ * damaged one are errors, and left as they are. */
+GST_START_TEST (test_tune_steps_and_file)
+{
+  gchar *dir = g_dir_make_tmp ("genvideo-XXXXXX", NULL);
+  gchar *path = g_build_filename (dir, "tuned.safetensors", NULL);
+  gchar *props = g_strdup_printf ("steps=2 learning-rate=1e-3 tuned-location=%s", path);
+  gchar *launch = tune_chain (props);
+  gdouble loss = 0;
+
+  Run *tuned = run (launch);
+  assert_no_error (tuned);
+  fail_unless_equals_int (tuned->buffers->len, 4);
+  fail_unless (count_tuning (tuned, &loss) > 0);
+  fail_unless (isfinite (loss) && loss > 0);
+  fail_unless (g_file_test (path, G_FILE_TEST_EXISTS));
+
+  Run *again = run (launch);
+  assert_no_error (again);
+  fail_unless_equals_int (count_tuning (again, &loss), 0);
+  fail_unless (same_buffers (tuned, again));
+  run_free (again);
+  run_free (tuned);
+  g_free (launch);
+  g_free (props);
+
+  gchar *contents;
+  gsize len;
+  fail_unless (g_file_get_contents (path, &contents, &len, NULL));
+  props = g_strdup_printf ("steps=3 learning-rate=1e-3 tuned-location=%s", path);
+  launch = tune_chain (props);
+  expect_error (launch, GST_STREAM_ERROR, GST_STREAM_ERROR_FORMAT, "another model, clip or");
+  g_free (launch);
+  g_free (props);
+
+  fail_unless (g_file_set_contents (path, contents, (gssize) len / 2, NULL));
+  props = g_strdup_printf ("steps=2 learning-rate=1e-3 tuned-location=%s", path);
+  launch = tune_chain (props);
+  expect_error (launch, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ, "damaged");
+  gchar *after;
+  gsize after_len;
+  fail_unless (g_file_get_contents (path, &after, &after_len, NULL));
+  fail_unless_equals_uint64 (after_len, len / 2);
+  g_free (after);
+  g_free (launch);
+  g_free (props);
+  g_free (contents);
+  g_unlink (path);
+  g_rmdir (dir);
+  g_free (path);
+  g_free (dir);
+}
+GST_END_TEST;
+
+/* PLAYING -> NULL while tuning: the step in progress is cancelled and the state change
+ * returns, with no file left behind. */
+GST_START_TEST (test_tune_cancel)
+{
+  gchar *dir = g_dir_make_tmp ("genvideo-XXXXXX", NULL);
+  gchar *path = g_build_filename (dir, "tuned.safetensors", NULL);
+  gchar *launch = g_strdup_printf ("videotestsrc pattern=ball num-buffers=4 ! " FRAMES_64 " ! "
+      "genvideotune source-prompt=ball clip-frames=4 steps=100000 tuned-location=%s ! "
+      "fakesink", path);
+  GstElement *pipeline = gst_parse_launch (launch, NULL);
+  fail_unless (pipeline != NULL);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  gboolean tuning = FALSE;
+  GstMessage *msg;
+  while (!tuning && (msg = gst_bus_timed_pop (bus, 120 * GST_SECOND))) {
+    const GstStructure *st = gst_message_get_structure (msg);
+    fail_if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR);
+    tuning = gst_message_has_name (msg, GST_GEN_VIDEO_MESSAGE_PROGRESS)
+        && g_strcmp0 (gst_structure_get_string (st, GST_GEN_VIDEO_FIELD_STAGE), "tuning") == 0;
+    gst_message_unref (msg);
+  }
+  fail_unless (tuning);
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  fail_if (g_file_test (path, G_FILE_TEST_EXISTS));
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  g_rmdir (dir);
+  g_free (path);
+  g_free (dir);
+  g_free (launch);
+}
+GST_END_TEST;
+
 static Suite *
 stages_suite (void)
 {
@@ -691,6 +823,8 @@ stages_suite (void)
   tcase_add_test (tc, test_device_index_missing);
   tcase_add_test (tc, test_device_env_invalid);
   tcase_add_test (tc, test_device_no_driver);
+  tcase_add_test (tc, test_tune_steps_and_file);
+  tcase_add_test (tc, test_tune_cancel);
   return s;
 }
 

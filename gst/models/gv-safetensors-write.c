@@ -6,7 +6,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
-#include "gv-safetensors-write.h"
+#include "models/gv-safetensors-write.h"
 
 #define GV_ST_WRITE_MAX_DIMS 8
 
