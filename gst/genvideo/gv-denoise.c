@@ -17,11 +17,7 @@ gv_image_class_labels (GvModel *m, GvCmd *cmd, const guint8 *rgb, gint width, gi
 {
   GvTensor *embeds = gv_model_encode_image (m, cmd, rgb, width, height, stride);
   gint64 dim = embeds->shape[1];
-  gfloat *noise = g_new (gfloat, dim);
-  gv_random_normal (noise, dim, seed);
-  GvTensor *noise_t = GV_TENSOR (cmd, 1, dim);
-  gv_tensor_record_upload (cmd, noise_t, noise);
-  g_free (noise);
+  GvTensor *noise_t = gv_random_normal_tensor (cmd, 2, (const gint64[]) { 1, dim }, seed);
   GvTensor *labels = gv_image_noiser_apply (gv_model_get_image_noiser (m), cmd, embeds, 0,
       noise_t);
   gv_tensor_unref (embeds);

@@ -41,11 +41,8 @@ example_init (Example *ex, GvClip *clip, GvScheduler *s, GvCmd *cmd, guint64 see
   GvTensor *z0 = clip->z0;
   gint t = (gint) draw (seed, base, step, DRAW_TIMESTEP,
       (guint32) gv_scheduler_get_train_timesteps (s));
-  gfloat *noise = g_new (gfloat, z0->numel);
-  gv_random_normal (noise, z0->numel, draw_seed (seed, base, step, DRAW_NOISE));
-  GvTensor *noise_t = GV_TENSOR (cmd, z0->shape[0], z0->shape[1], z0->shape[2], z0->shape[3]);
-  gv_tensor_record_upload (cmd, noise_t, noise);
-  g_free (noise);
+  GvTensor *noise_t = gv_random_normal_tensor (cmd, z0->ndim, z0->shape,
+      draw_seed (seed, base, step, DRAW_NOISE));
 
   ex->timestep = (gfloat) t;
   ex->noisy = GV_TENSOR (cmd, z0->shape[0], z0->shape[1], z0->shape[2], z0->shape[3]);
@@ -90,11 +87,8 @@ step_labels (GvClip *clip, GvCmd *cmd, GvTensor **embeds, guint64 seed, gint ste
   }
   gint level = (gint) draw (seed, STREAM_TUNE, step, DRAW_LEVEL,
       (guint32) gv_scheduler_get_train_timesteps (gv_image_noiser_get_schedule (noiser)));
-  gfloat *noise = g_new (gfloat, dim);
-  gv_random_normal (noise, dim, draw_seed (seed, STREAM_TUNE, step, DRAW_LABEL_NOISE));
-  GvTensor *noise_t = GV_TENSOR (cmd, 1, dim);
-  gv_tensor_record_upload (cmd, noise_t, noise);
-  g_free (noise);
+  GvTensor *noise_t = gv_random_normal_tensor (cmd, 2, (const gint64[]) { 1, dim },
+      draw_seed (seed, STREAM_TUNE, step, DRAW_LABEL_NOISE));
   GvTensor *labels = gv_image_noiser_apply (noiser, cmd, e, level, noise_t);
   gv_tensor_unref (noise_t);
   return labels;

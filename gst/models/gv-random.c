@@ -38,3 +38,14 @@ gv_random_below (guint64 seed, guint64 stream, guint32 bound)
     return 0;
   return (guint32) (splitmix64 (seed ^ splitmix64 (stream ^ 0x5851f42d4c957f2dull)) % bound);
 }
+
+GvTensor *
+gv_random_normal_tensor (GvCmd *cmd, gint ndim, const gint64 *shape, guint64 seed)
+{
+  GvTensor *t = gv_tensor_alloc (cmd, ndim, shape);
+  gfloat *v = g_new (gfloat, t->numel);
+  gv_random_normal (v, t->numel, seed);
+  gv_tensor_record_upload (cmd, t, v);
+  g_free (v);
+  return t;
+}
