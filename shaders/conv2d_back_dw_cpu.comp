@@ -27,13 +27,21 @@ layout(constant_id = 3) const uint HAS_RES = 0;   // add what Res holds (accumul
 const uint PAD_LEFT = PAD_STRIDE & 255u;
 const uint STRIDE = PAD_STRIDE >> 8;
 
-#define TM 8        // output channels per lane
+#ifndef TM
+#define TM 8        // output channels per lane (a multiple of 8)
+#endif
 #define TN 8        // output pixels per reduction step
 #define MAXK 3
 #define MAXV 6      // window vec4s (the op checks that its shapes fit)
 
 layout(binding = 0, rgba32f) uniform readonly imageBuffer X;
+#if DY_VEC4
+layout(binding = 1, rgba32f) uniform readonly imageBuffer Dy;   // output rows a multiple of 4
+#define DW 4
+#else
 layout(binding = 1, r32f) uniform readonly imageBuffer Dy;
+#define DW 1
+#endif
 layout(binding = 2, r32f) uniform readonly imageBuffer Res;
 layout(binding = 3) writeonly buffer Out { SFLOAT o[]; };
 
@@ -55,9 +63,13 @@ void main ()
   uint GR = (p.wo + TN - 1) / TN;                    // pixel groups per output row
   uint per_img = p.ho * GR;
   uint t0 = z * p.per_part, t1 = min (t0 + p.per_part, p.images * per_img);
-  // this lane's dy row (rows past Co read as zero) and input channel (clamped)
-  bool dy_in = co0 + lane8 < p.co;
-  uint dy_row = gv_off[1] + min (co0 + lane8, p.co - 1) * P;
+  // this lane's dy rows (rows past Co read as zero) and input channel (clamped)
+  bool dy_in[TM / 8];
+  uint dy_row[TM / 8];
+  [[unroll]] for (uint h = 0; h < TM / 8; h++) {
+    dy_in[h] = co0 + lane8 + 8 * h < p.co;
+    dy_row[h] = gv_off[1] * DW + min (co0 + lane8 + 8 * h, p.co - 1) * P;
+  }
   uint x_chan = gv_off[0] * 4 + min (c, p.c - 1) * p.h * p.w;
 
   AFLOAT acc[TM][MAXK * MAXK];
@@ -69,12 +81,23 @@ void main ()
     uint img = t / per_img, rem = t - img * per_img;
     uint oy = rem / GR, ox0 = (rem - oy * GR) * TN;
     // the lane's dy values of the 8 pixels (zero past the row's end)
-    uint drow = dy_row + img * p.dy_img + oy * p.wo;
-    AFLOAT dl[TN];
-    [[unroll]] for (uint j = 0; j < TN; j++) {
-      uint ox = ox0 + j;
-      AFLOAT v = TO_A (imageLoad (Dy, int (drow + min (ox, p.wo - 1))).x);
-      dl[j] = dy_in && ox < p.wo ? v : AFLOAT (0);
+    AFLOAT dl[TM / 8][TN];
+    [[unroll]] for (uint h = 0; h < TM / 8; h++) {
+      uint drow = dy_row[h] + img * p.dy_img + oy * p.wo;
+#if DY_VEC4
+      [[unroll]] for (uint q = 0; q < TN / 4; q++) {
+        uint ox = ox0 + 4 * q;
+        vec4 v = imageLoad (Dy, int ((drow + min (ox, p.wo - 4)) / 4));
+        [[unroll]] for (uint e = 0; e < 4; e++)
+          dl[h][4 * q + e] = dy_in[h] && ox < p.wo ? TO_A (v[e]) : AFLOAT (0);
+      }
+#else
+      [[unroll]] for (uint j = 0; j < TN; j++) {
+        uint ox = ox0 + j;
+        AFLOAT v = TO_A (imageLoad (Dy, int (drow + min (ox, p.wo - 1))).x);
+        dl[h][j] = dy_in[h] && ox < p.wo ? v : AFLOAT (0);
+      }
+#endif
     }
     // the windows of every kernel row around the 8 pixels; slots outside the image are zero
     int x0 = int (ox0 * STRIDE) - int (PLA);
@@ -94,7 +117,7 @@ void main ()
     [[unroll]] for (uint r = 0; r < TM; r++) {
       AFLOAT a[TN];
       [[unroll]] for (uint j = 0; j < TN; j++)
-        a[j] = subgroupShuffle (dl[j], share0 + r);
+        a[j] = subgroupShuffle (dl[r / 8][j], share0 + r % 8);
       [[unroll]] for (uint kh = 0; kh < KH; kh++)
         [[unroll]] for (uint kw = 0; kw < KW; kw++) {
           AFLOAT sum = acc[r][kh * KW + kw];

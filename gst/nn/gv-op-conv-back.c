@@ -183,7 +183,10 @@ weight_implicit (GvCmd *cmd, GvTensor *dweight, GvTensor *dy, GvTensor *x, const
   if (cpu && !(g->stride <= 2 && g->w % 4 == 0 && x->offset % 16 == 0 && g->pad_left <= 4 &&
           g->kh <= 3 && g->kw <= 3 && window <= 24))
     return FALSE;
-  GvKernelId id = cpu ? GV_KERNEL_CONV2D_BACK_DW_CPU : GV_KERNEL_CONV2D_BACK_DW_GPU;
+  /* dy rows as vec4 where they are whole texels */
+  gboolean dyv = g->wo % 4 == 0 && dy->offset % 16 == 0;
+  GvKernelId id = !cpu ? GV_KERNEL_CONV2D_BACK_DW_GPU : dyv ? GV_KERNEL_CONV2D_BACK_DW_CPU_DY_VEC4
+      : GV_KERNEL_CONV2D_BACK_DW_CPU_DY_F32;
   const GvShader *shader = &gv_kernels[id];
   gint64 lim_x = gv_op_gemm_max_floats (cmd, shader->kinds[DW_BIND_X]);
   gint64 lim_dy = gv_op_gemm_max_floats (cmd, shader->kinds[DW_BIND_DY]);
