@@ -1,0 +1,68 @@
+#include "gv-train-card.h"
+
+static gboolean
+copy_file (const gchar *src, const gchar *folder, const gchar *name, GError **error)
+{
+  g_autofree gchar *data = NULL;
+  gsize len;
+  g_autofree gchar *dst = g_build_filename (folder, name, NULL);
+  return g_file_get_contents (src, &data, &len, error) &&
+      g_file_set_contents (dst, data, (gssize) len, error);
+}
+
+gboolean
+gv_train_card_write (const GvTrainCard *card, const gchar *folder, GError **error)
+{
+  GString *s = g_string_new (NULL);
+  g_autofree gchar *recipe = gv_train_recipe_to_data (card->recipe);
+
+  g_string_append (s, "# genvideo-shapes: a small SD-2.1-unCLIP trained from scratch on the "
+      "synthetic world\n\n"
+      "Written by `gv-train-model` (tools/train); every number below is from the run that "
+      "made this folder.\n\n"
+      "## Data\n\n"
+      "Frames of the synthetic world of `docs/benchmark.md` (`tools/world`): one object (disc "
+      "or ball, square, triangle, ring; eight colours) over a flat, gradient, striped or "
+      "checkered background, with its caption from the world's grammar, and the object alone "
+      "on neutral grey (as the edit's target image is composited) with the caption \"a "
+      "{colour} {object} on a grey background\". Every example is drawn from the seed; no "
+      "file is read.\n\n");
+  g_string_append (s, "## Stages\n\n| stage | steps | batch | lr | final loss (mean of last "
+      "10%) | time |\n|---|---:|---:|---:|---:|---:|\n");
+  for (gint st = GV_STAGE_CLIP; st < GV_N_STAGES; st++) {
+    gint *steps;
+    gfloat *losses;
+    gint n = gv_train_run_get_losses (card->run, st, &steps, &losses);
+    const GvStageRecipe *r = &card->recipe->stage[st];
+    gdouble tail = 0;
+    gint k = MAX (1, n / 10);
+    for (gint i = n - k; i < n && n > 0; i++)
+      tail += losses[i] / k;
+    g_string_append_printf (s, "| %s | %d | %d | %g | %s | %s |\n", gv_train_stage_name (st),
+        r->steps, r->batch, r->lr, n ? g_strdup_printf ("%.4g", tail) : "(not trained)",
+        "see loss.csv");
+    g_free (steps);
+    g_free (losses);
+  }
+  g_string_append_printf (s, "\n![Loss curves](curves.png)\n\n*Loss per step (light) and its "
+      "running mean (dark), log scale, one panel per stage.*\n\n");
+  if (card->samples != NULL)
+    g_string_append (s, "![Samples](samples.png)\n\n*Per row: a world frame, its object "
+        "alone, the VAE's reconstruction of the frame; samples (DDIM, guidance 3) "
+        "conditioned on caption + object image, caption only, object image only.*\n\n");
+  g_string_append_printf (s, "## Command\n\n```\n%s\n```\n\n(%.0f s in the session that "
+      "finished it)\n\n## Recipe\n\n```ini\n%s```\n\n",
+      card->command ? card->command : "(not recorded)", card->session_seconds, recipe);
+  g_string_append_printf (s, "## Size\n\n%.2f MB in all (weights stored as F16).\n\n"
+      "## Limits\n\nIt knows only the world it was trained on: four shapes, eight colours, "
+      "four kinds of background, 128x128 frames. It is meant to make the method's stages "
+      "visible and measurable (gv-bench-quality), not to generate pictures of anything "
+      "else.\n", card->bytes / 1e6);
+
+  g_autofree gchar *path = g_build_filename (folder, "README.md", NULL);
+  gboolean ok = g_file_set_contents (path, s->str, (gssize) s->len, error) &&
+      copy_file (card->curves, folder, "curves.png", error) &&
+      (card->samples == NULL || copy_file (card->samples, folder, "samples.png", error));
+  g_string_free (s, TRUE);
+  return ok;
+}
