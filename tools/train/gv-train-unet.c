@@ -77,8 +77,8 @@ unet_step (gpointer data, gint step, guint64 sampler, guint64 *sampler_next, gfl
         text = GV_TENSOR (cmd, n, e->shape[1], e->shape[2]);
         labels = GV_TENSOR (cmd, n, lab->shape[1]);
       }
-      GvTensor *eb = GV_VIEW (text, b * e->numel, 3, 1, e->shape[1], e->shape[2]);
-      GvTensor *lb = GV_VIEW (labels, b * lab->numel, 2, 1, lab->shape[1]);
+      GvTensor *eb = GV_VIEW (text, b * e->numel, 1, e->shape[1], e->shape[2]);
+      GvTensor *lb = GV_VIEW (labels, b * lab->numel, 1, lab->shape[1]);
       gv_tensor_record_copy (cmd, eb, e);
       gv_tensor_record_copy (cmd, lb, lab);
       gv_tensor_unref (eb);
