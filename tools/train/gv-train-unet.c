@@ -91,8 +91,13 @@ unet_step (gpointer data, gint step, guint64 sampler, guint64 *sampler_next, gfl
       gv_tensor_unref (nb);
       gv_tensor_unref (tb);
     }
-    ok = gv_unet_trainer_step (s->tr, cmd, noisy, 1, timesteps, text, labels, target,
+    gint64 t0 = g_get_monotonic_time ();
+    ok = gv_cmd_finish (cmd, error);
+    gint64 t1 = g_get_monotonic_time ();
+    ok = ok && gv_unet_trainer_step (s->tr, cmd, noisy, 1, timesteps, text, labels, target,
         MAX_GRAD_NORM, loss, NULL, error);
+    if (g_getenv ("GV_TRAIN_TIMING"))
+      g_printerr ("inputs %.2f s, step %.2f s\n", (t1 - t0) / 1e6, (g_get_monotonic_time () - t1) / 1e6);
     gv_tensor_unref (z0);
     gv_tensor_unref (noisy);
     gv_tensor_unref (target);
