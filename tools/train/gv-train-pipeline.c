@@ -3,7 +3,12 @@
 
 #include <glib/gstdio.h>
 
+#include <json-glib/json-glib.h>
+
 #include "gv-png.h"
+#include "gv-world-caption.h"
+#include "models/gv-json.h"
+#include "models/gv-tokenizer-build.h"
 #include "gv-random-checkpoint.h"
 #include "gv-train-calibrate.h"
 #include "gv-train-card.h"
@@ -13,11 +18,56 @@
 #include "gv-train-run.h"
 #include "gv-train-samples.h"
 #include "gv-train-unet.h"
+#include "gv-train-vae.h"
 
 #define SAMPLE_STEPS 25
 #define SAMPLE_GUIDANCE 3.0f
 
-/* The recipe's random checkpoint, written once (through a temporary folder) */
+/* Stage 1: a tokenizer whose every grammar word is one token, into @tokenizer; the text
+ * encoder's config keys that follow from it (vocabulary size, special token ids) into @keys */
+static gboolean
+build_tokenizer (const gchar *tokenizer, GArray *keys, GError **error)
+{
+  g_auto (GStrv) words = gv_world_caption_words ();
+  if (!gv_tokenizer_build (tokenizer, (const gchar * const *) words, 77, error))
+    return FALSE;
+  g_autofree gchar *vocab = g_build_filename (tokenizer, "vocab.json", NULL);
+  JsonObject *o = gv_json_load_object (vocab, error);
+  if (o == NULL)
+    return FALSE;
+  gint n = (gint) json_object_get_size (o);
+  gint bos = (gint) json_object_get_int_member_with_default (o, "<|startoftext|>", -1);
+  gint eos = (gint) json_object_get_int_member_with_default (o, "<|endoftext|>", -1);
+  json_object_unref (o);
+  const gchar *names[] = { "vocab_size", "bos_token_id", "eos_token_id", "pad_token_id" };
+  gint values[] = { n, bos, eos, 0 };   /* SD 2's pad is "!", id 0 */
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    GvConfigKey k = { "text_encoder/config.json", names[i], g_strdup_printf ("%d", values[i]) };
+    g_array_append_val (keys, k);
+  }
+  return TRUE;
+}
+
+/* Replaces the template's tokenizer files in @model with those of @tokenizer */
+static gboolean
+install_tokenizer (const gchar *tokenizer, const gchar *model, GError **error)
+{
+  static const gchar *files[] = { "vocab.json", "merges.txt", "special_tokens_map.json",
+    "tokenizer_config.json" };
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++) {
+    g_autofree gchar *src = g_build_filename (tokenizer, files[i], NULL);
+    g_autofree gchar *dst = g_build_filename (model, "tokenizer", files[i], NULL);
+    g_autofree gchar *text = NULL;
+    gsize len;
+    if (!g_file_get_contents (src, &text, &len, error) ||
+        !g_file_set_contents (dst, text, (gssize) len, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* The tokenizer and the recipe's random checkpoint, written once (through a temporary
+ * folder) */
 static gboolean
 initial_checkpoint (GvTrainRun *run, const GvTrainOptions *opts, GError **error)
 {
@@ -26,9 +76,19 @@ initial_checkpoint (GvTrainRun *run, const GvTrainOptions *opts, GError **error)
     return TRUE;
   GvTrainRecipe *r = gv_train_run_get_recipe (run);
   g_autofree gchar *tmp = g_strconcat (folder, ".part", NULL);
+  g_autofree gchar *tokenizer = g_build_filename (gv_train_run_get_work (run), "tokenizer",
+      NULL);
+  GArray *keys = g_array_new (FALSE, FALSE, sizeof (GvConfigKey));
+  g_array_append_vals (keys, r->keys, r->n_keys);
   gv_random_checkpoint_remove (tmp);
-  if (!gv_random_checkpoint_write (opts->template_dir, tmp, r->keys, r->n_keys,
-          r->seed, NULL, error))
+  gboolean ok = build_tokenizer (tokenizer, keys, error) &&
+      gv_random_checkpoint_write (opts->template_dir, tmp, (GvConfigKey *) keys->data,
+          (gint) keys->len, r->seed, NULL, error) &&
+      install_tokenizer (tokenizer, tmp, error);
+  for (guint i = r->n_keys; i < keys->len; i++)
+    g_free ((gchar *) g_array_index (keys, GvConfigKey, i).value);
+  g_array_unref (keys);
+  if (!ok || !gv_train_run_finish_stage (run, GV_STAGE_TOKENIZER, error))
     return FALSE;
   if (g_rename (tmp, folder) != 0) {
     g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "%s: cannot rename: %s",
@@ -70,14 +130,12 @@ stage (GvTrainRun *run, GvDevice *dev, GvTrainStage s, GError **error)
   gboolean ok = TRUE;
   switch (s) {
     case GV_STAGE_TOKENIZER:
-      /* TODO(clip-train): gv-tokenizer-build from the grammar's words; until it is merged the
-       * template's byte-level BPE (every word spelled out) serves */
-      break;
+      break;      /* with the initial checkpoint (the text encoder's size follows from it) */
     case GV_STAGE_CLIP:
       ok = calibrate_normalizer (run, dev, error);
       break;
     case GV_STAGE_VAE:
-      ok = calibrate_latents (run, dev, error);
+      ok = gv_train_vae (run, dev, error) && calibrate_latents (run, dev, error);
       break;
     case GV_STAGE_UNET:
       ok = gv_train_unet (run, dev, error);
