@@ -28,6 +28,7 @@ static const gchar tiny_recipe[] =
     "vae_steps=2\n"
     "vae_batch=2\n"
     "vae_warmup=1\n"
+    "vae_crop=16\n"
     "clip_steps=2\n"
     "clip_batch=4\n"
     "clip_warmup=1\n"

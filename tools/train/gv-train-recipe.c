@@ -17,6 +17,7 @@ static const gchar default_recipe[] =
     "vae_batch=4\n"
     "vae_lr=5e-4\n"
     "vae_warmup=50\n"
+    "vae_crop=64\n"
     "unet_steps=1500\n"
     "unet_batch=4\n"
     "unet_lr=3e-4\n"
@@ -124,11 +125,17 @@ parse (GvTrainRecipe *r, GError **error)
   if (!read_int (f, "seed", 0, &seed, error) ||
       !read_int (f, "image_size", 16, &r->image_size, error) ||
       !read_int (f, "calibration_examples", 2, &r->calibration_examples, error) ||
+      !read_int (f, "vae_crop", 8, &r->vae_crop, error) ||
       !read_double (f, "text_dropout", 0, 1, &r->text_dropout, error) ||
       !read_double (f, "image_dropout", 0, 1, &r->image_dropout, error) ||
       !read_double (f, "object_image_share", 0, 1, &r->object_image_share, error))
     return FALSE;
   r->seed = (guint64) seed;
+  if (r->vae_crop > r->image_size) {
+    g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+        "recipe: [train] vae_crop %d is larger than image_size %d", r->vae_crop, r->image_size);
+    return FALSE;
+  }
   for (gint s = 0; s < GV_N_STAGES; s++) {
     GvStageRecipe *st = &r->stage[s];
     g_autofree gchar *steps = g_strdup_printf ("%s_steps", stage_names[s]);

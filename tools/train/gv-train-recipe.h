@@ -34,6 +34,7 @@ typedef struct {
   guint64 seed;
   gint image_size;                    /* world frames, square */
   GvStageRecipe stage[GV_N_STAGES];
+  gint vae_crop;                      /* the VAE trains on square crops of this size */
   gint calibration_examples;          /* images for the normaliser's and the latents' stats */
   gdouble text_dropout, image_dropout, object_image_share;
   /* the config keys, for gv_random_checkpoint_write () */

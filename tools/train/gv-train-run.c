@@ -215,12 +215,24 @@ gv_train_lr (const GvStageRecipe *r, gint step)
   return r->lr * (0.1 + 0.9 * 0.5 * (1.0 + cos (G_PI * MIN (p, 1.0))));
 }
 
+static gboolean
+has_prefix (const gchar *name, const gchar *const *prefixes)
+{
+  for (gint i = 0; prefixes == NULL || prefixes[i] != NULL; i++)
+    if (prefixes == NULL || g_str_has_prefix (name, prefixes[i]))
+      return TRUE;
+  return FALSE;
+}
+
 gboolean
-gv_train_save_weights (GvOptimizer *opt, const gchar *path, GError **error)
+gv_train_save_weights (GvOptimizer *opt, const gchar *const *prefixes, const gchar *path,
+    GError **error)
 {
   g_autoptr (GvStWriter) w = gv_st_writer_new ();
   gv_st_writer_set_metadata (w, "format", "pt");
   for (gint i = 0; i < gv_optimizer_get_n_params (opt); i++) {
+    if (!has_prefix (gv_optimizer_get_name (opt, i), prefixes))
+      continue;
     GvTensor *t = gv_optimizer_get_param (opt, i);
     g_autofree gfloat *v = g_new (gfloat, MAX (t->numel, 1));
     if (!gv_tensor_download (t, v, error))

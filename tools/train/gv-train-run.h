@@ -50,8 +50,10 @@ typedef gboolean (*GvTrainStepFunc) (gpointer data, gint step, guint64 sampler,
 gboolean gv_train_run_stage (GvTrainRun *run, GvTrainStage stage, GvOptimizer *opt,
     GvTrainStepFunc step, gpointer data, GError **error);
 
-/* Every parameter of @opt under its name into the safetensors file @path (F32). */
-gboolean gv_train_save_weights (GvOptimizer *opt, const gchar *path, GError **error);
+/* The parameters of @opt whose names start with one of @prefixes (NULL-terminated; NULL:
+ * all) under their names into the safetensors file @path (F32). */
+gboolean gv_train_save_weights (GvOptimizer *opt, const gchar *const *prefixes,
+    const gchar *path, GError **error);
 
 /* The learning rate of @step for a stage of @r. */
 gdouble gv_train_lr (const GvStageRecipe *r, gint step);

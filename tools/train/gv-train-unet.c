@@ -132,7 +132,7 @@ gv_train_unet (GvTrainRun *run, GvDevice *dev, GError **error)
     g_autofree gchar *path = g_build_filename (folder, "unet",
         "diffusion_pytorch_model.safetensors", NULL);
     ok = gv_train_run_stage (run, GV_STAGE_UNET, opt, unet_step, &s, error) &&
-        gv_train_save_weights (opt, path, error);
+        gv_train_save_weights (opt, NULL, path, error);
   }
   g_clear_pointer (&s.sched, gv_scheduler_free);
   g_clear_pointer (&s.tr, gv_unet_trainer_free);
