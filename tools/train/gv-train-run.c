@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sys/resource.h>
+
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
@@ -15,8 +17,17 @@
 typedef struct {
   gint stage, step;
   gfloat loss;
-  gdouble seconds;
+  gdouble seconds;      /* wall time since the stage began, over its sessions */
+  gdouble cpu;          /* CPU time of the step (all threads): what a quiet machine needs */
 } Row;
+
+static gdouble
+cpu_seconds (void)
+{
+  struct rusage u;
+  getrusage (RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
 
 struct _GvTrainRun {
   gchar *work, *model, *csv;
@@ -44,10 +55,10 @@ read_rows (GvTrainRun *run)
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
   for (gint i = 1; lines[i] != NULL && lines[i][0]; i++) {
     g_auto (GStrv) f = g_strsplit (lines[i], ",", -1);
-    if (g_strv_length (f) != 4)
+    if (g_strv_length (f) != 5)
       break;
     Row r = { -1, atoi (f[1]), (gfloat) g_ascii_strtod (f[2], NULL),
-      g_ascii_strtod (f[3], NULL) };
+      g_ascii_strtod (f[3], NULL), g_ascii_strtod (f[4], NULL) };
     for (gint s = 0; s < GV_N_STAGES; s++)
       if (strcmp (f[0], gv_train_stage_name (s)) == 0)
         r.stage = s;
@@ -60,14 +71,16 @@ read_rows (GvTrainRun *run)
 static gboolean
 write_rows (GvTrainRun *run, GError **error)
 {
-  GString *s = g_string_new ("stage,step,loss,seconds\n");
+  GString *s = g_string_new ("stage,step,loss,seconds,cpu_seconds\n");
   for (guint i = 0; i < run->rows->len; i++) {
     const Row *r = &g_array_index (run->rows, Row, i);
-    gchar loss[G_ASCII_DTOSTR_BUF_SIZE], secs[G_ASCII_DTOSTR_BUF_SIZE];
+    gchar loss[G_ASCII_DTOSTR_BUF_SIZE], secs[G_ASCII_DTOSTR_BUF_SIZE],
+        cpu[G_ASCII_DTOSTR_BUF_SIZE];
     g_ascii_formatd (loss, sizeof loss, "%.7g", r->loss);
     g_ascii_formatd (secs, sizeof secs, "%.3f", r->seconds);
-    g_string_append_printf (s, "%s,%d,%s,%s\n", gv_train_stage_name (r->stage), r->step, loss,
-        secs);
+    g_ascii_formatd (cpu, sizeof cpu, "%.3f", r->cpu);
+    g_string_append_printf (s, "%s,%d,%s,%s,%s\n", gv_train_stage_name (r->stage), r->step,
+        loss, secs, cpu);
   }
   gboolean ok = g_file_set_contents (run->csv, s->str, (gssize) s->len, error);
   g_string_free (s, TRUE);
@@ -317,6 +330,7 @@ gv_train_run_stage (GvTrainRun *run, GvTrainStage stage, GvOptimizer *opt,
       return FALSE;
     }
     gint64 t0 = g_get_monotonic_time ();
+    gdouble c0 = cpu_seconds ();
     gfloat loss = 0;
     guint64 next = st.sampler;
     gv_optimizer_set_lr (opt, gv_train_lr (r, st.step));
@@ -327,7 +341,7 @@ gv_train_run_stage (GvTrainRun *run, GvTrainStage stage, GvOptimizer *opt,
     gint64 t1 = g_get_monotonic_time ();
     gdouble dt = (t1 - t0) / 1e6;
     ema = session_steps == 0 ? dt : 0.9 * ema + 0.1 * dt;
-    Row row = { stage, st.step, loss, done_seconds + (t1 - start) / 1e6 };
+    Row row = { stage, st.step, loss, done_seconds + (t1 - start) / 1e6, cpu_seconds () - c0 };
     g_array_append_val (run->rows, row);
     st.step++;
     st.sampler = next;
@@ -337,9 +351,9 @@ gv_train_run_stage (GvTrainRun *run, GvTrainStage stage, GvOptimizer *opt,
             (t1 - last_print) / 1e6 >= PROGRESS_SECONDS)) {
       gchar eta[32];
       format_duration (eta, sizeof eta, ema * (r->steps - st.step));
-      g_printerr ("[%s] step %d/%d loss %.5f lr %.2e %.2f s/step ETA %s\n",
+      g_printerr ("[%s] step %d/%d loss %.5f lr %.2e %.2f s/step (cpu %.2f s) ETA %s\n",
           gv_train_stage_name (stage), st.step, r->steps, loss, gv_train_lr (r, st.step - 1),
-          ema, eta);
+          ema, row.cpu, eta);
       last_print = t1;
       ok = write_rows (run, error);
     }

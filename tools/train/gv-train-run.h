@@ -2,7 +2,7 @@
  *
  *   WORK/recipe.ini                 the recipe (a resumed run must be given the same one)
  *   WORK/model/                     the checkpoint in fp32, each stage's result written back
- *   WORK/loss.csv                   stage,step,loss,seconds: one row per step
+ *   WORK/loss.csv                   stage,step,loss,seconds,cpu_seconds: one row per step
  *   WORK/<stage>.state.json         {"step", "sampler", "done", "file"}: where the stage is
  *   WORK/<stage>-<step>.safetensors the stage's optimizer (weights, AdamW moments, step count)
  *
