@@ -368,6 +368,21 @@ gv_train_run_stage (GvTrainRun *run, GvTrainStage stage, GvOptimizer *opt,
   return ok;
 }
 
+gboolean
+gv_train_run_network (GvTrainRun *run, GvTrainStage stage, GvOptimizer *opt,
+    GvTrainStepFunc step, gpointer data, const GvTrainOutput *outputs, gint n_outputs,
+    GError **error)
+{
+  if (!gv_train_run_stage (run, stage, opt, step, data, error))
+    return FALSE;
+  for (gint i = 0; i < n_outputs; i++) {
+    g_autofree gchar *path = g_build_filename (run->model, outputs[i].file, NULL);
+    if (!gv_train_save_weights (opt, outputs[i].prefixes, path, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 gint
 gv_train_run_get_losses (GvTrainRun *run, GvTrainStage stage, gint **steps, gfloat **losses)
 {

@@ -50,6 +50,18 @@ typedef gboolean (*GvTrainStepFunc) (gpointer data, gint step, guint64 sampler,
 gboolean gv_train_run_stage (GvTrainRun *run, GvTrainStage stage, GvOptimizer *opt,
     GvTrainStepFunc step, gpointer data, GError **error);
 
+/* Where a network stage's parameters go in WORK/model: the parameters whose names start with
+ * one of @prefixes (NULL: all) into the safetensors file @file (relative to the folder). */
+typedef struct {
+  const gchar *file;
+  const gchar *const *prefixes;
+} GvTrainOutput;
+
+/* gv_train_run_stage (), then the trained parameters written into WORK/model by @outputs. */
+gboolean gv_train_run_network (GvTrainRun *run, GvTrainStage stage, GvOptimizer *opt,
+    GvTrainStepFunc step, gpointer data, const GvTrainOutput *outputs, gint n_outputs,
+    GError **error);
+
 /* The parameters of @opt whose names start with one of @prefixes (NULL-terminated; NULL:
  * all) under their names into the safetensors file @path (F32). */
 gboolean gv_train_save_weights (GvOptimizer *opt, const gchar *const *prefixes,

@@ -128,11 +128,9 @@ gv_train_unet (GvTrainRun *run, GvDevice *dev, GError **error)
   s.sched = s.tr ? gv_model_new_scheduler (model, error) : NULL;
   gboolean ok = s.sched != NULL;
   if (ok) {
-    GvOptimizer *opt = gv_unet_trainer_get_optimizer (s.tr);
-    g_autofree gchar *path = g_build_filename (folder, "unet",
-        "diffusion_pytorch_model.safetensors", NULL);
-    ok = gv_train_run_stage (run, GV_STAGE_UNET, opt, unet_step, &s, error) &&
-        gv_train_save_weights (opt, NULL, path, error);
+    GvTrainOutput out = { "unet/diffusion_pytorch_model.safetensors", NULL };
+    ok = gv_train_run_network (run, GV_STAGE_UNET, gv_unet_trainer_get_optimizer (s.tr),
+        unet_step, &s, &out, 1, error);
   }
   g_clear_pointer (&s.sched, gv_scheduler_free);
   g_clear_pointer (&s.tr, gv_unet_trainer_free);

@@ -65,11 +65,9 @@ gv_train_vae (GvTrainRun *run, GvDevice *dev, GError **error)
   gboolean ok = s.tr != NULL;
   if (ok) {
     gv_vae_trainer_set_seed (s.tr, r->seed);
-    GvOptimizer *opt = gv_vae_trainer_get_optimizer (s.tr);
-    g_autofree gchar *path = g_build_filename (folder, "vae",
-        "diffusion_pytorch_model.safetensors", NULL);
-    ok = gv_train_run_stage (run, GV_STAGE_VAE, opt, vae_step, &s, error) &&
-        gv_train_save_weights (opt, NULL, path, error);
+    GvTrainOutput out = { "vae/diffusion_pytorch_model.safetensors", NULL };
+    ok = gv_train_run_network (run, GV_STAGE_VAE, gv_vae_trainer_get_optimizer (s.tr),
+        vae_step, &s, &out, 1, error);
   }
   g_clear_pointer (&s.tr, gv_vae_trainer_free);
   gv_cmd_free (s.cmd);
