@@ -79,24 +79,13 @@ typedef struct {
   GvImageEncoder *vision;
 } Nets;
 
-static const gchar *const fixed_words[] = { "a", "on", "and", "background", "gradient",
-  "striped", "checkered", "ball" };
-
 static void
 nets_new (Nets *n, gint hidden, gint layers)
 {
-  GPtrArray *w = g_ptr_array_new ();
-  for (guint i = 0; i < G_N_ELEMENTS (fixed_words); i++)
-    g_ptr_array_add (w, (gpointer) fixed_words[i]);
-  for (gint i = 0; i < GV_WORLD_N_SHAPES; i++)
-    g_ptr_array_add (w, (gpointer) gv_world_shape_name (i));
-  for (gint i = 0; i < GV_WORLD_N_COLOURS; i++)
-    g_ptr_array_add (w, (gpointer) gv_world_colour_name (i));
-  g_ptr_array_add (w, NULL);
+  g_auto (GStrv) words = gv_world_caption_words ();
   g_autofree gchar *dir = gv_test_scratch_dir ();
   GError *error = NULL;
-  g_assert_true (gv_tokenizer_build (dir, (const gchar *const *) w->pdata, 16, &error));
-  g_ptr_array_unref (w);
+  g_assert_true (gv_tokenizer_build (dir, (const gchar *const *) words, 16, &error));
   n->tok = gv_tokenizer_new (dir, &error);
   g_assert_no_error (error);
   gint bos, eos, pad;

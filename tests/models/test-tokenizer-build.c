@@ -7,23 +7,6 @@
 #include "models/gv-tokenizer.h"
 #include "models/gv-tokenizer-build.h"
 
-/* the grammar's words (gv-world-caption.h): names and the fixed words */
-static gchar **
-grammar_words (void)
-{
-  static const gchar *const fixed[] = { "a", "on", "and", "background", "gradient", "striped",
-    "checkered", "ball" };
-  GPtrArray *w = g_ptr_array_new ();
-  for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
-    g_ptr_array_add (w, g_strdup (fixed[i]));
-  for (gint i = 0; i < GV_WORLD_N_SHAPES; i++)
-    g_ptr_array_add (w, g_strdup (gv_world_shape_name (i)));
-  for (gint i = 0; i < GV_WORLD_N_COLOURS; i++)
-    g_ptr_array_add (w, g_strdup (gv_world_colour_name (i)));
-  g_ptr_array_add (w, NULL);
-  return (gchar **) g_ptr_array_free (w, FALSE);
-}
-
 static GvTokenizer *
 build (gchar **words)
 {
@@ -39,7 +22,7 @@ build (gchar **words)
 static void
 test_words_are_tokens (void)
 {
-  g_auto (GStrv) words = grammar_words ();
+  g_auto (GStrv) words = gv_world_caption_words ();
   g_autoptr (GvTokenizer) tok = build (words);
   for (guint i = 0; words[i]; i++) {
     g_auto (GStrv) t = gv_tokenizer_tokenize (tok, words[i]);
@@ -60,7 +43,7 @@ test_words_are_tokens (void)
 static void
 test_captions_round_trip (void)
 {
-  g_auto (GStrv) words = grammar_words ();
+  g_auto (GStrv) words = gv_world_caption_words ();
   g_autoptr (GvTokenizer) tok = build (words);
   gint bos, eos, pad, L = gv_tokenizer_get_max_length (tok);
   gv_tokenizer_get_special_ids (tok, &bos, &eos, &pad);
@@ -95,7 +78,7 @@ test_captions_round_trip (void)
 static void
 test_other_words_tokenize (void)
 {
-  g_auto (GStrv) words = grammar_words ();
+  g_auto (GStrv) words = gv_world_caption_words ();
   g_autoptr (GvTokenizer) tok = build (words);
   /* unknown words fall back to shorter pieces, down to bytes; upper case is lowered */
   const gchar *text = "A zebra, REDDISH! 42 ü";
