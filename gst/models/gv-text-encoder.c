@@ -76,6 +76,12 @@ pooled_position (const GvClipTextConfig *cfg, const gint32 *ids, gint length)
   return best;
 }
 
+gint
+gv_text_encoder_get_pooled_position (GvTextEncoder *c, const gint32 *ids, gint length)
+{
+  return pooled_position (&c->cfg, ids, length);
+}
+
 /* FALSE (and @cmd failed) when @ids do not fit the model */
 static gboolean
 check_ids (GvTextEncoder *c, GvCmd *cmd, const gint32 *ids, gint n, gint length)

@@ -24,6 +24,9 @@ GvDevice *gv_text_encoder_get_device (GvTextEncoder *enc);
 GvTensor *gv_text_encoder_forward (GvTextEncoder *enc, GvCmd *cmd, const gint32 *ids,
     gint n, gint length, GvTensor **pooled, GvTapFunc tap, gpointer tap_data);
 
+/* The position (0-based) of the token of @ids [@length] whose state is the pooled output. */
+gint gv_text_encoder_get_pooled_position (GvTextEncoder *enc, const gint32 *ids, gint length);
+
 /* --- Training (gv-clip-train.h builds on these) --- */
 
 /* @fn on every parameter, by its CLIPTextModel state-dict name ("text_model.embeddings.

@@ -7,13 +7,6 @@
 #include "models/gv-tokenizer.h"
 #include "models/gv-tokenizer-build.h"
 
-/* the grammar's words (gv-world-caption.h) */
-static gchar **
-grammar_words (void)
-{
-  return gv_world_caption_words ();
-}
-
 static GvTokenizer *
 build (gchar **words)
 {
@@ -29,7 +22,7 @@ build (gchar **words)
 static void
 test_words_are_tokens (void)
 {
-  g_auto (GStrv) words = grammar_words ();
+  g_auto (GStrv) words = gv_world_caption_words ();
   g_autoptr (GvTokenizer) tok = build (words);
   for (guint i = 0; words[i]; i++) {
     g_auto (GStrv) t = gv_tokenizer_tokenize (tok, words[i]);
@@ -50,7 +43,7 @@ test_words_are_tokens (void)
 static void
 test_captions_round_trip (void)
 {
-  g_auto (GStrv) words = grammar_words ();
+  g_auto (GStrv) words = gv_world_caption_words ();
   g_autoptr (GvTokenizer) tok = build (words);
   gint bos, eos, pad, L = gv_tokenizer_get_max_length (tok);
   gv_tokenizer_get_special_ids (tok, &bos, &eos, &pad);
@@ -85,7 +78,7 @@ test_captions_round_trip (void)
 static void
 test_other_words_tokenize (void)
 {
-  g_auto (GStrv) words = grammar_words ();
+  g_auto (GStrv) words = gv_world_caption_words ();
   g_autoptr (GvTokenizer) tok = build (words);
   /* unknown words fall back to shorter pieces, down to bytes; upper case is lowered */
   const gchar *text = "A zebra, REDDISH! 42 ü";
