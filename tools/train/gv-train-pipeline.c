@@ -12,6 +12,7 @@
 #include "gv-random-checkpoint.h"
 #include "gv-train-calibrate.h"
 #include "gv-train-card.h"
+#include "gv-train-clip.h"
 #include "gv-train-export.h"
 #include "gv-train-pipeline.h"
 #include "gv-train-plot.h"
@@ -132,7 +133,7 @@ stage (GvTrainRun *run, GvDevice *dev, GvTrainStage s, GError **error)
     case GV_STAGE_TOKENIZER:
       break;      /* with the initial checkpoint (the text encoder's size follows from it) */
     case GV_STAGE_CLIP:
-      ok = calibrate_normalizer (run, dev, error);
+      ok = gv_train_clip (run, dev, error) && calibrate_normalizer (run, dev, error);
       break;
     case GV_STAGE_VAE:
       ok = gv_train_vae (run, dev, error) && calibrate_latents (run, dev, error);

@@ -133,7 +133,7 @@ parse (GvTrainRecipe *r, GError **error)
   r->seed = (guint64) seed;
   if (r->vae_crop > r->image_size) {
     g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-        "recipe: [train] vae_crop %d is larger than image_size %d", r->vae_crop, r->image_size);
+        "[train] vae_crop %d is larger than image_size %d", r->vae_crop, r->image_size);
     return FALSE;
   }
   for (gint s = 0; s < GV_N_STAGES; s++) {

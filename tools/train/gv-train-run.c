@@ -340,7 +340,8 @@ gv_train_run_stage (GvTrainRun *run, GvTrainStage stage, GvOptimizer *opt,
     }
     gint64 t1 = g_get_monotonic_time ();
     gdouble dt = (t1 - t0) / 1e6;
-    ema = session_steps == 0 ? dt : 0.9 * ema + 0.1 * dt;
+    /* the first step of a session compiles the kernels: the rate starts at the second */
+    ema = session_steps <= 1 ? dt : 0.9 * ema + 0.1 * dt;
     Row row = { stage, st.step, loss, done_seconds + (t1 - start) / 1e6, cpu_seconds () - c0 };
     g_array_append_val (run->rows, row);
     st.step++;
