@@ -27,8 +27,8 @@ gv_train_card_write (const GvTrainCard *card, const gchar *folder, GError **erro
       "on neutral grey (as the edit's target image is composited) with the caption \"a "
       "{colour} {object} on a grey background\". Every example is drawn from the seed; no "
       "file is read.\n\n");
-  g_string_append (s, "## Stages\n\n| stage | steps | batch | lr | final loss (mean of last "
-      "10%) | time |\n|---|---:|---:|---:|---:|---:|\n");
+  g_string_append (s, "## Stages\n\n| stage | steps | batch | peak lr | final loss (mean of "
+      "last 10%) | wall time | CPU time |\n|---|---:|---:|---:|---:|---:|---:|\n");
   for (gint st = GV_STAGE_CLIP; st < GV_N_STAGES; st++) {
     gint *steps;
     gfloat *losses;
@@ -38,9 +38,11 @@ gv_train_card_write (const GvTrainCard *card, const gchar *folder, GError **erro
     gint k = MAX (1, n / 10);
     for (gint i = n - k; i < n && n > 0; i++)
       tail += losses[i] / k;
-    g_string_append_printf (s, "| %s | %d | %d | %g | %s | %s |\n", gv_train_stage_name (st),
-        r->steps, r->batch, r->lr, n ? g_strdup_printf ("%.4g", tail) : "(not trained)",
-        "see loss.csv");
+    gdouble wall, cpu;
+    gv_train_run_get_times (card->run, st, &wall, &cpu);
+    g_autofree gchar *final = n ? g_strdup_printf ("%.4g", tail) : g_strdup ("(no steps)");
+    g_string_append_printf (s, "| %s | %d | %d | %g | %s | %.0f s | %.0f s |\n",
+        gv_train_stage_name (st), r->steps, r->batch, r->lr, final, wall, cpu);
     g_free (steps);
     g_free (losses);
   }

@@ -6,9 +6,11 @@
 #include "genvideo/gv-target.h"
 #include "models/gv-random.h"
 
-/* frames per world clip: an example takes one of them */
-#define CLIP_FRAMES 8
-enum { DRAW_FRAME, DRAW_SEED, N_DATA_DRAWS };
+/* an example is the first frame of a one-frame clip (the clip's object, colours and
+ * background do not depend on its length; its first place is anywhere in the frame), so that
+ * nothing else is drawn */
+#define CLIP_FRAMES 1
+enum { DRAW_SEED = 1 };
 
 static guint64
 stream_index (guint stream, guint64 index, guint what)
@@ -28,16 +30,15 @@ gv_train_example_init (GvTrainExample *ex, guint64 seed, guint stream, guint64 i
     gint width, gint height, GError **error)
 {
   memset (ex, 0, sizeof *ex);
-  /* the world's clip index: streams draw disjoint clips of the same world */
-  guint clip_index = (guint) (stream_index (stream, index, 0) >> 4);
+  /* the world's clip index: streams draw disjoint clips of the same world (2^24 each) */
+  guint clip_index = (guint) stream * (1u << 24) + (guint) (index & 0xffffff);
   GvWorldClip *clip = gv_world_clip_new (seed, clip_index, width, height, CLIP_FRAMES);
   GvWorldRender *r = gv_world_render (clip);
-  gint f = (gint) gv_random_below (seed, stream_index (stream, index, DRAW_FRAME), CLIP_FRAMES);
   gsize plane = (gsize) width * height * 3;
 
   ex->width = width;
   ex->height = height;
-  ex->frame = g_memdup2 (r->source + f * plane, plane);
+  ex->frame = g_memdup2 (r->source, plane);
   ex->caption = g_strdup (r->source_prompt);
   ex->noise_seed = seed ^ (stream_index (stream, index, DRAW_SEED) * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15));
 

@@ -18,7 +18,8 @@ typedef struct {
   guint64 noise_seed;     /* for whatever random numbers the stage draws for this example */
 } GvTrainExample;
 
-/* Example @index of stream @stream (one per stage) of @seed: frames of @width x @height.
+/* Example @index (< 2^24) of stream @stream (< 256, one per stage) of @seed: frames of
+ * @width x @height.
  * FALSE only when compositing the object fails (an error names it). */
 gboolean gv_train_example_init (GvTrainExample *ex, guint64 seed, guint stream, guint64 index,
     gint width, gint height, GError **error);

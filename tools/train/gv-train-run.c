@@ -399,3 +399,16 @@ gv_train_run_get_losses (GvTrainRun *run, GvTrainStage stage, gint **steps, gflo
   }
   return n;
 }
+
+void
+gv_train_run_get_times (GvTrainRun *run, GvTrainStage stage, gdouble *wall, gdouble *cpu)
+{
+  *wall = *cpu = 0;
+  for (guint i = 0; i < run->rows->len; i++) {
+    const Row *row = &g_array_index (run->rows, Row, i);
+    if (row->stage == (gint) stage) {
+      *wall = MAX (*wall, row->seconds);
+      *cpu += row->cpu;
+    }
+  }
+}

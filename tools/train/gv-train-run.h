@@ -74,4 +74,8 @@ gdouble gv_train_lr (const GvStageRecipe *r, gint step);
 gint gv_train_run_get_losses (GvTrainRun *run, GvTrainStage stage, gint **steps,
     gfloat **losses);
 
+/* The wall time (over its sessions) and the CPU time @stage took so far, from WORK/loss.csv. */
+void gv_train_run_get_times (GvTrainRun *run, GvTrainStage stage, gdouble *wall,
+    gdouble *cpu);
+
 G_END_DECLS
