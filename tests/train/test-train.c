@@ -182,7 +182,8 @@ test_resume_matches (void)
   g_autofree gchar *whole = train (NULL, 0, a, &error);
   g_assert_no_error (error);
 
-  /* stopped twice inside the UNet stage (after 1, then 2 more steps), then finished */
+  /* stopped twice: after the first CLIP step, then inside the UNet stage (each stage's loop
+   * stops after 2 steps of the session: CLIP and VAE finish), then finished */
   g_assert_null (train (NULL, 1, b, &error));
   g_assert_error (error, GV_ERROR, GV_ERROR_CANCELLED);
   g_clear_error (&error);
@@ -194,7 +195,8 @@ test_resume_matches (void)
 
   static const gchar *rel[] = {
     "unet/diffusion_pytorch_model.safetensors", "vae/config.json",
-    "image_normalizer/diffusion_pytorch_model.safetensors",
+    "vae/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors",
+    "image_encoder/model.safetensors", "image_normalizer/diffusion_pytorch_model.safetensors",
   };
   for (guint i = 0; i < G_N_ELEMENTS (rel); i++) {
     g_autoptr (GBytes) x = file_bytes (whole, rel[i]);

@@ -34,7 +34,8 @@ GvTrainRecipe *gv_train_run_get_recipe (GvTrainRun *run);
 gboolean gv_train_run_stage_done (GvTrainRun *run, GvTrainStage stage);
 /* Marks @stage finished (after its result is written into WORK/model). */
 gboolean gv_train_run_finish_stage (GvTrainRun *run, GvTrainStage stage, GError **error);
-/* Stops the stage loop after @steps steps of this session (tests: a stopped run). 0: no stop. */
+/* Stops a stage loop after @steps steps of it in this session (tests: a stopped run); 0: no
+ * stop. */
 void gv_train_run_set_stop_after (GvTrainRun *run, gint steps);
 
 /* One step of a stage: draw the batch of step @step (examples from @sampler on), record
