@@ -1,4 +1,24 @@
 #include "gv-train-card.h"
+#include "models/gv-safetensors.h"
+
+/* the parameters in the safetensors files of @folder/@component */
+static gint64
+count_params (const gchar *folder, const gchar *component)
+{
+  g_autofree gchar *dir = g_build_filename (folder, component, NULL);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const gchar *name;
+  gint64 n = 0;
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL) {
+    if (!g_str_has_suffix (name, ".safetensors"))
+      continue;
+    g_autofree gchar *path = g_build_filename (dir, name, NULL);
+    g_autoptr (GvSafetensors) st = gv_safetensors_open (path, NULL);
+    for (guint i = 0; st != NULL && i < gv_safetensors_get_n_tensors (st); i++)
+      n += gv_safetensors_get_nth (st, i)->numel;
+  }
+  return n;
+}
 
 static gboolean
 copy_file (const gchar *src, const gchar *folder, const gchar *name, GError **error)
@@ -55,7 +75,13 @@ gv_train_card_write (const GvTrainCard *card, const gchar *folder, GError **erro
   g_string_append_printf (s, "## Command\n\n```\n%s\n```\n\n(%.0f s in the session that "
       "finished it)\n\n## Recipe\n\n```ini\n%s```\n\n",
       card->command ? card->command : "(not recorded)", card->session_seconds, recipe);
-  g_string_append_printf (s, "## Size\n\n%.2f MB in all (weights stored as F16).\n\n"
+  static const gchar *components[] = { "unet", "vae", "text_encoder", "image_encoder" };
+  g_string_append (s, "## Size\n\n| network | parameters |\n|---|---:|\n");
+  for (guint i = 0; i < G_N_ELEMENTS (components); i++)
+    g_string_append_printf (s, "| %s | %" G_GINT64_FORMAT " |\n", components[i],
+        count_params (folder, components[i]));
+  g_string_append_printf (s, "\n%.2f MB in all (weights stored as F16); the sizes of every "
+      "network are in the recipe above and in each folder's config.json.\n\n"
       "## Limits\n\nIt knows only the world it was trained on: four shapes, eight colours, "
       "four kinds of background, 128x128 frames. It is meant to make the method's stages "
       "visible and measurable (gv-bench-quality), not to generate pictures of anything "

@@ -3,24 +3,24 @@
 #include "gv-train-recipe.h"
 
 /* The recipe of models/genvideo-shapes. Sizes and steps from CPU seconds per step measured
- * with this tool (Xeon, 2 cores, lavapipe; models/README.md): CLIP 0.46 s (batch 32), VAE
- * 1.63 s (batch 4, 64x64 crops), UNet 1.55 s (batch 4, 32x32 latents): about 2.3 h in all
- * where a step's wall time is its CPU time. VAE factor 4: the masks live at latent
+ * with this tool (Xeon, 2 cores, lavapipe; models/README.md): CLIP 0.46 s (batch 32), UNet
+ * 1.55 s (batch 4, 32x32 latents); the VAE's from vae-train's gv-bench-vae-train (0.23 s per
+ * 4 crops of 32x32 for [16, 32, 32], which learns on from 1500 steps at lr 2e-3): about 2.2 h
+ * in all where a step's wall time is its CPU time. VAE factor 4: the masks live at latent
  * resolution. */
 static const gchar default_recipe[] =
     "[train]\n"
     "seed=1\n"
     "image_size=128\n"
-    "tokenizer_steps=1\n"
     "clip_steps=2000\n"
     "clip_batch=32\n"
     "clip_lr=5e-4\n"
     "clip_warmup=100\n"
-    "vae_steps=1500\n"
-    "vae_batch=4\n"
-    "vae_lr=5e-4\n"
+    "vae_steps=4000\n"
+    "vae_batch=8\n"
+    "vae_lr=2e-3\n"
     "vae_warmup=100\n"
-    "vae_crop=64\n"
+    "vae_crop=32\n"
     "unet_steps=3000\n"
     "unet_batch=4\n"
     "unet_lr=3e-4\n"
@@ -46,7 +46,7 @@ static const gchar default_recipe[] =
     "sample_size=32\n"
     "\n"
     "[vae/config.json]\n"
-    "block_out_channels=[32, 64, 64]\n"
+    "block_out_channels=[16, 32, 32]\n"
     "layers_per_block=1\n"
     "norm_num_groups=16\n"
     "sample_size=128\n"
@@ -145,20 +145,16 @@ parse (GvTrainRecipe *r, GError **error)
         "[train] vae_crop %d is larger than image_size %d", r->vae_crop, r->image_size);
     return FALSE;
   }
-  for (gint s = 0; s < GV_N_STAGES; s++) {
+  /* the tokenizer has no steps: it is built with the initial checkpoint */
+  r->stage[GV_STAGE_TOKENIZER] = (GvStageRecipe) { 0, 1, 0, 0 };
+  for (gint s = GV_STAGE_CLIP; s < GV_N_STAGES; s++) {
     GvStageRecipe *st = &r->stage[s];
     g_autofree gchar *steps = g_strdup_printf ("%s_steps", stage_names[s]);
     g_autofree gchar *batch = g_strdup_printf ("%s_batch", stage_names[s]);
     g_autofree gchar *lr = g_strdup_printf ("%s_lr", stage_names[s]);
     g_autofree gchar *warmup = g_strdup_printf ("%s_warmup", stage_names[s]);
-    if (!read_int (f, steps, 0, &st->steps, error))
-      return FALSE;
-    st->batch = 1;
-    st->lr = 0;
-    st->warmup = 0;
-    if (s == GV_STAGE_TOKENIZER)
-      continue;
-    if (!read_int (f, batch, 1, &st->batch, error) ||
+    if (!read_int (f, steps, 0, &st->steps, error) ||
+        !read_int (f, batch, 1, &st->batch, error) ||
         !read_double (f, lr, 0, 1, &st->lr, error) ||
         !read_int (f, warmup, 0, &st->warmup, error))
       return FALSE;
