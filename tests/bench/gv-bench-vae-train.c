@@ -3,7 +3,7 @@
  * figures in docs/performance.md).
  *   gv-bench-vae-train [--channels 32,64,64] [--layers 1] [--groups 32] [--latent 4]
  *     [--batch 4] [--size 128] [--seconds 300] [--lr 1e-3] [--l1 1] [--mse 0] [--edge 1]
- *     [--kl 1e-6] [--eval-every 50] */
+ *     [--kl 1e-6] [--eval-every 50] [--steps N (instead of --seconds)] */
 #include <stdlib.h>
 
 #include "gv-test-util.h"
@@ -12,8 +12,9 @@
 
 #define EVAL_IMAGES 8
 
+/* the held-out PSNR, and in *@edge the mean error of the neighbour differences (sharpness) */
 static gdouble
-eval_psnr (GvVae *vae, GvTensor *images, const gfloat *host)
+eval_psnr (GvVae *vae, GvTensor *images, const gfloat *host, gdouble *edge)
 {
   GvCmd *cmd = gv_cmd_new (gv_test_device ());
   GvTensor *mean;
@@ -23,6 +24,9 @@ eval_psnr (GvVae *vae, GvTensor *images, const gfloat *host)
   gv_tensor_record_download (cmd, out, o);
   gv_test_finish (cmd);
   gdouble psnr = gv_world_images_psnr (o, host, out->numel);
+  const GvVaeLossWeights w = { 0, 0, 1, 0 };
+  *edge = gv_vae_recon_loss (&w, o, host, out->shape[0], out->shape[1], out->shape[2],
+      out->shape[3], NULL);
   gv_tensor_unref (out);
   gv_tensor_unref (mean);
   gv_cmd_free (cmd);
@@ -35,6 +39,7 @@ main (int argc, char **argv)
 {
   gchar *channels = NULL;
   gint layers = 1, groups = 32, latent = 4, batch = 4, size = 128, seconds = 300, every = 50;
+  gint steps = 0;
   gdouble lr = 1e-3, l1 = 1, mse = 0, edge = 1, kl = 1e-6;
   GOptionEntry entries[] = {
     { "channels", 0, 0, G_OPTION_ARG_STRING, &channels, "block_out_channels", "A,B,C" },
@@ -50,6 +55,7 @@ main (int argc, char **argv)
     { "edge", 0, 0, G_OPTION_ARG_DOUBLE, &edge, "edge weight", "X" },
     { "kl", 0, 0, G_OPTION_ARG_DOUBLE, &kl, "KL weight", "X" },
     { "eval-every", 0, 0, G_OPTION_ARG_INT, &every, "steps between evaluations", "N" },
+    { "steps", 0, 0, G_OPTION_ARG_INT, &steps, "training steps (instead of a time)", "N" },
     { NULL }
   };
   GError *error = NULL;
@@ -93,7 +99,8 @@ main (int argc, char **argv)
   GvTensor *eval = gv_test_tensor (4, eval_shape, eval_host);
   gint64 start = g_get_monotonic_time ();
   gdouble train_s = 0;
-  for (gint step = 0; (g_get_monotonic_time () - start) / 1e6 < seconds; step++) {
+  for (gint step = 0; steps > 0 ? step < steps : (g_get_monotonic_time () - start) / 1e6 <
+      seconds; step++) {
     gfloat *host = gv_world_images (1, step * batch, batch, size);
     GvTensor *images = gv_test_tensor (4, shape, host);
     g_free (host);
@@ -107,10 +114,12 @@ main (int argc, char **argv)
     gv_cmd_free (cmd);
     train_s += (g_get_monotonic_time () - t0) / 1e6;
     gv_tensor_unref (images);
-    if ((step + 1) % every == 0)
-      g_print ("step %d  %.1f s  %.2f s/step  loss %.4f (recon %.4f)  held-out PSNR %.2f dB\n",
-          step + 1, (g_get_monotonic_time () - start) / 1e6, train_s / (step + 1), loss, recon,
-          eval_psnr (vae, eval, eval_host));
+    if ((step + 1) % every == 0) {
+      gdouble edge_err, psnr = eval_psnr (vae, eval, eval_host, &edge_err);
+      g_print ("step %d  %.1f s  %.2f s/step  loss %.4f (recon %.4f)  held-out PSNR %.2f dB, "
+          "edge error %.4f\n", step + 1, (g_get_monotonic_time () - start) / 1e6,
+          train_s / (step + 1), loss, recon, psnr, edge_err);
+    }
   }
   GvCmd *cmd = gv_cmd_new (dev);
   g_print ("latent std %.4f (scaling_factor %.4f)\n", gv_vae_latent_std (vae, cmd, eval, NULL),
