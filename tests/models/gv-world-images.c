@@ -1,6 +1,7 @@
 #include <math.h>
 
 #include "gv-world-images.h"
+#include "gv-test-util.h"
 #include "gv-world-render.h"
 
 gfloat *
@@ -28,4 +29,20 @@ gv_world_images_psnr (const gfloat *a, const gfloat *b, gsize n)
     mse += ((gdouble) a[i] - b[i]) * ((gdouble) a[i] - b[i]);
   mse /= n;
   return 10.0 * log10 (4.0 / MAX (mse, 1e-12));
+}
+
+gfloat *
+gv_world_images_reconstruct (GvVae *vae, GvTensor *images)
+{
+  GvCmd *cmd = gv_cmd_new (gv_test_device ());
+  GvTensor *mean;
+  gv_vae_encode (vae, cmd, images, &mean, NULL);
+  GvTensor *out = gv_vae_decode (vae, cmd, mean);
+  gfloat *o = g_new (gfloat, out->numel);
+  gv_tensor_record_download (cmd, out, o);
+  gv_test_finish (cmd);
+  gv_tensor_unref (out);
+  gv_tensor_unref (mean);
+  gv_cmd_free (cmd);
+  return o;
 }

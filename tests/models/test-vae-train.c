@@ -68,21 +68,11 @@ step (GvVaeTrainer *tr, GvTensor *images)
   return loss;
 }
 
-/* PSNR of decode (mean) against the images */
 static gdouble
 reconstruction_psnr (GvVae *vae, GvTensor *images, const gfloat *host)
 {
-  GvCmd *cmd = gv_cmd_new (gv_test_device ());
-  GvTensor *mean;
-  gv_vae_encode (vae, cmd, images, &mean, NULL);
-  GvTensor *out = gv_vae_decode (vae, cmd, mean);
-  gfloat *o = g_new (gfloat, out->numel);
-  gv_tensor_record_download (cmd, out, o);
-  gv_test_finish (cmd);
-  gdouble psnr = gv_world_images_psnr (o, host, out->numel);
-  gv_tensor_unref (out);
-  gv_tensor_unref (mean);
-  gv_cmd_free (cmd);
+  gfloat *o = gv_world_images_reconstruct (vae, images);
+  gdouble psnr = gv_world_images_psnr (o, host, images->numel);
   g_free (o);
   return psnr;
 }
