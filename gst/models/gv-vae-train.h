@@ -39,7 +39,8 @@ gboolean gv_vae_trainer_step (GvVaeTrainer *tr, GvCmd *cmd, GvTensor *images,
 GvOptimizer *gv_vae_trainer_get_optimizer (GvVaeTrainer *tr);
 
 /* Sets every GroupNorm to weight 1, bias 0 (torch's init; gv_loader_new_random () draws
- * them at random): the start of a from-scratch run. */
+ * them at random): the start of a from-scratch run. (Starting the log-variance low, so that
+ * the decoder first sees the means with little noise, was measured: no gain.) */
 gboolean gv_vae_init_norms (GvVae *vae, GError **error);
 
 /* The standard deviation of the latent means of @images (SD's scaling_factor is 1 / std).
