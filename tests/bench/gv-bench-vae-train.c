@@ -2,7 +2,7 @@
  * step time and the held-out reconstruction PSNR (decode of the mean) as it goes (not a test;
  * figures in docs/performance.md).
  *   gv-bench-vae-train [--channels 32,64,64] [--layers 1] [--groups 32] [--latent 4]
- *     [--batch 4] [--size 128] [--seconds 300] [--lr 1e-3] [--l1 1] [--mse 0] [--edge 1]
+ *     [--batch 4] [--size 128] [--seconds 300] [--lr 2e-3] [--l1 0] [--mse 1] [--edge 0]
  *     [--kl 1e-6] [--eval-every 50] [--steps N (instead of --seconds)] */
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -42,7 +42,7 @@ main (int argc, char **argv)
   gchar *channels = NULL;
   gint layers = 1, groups = 32, latent = 4, batch = 4, size = 128, seconds = 300, every = 50;
   gint steps = 0;
-  gdouble lr = 1e-3, l1 = 1, mse = 0, edge = 1, kl = 1e-6;
+  gdouble lr = 2e-3, l1 = 0, mse = 1, edge = 0, kl = 1e-6;
   GOptionEntry entries[] = {
     { "channels", 0, 0, G_OPTION_ARG_STRING, &channels, "block_out_channels", "A,B,C" },
     { "layers", 0, 0, G_OPTION_ARG_INT, &layers, "layers_per_block", "N" },
