@@ -14,7 +14,7 @@ G_BEGIN_DECLS
 typedef struct _GvVaeTrainer GvVaeTrainer;
 
 /* What the measurements of docs/performance.md chose: MSE (on world images it climbs in PSNR
- * where L1 and L1 + edge stall in the first thousand steps), KL at SD's 1e-6. */
+ * faster than L1, and L1 + the edge term stalls), KL at SD's 1e-6. */
 #define GV_VAE_LOSS_WEIGHTS_DEFAULT { 0.0f, 1.0f, 0.0f, 1e-6f }
 
 /* Trains every parameter of @vae (not owned: it must outlive the trainer). */
