@@ -9,18 +9,15 @@ struct _GvVaeTrainer {
   GvOptimizer *opt;
   GvVaeLossWeights w;
   guint64 seed;
+  GError *error;                  /* while registering the parameters */
 };
 
 static void
 add_param (const gchar *name, GvTensor *t, gpointer data)
 {
   GvVaeTrainer *tr = data;
-  GError *error = NULL;
-  /* only allocation can fail here: the step's own allocations report it again */
-  if (!gv_optimizer_add (tr->opt, name, t, &error)) {
-    g_warning ("VAE trainer: %s", error->message);
-    g_error_free (error);
-  }
+  if (tr->error == NULL)
+    gv_optimizer_add (tr->opt, name, t, &tr->error);
 }
 
 GvVaeTrainer *
@@ -32,9 +29,8 @@ gv_vae_trainer_new (GvVae *vae, const GvAdamW *opt, GError **error)
   tr->w = w;
   tr->opt = gv_optimizer_new (gv_vae_get_device (vae), opt);
   gv_vae_foreach_param (vae, add_param, tr);
-  if (gv_optimizer_get_n_params (tr->opt) == 0) {
-    g_set_error (error, GV_ERROR, GV_ERROR_OUT_OF_MEMORY, "VAE trainer: no room for the "
-        "gradients and moments");
+  if (tr->error != NULL) {
+    g_propagate_error (error, g_steal_pointer (&tr->error));
     gv_vae_trainer_free (tr);
     return NULL;
   }

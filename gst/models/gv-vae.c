@@ -359,27 +359,49 @@ encoder_forward (GvVae *v, GvCmd *cmd, GvTensor *image, Tape *tape)
   return q;
 }
 
+/* channels [0, lat) of @q are the mean, [lat, 2 lat) the log-variance, per image: the halves
+ * [2, N, lat h w] (all means, then all log-variances) */
+static const gint split_perm[] = { 1, 0, 2 };
+
+static GvTensor *
+split_moments (GvCmd *cmd, GvTensor *q, gint lat)
+{
+  gint64 n = q->shape[0], size = lat * q->shape[2] * q->shape[3];
+  GvTensor *q3 = GV_VIEW (q, 0, n, 2, size);
+  GvTensor *halves = GV_TENSOR (cmd, 2, n, size);
+  gv_op_permute (cmd, halves, q3, split_perm);
+  gv_tensor_unref (q3);
+  return halves;
+}
+
+/* half @which (0: mean, 1: log-variance) of @halves as [N, lat, h, w] (a view) */
+static GvTensor *
+half_of (GvTensor *halves, gint which, const GvTensor *q, gint lat)
+{
+  return GV_VIEW (halves, which * halves->numel / 2, q->shape[0], lat, q->shape[2],
+      q->shape[3]);
+}
+
+static GvTensor *
+clamped_logvar (GvCmd *cmd, GvTensor *halves, const GvTensor *q, gint lat)
+{
+  GvTensor *raw = half_of (halves, 1, q, lat), *logvar = gv_tensor_like (cmd, raw);
+  gv_op_clamp (cmd, logvar, raw, -30.0f, 20.0f);
+  gv_tensor_unref (raw);
+  return logvar;
+}
+
 void
 gv_vae_encode (GvVae *v, GvCmd *cmd, GvTensor *image, GvTensor **mean, GvTensor **logvar)
 {
   gint lat = v->cfg.latent_channels;
   GvTensor *q = encoder_forward (v, cmd, image, NULL);
-
-  /* channels [0, lat) are the mean, [lat, 2 lat) the log-variance, per image */
-  gint64 n = q->shape[0], h2 = q->shape[2], w2 = q->shape[3], hw = h2 * w2;
-  GvTensor *q3 = GV_VIEW (q, 0, n, 2, lat * hw);
-  GvTensor *halves = GV_TENSOR (cmd, 2, n, lat * hw);
-  gv_op_permute (cmd, halves, q3, (const gint[]) { 1, 0, 2 });
-  gv_tensor_unref (q3);
-  gv_tensor_unref (q);
-  *mean = GV_VIEW (halves, 0, n, lat, h2, w2);
-  if (logvar != NULL) {
-    GvTensor *raw = GV_VIEW (halves, n * lat * hw, n, lat, h2, w2);
-    *logvar = gv_tensor_like (cmd, raw);
-    gv_op_clamp (cmd, *logvar, raw, -30.0f, 20.0f);
-    gv_tensor_unref (raw);
-  }
+  GvTensor *halves = split_moments (cmd, q, lat);
+  *mean = half_of (halves, 0, q, lat);
+  if (logvar != NULL)
+    *logvar = clamped_logvar (cmd, halves, q, lat);
   gv_tensor_unref (halves);
+  gv_tensor_unref (q);
 }
 
 static GvTensor *
@@ -408,7 +430,7 @@ gv_vae_decode (GvVae *v, GvCmd *cmd, GvTensor *latents)
 
 /* --- training: the backward of the forwards above, popping their tape --- */
 
-/* the gradient of conv @c at input @x (popped or given), consuming @dout */
+/* the gradient at conv @c's input @x, consuming @dout */
 static GvTensor *
 conv_back (Tape *t, GvConv2d *c, GvTensor *dout, GvTensor *x)
 {
@@ -501,7 +523,7 @@ block_back (Tape *t, VaeBlock *b, GvTensor *dh, gboolean upsample)
   return dh;
 }
 
-/* from the gradient at conv_norm_out's input @m (popped) down through @out_norm: consumes
+/* the gradient at the input (popped) of conv_norm_out @norm (with its SiLU), consuming
  * @dnormed */
 static GvTensor *
 norm_out_back (Tape *t, GvGroupNorm *norm, GvTensor *dnormed)
@@ -522,18 +544,10 @@ gv_vae_encode_backward (GvVae *v, GvCmd *cmd, GvTensor *image, const GvGrads *g,
   gint lat = v->cfg.latent_channels;
 
   GvTensor *q = encoder_forward (v, cmd, image, t);
-  gint64 n = q->shape[0], h2 = q->shape[2], w2 = q->shape[3], hw = h2 * w2;
-  GvTensor *q3 = GV_VIEW (q, 0, n, 2, lat * hw);
-  GvTensor *halves = GV_TENSOR (cmd, 2, n, lat * hw);
-  gv_op_permute (cmd, halves, q3, (const gint[]) { 1, 0, 2 });
-  GvTensor *mean = GV_VIEW (halves, 0, n, lat, h2, w2);
-  GvTensor *raw = GV_VIEW (halves, n * lat * hw, n, lat, h2, w2);
-  GvTensor *logvar = gv_tensor_like (cmd, raw);
-  gv_op_clamp (cmd, logvar, raw, -30.0f, 20.0f);
-  gv_tensor_unref (raw);
+  GvTensor *halves = split_moments (cmd, q, lat);
+  GvTensor *mean = half_of (halves, 0, q, lat), *logvar = clamped_logvar (cmd, halves, q, lat);
   GvTensor *dhalves = gv_tensor_like (cmd, halves);
-  GvTensor *dmean = GV_VIEW (dhalves, 0, n, lat, h2, w2);
-  GvTensor *dlogvar = GV_VIEW (dhalves, n * lat * hw, n, lat, h2, w2);
+  GvTensor *dmean = half_of (dhalves, 0, q, lat), *dlogvar = half_of (dhalves, 1, q, lat);
   latent_grad (cmd, mean, logvar, dmean, dlogvar, data);
   gv_tensor_unref (dmean);
   gv_tensor_unref (dlogvar);
@@ -542,11 +556,10 @@ gv_vae_encode_backward (GvVae *v, GvCmd *cmd, GvTensor *image, const GvGrads *g,
   gv_tensor_unref (halves);
 
   GvTensor *dq = gv_tensor_like (cmd, q);
-  GvTensor *dq3 = GV_VIEW (dq, 0, n, 2, lat * hw);
-  gv_op_permute_backward (cmd, dq3, dhalves, (const gint[]) { 1, 0, 2 }, FALSE);
+  GvTensor *dq3 = GV_VIEW (dq, 0, q->shape[0], 2, dhalves->numel / (2 * q->shape[0]));
+  gv_op_permute_backward (cmd, dq3, dhalves, split_perm, FALSE);
   gv_tensor_unref (dq3);
   gv_tensor_unref (dhalves);
-  gv_tensor_unref (q3);
   gv_tensor_unref (q);
 
   GvTensor *x = pop (t), *dh = conv_back (t, &v->quant, dq, x);
