@@ -3,6 +3,7 @@
 
 #include "models/gv-clip-loss.h"
 #include "models/gv-clip-train.h"
+#include "models/gv-random.h"
 
 struct _GvClipTrainer {
   GvTextEncoder *text;
@@ -120,6 +121,36 @@ gv_clip_trainer_free (GvClipTrainer *tr)
   g_clear_pointer (&tr->logit_scale, gv_tensor_unref);
   g_clear_error (&tr->error);
   g_free (tr);
+}
+
+gboolean
+gv_clip_trainer_init_weights (GvClipTrainer *tr, guint64 seed, GError **error)
+{
+  for (gint i = 0; i < gv_optimizer_get_n_params (tr->opt); i++) {
+    const gchar *name = gv_optimizer_get_name (tr->opt, i);
+    GvTensor *t = gv_optimizer_get_param (tr->opt, i);
+    /* layer_norm1/2, final_layer_norm, pre_layrnorm, post_layernorm */
+    gboolean norm = strstr (name, "norm") != NULL && g_str_has_suffix (name, ".weight");
+    gdouble std = strstr (name, "token_embedding") ? 0.02 :
+        strstr (name, "position_embedding") ? 0.01 :
+        strstr (name, "class_embedding") ? 1.0 / sqrt (t->shape[0]) : 0;
+    if (!norm && std == 0 && !g_str_has_suffix (name, ".bias"))
+      continue;
+    gfloat *v = g_new (gfloat, t->numel);
+    if (std > 0) {
+      gv_random_normal (v, t->numel, seed + i);
+      for (gint64 k = 0; k < t->numel; k++)
+        v[k] *= std;
+    } else {
+      for (gint64 k = 0; k < t->numel; k++)
+        v[k] = norm ? 1.0f : 0.0f;
+    }
+    gboolean ok = gv_tensor_upload (t, v, error);
+    g_free (v);
+    if (!ok)
+      return FALSE;
+  }
+  return TRUE;
 }
 
 /* The loss head on the image embeddings and the pooled text states: text_projection on the

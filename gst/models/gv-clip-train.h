@@ -33,6 +33,15 @@ GvClipTrainer *gv_clip_trainer_new (GvTextEncoder *text, GvImageEncoder *vision,
     GvClipTrainable which, const GvAdamW *opt, guint32 seed, GError **error);
 void gv_clip_trainer_free (GvClipTrainer *tr);
 
+/* CLIP's initialisation for training from scratch, on the trained parameters (the frozen
+ * side is left alone): every layer norm weight 1 and every bias 0, the token embeddings
+ * N(0, 0.02^2), the position embeddings N(0, 0.01^2), the class embedding
+ * N(0, 1 / hidden); the other weights keep the values they were made with (the random
+ * loader's +-1/sqrt (fan_in), torch's default). The random loader alone makes every tensor
+ * uniform, norms included: from that start the loss stays at ln B for the first tens of steps
+ * (tests/models/test-clip-train.c). */
+gboolean gv_clip_trainer_init_weights (GvClipTrainer *tr, guint64 seed, GError **error);
+
 /* One step on @pixel_values [B, 3, S, S] (preprocessed as gv-image-preprocess does) and
  * their captions' token ids @ids [B, @length] (row i describes image i; B >= 2): forward,
  * loss, backward, clipping to @max_grad_norm (<= 0: none), AdamW. *@loss_out (may be NULL)
