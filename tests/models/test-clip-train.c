@@ -360,6 +360,42 @@ test_cancel_and_bad_input (void)
   nets_free (&n);
 }
 
+/* two steps at learning rate 0 from the same weights: the same loss and gradients, bit for
+ * bit */
+static void
+test_deterministic (void)
+{
+  Nets n;
+  nets_new (&n, 16, 1);
+  GvClipTrainer *tr = trainer_new (&n, GV_CLIP_TRAIN_BOTH, 0);
+  GvOptimizer *o = gv_clip_trainer_get_optimizer (tr);
+  gint np = gv_optimizer_get_n_params (o);
+  gfloat l1 = train_step (tr, n.tok, 0);
+  gfloat **g1 = g_new (gfloat *, np);
+  for (gint i = 0; i < np; i++)
+    g1[i] = gv_test_download (gv_optimizer_get_grad (o, i));
+  gfloat l2 = train_step (tr, n.tok, 0);
+  g_assert_true (memcmp (&l1, &l2, sizeof l1) == 0);
+  gint nonzero = 0;
+  for (gint i = 0; i < np; i++) {
+    GvTensor *gt = gv_optimizer_get_grad (o, i);
+    gfloat *g2 = gv_test_download (gt);
+    g_assert_true (memcmp (g1[i], g2, gv_tensor_nbytes (gt)) == 0);
+    for (gint64 k = 0; k < gt->numel; k++)
+      if (g2[k] != 0) {
+        nonzero++;
+        break;
+      }
+    g_free (g2);
+    g_free (g1[i]);
+  }
+  /* every trained tensor gets a gradient (token rows aside, each tensor has some) */
+  g_assert_cmpint (nonzero, ==, np);
+  g_free (g1);
+  gv_clip_trainer_free (tr);
+  nets_free (&n);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -367,6 +403,7 @@ main (int argc, char **argv)
   g_test_add_func ("/clip-train/loss-gradients", test_loss_gradients);
   g_test_add_func ("/clip-train/frozen-side", test_frozen_side);
   g_test_add_func ("/clip-train/cancel-and-bad-input", test_cancel_and_bad_input);
+  g_test_add_func ("/clip-train/deterministic", test_deterministic);
   g_test_add_func ("/clip-train/learns", test_learns);
   return g_test_run ();
 }
