@@ -15,6 +15,7 @@ struct _GvClipTrainer {
   GvTensor *logit_scale;      /* [1] */
   gint dim;                   /* projection_dim */
   gfloat grad_norm;
+  gboolean recompute;
   GError *error;              /* while registering */
 };
 
@@ -214,8 +215,8 @@ image_loss_grad (GvCmd *cmd, GvTensor *image, gpointer data)
   GvClipTrainer *tr = p->tr;
   p->image = image;
   if (p->g != NULL && tr->which != GV_CLIP_TRAIN_VISION) {
-    gv_text_encoder_forward_backward (tr->text, cmd, p->ids, p->n, p->length, p->g,
-        text_loss_grad, p);
+    gv_text_encoder_forward_backward (tr->text, cmd, p->ids, p->n, p->length, tr->recompute,
+        p->g, text_loss_grad, p);
   } else {
     GvTensor *pooled = NULL;
     gv_tensor_unref (gv_text_encoder_forward (tr->text, cmd, p->ids, p->n, p->length, &pooled,
@@ -248,7 +249,8 @@ run_pass (GvClipTrainer *tr, GvCmd *cmd, GvTensor *pixel_values, const gint32 *i
       p.same[i * n + j] = memcmp (ids + (gsize) i * length, ids + (gsize) j * length,
           length * sizeof (gint32)) == 0;
   if (g != NULL && tr->which != GV_CLIP_TRAIN_TEXT) {
-    gv_image_encoder_forward_backward (tr->vision, cmd, pixel_values, g, image_loss_grad, &p);
+    gv_image_encoder_forward_backward (tr->vision, cmd, pixel_values, tr->recompute, g,
+        image_loss_grad, &p);
   } else {
     GvTensor *image = gv_image_encoder_forward (tr->vision, cmd, pixel_values, NULL, NULL,
         NULL);
@@ -334,6 +336,12 @@ GvTensor *
 gv_clip_trainer_get_logit_scale (GvClipTrainer *tr)
 {
   return tr->logit_scale;
+}
+
+void
+gv_clip_trainer_set_recompute (GvClipTrainer *tr, gboolean recompute)
+{
+  tr->recompute = recompute;
 }
 
 gfloat

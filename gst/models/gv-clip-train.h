@@ -66,6 +66,10 @@ GvOptimizer *gv_clip_trainer_get_optimizer (GvClipTrainer *tr);
 /* [projection_dim, hidden] and [1] (transfer none) */
 GvTensor *gv_clip_trainer_get_text_projection (GvClipTrainer *tr);
 GvTensor *gv_clip_trainer_get_logit_scale (GvClipTrainer *tr);
+/* Recompute each encoder layer during the backward from its input instead of keeping its
+ * inside (gv_encoder_stack_forward_train ()): less memory, one more forward of the layers.
+ * Off by default: the demo model's encoders are small. */
+void gv_clip_trainer_set_recompute (GvClipTrainer *tr, gboolean recompute);
 /* The global gradient norm of the last step, before clipping. */
 gfloat gv_clip_trainer_get_grad_norm (GvClipTrainer *tr);
 
