@@ -3,6 +3,7 @@
 
 #include "models/gv-clip-loss.h"
 #include "models/gv-clip-train.h"
+#include "models/gv-random.h"
 
 struct _GvClipTrainer {
   GvTextEncoder *text;
@@ -14,6 +15,7 @@ struct _GvClipTrainer {
   GvTensor *logit_scale;      /* [1] */
   gint dim;                   /* projection_dim */
   gfloat grad_norm;
+  gboolean recompute;
   GError *error;              /* while registering */
 };
 
@@ -122,6 +124,36 @@ gv_clip_trainer_free (GvClipTrainer *tr)
   g_free (tr);
 }
 
+gboolean
+gv_clip_trainer_init_weights (GvClipTrainer *tr, guint64 seed, GError **error)
+{
+  for (gint i = 0; i < gv_optimizer_get_n_params (tr->opt); i++) {
+    const gchar *name = gv_optimizer_get_name (tr->opt, i);
+    GvTensor *t = gv_optimizer_get_param (tr->opt, i);
+    /* layer_norm1/2, final_layer_norm, pre_layrnorm, post_layernorm */
+    gboolean norm = strstr (name, "norm") != NULL && g_str_has_suffix (name, ".weight");
+    gdouble std = strstr (name, "token_embedding") ? 0.02 :
+        strstr (name, "position_embedding") ? 0.01 :
+        strstr (name, "class_embedding") ? 1.0 / sqrt (t->shape[0]) : 0;
+    if (!norm && std == 0 && !g_str_has_suffix (name, ".bias"))
+      continue;
+    gfloat *v = g_new (gfloat, t->numel);
+    if (std > 0) {
+      gv_random_normal (v, t->numel, seed + i);
+      for (gint64 k = 0; k < t->numel; k++)
+        v[k] *= std;
+    } else {
+      for (gint64 k = 0; k < t->numel; k++)
+        v[k] = norm ? 1.0f : 0.0f;
+    }
+    gboolean ok = gv_tensor_upload (t, v, error);
+    g_free (v);
+    if (!ok)
+      return FALSE;
+  }
+  return TRUE;
+}
+
 /* The loss head on the image embeddings and the pooled text states: text_projection on the
  * device, then one wait and the loss on the host (gv-clip-loss.h). In training it uploads
  * the gradients: p->dimage, the logit scale's, and returns dpooled (transfer full). */
@@ -183,8 +215,8 @@ image_loss_grad (GvCmd *cmd, GvTensor *image, gpointer data)
   GvClipTrainer *tr = p->tr;
   p->image = image;
   if (p->g != NULL && tr->which != GV_CLIP_TRAIN_VISION) {
-    gv_text_encoder_forward_backward (tr->text, cmd, p->ids, p->n, p->length, p->g,
-        text_loss_grad, p);
+    gv_text_encoder_forward_backward (tr->text, cmd, p->ids, p->n, p->length, tr->recompute,
+        p->g, text_loss_grad, p);
   } else {
     GvTensor *pooled = NULL;
     gv_tensor_unref (gv_text_encoder_forward (tr->text, cmd, p->ids, p->n, p->length, &pooled,
@@ -217,7 +249,8 @@ run_pass (GvClipTrainer *tr, GvCmd *cmd, GvTensor *pixel_values, const gint32 *i
       p.same[i * n + j] = memcmp (ids + (gsize) i * length, ids + (gsize) j * length,
           length * sizeof (gint32)) == 0;
   if (g != NULL && tr->which != GV_CLIP_TRAIN_TEXT) {
-    gv_image_encoder_forward_backward (tr->vision, cmd, pixel_values, g, image_loss_grad, &p);
+    gv_image_encoder_forward_backward (tr->vision, cmd, pixel_values, tr->recompute, g,
+        image_loss_grad, &p);
   } else {
     GvTensor *image = gv_image_encoder_forward (tr->vision, cmd, pixel_values, NULL, NULL,
         NULL);
@@ -303,6 +336,12 @@ GvTensor *
 gv_clip_trainer_get_logit_scale (GvClipTrainer *tr)
 {
   return tr->logit_scale;
+}
+
+void
+gv_clip_trainer_set_recompute (GvClipTrainer *tr, gboolean recompute)
+{
+  tr->recompute = recompute;
 }
 
 gfloat

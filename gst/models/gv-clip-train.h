@@ -33,6 +33,15 @@ GvClipTrainer *gv_clip_trainer_new (GvTextEncoder *text, GvImageEncoder *vision,
     GvClipTrainable which, const GvAdamW *opt, guint32 seed, GError **error);
 void gv_clip_trainer_free (GvClipTrainer *tr);
 
+/* CLIP's initialisation for training from scratch, on the trained parameters (the frozen
+ * side is left alone): every layer norm weight 1 and every bias 0, the token embeddings
+ * N(0, 0.02^2), the position embeddings N(0, 0.01^2), the class embedding
+ * N(0, 1 / hidden); the other weights keep the values they were made with (the random
+ * loader's +-1/sqrt (fan_in), torch's default). The random loader alone makes every tensor
+ * uniform, norms included: from that start the loss stays at ln B for the first tens of steps
+ * (tests/models/test-clip-train.c). */
+gboolean gv_clip_trainer_init_weights (GvClipTrainer *tr, guint64 seed, GError **error);
+
 /* One step on @pixel_values [B, 3, S, S] (preprocessed as gv-image-preprocess does) and
  * their captions' token ids @ids [B, @length] (row i describes image i; B >= 2): forward,
  * loss, backward, clipping to @max_grad_norm (<= 0: none), AdamW. *@loss_out (may be NULL)
@@ -57,6 +66,10 @@ GvOptimizer *gv_clip_trainer_get_optimizer (GvClipTrainer *tr);
 /* [projection_dim, hidden] and [1] (transfer none) */
 GvTensor *gv_clip_trainer_get_text_projection (GvClipTrainer *tr);
 GvTensor *gv_clip_trainer_get_logit_scale (GvClipTrainer *tr);
+/* Recompute each encoder layer during the backward from its input instead of keeping its
+ * inside (gv_encoder_stack_forward_train ()): less memory, one more forward of the layers.
+ * Off by default: the demo model's encoders are small. */
+void gv_clip_trainer_set_recompute (GvClipTrainer *tr, gboolean recompute);
 /* The global gradient norm of the last step, before clipping. */
 gfloat gv_clip_trainer_get_grad_norm (GvClipTrainer *tr);
 

@@ -135,25 +135,39 @@ gv_encoder_stack_forward (GvEncoderStack *e, GvCmd *cmd, GvTensor *h, gboolean c
   return h;
 }
 
-GvTensor *
+struct _GvEncoderTape {
+  gboolean causal, recompute;
+  GvTensor **inputs;          /* each layer's input */
+  LayerTape *layers;          /* each layer's inside, unless recomputed */
+};
+
+GvEncoderTape *
 gv_encoder_stack_forward_train (GvEncoderStack *e, GvCmd *cmd, GvTensor *h, gboolean causal,
-    GvTensor **inputs)
+    gboolean recompute, GvTensor **out)
 {
+  GvEncoderTape *t = g_new0 (GvEncoderTape, 1);
+  t->causal = causal;
+  t->recompute = recompute;
+  t->inputs = g_new0 (GvTensor *, e->n_layers);
+  t->layers = g_new0 (LayerTape, e->n_layers);
   gv_tensor_ref (h);
   for (gint i = 0; i < e->n_layers; i++) {
-    inputs[i] = h;
-    h = layer_forward (e, &e->layers[i], cmd, h, causal, NULL);
+    t->inputs[i] = h;
+    h = layer_forward (e, &e->layers[i], cmd, h, causal, recompute ? NULL : &t->layers[i]);
   }
-  return h;
+  *out = h;
+  return t;
 }
 
-/* the backward of layer_forward (): dx = dL/dh from dout (the layer is recomputed from h) */
+/* the backward of layer_forward (): dx = dL/dh from dout; @t is what the forward kept, or
+ * empty (then the layer is recomputed from h); it is cleared */
 static void
 layer_backward (GvEncoderStack *e, GvEncoderLayer *l, GvCmd *cmd, const GvGrads *g,
-    GvTensor *dx, GvTensor *dout, GvTensor *h, gboolean causal)
+    GvTensor *dx, GvTensor *dout, GvTensor *h, gboolean causal, LayerTape *tape)
 {
-  LayerTape t = { NULL };
-  gv_tensor_unref (layer_forward (e, l, cmd, h, causal, &t));
+  LayerTape t = *tape;
+  if (t.m == NULL)
+    gv_tensor_unref (layer_forward (e, l, cmd, h, causal, &t));
 
   /* out = h1 + fc2 (act (fc1 (ln2 (h1)))) */
   GvTensor *dm = gv_tensor_like (cmd, t.m);
@@ -187,16 +201,19 @@ layer_backward (GvEncoderStack *e, GvEncoderLayer *l, GvCmd *cmd, const GvGrads 
 
 GvTensor *
 gv_encoder_stack_backward (GvEncoderStack *e, GvCmd *cmd, const GvGrads *g, GvTensor *dout,
-    GvTensor **inputs, gboolean causal)
+    GvEncoderTape *t)
 {
   GvTensor *dh = gv_tensor_ref (dout);
   for (gint i = e->n_layers - 1; i >= 0; i--) {
-    GvTensor *dx = gv_tensor_like (cmd, inputs[i]);
-    layer_backward (e, &e->layers[i], cmd, g, dx, dh, inputs[i], causal);
+    GvTensor *dx = gv_tensor_like (cmd, t->inputs[i]);
+    layer_backward (e, &e->layers[i], cmd, g, dx, dh, t->inputs[i], t->causal, &t->layers[i]);
     gv_tensor_unref (dh);
-    g_clear_pointer (&inputs[i], gv_tensor_unref);
+    g_clear_pointer (&t->inputs[i], gv_tensor_unref);
     dh = dx;
   }
+  g_free (t->inputs);
+  g_free (t->layers);
+  g_free (t);
   return dh;
 }
 

@@ -23,15 +23,18 @@ void gv_encoder_stack_clear (GvEncoderStack *e);
 GvTensor *gv_encoder_stack_forward (GvEncoderStack *e, GvCmd *cmd, GvTensor *h, gboolean causal,
     GvTapFunc tap, gpointer tap_data);
 
-/* Training. The forward as gv_encoder_stack_forward () (without taps; @h is borrowed), keeping
- * each layer's input in @inputs (n_layers references); each layer is recomputed from its input
- * during the backward (per-layer gradient checkpointing). */
-GvTensor *gv_encoder_stack_forward_train (GvEncoderStack *e, GvCmd *cmd, GvTensor *h,
-    gboolean causal, GvTensor **inputs);
+/* Training. The forward as gv_encoder_stack_forward () (without taps; @h is borrowed) into
+ * *@out, keeping what the backward needs in the returned tape: each layer's input, and with
+ * @recompute FALSE also its inside (about 8 activations of the layer's input size, 2 of them
+ * 4x: the MLP); with @recompute TRUE the layer is recomputed from its input during the
+ * backward (per-layer gradient checkpointing: one more forward, a fraction of the memory). */
+typedef struct _GvEncoderTape GvEncoderTape;
+GvEncoderTape *gv_encoder_stack_forward_train (GvEncoderStack *e, GvCmd *cmd, GvTensor *h,
+    gboolean causal, gboolean recompute, GvTensor **out);
 /* The backward from @dout (the gradient of the stack's output): returns the gradient of its
- * input (transfer full), adds the weight gradients where @g says, and releases @inputs. */
+ * input (transfer full), adds the weight gradients where @g says, and frees @tape. */
 GvTensor *gv_encoder_stack_backward (GvEncoderStack *e, GvCmd *cmd, const GvGrads *g,
-    GvTensor *dout, GvTensor **inputs, gboolean causal);
+    GvTensor *dout, GvEncoderTape *tape);
 /* @fn on every parameter as "<prefix>encoder.layers.<i>.<transformers name>". */
 void gv_encoder_stack_foreach_param (GvEncoderStack *e, const gchar *prefix, GvParamFunc fn,
     gpointer data);

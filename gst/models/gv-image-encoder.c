@@ -178,7 +178,7 @@ gv_image_encoder_forward (GvImageEncoder *c, GvCmd *cmd, GvTensor *pixel_values,
 
 void
 gv_image_encoder_forward_backward (GvImageEncoder *c, GvCmd *cmd, GvTensor *pixel_values,
-    const GvGrads *g, GvLossGradFunc loss_grad, gpointer data)
+    gboolean recompute, const GvGrads *g, GvLossGradFunc loss_grad, gpointer data)
 {
   if (gv_cmd_failed (cmd) || !check_pixels (c, cmd, pixel_values))
     return;
@@ -189,8 +189,9 @@ gv_image_encoder_forward_backward (GvImageEncoder *c, GvCmd *cmd, GvTensor *pixe
   GvTensor *h = embed (c, cmd, patches);
   gint64 t = h->shape[1];
   GvTensor *pre = gv_layer_norm_apply (&c->pre_ln, cmd, h);
-  GvTensor **inputs = g_new0 (GvTensor *, c->enc.n_layers);
-  GvTensor *last = gv_encoder_stack_forward_train (&c->enc, cmd, pre, FALSE, inputs);
+  GvTensor *last;
+  GvEncoderTape *tape = gv_encoder_stack_forward_train (&c->enc, cmd, pre, FALSE, recompute,
+      &last);
   gv_tensor_unref (pre);
   GvTensor *cls_out = class_states (cmd, last);
   GvTensor *pooled = gv_layer_norm_apply (&c->post_ln, cmd, cls_out);
@@ -216,7 +217,7 @@ gv_image_encoder_forward_backward (GvImageEncoder *c, GvCmd *cmd, GvTensor *pixe
   gv_tensor_unref (dflat);
   gv_tensor_unref (dcls_out);
   gv_tensor_unref (last);
-  GvTensor *dpre = gv_encoder_stack_backward (&c->enc, cmd, g, dlast, inputs, FALSE);
+  GvTensor *dpre = gv_encoder_stack_backward (&c->enc, cmd, g, dlast, tape);
   gv_tensor_unref (dlast);
   GvTensor *dh = gv_tensor_like (cmd, h);
   gv_layer_norm_backward (&c->pre_ln, cmd, g, dh, dpre, h, FALSE);
@@ -252,7 +253,6 @@ gv_image_encoder_forward_backward (GvImageEncoder *c, GvCmd *cmd, GvTensor *pixe
   }
   gv_tensor_unref (dtokens);
   gv_tensor_unref (patches);
-  g_free (inputs);
 }
 
 void

@@ -32,10 +32,12 @@ GvTensor *gv_image_encoder_forward (GvImageEncoder *enc, GvCmd *cmd, GvTensor *p
 void gv_image_encoder_foreach_param (GvImageEncoder *enc, GvParamFunc fn, gpointer data);
 /* Forward and backward of one step: image_embeds [N, projection_dim] as
  * gv_image_encoder_forward (), dembeds = @loss_grad (image_embeds), then the backward,
- * adding the weight gradients where @g says (no gradient for the pixels). Each layer's input
- * is kept; its inside is recomputed during the backward. */
+ * adding the weight gradients where @g says (no gradient for the pixels). @recompute: keep
+ * only each layer's input and recompute the layer during the backward
+ * (gv_encoder_stack_forward_train ()). */
 void gv_image_encoder_forward_backward (GvImageEncoder *enc, GvCmd *cmd,
-    GvTensor *pixel_values, const GvGrads *g, GvLossGradFunc loss_grad, gpointer data);
+    GvTensor *pixel_values, gboolean recompute, const GvGrads *g, GvLossGradFunc loss_grad,
+    gpointer data);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GvImageEncoder, gv_image_encoder_free)
 

@@ -153,7 +153,8 @@ gv_text_encoder_forward (GvTextEncoder *c, GvCmd *cmd, const gint32 *ids, gint n
 
 void
 gv_text_encoder_forward_backward (GvTextEncoder *c, GvCmd *cmd, const gint32 *ids, gint n,
-    gint length, const GvGrads *g, GvLossGradFunc loss_grad, gpointer data)
+    gint length, gboolean recompute, const GvGrads *g, GvLossGradFunc loss_grad,
+    gpointer data)
 {
   gint64 d = c->cfg.hidden_size, rows_n = (gint64) n * length;
 
@@ -161,8 +162,8 @@ gv_text_encoder_forward_backward (GvTextEncoder *c, GvCmd *cmd, const gint32 *id
     return;
   /* forward, keeping what the backward reads */
   GvTensor *h0 = embed (c, cmd, ids, n, length);
-  GvTensor **inputs = g_new0 (GvTensor *, c->enc.n_layers);
-  GvTensor *h = gv_encoder_stack_forward_train (&c->enc, cmd, h0, TRUE, inputs);
+  GvTensor *h;
+  GvEncoderTape *tape = gv_encoder_stack_forward_train (&c->enc, cmd, h0, TRUE, recompute, &h);
   GvTensor *last = gv_layer_norm_apply (&c->final_ln, cmd, h);
   gint32 *rows = pooled_rows (c, ids, n, length);
   GvTensor *flat = GV_VIEW (last, 0, rows_n, d);
@@ -183,7 +184,7 @@ gv_text_encoder_forward_backward (GvTextEncoder *c, GvCmd *cmd, const gint32 *id
   gv_layer_norm_backward (&c->final_ln, cmd, g, dh, dlast, h, FALSE);
   gv_tensor_unref (dlast);
   gv_tensor_unref (h);
-  GvTensor *dh0 = gv_encoder_stack_backward (&c->enc, cmd, g, dh, inputs, TRUE);
+  GvTensor *dh0 = gv_encoder_stack_backward (&c->enc, cmd, g, dh, tape);
   gv_tensor_unref (dh);
   GvTensor *dpos = gv_grads_lookup (g, c->position_embedding);
   if (dpos != NULL) {
@@ -203,7 +204,6 @@ gv_text_encoder_forward_backward (GvTextEncoder *c, GvCmd *cmd, const gint32 *id
   gv_tensor_unref (dh0);
   gv_tensor_unref (h0);
   g_free (rows);
-  g_free (inputs);
 }
 
 void

@@ -34,9 +34,11 @@ gint gv_text_encoder_get_pooled_position (GvTextEncoder *enc, const gint32 *ids,
 void gv_text_encoder_foreach_param (GvTextEncoder *enc, GvParamFunc fn, gpointer data);
 /* Forward and backward of one step: pooled [N, hidden] as gv_text_encoder_forward (),
  * dpooled = @loss_grad (pooled), then the backward, adding the weight gradients where @g
- * says. Each layer's input is kept; its inside is recomputed during the backward. */
+ * says. @recompute: keep only each layer's input and recompute the layer during the
+ * backward (gv_encoder_stack_forward_train ()). */
 void gv_text_encoder_forward_backward (GvTextEncoder *enc, GvCmd *cmd, const gint32 *ids,
-    gint n, gint length, const GvGrads *g, GvLossGradFunc loss_grad, gpointer data);
+    gint n, gint length, gboolean recompute, const GvGrads *g, GvLossGradFunc loss_grad,
+    gpointer data);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GvTextEncoder, gv_text_encoder_free)
 

@@ -1,6 +1,7 @@
 /* The backward of the CLIP text and vision encoders (gv_*_encoder_forward_backward) on tiny
  * random configurations: every parameter tensor's gradient against central finite differences
- * of the inference forward, for the loss sum (output * R) with a fixed random R. */
+ * of the inference forward, for the loss sum (output * R) with a fixed random R, with each
+ * layer's inside kept and with it recomputed. */
 #include <math.h>
 #include <string.h>
 
@@ -168,7 +169,7 @@ text_pick (const gchar *name, GvTensor *t, gint e)
 }
 
 static void
-test_text (void)
+test_text (gconstpointer recompute)
 {
   GvClipTextConfig cfg = {
     .vocab_size = VOCAB, .hidden_size = 16, .intermediate_size = 24, .num_hidden_layers = 2,
@@ -197,7 +198,8 @@ test_text (void)
   g_assert_cmpuint (p.params->len, ==, 2 + 2 * 16 + 2);
   GvGrads g = { grad_of, &p };
   GvCmd *cmd = gv_cmd_new (gv_test_device ());
-  gv_text_encoder_forward_backward (enc, cmd, d.ids, N, LENGTH, &g, weights_grad, d.r);
+  gv_text_encoder_forward_backward (enc, cmd, d.ids, N, LENGTH, recompute != NULL, &g,
+      weights_grad, d.r);
   gv_test_finish (cmd);
   gv_cmd_free (cmd);
 
@@ -235,7 +237,7 @@ image_loss (gpointer net, gpointer data)
 }
 
 static void
-test_vision (void)
+test_vision (gconstpointer recompute)
 {
   GvClipVisionConfig cfg = {
     .hidden_size = 16, .intermediate_size = 24, .num_hidden_layers = 2,
@@ -260,7 +262,8 @@ test_vision (void)
   g_assert_cmpuint (p.params->len, ==, 3 + 2 + 2 * 16 + 2 + 1);
   GvGrads g = { grad_of, &p };
   GvCmd *cmd = gv_cmd_new (gv_test_device ());
-  gv_image_encoder_forward_backward (enc, cmd, d.pixels, &g, weights_grad, d.r);
+  gv_image_encoder_forward_backward (enc, cmd, d.pixels, recompute != NULL, &g,
+      weights_grad, d.r);
   gv_test_finish (cmd);
   gv_cmd_free (cmd);
   check_all (&p, image_loss, enc, &d, NULL);
@@ -273,7 +276,10 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/clip-backward/text", test_text);
-  g_test_add_func ("/clip-backward/vision", test_vision);
+  /* each layer's inside kept, and recomputed from its input */
+  g_test_add_data_func ("/clip-backward/text/kept", NULL, test_text);
+  g_test_add_data_func ("/clip-backward/text/recomputed", "", test_text);
+  g_test_add_data_func ("/clip-backward/vision/kept", NULL, test_vision);
+  g_test_add_data_func ("/clip-backward/vision/recomputed", "", test_vision);
   return g_test_run ();
 }

@@ -157,6 +157,8 @@ trainer_new (Nets *n, GvClipTrainable which, gdouble lr)
   GError *error = NULL;
   GvClipTrainer *tr = gv_clip_trainer_new (n->text, n->vision, which, &opt, 3, &error);
   g_assert_no_error (error);
+  g_assert_true (gv_clip_trainer_init_weights (tr, 4, &error));
+  g_assert_no_error (error);
   return tr;
 }
 
@@ -193,7 +195,7 @@ train_step (GvClipTrainer *tr, GvTokenizer *tok, guint first)
   return loss;
 }
 
-#define STEPS 200
+#define STEPS 120
 
 static void
 test_learns (void)
@@ -222,9 +224,10 @@ test_learns (void)
         first, last, loss0, loss1, acc0, acc1);
   g_assert_cmpint (gv_optimizer_get_step_count (gv_clip_trainer_get_optimizer (tr)), ==,
       STEPS);
-  g_assert_cmpfloat (last, <, 0.7 * first);
-  g_assert_cmpfloat (loss1, <, 0.8 * loss0);
-  g_assert_cmpfloat (acc1, >=, 4.0 / BATCH);
+  /* measured (120 steps): 2.84 -> 0.73 training, 3.17 -> 0.37 held out, top-1 0.06 -> 0.88 */
+  g_assert_cmpfloat (last, <, 0.5 * first);
+  g_assert_cmpfloat (loss1, <, 0.5 * loss0);
+  g_assert_cmpfloat (acc1, >=, 8.0 / BATCH);
   gv_clip_trainer_free (tr);
   nets_free (&n);
 }
@@ -242,6 +245,23 @@ test_frozen_side (void)
   g_assert_true (tp == gv_clip_trainer_get_text_projection (tr));
   g_assert_nonnull (gv_optimizer_lookup (o, "logit_scale"));
   g_assert_nonnull (gv_optimizer_lookup (o, "text_model.encoder.layers.0.mlp.fc1.weight"));
+  /* the initialisation touched the trained side only */
+  GvTensor *ln = gv_optimizer_lookup (o, "text_model.final_layer_norm.weight");
+  GvTensor *bias = gv_optimizer_lookup (o, "text_model.encoder.layers.0.mlp.fc1.bias");
+  GvTensor *tok = gv_optimizer_lookup (o, "text_model.embeddings.token_embedding.weight");
+  gfloat *lnv = gv_test_download (ln), *bv = gv_test_download (bias);
+  gfloat *tv = gv_test_download (tok);
+  for (gint64 k = 0; k < ln->numel; k++)
+    g_assert_cmpfloat (lnv[k], ==, 1);
+  for (gint64 k = 0; k < bias->numel; k++)
+    g_assert_cmpfloat (bv[k], ==, 0);
+  gdouble ss = 0;
+  for (gint64 k = 0; k < tok->numel; k++)
+    ss += (gdouble) tv[k] * tv[k];
+  g_assert_cmpfloat (fabs (sqrt (ss / tok->numel) - 0.02), <, 0.002);
+  g_free (lnv);
+  g_free (bv);
+  g_free (tv);
   /* the vision weights through the inference forward */
   gint32 *ids;
   gint length;
@@ -270,6 +290,7 @@ test_frozen_side (void)
   g_assert_null (gv_optimizer_lookup (o, "text_projection.weight"));
   g_assert_nonnull (gv_optimizer_lookup (o, "vision_model.embeddings.class_embedding"));
   train_step (tr, n.tok, 0);
+  g_assert_null (gv_optimizer_lookup (o, "text_model.final_layer_norm.weight"));
   gv_clip_trainer_free (tr);
   gv_cmd_free (cmd);
   gv_tensor_unref (px);
@@ -339,6 +360,43 @@ test_cancel_and_bad_input (void)
   nets_free (&n);
 }
 
+/* two steps at learning rate 0 from the same weights, the second recomputing the layers:
+ * the same loss and gradients, bit for bit */
+static void
+test_deterministic (void)
+{
+  Nets n;
+  nets_new (&n, 16, 1);
+  GvClipTrainer *tr = trainer_new (&n, GV_CLIP_TRAIN_BOTH, 0);
+  GvOptimizer *o = gv_clip_trainer_get_optimizer (tr);
+  gint np = gv_optimizer_get_n_params (o);
+  gfloat l1 = train_step (tr, n.tok, 0);
+  gfloat **g1 = g_new (gfloat *, np);
+  for (gint i = 0; i < np; i++)
+    g1[i] = gv_test_download (gv_optimizer_get_grad (o, i));
+  gv_clip_trainer_set_recompute (tr, TRUE);
+  gfloat l2 = train_step (tr, n.tok, 0);
+  g_assert_true (memcmp (&l1, &l2, sizeof l1) == 0);
+  gint nonzero = 0;
+  for (gint i = 0; i < np; i++) {
+    GvTensor *gt = gv_optimizer_get_grad (o, i);
+    gfloat *g2 = gv_test_download (gt);
+    g_assert_true (memcmp (g1[i], g2, gv_tensor_nbytes (gt)) == 0);
+    for (gint64 k = 0; k < gt->numel; k++)
+      if (g2[k] != 0) {
+        nonzero++;
+        break;
+      }
+    g_free (g2);
+    g_free (g1[i]);
+  }
+  /* every trained tensor gets a gradient (token rows aside, each tensor has some) */
+  g_assert_cmpint (nonzero, ==, np);
+  g_free (g1);
+  gv_clip_trainer_free (tr);
+  nets_free (&n);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -346,6 +404,7 @@ main (int argc, char **argv)
   g_test_add_func ("/clip-train/loss-gradients", test_loss_gradients);
   g_test_add_func ("/clip-train/frozen-side", test_frozen_side);
   g_test_add_func ("/clip-train/cancel-and-bad-input", test_cancel_and_bad_input);
+  g_test_add_func ("/clip-train/deterministic", test_deterministic);
   g_test_add_func ("/clip-train/learns", test_learns);
   return g_test_run ();
 }
