@@ -2,6 +2,7 @@
 #include "genvideo/gv-tune-file.h"
 #include "models/gv-safetensors-write.h"
 #include "genvideo/gv-clip-private.h"
+#include "models/gv-diffusion-example.h"
 #include "models/gv-random.h"
 #include "models/gv-unet-train.h"
 #include <math.h>
@@ -45,23 +46,10 @@ example_init (Example *ex, GvClip *clip, GvScheduler *s, GvCmd *cmd, guint64 see
       draw_seed (seed, base, step, DRAW_NOISE));
 
   ex->timestep = (gfloat) t;
-  ex->noisy = GV_TENSOR (cmd, z0->shape[0], z0->shape[1], z0->shape[2], z0->shape[3]);
-  gv_scheduler_add_noise (s, cmd, t, z0, noise_t, ex->noisy);
-  gdouble a = gv_scheduler_get_alphas_cumprod (s)[t];
-  switch (gv_model_get_config (clip->model)->scheduler.prediction_type) {
-    case GV_PREDICT_V:
-      ex->target = GV_TENSOR (cmd, z0->shape[0], z0->shape[1], z0->shape[2], z0->shape[3]);
-      gv_op_binary (cmd, ex->target, noise_t, z0, GV_BINARY_ADD, (gfloat) sqrt (a),
-          (gfloat) -sqrt (1.0 - a));
-      break;
-    case GV_PREDICT_SAMPLE:
-      ex->target = gv_tensor_ref (z0);
-      break;
-    case GV_PREDICT_EPSILON:
-    default:
-      ex->target = gv_tensor_ref (noise_t);
-      break;
-  }
+  ex->noisy = gv_tensor_alloc (cmd, z0->ndim, z0->shape);
+  ex->target = gv_tensor_alloc (cmd, z0->ndim, z0->shape);
+  gv_diffusion_example_record (s, gv_model_get_config (clip->model)->scheduler.prediction_type,
+      cmd, t, z0, noise_t, ex->noisy, ex->target);
   gv_tensor_unref (noise_t);
 }
 
@@ -79,19 +67,11 @@ step_labels (GvClip *clip, GvCmd *cmd, GvTensor **embeds, guint64 seed, gint ste
 {
   GvImageNoiser *noiser = gv_model_get_image_noiser (clip->model);
   GvTensor *e = embeds[draw (seed, STREAM_TUNE, step, DRAW_FRAME, clip->n_frames)];
-  gint64 dim = e->shape[1];
-  if (draw (seed, STREAM_TUNE, step, DRAW_DROP, 10) < DROPOUT_IN_TEN) {
-    GvTensor *zeros = GV_TENSOR (cmd, 1, 2 * dim);
-    gv_tensor_record_fill (cmd, zeros, 0.0f);
-    return zeros;
-  }
+  gboolean drop = draw (seed, STREAM_TUNE, step, DRAW_DROP, 10) < DROPOUT_IN_TEN;
   gint level = (gint) draw (seed, STREAM_TUNE, step, DRAW_LEVEL,
       (guint32) gv_scheduler_get_train_timesteps (gv_image_noiser_get_schedule (noiser)));
-  GvTensor *noise_t = gv_random_normal_tensor (cmd, 2, (const gint64[]) { 1, dim },
+  return gv_diffusion_class_labels (noiser, cmd, e, drop, level,
       draw_seed (seed, STREAM_TUNE, step, DRAW_LABEL_NOISE));
-  GvTensor *labels = gv_image_noiser_apply (noiser, cmd, e, level, noise_t);
-  gv_tensor_unref (noise_t);
-  return labels;
 }
 
 /* the unCLIP image embedding of every frame ([1, P] each) */

@@ -91,6 +91,13 @@ typedef struct {
   gpointer data;
 } GvGrads;
 
+/* Called for every parameter of a network with its state-dict name (the trainers register
+ * them with their optimizer). */
+typedef void (*GvParamFunc) (const gchar *name, GvTensor *param, gpointer data);
+/* Records the loss of a network's output @out and returns dL/dout (transfer full): the
+ * networks' forward_backward functions call it between their forward and their backward. */
+typedef GvTensor *(*GvLossGradFunc) (GvCmd *cmd, GvTensor *out, gpointer data);
+
 GvTensor *gv_grads_lookup (const GvGrads *g, GvTensor *param);
 
 /* gv_linear_apply without activation: dy [..., out] -> dx [..., in]; @weight is the weight

@@ -24,6 +24,7 @@ typedef struct {
 struct _GvStWriter {
   GArray *entries;         /* Entry */
   GPtrArray *metadata;     /* key, value, key, value... */
+  gboolean f16;            /* storage of every tensor: F16, else F32 */
 };
 
 static void
@@ -103,10 +104,22 @@ gv_st_writer_add_lazy (GvStWriter *w, const gchar *name, gint ndim, const gint64
   e->destroy = destroy;
 }
 
+void
+gv_st_writer_set_f16 (GvStWriter *w, gboolean f16)
+{
+  w->f16 = f16;
+}
+
 guint
 gv_st_writer_get_n_tensors (GvStWriter *w)
 {
   return w->entries->len;
+}
+
+static gsize
+elem_size (GvStWriter *w)
+{
+  return w->f16 ? 2 : sizeof (gfloat);
 }
 
 guint64
@@ -114,7 +127,7 @@ gv_st_writer_get_data_size (GvStWriter *w)
 {
   guint64 n = 0;
   for (guint i = 0; i < w->entries->len; i++)
-    n += g_array_index (w->entries, Entry, i).numel * sizeof (gfloat);
+    n += g_array_index (w->entries, Entry, i).numel * elem_size (w);
   return n;
 }
 
@@ -146,7 +159,7 @@ build_header (GvStWriter *w, gsize *length, GError **error)
     json_builder_set_member_name (b, e->name);
     json_builder_begin_object (b);
     json_builder_set_member_name (b, "dtype");
-    json_builder_add_string_value (b, "F32");
+    json_builder_add_string_value (b, w->f16 ? "F16" : "F32");
     json_builder_set_member_name (b, "shape");
     json_builder_begin_array (b);
     for (gint d = 0; d < e->ndim; d++)
@@ -155,7 +168,7 @@ build_header (GvStWriter *w, gsize *length, GError **error)
     json_builder_set_member_name (b, "data_offsets");
     json_builder_begin_array (b);
     json_builder_add_int_value (b, (gint64) offset);
-    offset += (guint64) e->numel * sizeof (gfloat);
+    offset += (guint64) e->numel * elem_size (w);
     json_builder_add_int_value (b, (gint64) offset);
     json_builder_end_array (b);
     json_builder_end_object (b);
@@ -188,13 +201,59 @@ write_all (FILE *f, gconstpointer data, gsize n, const gchar *path, GError **err
   return TRUE;
 }
 
+guint16
+gv_float_to_half (gfloat value)
+{
+  guint32 x;
+  memcpy (&x, &value, 4);
+  guint32 sign = (x >> 16) & 0x8000, mant = x & 0x7fffff;
+  gint exp = (gint) ((x >> 23) & 0xff) - 127 + 15;
+
+  if (((x >> 23) & 0xff) == 0xff)     /* inf, nan (kept quiet) */
+    return (guint16) (sign | 0x7c00 | (mant ? 0x200 | (mant >> 13) : 0));
+  if (exp >= 31)
+    return (guint16) (sign | 0x7c00);
+  if (exp <= 0) {                     /* subnormal half, or zero */
+    if (exp < -10)
+      return (guint16) sign;
+    mant |= 0x800000;
+    guint shift = (guint) (14 - exp);
+    guint32 half = mant >> shift, rest = mant & ((1u << shift) - 1), mid = 1u << (shift - 1);
+    if (rest > mid || (rest == mid && (half & 1)))
+      half++;
+    return (guint16) (sign | half);
+  }
+  guint32 half = ((guint32) exp << 10) | (mant >> 13), rest = mant & 0x1fff;
+  /* to nearest, ties to even; a carry into the exponent is the right result (up to inf) */
+  if (rest > 0x1000 || (rest == 0x1000 && (half & 1)))
+    half++;
+  return (guint16) (sign | half);
+}
+
+/* @n floats of @buf as little-endian halves, in place (the first 2n bytes) */
+static void
+to_half (gfloat *buf, gint64 n)
+{
+  guint16 *out = (guint16 *) buf;
+  for (gint64 i = 0; i < n; i++)
+    out[i] = GUINT16_TO_LE (gv_float_to_half (buf[i]));
+}
+
 static gboolean
-write_tensor (FILE *f, const Entry *e, const gchar *path, GError **error)
+write_tensor (FILE *f, const Entry *e, gboolean f16, const gchar *path, GError **error)
 {
   gfloat *buf = e->values;
   if (buf == NULL) {
     buf = g_new (gfloat, MAX (e->numel, 1));
     e->fill (buf, e->numel, e->data);
+  }
+  if (f16) {
+    if (buf == e->values)
+      buf = g_memdup2 (e->values, MAX (e->numel, 1) * sizeof (gfloat));
+    to_half (buf, e->numel);
+    gboolean ok = write_all (f, buf, (gsize) e->numel * 2, path, error);
+    g_free (buf);
+    return ok;
   }
 #if G_BYTE_ORDER == G_BIG_ENDIAN
   if (buf == e->values)
@@ -232,7 +291,7 @@ gv_st_writer_write (GvStWriter *w, const gchar *path, GError **error)
   gboolean ok = write_all (f, &len_le, 8, tmp, error) &&
       write_all (f, header, header_len, tmp, error);
   for (guint i = 0; ok && i < w->entries->len; i++)
-    ok = write_tensor (f, &g_array_index (w->entries, Entry, i), tmp, error);
+    ok = write_tensor (f, &g_array_index (w->entries, Entry, i), w->f16, tmp, error);
   if (fclose (f) != 0 && ok) {
     int err = errno;
     g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (err), "%s: write failed: %s",

@@ -1,4 +1,4 @@
-/* safetensors writer: float32 tensors into one file that gv_safetensors_open() (and the
+/* safetensors writer: F32 (or F16) tensors into one file that gv_safetensors_open() (and the
  * reference implementation) reads. Values are given at once or produced at write time, so
  * that a large random checkpoint never sits in memory whole. */
 #pragma once
@@ -26,6 +26,11 @@ void gv_st_writer_add (GvStWriter *w, const gchar *name, gint ndim, const gint64
  * frees @data with the writer. */
 void gv_st_writer_add_lazy (GvStWriter *w, const gchar *name, gint ndim, const gint64 *shape,
     GvStFillFunc fill, gpointer data, GDestroyNotify destroy);
+/* Stores every tensor as F16 (round to nearest, ties to even; beyond the range: infinity)
+ * instead of F32; values are still given as floats. */
+void gv_st_writer_set_f16 (GvStWriter *w, gboolean f16);
+/* The F16 bits of @value, rounded as above. */
+guint16 gv_float_to_half (gfloat value);
 guint gv_st_writer_get_n_tensors (GvStWriter *w);
 /* Bytes of tensor data in the file. */
 guint64 gv_st_writer_get_data_size (GvStWriter *w);

@@ -10,6 +10,7 @@
 
 #include "models/gv-json.h"
 #include "models/gv-tokenizer.h"
+#include "models/gv-tokenizer-private.h"
 
 /* transformers reads at most this many merges (49152 - 256 - 2) */
 #define MAX_MERGES 48894
@@ -29,10 +30,8 @@ struct _GvTokenizer {
   gint bos_id, eos_id, unk_id, pad_id;
 };
 
-/* GPT-2's byte-to-unicode table: printable Latin-1 bytes stand for themselves, the others
- * take code points from 256 upwards, in byte order. */
-static void
-init_byte_symbols (GvTokenizer *tok)
+void
+gv_tokenizer_byte_symbols (gchar *byte_sym[256])
 {
   gint next = 256;
   for (gint b = 0; b < 256; b++) {
@@ -41,7 +40,7 @@ init_byte_symbols (GvTokenizer *tok)
     gunichar c = printable ? (gunichar) b : (gunichar) next++;
     gchar buf[8];
     buf[g_unichar_to_utf8 (c, buf)] = '\0';
-    tok->byte_sym[b] = g_strdup (buf);
+    byte_sym[b] = g_strdup (buf);
   }
 }
 
@@ -162,7 +161,7 @@ gv_tokenizer_new (const gchar *folder, GError **error)
   tok->vocab = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   tok->ranks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   tok->max_length = cfg.model_max_length;
-  init_byte_symbols (tok);
+  gv_tokenizer_byte_symbols (tok->byte_sym);
 
   gchar *vocab = g_build_filename (folder, "vocab.json", NULL);
   gchar *merges = g_build_filename (folder, "merges.txt", NULL);
@@ -380,9 +379,8 @@ match_word (const gchar *p)
   return q - p;
 }
 
-/* BPE of one byte-encoded word: its symbols (the last with "</w>") merged by rank. */
-static void
-bpe (GvTokenizer *tok, const gchar *word, GPtrArray *out)
+void
+gv_tokenizer_bpe (GHashTable *ranks, const gchar *word, GPtrArray *out)
 {
   /* the two CLIP markers are whole tokens (transformers seeds its BPE cache with them) */
   if (strcmp (word, "<|startoftext|>") == 0 || strcmp (word, "<|endoftext|>") == 0) {
@@ -407,7 +405,7 @@ bpe (GvTokenizer *tok, const gchar *word, GPtrArray *out)
     guint best_i = 0;
     for (guint i = 0; i + 1 < sym->len; i++) {
       g_string_printf (key, "%s %s", (gchar *) sym->pdata[i], (gchar *) sym->pdata[i + 1]);
-      gint r = GPOINTER_TO_INT (g_hash_table_lookup (tok->ranks, key->str));
+      gint r = GPOINTER_TO_INT (g_hash_table_lookup (ranks, key->str));
       if (r > 0 && r < best) {
         best = r;
         best_i = i;
@@ -455,7 +453,7 @@ tokenize_plain (GvTokenizer *tok, const gchar *text, GPtrArray *out)
     g_string_truncate (word, 0);
     for (gsize i = 0; i < len; i++)
       g_string_append (word, tok->byte_sym[(guint8) p[i]]);
-    bpe (tok, word->str, out);
+    gv_tokenizer_bpe (tok->ranks, word->str, out);
     p += len;
   }
   g_string_free (word, TRUE);

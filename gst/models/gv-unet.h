@@ -63,7 +63,6 @@ GvTensor *gv_unet_forward (GvUNet *unet, GvCmd *cmd, GvTensor *sample, const GvU
  * attn_temp.*; a block without its own tuned query weights gets a copy of the base's first),
  * else every tensor of @unet and @temporal (a base to_q that a tuned one replaces is left
  * out). */
-typedef void (*GvParamFunc) (const gchar *name, GvTensor *param, gpointer data);
 gboolean gv_unet_foreach_param (GvUNet *unet, GvUNetTemporal *temporal, gboolean tav_only,
     GvParamFunc fn, gpointer data, GError **error);
 
@@ -71,7 +70,6 @@ gboolean gv_unet_foreach_param (GvUNet *unet, GvUNetTemporal *temporal, gboolean
  * mask), dout = @loss_grad (@out, a callback that records the loss and returns dL/dout),
  * then the backward, adding the weight gradients where @g says. Each block's input is kept;
  * its inside is recomputed during the backward (per-block gradient checkpointing). */
-typedef GvTensor *(*GvLossGradFunc) (GvCmd *cmd, GvTensor *out, gpointer data);
 void gv_unet_forward_backward (GvUNet *unet, GvCmd *cmd, GvTensor *sample,
     const GvUNetInputs *in, const GvGrads *g, GvLossGradFunc loss_grad, gpointer data);
 

@@ -369,6 +369,8 @@ struct _GvLoader {
   GString *prefix;
   GArray *marks;             /* prefix lengths before each push */
   GError *error;
+  GvLoaderNameFunc name_fn;
+  gpointer name_data;
 };
 
 GvLoader *
@@ -460,8 +462,15 @@ random_tensor (GvLoader *l, gint ndim, const gint64 *shape)
   return t;
 }
 
+void
+gv_loader_set_name_func (GvLoader *l, GvLoaderNameFunc fn, gpointer data)
+{
+  l->name_fn = fn;
+  l->name_data = data;
+}
+
 static GvTensor *
-loader_tensor (GvLoader *l, const gchar *name, gint ndim, const gint64 *shape,
+loader_tensor_named (GvLoader *l, const gchar *name, gint ndim, const gint64 *shape,
     gboolean missing_ok)
 {
   if (gv_loader_failed (l))
@@ -487,6 +496,21 @@ loader_tensor (GvLoader *l, const gchar *name, gint ndim, const gint64 *shape,
   g_free (tmp);
   if (gv_cmd_failed (l->cmd))
     g_clear_pointer (&t, gv_tensor_unref);
+  return t;
+}
+
+/* loader_tensor_named () reported to the name function */
+static GvTensor *
+loader_tensor (GvLoader *l, const gchar *name, gint ndim, const gint64 *shape,
+    gboolean missing_ok)
+{
+  GvTensor *t = loader_tensor_named (l, name, ndim, shape, missing_ok);
+  if (t != NULL && l->name_fn != NULL) {
+    gchar *full = l->prefix->len ? g_strconcat (l->prefix->str, ".", name, NULL) :
+        g_strdup (name);
+    l->name_fn (full, t, l->name_data);
+    g_free (full);
+  }
   return t;
 }
 

@@ -72,6 +72,10 @@ GvTensor *gv_loader_tensor_optional (GvLoader *l, const gchar *name, gint ndim,
 #define GV_LOAD_OPTIONAL(l, name, ...) \
   gv_loader_tensor_optional ((l), (name), GV_NDIMS (__VA_ARGS__), \
       (const gint64[]) { __VA_ARGS__ })
+/* Called with the full name of every tensor the loader hands out from now on (a trainer's
+ * parameters under their state-dict names, say). */
+typedef void (*GvLoaderNameFunc) (const gchar *name, GvTensor *t, gpointer data);
+void gv_loader_set_name_func (GvLoader *l, GvLoaderNameFunc fn, gpointer data);
 gboolean gv_loader_failed (GvLoader *l);
 /* Fails the loader with a message of the network's own (a bad config value, say). */
 void gv_loader_failf (GvLoader *l, GvErrorCode code, const gchar *format, ...) G_GNUC_PRINTF (3, 4);

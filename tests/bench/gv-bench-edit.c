@@ -24,7 +24,7 @@
 #include "genvideo/gv-denoise.h"
 #include "genvideo/gv-edit.h"
 #include "genvideo/gv-target.h"
-#include "gv-bench-checkpoint.h"
+#include "gv-random-checkpoint.h"
 
 #define MAX_RUNS 8
 
@@ -43,7 +43,7 @@ static const gchar *const stage_blurbs[N_STAGES] = {
 };
 
 /* the mid-size configuration: keys replaced in the tiny checkpoint's configs */
-static const GvBenchConfigKey mid_keys[] = {
+static const GvConfigKey mid_keys[] = {
   { "unet/config.json", "block_out_channels", "[128, 256, 384, 384]" },
   { "unet/config.json", "attention_head_dim", "[2, 4, 6, 6]" },   /* heads of 64 channels */
   { "unet/config.json", "norm_num_groups", "32" },
@@ -507,13 +507,13 @@ main (int argc, char **argv)
     c->runs = mid_runs;
     g_printerr ("mid: writing the checkpoint into %s\n", c->model);
     gint64 start = g_get_monotonic_time ();
-    if (!gv_bench_checkpoint_write (GV_BENCH_TINY_MODEL, c->model, mid_keys,
+    if (!gv_random_checkpoint_write (GV_BENCH_TINY_MODEL, c->model, mid_keys,
             G_N_ELEMENTS (mid_keys), 2024, &c->checkpoint_bytes, &error))
       die ("writing the mid-size checkpoint", error);
     c->write_ms = (g_get_monotonic_time () - start) / 1000.0;
     run_config (c, dev);
     if (keep == NULL)
-      gv_bench_checkpoint_remove (c->model);
+      gv_random_checkpoint_remove (c->model);
   }
 
   const gchar *device = gv_device_get_name (dev);

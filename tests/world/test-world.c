@@ -171,6 +171,30 @@ assert_caption_is (const gchar *caption, const GvWorldObject *object,
   g_assert_cmpint (bg.colours[1], ==, background->colours[1]);
 }
 
+/* the grammar's word list: every word of many captions is in it, and each of it is used */
+static void
+test_caption_words (void)
+{
+  g_auto (GStrv) words = gv_world_caption_words ();
+  GHashTable *seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < 400; i++) {
+    GvWorldClip *clip = gv_world_clip_new (11, i, 64, 64, 1);
+    gchar *caption = gv_world_caption (&clip->target, &clip->background, clip->disc_is_ball);
+    gchar **parts = g_strsplit (caption, " ", -1);
+    for (guint k = 0; parts[k]; k++) {
+      g_assert_true (g_strv_contains ((const gchar *const *) words, parts[k]));
+      g_hash_table_add (seen, g_strdup (parts[k]));
+    }
+    g_strfreev (parts);
+    g_free (caption);
+    gv_world_clip_free (clip);
+  }
+  for (guint k = 0; words[k]; k++)
+    g_assert_true (g_hash_table_contains (seen, words[k]));
+  g_assert_cmpuint (g_hash_table_size (seen), ==, g_strv_length (words));
+  g_hash_table_unref (seen);
+}
+
 static void
 test_captions (void)
 {
@@ -381,6 +405,7 @@ main (int argc, char **argv)
   g_test_add_func ("/world/same-seed", test_same_seed);
   g_test_add_func ("/world/other-seed", test_other_seed);
   g_test_add_func ("/world/captions", test_captions);
+  g_test_add_func ("/world/caption-words", test_caption_words);
   g_test_add_func ("/world/paths", test_paths);
   g_test_add_func ("/world/masks-and-edit", test_masks_and_edit);
   g_test_add_func ("/world/target-image", test_target_image);

@@ -125,3 +125,19 @@ gv_world_caption_parse (const gchar *caption, GvWorldObject *object,
   }
   return ok;
 }
+
+gchar **
+gv_world_caption_words (void)
+{
+  static const gchar *const fixed[] = { "a", "on", "and", "background", "gradient", "striped",
+    "checkered", "ball" };
+  GPtrArray *w = g_ptr_array_new ();
+  for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
+    g_ptr_array_add (w, g_strdup (fixed[i]));
+  for (gint i = 0; i < GV_WORLD_N_SHAPES; i++)
+    g_ptr_array_add (w, g_strdup (gv_world_shape_name (i)));
+  for (gint i = 0; i < GV_WORLD_N_COLOURS; i++)
+    g_ptr_array_add (w, g_strdup (gv_world_colour_name (i)));
+  g_ptr_array_add (w, NULL);
+  return (gchar **) g_ptr_array_free (w, FALSE);
+}

@@ -31,4 +31,8 @@ gchar *gv_world_caption (const GvWorldObject *object, const GvWorldBackground *b
 gboolean gv_world_caption_parse (const gchar *caption, GvWorldObject *object,
     GvWorldBackground *background, GError **error);
 
+/* Every word the grammar uses, each once (for a tokenizer that covers them:
+ * gv_tokenizer_build ()); g_strfreev() it. */
+gchar **gv_world_caption_words (void);
+
 G_END_DECLS

@@ -8,7 +8,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
-#include "gv-bench-checkpoint.h"
+#include "gv-random-checkpoint.h"
 #include "models/gv-config.h"
 #include "models/gv-json.h"
 #include "models/gv-safetensors-write.h"
@@ -401,7 +401,7 @@ normalizer_tensors (Net *n, gint dim)
 
 /* Copies @src to @dst, with the replacements for @rel applied when there are any. */
 static gboolean
-copy_config (const gchar *src, const gchar *dst, const gchar *rel, const GvBenchConfigKey *keys,
+copy_config (const gchar *src, const gchar *dst, const gchar *rel, const GvConfigKey *keys,
     gint n_keys, GError **error)
 {
   gboolean replaced = FALSE;
@@ -441,9 +441,16 @@ copy_config (const gchar *src, const gchar *dst, const gchar *rel, const GvBench
   return ok;
 }
 
+gboolean
+gv_config_file_set (const gchar *path, const gchar *key, const gchar *value, GError **error)
+{
+  GvConfigKey k = { "", key, value };
+  return copy_config (path, path, "", &k, 1, error);
+}
+
 /* The template's files, configs replaced, weights left out (written below). */
 static gboolean
-copy_tree (const gchar *src, const gchar *dst, const gchar *rel, const GvBenchConfigKey *keys,
+copy_tree (const gchar *src, const gchar *dst, const gchar *rel, const GvConfigKey *keys,
     gint n_keys, GError **error)
 {
   if (g_mkdir_with_parents (dst, 0755) != 0) {
@@ -483,8 +490,8 @@ write_net (Net *n, const gchar *folder, const gchar *file, guint64 *bytes, GErro
 }
 
 gboolean
-gv_bench_checkpoint_write (const gchar *template_dir, const gchar *folder,
-    const GvBenchConfigKey *keys, gint n_keys, guint64 seed, guint64 *bytes, GError **error)
+gv_random_checkpoint_write (const gchar *template_dir, const gchar *folder,
+    const GvConfigKey *keys, gint n_keys, guint64 seed, guint64 *bytes, GError **error)
 {
   guint64 total = 0;
   if (!copy_tree (template_dir, folder, "", keys, n_keys, error))
@@ -545,7 +552,7 @@ gv_bench_checkpoint_write (const gchar *template_dir, const gchar *folder,
 }
 
 void
-gv_bench_checkpoint_remove (const gchar *folder)
+gv_random_checkpoint_remove (const gchar *folder)
 {
   GDir *dir = g_dir_open (folder, 0, NULL);
   if (dir != NULL) {
@@ -553,7 +560,7 @@ gv_bench_checkpoint_remove (const gchar *folder)
     while ((name = g_dir_read_name (dir)) != NULL) {
       gchar *path = g_build_filename (folder, name, NULL);
       if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-        gv_bench_checkpoint_remove (path);
+        gv_random_checkpoint_remove (path);
       else
         g_unlink (path);
       g_free (path);

@@ -1,0 +1,271 @@
+/* gv-train-model on a tiny recipe: every stage end to end, the folder loads in the elements'
+ * model loader and edits a clip; a stopped and resumed run ends with the bytes of an unstopped
+ * one; the fp16 export reads back as the fp32 weights rounded; recipe errors. */
+#include <math.h>
+#include <string.h>
+
+#include <gst/gst.h>
+
+#include "gv-test-files.h"
+#include "gv-test-util.h"
+#include "gv-train-export.h"
+#include "gv-train-pipeline.h"
+#include "gv-world-render.h"
+#include "genvideo/gv-target.h"
+#include "genvideo/gv-edit.h"
+#include "models/gv-safetensors.h"
+#include "models/gv-safetensors-write.h"
+
+#define SIZE 32
+#define FRAMES 3
+
+static const gchar tiny_recipe[] =
+    "[train]\n"
+    "image_size=32\n"
+    "unet_steps=4\n"
+    "unet_batch=2\n"
+    "unet_warmup=1\n"
+    "vae_steps=2\n"
+    "vae_batch=2\n"
+    "vae_warmup=1\n"
+    "vae_crop=16\n"
+    "clip_steps=2\n"
+    "clip_batch=4\n"
+    "clip_warmup=1\n"
+    "calibration_examples=4\n"
+    "[unet/config.json]\n"
+    "block_out_channels=[16, 16]\n"
+    "attention_head_dim=[2, 2]\n"
+    "down_block_types=[\"CrossAttnDownBlock2D\", \"DownBlock2D\"]\n"
+    "up_block_types=[\"UpBlock2D\", \"CrossAttnUpBlock2D\"]\n"
+    "norm_num_groups=8\n"
+    "sample_size=8\n"
+    "cross_attention_dim=16\n"
+    "projection_class_embeddings_input_dim=32\n"
+    "[vae/config.json]\n"
+    "block_out_channels=[8, 16, 16]\n"
+    "norm_num_groups=8\n"
+    "sample_size=32\n"
+    "[text_encoder/config.json]\n"
+    "hidden_size=16\n"
+    "intermediate_size=32\n"
+    "num_hidden_layers=1\n"
+    "projection_dim=16\n"
+    "[image_encoder/config.json]\n"
+    "hidden_size=16\n"
+    "intermediate_size=32\n"
+    "num_hidden_layers=1\n"
+    "image_size=16\n"
+    "patch_size=8\n"
+    "projection_dim=16\n"
+    "[feature_extractor/preprocessor_config.json]\n"
+    "crop_size={\"height\": 16, \"width\": 16}\n"
+    "size={\"shortest_edge\": 16}\n"
+    "[image_normalizer/config.json]\n"
+    "embedding_dim=16\n";
+
+/* trains the tiny recipe into a fresh scratch folder: WORK, OUT under it */
+static gchar *
+train (const gchar *extra, gint stop_after, const gchar *scratch, GError **error)
+{
+  g_autofree gchar *text = g_strconcat (tiny_recipe, extra ? extra : "", NULL);
+  g_autoptr (GvTrainRecipe) r = gv_train_recipe_new_from_data (text, error);
+  g_assert_nonnull (r);
+  g_autofree gchar *work = g_build_filename (scratch, "work", NULL);
+  gchar *out = g_build_filename (scratch, "out", NULL);
+  GvTrainOptions o = {
+    .work = work, .out = out, .template_dir = gv_test_default_model_dir (),
+    .checkpoint_seconds = 1e9, .resume = TRUE, .quiet = TRUE, .samples = 1,
+    .stop_after = stop_after, .command = "test",
+  };
+  if (!gv_train_pipeline_run (r, &o, error))
+    g_clear_pointer (&out, g_free);
+  return out;
+}
+
+static GBytes *
+file_bytes (const gchar *folder, const gchar *rel)
+{
+  g_autofree gchar *path = g_build_filename (folder, rel, NULL);
+  gchar *data;
+  gsize len;
+  g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+  return g_bytes_new_take (data, len);
+}
+
+static void
+test_end_to_end (void)
+{
+  GError *error = NULL;
+  g_autofree gchar *scratch = gv_test_scratch_dir ();
+  g_autofree gchar *out = train (NULL, 0, scratch, &error);
+  g_assert_no_error (error);
+
+  /* every file of the diffusers layout, weights in F16 */
+  static const gchar *files[] = {
+    "model_index.json", "scheduler/scheduler_config.json",
+    "image_noising_scheduler/scheduler_config.json",
+    "feature_extractor/preprocessor_config.json", "image_normalizer/config.json",
+    "image_normalizer/diffusion_pytorch_model.safetensors", "tokenizer/vocab.json",
+    "tokenizer/merges.txt", "text_encoder/config.json", "text_encoder/model.safetensors",
+    "image_encoder/config.json", "image_encoder/model.safetensors", "vae/config.json",
+    "vae/diffusion_pytorch_model.safetensors", "unet/config.json",
+    "unet/diffusion_pytorch_model.safetensors", "README.md", "curves.png", "samples.png",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++) {
+    g_autofree gchar *path = g_build_filename (out, files[i], NULL);
+    g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+    if (g_str_has_suffix (path, ".safetensors")) {
+      g_autoptr (GvSafetensors) st = gv_safetensors_open (path, &error);
+      g_assert_no_error (error);
+      for (guint k = 0; k < gv_safetensors_get_n_tensors (st); k++)
+        g_assert_cmpstr (gv_st_dtype_name (gv_safetensors_get_nth (st, k)->dtype), ==, "F16");
+    }
+  }
+  /* one row per UNet step in the log, finite losses */
+  g_autofree gchar *csv_path = g_build_filename (scratch, "work", "loss.csv", NULL);
+  g_autofree gchar *csv = NULL;
+  g_assert_true (g_file_get_contents (csv_path, &csv, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (csv, "\n", -1);
+  gint unet_rows = 0;
+  for (gint i = 1; lines[i] && lines[i][0]; i++) {
+    g_auto (GStrv) f = g_strsplit (lines[i], ",", -1);
+    g_assert_true (isfinite (g_ascii_strtod (f[2], NULL)));
+    unet_rows += strcmp (f[0], "unet") == 0;
+  }
+  g_assert_cmpint (unet_rows, ==, 4);
+
+  /* the elements' loader, then an edit through the gv_edit_* stages */
+  g_autoptr (GvModel) model = gv_model_get_shared (gv_test_device (), out, &error);
+  g_assert_no_error (error);
+  GvWorldClip *wc = gv_world_clip_new (3, 0, SIZE, SIZE, FRAMES);
+  GvWorldRender *wr = gv_world_render (wc);
+  GvPicture frames[FRAMES];
+  for (gint f = 0; f < FRAMES; f++)
+    frames[f] = (GvPicture) { wr->source + f * SIZE * SIZE * 3, SIZE * 3 };
+  GvClip *clip = gv_clip_new (FRAMES, SIZE, SIZE);
+  g_assert_true (gv_clip_lock (clip, NULL, NULL));
+  GvEditEnv env = { .seed = 5 };
+  g_assert_true (gv_edit_prepare_source (clip, model, &env, frames, GV_PIXELS_RGB,
+          wr->source_prompt, NULL, &error));
+  g_autofree guint8 *target = gv_target_foreground (wr->target, SIZE, SIZE, SIZE * 4, NULL, 0,
+      NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (gv_edit_set_target (clip, &env, wr->target_prompt, target, SIZE, SIZE,
+          SIZE * 3, &error));
+  g_assert_true (gv_edit_invert (clip, &env, 2, &error));
+  GvMaskParams mp = { 2, 3.0f, 0.5f, 3.0f, 0 };
+  g_assert_true (gv_edit_compute_masks (clip, &env, &mp, &error));
+  GvCorrectParams cp = { .steps = 2, .guidance_scale = 3.0f, .correction_steps = 1,
+    .weight_prev = 0.25f, .weight_current = 0.5f, .weight_next = 0.25f,
+    .preserve_background = TRUE };
+  g_autofree gfloat *edited = gv_edit_generate (clip, &env, &cp, NULL, NULL, &error);
+  g_assert_no_error (error);
+  /* a tiny model's pictures: only finite, and not one flat value */
+  gint varied = 0;
+  for (gint i = 0; i < FRAMES * 3 * SIZE * SIZE; i++) {
+    g_assert_true (isfinite (edited[i]));
+    varied += edited[i] != edited[0];
+  }
+  g_assert_cmpint (varied, >, 0);
+  gv_clip_unlock (clip);
+  gv_clip_unref (clip);
+  gv_world_render_free (wr);
+  gv_world_clip_free (wc);
+}
+
+static void
+test_resume_matches (void)
+{
+  GError *error = NULL;
+  g_autofree gchar *a = gv_test_scratch_dir (), *b = gv_test_scratch_dir ();
+  g_autofree gchar *whole = train (NULL, 0, a, &error);
+  g_assert_no_error (error);
+
+  /* stopped twice: after the first CLIP step, then inside the UNet stage (each stage's loop
+   * stops after 2 steps of the session: CLIP and VAE finish), then finished */
+  g_assert_null (train (NULL, 1, b, &error));
+  g_assert_error (error, GV_ERROR, GV_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_null (train (NULL, 2, b, &error));
+  g_assert_error (error, GV_ERROR, GV_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_autofree gchar *resumed = train (NULL, 0, b, &error);
+  g_assert_no_error (error);
+
+  static const gchar *rel[] = {
+    "unet/diffusion_pytorch_model.safetensors", "vae/config.json",
+    "vae/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors",
+    "image_encoder/model.safetensors", "image_normalizer/diffusion_pytorch_model.safetensors",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (rel); i++) {
+    g_autoptr (GBytes) x = file_bytes (whole, rel[i]);
+    g_autoptr (GBytes) y = file_bytes (resumed, rel[i]);
+    g_assert_true (g_bytes_equal (x, y));
+  }
+  g_autofree gchar *wa = g_build_filename (a, "work", NULL);
+  g_autofree gchar *wb = g_build_filename (b, "work", NULL);
+  g_autoptr (GBytes) la = file_bytes (wa, "loss.csv");
+  g_autoptr (GBytes) lb = file_bytes (wb, "loss.csv");
+  /* the losses (not the seconds) are the same step by step */
+  g_auto (GStrv) ra = g_strsplit (g_bytes_get_data (la, NULL), "\n", -1);
+  g_auto (GStrv) rb = g_strsplit (g_bytes_get_data (lb, NULL), "\n", -1);
+  g_assert_cmpuint (g_strv_length (ra), ==, g_strv_length (rb));
+  for (gint i = 1; ra[i] && ra[i][0]; i++) {
+    g_auto (GStrv) fa = g_strsplit (ra[i], ",", -1);
+    g_auto (GStrv) fb = g_strsplit (rb[i], ",", -1);
+    g_assert_cmpstr (fa[0], ==, fb[0]);
+    g_assert_cmpstr (fa[1], ==, fb[1]);
+    g_assert_cmpstr (fa[2], ==, fb[2]);
+  }
+
+  /* another recipe in the same work folder is refused */
+  g_assert_null (train ("[train]\nunet_lr=1e-3\n", 0, b, &error));
+  g_assert_error (error, GV_ERROR, GV_ERROR_INVALID);
+  g_clear_error (&error);
+}
+
+static void
+test_export_fp16 (void)
+{
+  GError *error = NULL;
+  g_autofree gchar *scratch = gv_test_scratch_dir ();
+  g_autofree gchar *src = g_build_filename (scratch, "w.safetensors", NULL);
+  g_autofree gchar *dst = g_build_filename (scratch, "h.safetensors", NULL);
+  enum { N = 4099 };
+  g_autofree gfloat *v = gv_test_random (N, 11, -2.0f, 2.0f);
+  /* the corners of the format: halfway cases, subnormals, overflow, signed zero */
+  static const gfloat special[] = { 0.0f, -0.0f, 1.0f, 65504.0f, 65520.0f, 1e6f, -1e6f,
+    6.1e-5f, 5.96e-8f, 2.98e-8f, 2.99e-8f, 1e-10f, 1.00048828125f, 1.00146484375f,
+    -3.0517578e-5f, 0.33333334f };
+  memcpy (v, special, sizeof special);
+  for (gint i = G_N_ELEMENTS (special); i < 200; i++)
+    v[i] *= (gfloat) pow (2.0, (i % 40) - 30);   /* every exponent of the half range */
+  g_autoptr (GvStWriter) w = gv_st_writer_new ();
+  gv_st_writer_add (w, "a.weight", 2, (const gint64[]) { 1, N }, v);
+  g_assert_true (gv_st_writer_write (w, src, &error));
+  g_assert_true (gv_train_export_weights (src, dst, &error));
+  g_assert_no_error (error);
+
+  g_autoptr (GvSafetensors) st = gv_safetensors_open (dst, &error);
+  g_assert_no_error (error);
+  const GvStTensor *t = gv_safetensors_lookup (st, "a.weight");
+  g_assert_nonnull (t);
+  g_assert_cmpstr (gv_st_dtype_name (t->dtype), ==, "F16");
+  g_autofree gfloat *back = gv_safetensors_read_f32 (st, t);
+  for (gint i = 0; i < N; i++) {
+    gfloat want = (gfloat) (_Float16) v[i];   /* the compiler's round to nearest even */
+    g_assert_cmpmem (&back[i], 4, &want, 4);
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  gst_init (&argc, &argv);
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/train/export-fp16", test_export_fp16);
+  g_test_add_func ("/train/end-to-end", test_end_to_end);
+  g_test_add_func ("/train/resume-matches", test_resume_matches);
+  return g_test_run ();
+}

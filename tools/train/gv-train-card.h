@@ -1,0 +1,22 @@
+/* The model card of a trained checkpoint (README.md in the output folder, beside copies of
+ * the loss curves and the sample grid): data, recipe, the exact command, per-stage steps,
+ * final losses and time, sizes, limits. */
+#pragma once
+
+#include "gv-train-run.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  const gchar *command;       /* may be NULL */
+  GvTrainRecipe *recipe;
+  GvTrainRun *run;
+  guint64 bytes;              /* of the exported folder */
+  gdouble session_seconds;
+  const gchar *curves;        /* PNG paths (copied next to the card), samples may be NULL */
+  const gchar *samples;
+} GvTrainCard;
+
+gboolean gv_train_card_write (const GvTrainCard *card, const gchar *folder, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,70 @@
+#include <errno.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "gv-train-export.h"
+#include "models/gv-safetensors.h"
+#include "models/gv-safetensors-write.h"
+
+gboolean
+gv_train_export_weights (const gchar *src, const gchar *dst, GError **error)
+{
+  g_autoptr (GvSafetensors) st = gv_safetensors_open (src, error);
+  if (st == NULL)
+    return FALSE;
+  g_autoptr (GvStWriter) w = gv_st_writer_new ();
+  gv_st_writer_set_f16 (w, TRUE);
+  gv_st_writer_set_metadata (w, "format", "pt");
+  for (guint i = 0; i < gv_safetensors_get_n_tensors (st); i++) {
+    const GvStTensor *t = gv_safetensors_get_nth (st, i);
+    if (!gv_st_dtype_is_float (t->dtype)) {
+      g_set_error (error, GV_ERROR, GV_ERROR_INVALID, "%s: tensor %s is not a float tensor",
+          src, t->name);
+      return FALSE;
+    }
+    g_autofree gfloat *values = gv_safetensors_read_f32 (st, t);
+    gv_st_writer_add (w, t->name, t->ndim, t->shape, values);
+  }
+  return gv_st_writer_write (w, dst, error);
+}
+
+static gboolean
+copy_file (const gchar *src, const gchar *dst, GError **error)
+{
+  g_autofree gchar *text = NULL;
+  gsize len;
+  return g_file_get_contents (src, &text, &len, error) &&
+      g_file_set_contents (dst, text, (gssize) len, error);
+}
+
+gboolean
+gv_train_export (const gchar *src, const gchar *dst, guint64 *bytes, GError **error)
+{
+  if (g_mkdir_with_parents (dst, 0755) != 0) {
+    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "%s: cannot create: %s",
+        dst, g_strerror (errno));
+    return FALSE;
+  }
+  g_autoptr (GDir) dir = g_dir_open (src, 0, error);
+  if (dir == NULL)
+    return FALSE;
+  const gchar *name;
+  while ((name = g_dir_read_name (dir)) != NULL) {
+    g_autofree gchar *s = g_build_filename (src, name, NULL);
+    g_autofree gchar *d = g_build_filename (dst, name, NULL);
+    gboolean ok;
+    if (g_file_test (s, G_FILE_TEST_IS_DIR))
+      ok = gv_train_export (s, d, bytes, error);
+    else if (g_str_has_suffix (name, ".safetensors"))
+      ok = gv_train_export_weights (s, d, error);
+    else
+      ok = copy_file (s, d, error);
+    if (!ok)
+      return FALSE;
+    GStatBuf sb;
+    if (bytes != NULL && !g_file_test (d, G_FILE_TEST_IS_DIR) && g_stat (d, &sb) == 0)
+      *bytes += (guint64) sb.st_size;
+  }
+  return TRUE;
+}

@@ -1,0 +1,18 @@
+/* The trained checkpoint out of the work folder: the fp32 model folder copied into the
+ * diffusers layout with every weight stored as F16 (the loader converts it back), configs and
+ * tokenizer as they are. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Copies @src (a checkpoint folder) to @dst (created; files of the same names replaced),
+ * every *.safetensors file rewritten with F16 storage. *@bytes (may be NULL) gets the size of
+ * the folder written. */
+gboolean gv_train_export (const gchar *src, const gchar *dst, guint64 *bytes, GError **error);
+
+/* Rewrites the safetensors file @src as @dst with every float tensor in F16 (metadata kept). */
+gboolean gv_train_export_weights (const gchar *src, const gchar *dst, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,25 @@
+/* The whole training of gv-train-model, stage after stage, each skipped when the work folder
+ * says it is done: the initial random checkpoint of the recipe's sizes, tokenizer, CLIP,
+ * normaliser statistics, VAE, latent scaling factor, UNet; then the export (fp16), the loss
+ * curves and the sample grid. */
+#pragma once
+
+#include "gv-train-recipe.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  const gchar *work, *out;
+  const gchar *template_dir;    /* the checkpoint whose configs the recipe edits */
+  gdouble checkpoint_seconds;
+  gboolean resume;              /* FALSE: a work folder with checkpoints is an error */
+  gboolean quiet;
+  gint samples;                 /* captions in the sample grid (0: none) */
+  gint stop_after;              /* tests: stop after this many steps of this session (0: no) */
+  const gchar *command;         /* for the model card; may be NULL */
+} GvTrainOptions;
+
+gboolean gv_train_pipeline_run (GvTrainRecipe *recipe, const GvTrainOptions *opts,
+    GError **error);
+
+G_END_DECLS

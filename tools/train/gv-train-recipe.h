@@ -1,0 +1,62 @@
+/* A training recipe: the sizes of every network (config keys replaced in the template
+ * checkpoint's configs) and the schedule of every stage, as a small key file:
+ *
+ *   [train]                       seed, image size, per-stage steps, batches, learning rates
+ *   [unet/config.json]            key = JSON value, one line per replaced config key
+ *   [vae/config.json] ...
+ *
+ * gv_train_recipe_new_default () is the recipe of models/genvideo-shapes; a file given to
+ * gv-train-model replaces any of its keys. */
+#pragma once
+
+#include <glib.h>
+
+#include "gv-random-checkpoint.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  GV_STAGE_TOKENIZER,
+  GV_STAGE_CLIP,
+  GV_STAGE_VAE,
+  GV_STAGE_UNET,
+  GV_N_STAGES
+} GvTrainStage;
+
+typedef struct {
+  gint steps, batch;
+  gdouble lr;
+  gint warmup;          /* steps of linear learning-rate warm-up */
+} GvStageRecipe;
+
+typedef struct {
+  GKeyFile *file;
+  guint64 seed;
+  gint image_size;                    /* world frames, square */
+  GvStageRecipe stage[GV_N_STAGES];
+  gint vae_crop;                      /* the VAE trains on square crops of this size */
+  gint calibration_examples;          /* images for the normaliser's and the latents' stats */
+  gdouble text_dropout, image_dropout, object_image_share;
+  /* the config keys, for gv_random_checkpoint_write () */
+  GvConfigKey *keys;
+  gint n_keys;
+} GvTrainRecipe;
+
+const gchar *gv_train_stage_name (GvTrainStage stage);
+
+/* The default recipe with the keys of @path (may be NULL) on top. */
+GvTrainRecipe *gv_train_recipe_load (const gchar *path, GError **error);
+/* The same from the text of a recipe file (the default's on top of which it goes). */
+GvTrainRecipe *gv_train_recipe_new_from_data (const gchar *text, GError **error);
+/* Scales every stage's steps by @factor (at least 1 step each): --budget. */
+void gv_train_recipe_scale_steps (GvTrainRecipe *r, gdouble factor);
+/* Sets [train] @key to @value (an option given on the command line) and reads it back. */
+gboolean gv_train_recipe_set (GvTrainRecipe *r, const gchar *key, const gchar *value,
+    GError **error);
+/* The whole recipe as a key file (what the work folder keeps and the model card shows). */
+gchar *gv_train_recipe_to_data (GvTrainRecipe *r);
+void gv_train_recipe_free (GvTrainRecipe *r);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GvTrainRecipe, gv_train_recipe_free)
+
+G_END_DECLS

@@ -1,0 +1,20 @@
+/* Stage 4: the UNet from scratch on images of the world (GV_TRAIN_ALL, no temporal layers,
+ * one frame per example). Per example: the frame's latents noised at a random timestep and
+ * the scheduler's target (v-prediction); the caption's text embedding (the empty prompt with
+ * probability text_dropout); unCLIP class labels of the frame's image embedding, or with
+ * probability object_image_share of the object-only image (the edit conditions on a target
+ * object image), noised at a random level of the image noising schedule (zeros with
+ * probability image_dropout): StableUnCLIPImg2ImgPipeline's conditioning, with the dropout
+ * that classifier-free guidance needs. */
+#pragma once
+
+#include "gv-train-run.h"
+
+G_BEGIN_DECLS
+
+#define GV_TRAIN_STREAM_UNET 4
+
+/* Trains the UNet of the checkpoint in WORK/model and writes it back there. */
+gboolean gv_train_unet (GvTrainRun *run, GvDevice *dev, GError **error);
+
+G_END_DECLS
