@@ -160,7 +160,8 @@ gv_unet_trainer_step (GvUNetTrainer *tr, GvCmd *cmd, GvTensor *noisy_latents, gi
     .class_labels = class_labels,
   };
   GvGrads g = { grad_of, tr };
-  gv_unet_forward_backward (tr->unet, cmd, noisy_latents, &in, &g, mse_grad, &loss);
+  gv_unet_forward_backward (tr->unet, cmd, noisy_latents, &in, &g, tr->recompute, mse_grad,
+      &loss);
   /* the norm with max_norm +inf gives factor 1: no clipping */
   gv_op_clip_grad_norm (cmd, tr->clip, (GvTensor *const *) tr->grads->pdata, tr->grads->len,
       max_grad_norm > 0 ? max_grad_norm : G_MAXFLOAT);
