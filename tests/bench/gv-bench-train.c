@@ -1,11 +1,13 @@
-/* gv-bench-train: one Tune-A-Video training step of the inflated UNet (forward, backward with
- * per-block recompute, clipping, AdamW; gv-unet-train.h) against one forward pass of the same
- * model in the same run, and the peak device memory of each, on the shipped tiny checkpoint, the
- * mid-size configuration (gv-bench-edit's) and the real SD-2.1-unCLIP size with random weights.
- * Not a test: figures for docs/performance.md.
+/* gv-bench-train: one Tune-A-Video training step of the inflated UNet (forward, backward,
+ * clipping, AdamW; gv-unet-train.h), with per-block recompute and without, against one forward
+ * pass of the same model in the same run, and the peak device memory of each, on the shipped
+ * tiny checkpoint, the mid-size configuration (gv-bench-edit's) and the real SD-2.1-unCLIP size with random weights.
+ * Not a test: figures for docs/performance.md. GENVIDEO_PROFILE=1 adds the per-kernel time of
+ * each phase's last run.
  *
  *   gv-bench-train [--frames F] [--latent S] [--runs N] [--which tiny,mid,real]
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +36,86 @@ now_ms (void)
   return g_get_monotonic_time () / 1000.0;
 }
 
+/* with GENVIDEO_PROFILE=1: the per-kernel table of the last run of a phase */
+static void
+profile_start (GvDevice *dev, gint r, gint runs)
+{
+  if (r == runs)
+    gv_device_reset_profile (dev);
+}
+
+static void
+profile_print (GvDevice *dev, const gchar *model, const gchar *phase)
+{
+  gchar *report = gv_device_profile_report (dev);
+  if (report != NULL)
+    g_print ("--- %s, %s ---\n%s", model, phase, report);
+  g_free (report);
+}
+
+/* One phase's figures: the best time of the runs after the first (all of them with --runs 0),
+ * the peak device memory and the memory resident before it. */
+typedef struct {
+  gdouble ms;
+  guint64 peak, resident;
+  gfloat loss;
+} Phase;
+
+static void
+time_forward (GvDevice *dev, const gchar *name, GvUNet *unet, GvTensor *sample,
+    const GvUNetInputs *in, gint runs, Phase *ph)
+{
+  GError *error = NULL;
+  guint64 blocks, block_peak;
+  ph->ms = G_MAXDOUBLE;
+  gv_device_get_memory_stats (dev, &ph->resident, NULL, NULL, NULL);
+  for (gint r = 0; r <= runs; r++) {
+    GvCmd *cmd = gv_cmd_new (dev);
+    gv_device_reset_peak_memory (dev);
+    profile_start (dev, r, runs);
+    gdouble t0 = now_ms ();
+    GvTensor *out = gv_unet_forward (unet, cmd, sample, in);
+    gv_tensor_unref (out);
+    if (!gv_cmd_finish (cmd, &error))
+      g_error ("gv-bench-train: %s", error->message);
+    if (r > 0 || runs == 0)
+      ph->ms = MIN (ph->ms, now_ms () - t0);
+    gv_device_get_memory_stats (dev, NULL, &ph->peak, &blocks, &block_peak);
+    gv_cmd_free (cmd);
+  }
+  profile_print (dev, name, "forward");
+}
+
+static void
+time_step (GvDevice *dev, const gchar *name, GvUNet *unet, GvUNetTemporal *temporal,
+    GvTensor *sample, const GvUNetInputs *in, GvTensor *target, gboolean recompute, gint runs,
+    Phase *ph)
+{
+  GError *error = NULL;
+  GvAdamWParams opt = GV_ADAMW_PARAMS_DEFAULT;
+  GvUNetTrainer *tr = gv_unet_trainer_new (unet, temporal, GV_TRAIN_TAV, &opt, recompute,
+      &error);
+  if (tr == NULL)
+    g_error ("gv-bench-train: %s", error->message);
+  /* what stays between steps: weights, temporal layers, inputs, the trainer's state */
+  gv_device_get_memory_stats (dev, &ph->resident, NULL, NULL, NULL);
+  ph->ms = G_MAXDOUBLE;
+  for (gint r = 0; r <= runs; r++) {
+    GvCmd *cmd = gv_cmd_new (dev);
+    profile_start (dev, r, runs);
+    gdouble t0 = now_ms ();
+    if (!gv_unet_trainer_step (tr, cmd, sample, in->frames, in->timesteps,
+            in->encoder_hidden_states, in->class_labels, target, 1.0f, &ph->loss, NULL, &error))
+      g_error ("gv-bench-train: %s", error->message);
+    if (r > 0 || runs == 0)
+      ph->ms = MIN (ph->ms, now_ms () - t0);
+    gv_cmd_free (cmd);
+  }
+  ph->peak = gv_unet_trainer_get_peak_memory (tr);
+  profile_print (dev, name, recompute ? "step with recompute" : "step without recompute");
+  gv_unet_trainer_free (tr);
+}
+
 static void
 bench (GvDevice *dev, const gchar *name, GvUNet *unet, gint frames, gint latent, gint runs)
 {
@@ -53,45 +135,22 @@ bench (GvDevice *dev, const gchar *name, GvUNet *unet, gint frames, gint latent,
   gfloat t = 500;
   GvUNetInputs in = { .frames = frames, .temporal = temporal, .timesteps = &t,
     .encoder_hidden_states = ehs, .class_labels = labels };
-  gdouble fwd = G_MAXDOUBLE, stp = G_MAXDOUBLE;
-  guint64 bytes, fwd_peak = 0, blocks, block_peak;
+  Phase fwd, rec, keep;
 
-  /* the first run of each compiles its kernels: the best of the others (at least one) */
-  for (gint r = 0; r < runs + 1; r++) {
-    GvCmd *cmd = gv_cmd_new (dev);
-    gv_device_reset_peak_memory (dev);
-    gdouble t0 = now_ms ();
-    GvTensor *out = gv_unet_forward (unet, cmd, sample, &in);
-    gv_tensor_unref (out);
-    if (!gv_cmd_finish (cmd, &error))
-      g_error ("gv-bench-train: %s", error->message);
-    if (r > 0)
-      fwd = MIN (fwd, now_ms () - t0);
-    gv_device_get_memory_stats (dev, &bytes, &fwd_peak, &blocks, &block_peak);
-    gv_cmd_free (cmd);
-  }
-  GvAdamWParams opt = GV_ADAMW_PARAMS_DEFAULT;
-  GvUNetTrainer *tr = gv_unet_trainer_new (unet, temporal, GV_TRAIN_TAV, &opt, TRUE, &error);
-  if (tr == NULL)
-    g_error ("gv-bench-train: %s", error->message);
-  /* what stays between steps: weights, temporal layers, inputs, the trainer's state */
-  guint64 resident;
-  gv_device_get_memory_stats (dev, &resident, NULL, NULL, NULL);
-  gfloat loss = 0;
-  for (gint r = 0; r < runs + 1; r++) {
-    GvCmd *cmd = gv_cmd_new (dev);
-    gdouble t0 = now_ms ();
-    if (!gv_unet_trainer_step (tr, cmd, sample, frames, &t, ehs, labels, target, 1.0f, &loss,
-            NULL, &error))
-      g_error ("gv-bench-train: %s", error->message);
-    if (r > 0)
-      stp = MIN (stp, now_ms () - t0);
-    gv_cmd_free (cmd);
-  }
-  g_print ("%-6s %2d x %3d x %-3d %10.0f %10.0f %6.2fx %12.1f %12.1f %12.1f %8.4f\n", name,
-      frames, latent, latent, fwd, stp, stp / fwd, fwd_peak / 1048576.0,
-      gv_unet_trainer_get_peak_memory (tr) / 1048576.0, resident / 1048576.0, loss);
-  gv_unet_trainer_free (tr);
+  /* each phase on its own line as it ends (the real size takes long on a CPU), the summary
+   * after them */
+  time_forward (dev, name, unet, sample, &in, runs, &fwd);
+  g_print ("# %s forward: %.0f ms, peak %.1f MiB\n", name, fwd.ms, fwd.peak / 1048576.0);
+  time_step (dev, name, unet, temporal, sample, &in, target, FALSE, runs, &keep);
+  g_print ("# %s step without recompute: %.0f ms, peak %.1f MiB, resident %.1f MiB\n", name,
+      keep.ms, keep.peak / 1048576.0, keep.resident / 1048576.0);
+  time_step (dev, name, unet, temporal, sample, &in, target, TRUE, runs, &rec);
+  g_print ("# %s step with recompute: %.0f ms, peak %.1f MiB, resident %.1f MiB\n", name,
+      rec.ms, rec.peak / 1048576.0, rec.resident / 1048576.0);
+  g_print ("%-5s %2d x %3d x %-3d %9.0f %9.0f %6.2fx %9.0f %6.2fx %9.1f %9.1f %9.1f %9.1f "
+      "%8.4f\n", name, frames, latent, latent, fwd.ms, rec.ms, rec.ms / fwd.ms, keep.ms,
+      keep.ms / fwd.ms, fwd.peak / 1048576.0, rec.peak / 1048576.0, keep.peak / 1048576.0,
+      rec.resident / 1048576.0, rec.loss);
   gv_tensor_unref (sample);
   gv_tensor_unref (target);
   gv_tensor_unref (ehs);
@@ -119,14 +178,16 @@ main (int argc, char **argv)
   GOptionEntry entries[] = {
     { "frames", 0, 0, G_OPTION_ARG_INT, &frames, "Frames of the clip (default 2)", "F" },
     { "latent", 0, 0, G_OPTION_ARG_INT, &latent, "Latent size (default 64)", "S" },
-    { "runs", 0, 0, G_OPTION_ARG_INT, &runs, "Timed runs after the first (default 1)", "N" },
+    { "runs", 0, 0, G_OPTION_ARG_INT, &runs, "Timed runs after the first (default 1; 0: "
+          "only the first, kernel compilation included)", "N" },
     { "which", 0, 0, G_OPTION_ARG_STRING, &which, "Models: tiny,mid,real", "LIST" },
     { NULL }
   };
   GError *error = NULL;
+  setvbuf (stdout, NULL, _IOLBF, 0);
   GOptionContext *ctx = g_option_context_new ("- a UNet training step against a forward");
   g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error) || runs < 1 || frames < 1) {
+  if (!g_option_context_parse (ctx, &argc, &argv, &error) || runs < 0 || frames < 1) {
     g_printerr ("gv-bench-train: %s\n", error ? error->message : "bad --runs or --frames");
     return 2;
   }
@@ -136,8 +197,11 @@ main (int argc, char **argv)
     g_printerr ("gv-bench-train: %s\n", error->message);
     return 1;
   }
-  g_print ("%-6s %-14s %10s %10s %7s %12s %12s %12s %8s\n", "model", "F x h x w", "fwd ms",
-      "step ms", "ratio", "fwd peak MiB", "step peak MiB", "resident MiB", "loss");
+  /* step: with per-block recompute; keep: without (every block's inside kept); peaks and
+   * resident (weights, inputs, trainer state) in MiB */
+  g_print ("%-5s %-14s %9s %9s %7s %9s %7s %9s %9s %9s %9s %8s\n", "model", "F x h x w",
+      "fwd ms", "step ms", "ratio", "keep ms", "ratio", "fwd peak", "step peak", "keep peak",
+      "resident", "loss");
   if (strstr (which, "tiny") != NULL) {
     gchar *folder = g_build_filename (GV_BENCH_TINY_MODEL, "unet", NULL);
     GvCheckpointConfig *cfg = gv_checkpoint_config_load (GV_BENCH_TINY_MODEL, &error);
