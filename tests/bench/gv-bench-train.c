@@ -6,6 +6,7 @@
  * each phase's last run.
  *
  *   gv-bench-train [--frames F] [--latent S] [--runs N] [--which tiny,mid,real]
+ *       [--phases forward,keep,recompute]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +133,9 @@ time_step (GvDevice *dev, const gchar *name, GvUNet *unet, GvUNetTemporal *tempo
   gv_unet_trainer_free (tr);
 }
 
+/* which phases run (--phases): all three by default */
+static gboolean do_forward = TRUE, do_keep = TRUE, do_recompute = TRUE;
+
 static void
 bench (GvDevice *dev, const gchar *name, GvUNet *unet, gint frames, gint latent, gint runs)
 {
@@ -151,25 +155,34 @@ bench (GvDevice *dev, const gchar *name, GvUNet *unet, gint frames, gint latent,
   gfloat t = 500;
   GvUNetInputs in = { .frames = frames, .temporal = temporal, .timesteps = &t,
     .encoder_hidden_states = ehs, .class_labels = labels };
-  Phase fwd, rec, keep;
+  Phase fwd = { 0 }, rec = { 0 }, keep = { 0 };
 
   /* each phase on its own line as it ends (the real size takes long on a CPU), the summary
-   * after them */
-  time_forward (dev, name, unet, sample, &in, runs, &fwd);
-  g_print ("# %s forward: %.0f ms (CPU %.0f ms), peak %.1f MiB\n", name, fwd.ms, fwd.cpu,
-      fwd.peak / 1048576.0);
-  time_step (dev, name, unet, temporal, sample, &in, target, FALSE, runs, &keep);
-  g_print ("# %s step without recompute: %.0f ms (CPU %.0f ms), peak %.1f MiB, resident %.1f "
-      "MiB\n", name, keep.ms, keep.cpu, keep.peak / 1048576.0, keep.resident / 1048576.0);
-  time_step (dev, name, unet, temporal, sample, &in, target, TRUE, runs, &rec);
-  g_print ("# %s step with recompute: %.0f ms (CPU %.0f ms), peak %.1f MiB, resident %.1f "
-      "MiB\n", name, rec.ms, rec.cpu, rec.peak / 1048576.0, rec.resident / 1048576.0);
-  g_print ("# %s CPU-time ratios: step %.2fx, without recompute %.2fx\n", name,
-      rec.cpu / fwd.cpu, keep.cpu / fwd.cpu);
-  g_print ("%-5s %2d x %3d x %-3d %9.0f %9.0f %6.2fx %9.0f %6.2fx %9.1f %9.1f %9.1f %9.1f "
-      "%8.4f\n", name, frames, latent, latent, fwd.ms, rec.ms, rec.ms / fwd.ms, keep.ms,
-      keep.ms / fwd.ms, fwd.peak / 1048576.0, rec.peak / 1048576.0, keep.peak / 1048576.0,
-      rec.resident / 1048576.0, rec.loss);
+   * (ratios against the forward) after them */
+  if (do_forward) {
+    time_forward (dev, name, unet, sample, &in, runs, &fwd);
+    g_print ("# %s forward: %.0f ms (CPU %.0f ms), peak %.1f MiB\n", name, fwd.ms, fwd.cpu,
+        fwd.peak / 1048576.0);
+  }
+  if (do_keep) {
+    time_step (dev, name, unet, temporal, sample, &in, target, FALSE, runs, &keep);
+    g_print ("# %s step without recompute: %.0f ms (CPU %.0f ms), peak %.1f MiB, resident "
+        "%.1f MiB\n", name, keep.ms, keep.cpu, keep.peak / 1048576.0,
+        keep.resident / 1048576.0);
+  }
+  if (do_recompute) {
+    time_step (dev, name, unet, temporal, sample, &in, target, TRUE, runs, &rec);
+    g_print ("# %s step with recompute: %.0f ms (CPU %.0f ms), peak %.1f MiB, resident %.1f "
+        "MiB\n", name, rec.ms, rec.cpu, rec.peak / 1048576.0, rec.resident / 1048576.0);
+  }
+  if (do_forward && (do_keep || do_recompute)) {
+    g_print ("# %s CPU-time ratios: step %.2fx, without recompute %.2fx\n", name,
+        rec.cpu / fwd.cpu, keep.cpu / fwd.cpu);
+    g_print ("%-5s %2d x %3d x %-3d %9.0f %9.0f %6.2fx %9.0f %6.2fx %9.1f %9.1f %9.1f %9.1f "
+        "%8.4f\n", name, frames, latent, latent, fwd.ms, rec.ms, rec.ms / fwd.ms, keep.ms,
+        keep.ms / fwd.ms, fwd.peak / 1048576.0, rec.peak / 1048576.0, keep.peak / 1048576.0,
+        MAX (rec.resident, keep.resident) / 1048576.0, do_recompute ? rec.loss : keep.loss);
+  }
   gv_tensor_unref (sample);
   gv_tensor_unref (target);
   gv_tensor_unref (ehs);
@@ -193,13 +206,15 @@ int
 main (int argc, char **argv)
 {
   gint frames = 2, latent = 64, runs = 1;
-  const gchar *which = "tiny,mid,real";
+  const gchar *which = "tiny,mid,real", *phases = "forward,keep,recompute";
   GOptionEntry entries[] = {
     { "frames", 0, 0, G_OPTION_ARG_INT, &frames, "Frames of the clip (default 2)", "F" },
     { "latent", 0, 0, G_OPTION_ARG_INT, &latent, "Latent size (default 64)", "S" },
     { "runs", 0, 0, G_OPTION_ARG_INT, &runs, "Timed runs after the first (default 1; 0: "
           "only the first, kernel compilation included)", "N" },
     { "which", 0, 0, G_OPTION_ARG_STRING, &which, "Models: tiny,mid,real", "LIST" },
+    { "phases", 0, 0, G_OPTION_ARG_STRING, &phases, "Phases: forward,keep (step without "
+          "recompute),recompute (default: all; the ratios need the forward)", "LIST" },
     { NULL }
   };
   GError *error = NULL;
@@ -211,6 +226,9 @@ main (int argc, char **argv)
     return 2;
   }
   g_option_context_free (ctx);
+  do_forward = strstr (phases, "forward") != NULL;
+  do_keep = strstr (phases, "keep") != NULL;
+  do_recompute = strstr (phases, "recompute") != NULL;
   GvDevice *dev = gv_device_get_shared (-1, &error);
   if (dev == NULL) {
     g_printerr ("gv-bench-train: %s\n", error->message);
