@@ -48,14 +48,32 @@ conv1_with_embedding (GvResnet *r, GvCmd *cmd, GvTensor *h, const GvResnetEmb *e
   return out;
 }
 
-GvTensor *
-gv_resnet_forward (GvResnet *r, GvCmd *cmd, GvTensor *x, const GvResnetEmb *emb, gint frames)
+/* h2 = norm2 (conv1 (norm1 (x)) + embedding); @keep (or NULL) gets h, h1 and h2 */
+static GvTensor *
+inside (GvResnet *r, GvCmd *cmd, GvTensor *x, const GvResnetEmb *emb, gint frames,
+    GvResnetInside *keep)
 {
   GvTensor *h = gv_group_norm_apply (&r->norm1, cmd, x, frames, TRUE);
   GvTensor *h1 = conv1_with_embedding (r, cmd, h, emb);
-  gv_tensor_unref (h);
+  if (keep != NULL)
+    keep->h = h;
+  else
+    gv_tensor_unref (h);
   GvTensor *h2 = gv_group_norm_apply (&r->norm2, cmd, h1, frames, TRUE);
-  gv_tensor_unref (h1);
+  if (keep != NULL) {
+    keep->h1 = h1;
+    keep->h2 = gv_tensor_ref (h2);
+  } else {
+    gv_tensor_unref (h1);
+  }
+  return h2;
+}
+
+static GvTensor *
+forward (GvResnet *r, GvCmd *cmd, GvTensor *x, const GvResnetEmb *emb, gint frames,
+    GvResnetInside *keep)
+{
+  GvTensor *h2 = inside (r, cmd, x, emb, frames, keep);
   GvTensor *shortcut = r->conv_shortcut.weight ?
       gv_conv2d_apply (&r->conv_shortcut, cmd, x, NULL, GV_ACT_NONE, NULL) : gv_tensor_ref (x);
   GvTensor *out = gv_conv2d_apply (&r->conv2, cmd, h2, NULL, GV_ACT_NONE, shortcut);
@@ -64,18 +82,54 @@ gv_resnet_forward (GvResnet *r, GvCmd *cmd, GvTensor *x, const GvResnetEmb *emb,
   return out;
 }
 
+GvTensor *
+gv_resnet_forward (GvResnet *r, GvCmd *cmd, GvTensor *x, const GvResnetEmb *emb, gint frames)
+{
+  return forward (r, cmd, x, emb, frames, NULL);
+}
+
+/* the embedding a training step adds (none without emb_silu or time_emb_proj) */
+static const GvResnetEmb *
+train_emb (GvResnet *r, GvResnetEmb *emb, GvTensor *emb_silu)
+{
+  emb->emb_silu = emb_silu;
+  return emb_silu != NULL && r->time_emb_proj.weight != NULL ? emb : NULL;
+}
+
+GvTensor *
+gv_resnet_forward_train (GvResnet *r, GvCmd *cmd, GvTensor *x, GvTensor *emb_silu,
+    gint frames, GvResnetInside *keep)
+{
+  GvResnetEmb emb = { NULL };
+  return forward (r, cmd, x, train_emb (r, &emb, emb_silu), frames, keep);
+}
+
+void
+gv_resnet_inside_clear (GvResnetInside *in)
+{
+  g_clear_pointer (&in->h, gv_tensor_unref);
+  g_clear_pointer (&in->h1, gv_tensor_unref);
+  g_clear_pointer (&in->h2, gv_tensor_unref);
+}
+
 void
 gv_resnet_backward (GvResnet *r, GvCmd *cmd, const GvGrads *g, GvTensor *dx,
     GvTensor *demb_silu, GvTensor *dout, GvTensor *x, GvTensor *emb_silu, gint frames,
-    gboolean accumulate)
+    gboolean accumulate, GvResnetInside *kept)
 {
-  GvResnetEmb emb = { .emb_silu = emb_silu };
-  gboolean with_emb = emb_silu != NULL && r->time_emb_proj.weight != NULL;
+  GvResnetEmb emb = { NULL };
+  const GvResnetEmb *e = train_emb (r, &emb, emb_silu);
+  gboolean with_emb = e != NULL;
+  GvResnetInside in = { NULL };
 
-  /* recompute the inside */
-  GvTensor *h = gv_group_norm_apply (&r->norm1, cmd, x, frames, TRUE);
-  GvTensor *h1 = conv1_with_embedding (r, cmd, h, with_emb ? &emb : NULL);
-  GvTensor *h2 = gv_group_norm_apply (&r->norm2, cmd, h1, frames, TRUE);
+  /* the inside as the forward kept it, or recomputed the same way */
+  if (kept != NULL && kept->h != NULL)
+    in = *kept;
+  else
+    gv_tensor_unref (inside (r, cmd, x, e, frames, &in));
+  if (kept != NULL)
+    *kept = (GvResnetInside) { NULL };
+  GvTensor *h = in.h, *h1 = in.h1, *h2 = in.h2;
 
   /* out = conv2 (h2) + shortcut (x) */
   GvTensor *dh2 = gv_tensor_like (cmd, h2);

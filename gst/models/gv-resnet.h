@@ -28,13 +28,24 @@ void gv_resnet_load (GvResnet *r, GvLoader *ld, const gchar *name, gint in, gint
 /* x [N, in, H, W] -> [N, out, H, W]; @emb may be NULL (VAE) */
 GvTensor *gv_resnet_forward (GvResnet *r, GvCmd *cmd, GvTensor *x, const GvResnetEmb *emb,
     gint frames);
-/* Training (no mask): the gradient of gv_resnet_forward (r, cmd, x, {emb_silu}, frames).
- * Only @x is kept from the forward: the block's inside is recomputed (per-block checkpoint).
- * dx (+)= dL/dx as @accumulate says; @demb_silu [N, temb] (or NULL) is always added into;
- * weight gradients go where @g says. */
+/* What the backward reads of a block's inside: h = silu (norm1 (x)), h1 = conv1 (h) +
+ * time_emb_proj (emb_silu), h2 = silu (norm2 (h1)). */
+typedef struct {
+  GvTensor *h, *h1, *h2;
+} GvResnetInside;
+
+/* Training (no mask): gv_resnet_forward (r, cmd, x, {emb_silu}, frames), the same bytes;
+ * @keep (or NULL) gets the block's inside for the backward. */
+GvTensor *gv_resnet_forward_train (GvResnet *r, GvCmd *cmd, GvTensor *x, GvTensor *emb_silu,
+    gint frames, GvResnetInside *keep);
+void gv_resnet_inside_clear (GvResnetInside *in);
+/* The gradient of gv_resnet_forward_train from @dout. @kept: the inside the forward kept
+ * (taken over and released), or NULL / empty: recomputed from @x (per-block checkpoint), the
+ * same bytes. dx (+)= dL/dx as @accumulate says; @demb_silu [N, temb] (or NULL) is always
+ * added into; weight gradients go where @g says. */
 void gv_resnet_backward (GvResnet *r, GvCmd *cmd, const GvGrads *g, GvTensor *dx,
     GvTensor *demb_silu, GvTensor *dout, GvTensor *x, GvTensor *emb_silu, gint frames,
-    gboolean accumulate);
+    gboolean accumulate, GvResnetInside *kept);
 void gv_resnet_clear (GvResnet *r);
 
 G_END_DECLS

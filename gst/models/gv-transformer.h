@@ -50,13 +50,24 @@ void gv_transformer_load (GvTransformer2D *t, GvLoader *ld, const gchar *name, g
  * @temporal: one entry per transformer block of @t, or NULL. Returns x + transformer (x). */
 GvTensor *gv_transformer_forward (GvTransformer2D *t, GvCmd *cmd, GvTensor *x,
     GvTensor *context, gint frames, GvTensor *frame_index, GvTemporalBlock *const *temporal);
-/* Training: the gradient of gv_transformer_forward (same arguments) from @dout; only @x is
- * kept from the forward (the blocks are recomputed inside: per-block checkpoint). dx (+)= as
- * @accumulate; weight gradients (tuned query weights and temporal layers included) where @g
- * says. The text @context gets no gradient. */
+/* What a Transformer2D's backward reads of its inside (norms, projections, attention outputs
+ * and log-sum-exps, the feed-forward's and the temporal attention's intermediates). */
+typedef struct _GvTransformerInside GvTransformerInside;
+void gv_transformer_inside_free (GvTransformerInside *in);
+
+/* Training: gv_transformer_forward (same arguments), the same bytes; *@keep (when @keep is not
+ * NULL) gets the inside for the backward. */
+GvTensor *gv_transformer_forward_train (GvTransformer2D *t, GvCmd *cmd, GvTensor *x,
+    GvTensor *context, gint frames, GvTensor *frame_index, GvTemporalBlock *const *temporal,
+    GvTransformerInside **keep);
+/* The gradient of gv_transformer_forward_train (same arguments) from @dout. @kept: the inside
+ * the forward kept (taken over and released), or NULL: the blocks are recomputed from @x
+ * (per-block checkpoint), the same bytes. dx (+)= as @accumulate; weight gradients (tuned
+ * query weights and temporal layers included) where @g says. The text @context gets no
+ * gradient. */
 void gv_transformer_backward (GvTransformer2D *t, GvCmd *cmd, const GvGrads *g, GvTensor *dx,
     GvTensor *dout, GvTensor *x, GvTensor *context, gint frames, GvTensor *frame_index,
-    GvTemporalBlock *const *temporal, gboolean accumulate);
+    GvTemporalBlock *const *temporal, gboolean accumulate, GvTransformerInside *kept);
 void gv_transformer_clear (GvTransformer2D *t);
 
 /* Temporal layers of a block of width @dim: each tensor from @ld when present under

@@ -111,7 +111,8 @@ gv_unet_trainer_step (GvUNetTrainer *tr, GvCmd *cmd, GvTensor *noisy_latents, gi
     .class_labels = class_labels,
   };
   GvGrads g = { grad_of, tr };
-  gv_unet_forward_backward (tr->unet, cmd, noisy_latents, &in, &g, mse_grad, &loss);
+  gv_unet_forward_backward (tr->unet, cmd, noisy_latents, &in, &g, tr->recompute, mse_grad,
+      &loss);
   if (!gv_optimizer_step (tr->opt, cmd, max_grad_norm, grad_norm_out, error))
     return FALSE;
   gv_device_get_memory_stats (tr->dev, &bytes, &peak, &block_bytes, &block_peak);

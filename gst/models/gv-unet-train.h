@@ -34,10 +34,10 @@ typedef GvAdamW GvAdamWParams;
 
 /* @temporal: the layers that make @unet the video model (required for GV_TRAIN_TAV; for
  * GV_TRAIN_ALL it may be NULL: the image model per frame). @recompute: keep only each block's
- * input during the forward and recompute the block during the backward (per-block gradient
- * checkpointing). NOTE: only this path exists so far; FALSE (keep every block's inside,
- * faster, ~6x the activation memory: docs/performance.md) is accepted and runs the same
- * recompute path. Neither @unet nor @temporal is owned; both must outlive the trainer. */
+ * input during the forward and recompute the block's inside during the backward (per-block
+ * gradient checkpointing); FALSE: the forward keeps every block's inside for the backward
+ * (faster, several times the activation memory: docs/performance.md). Both give the same
+ * bytes. Neither @unet nor @temporal is owned; both must outlive the trainer. */
 GvUNetTrainer *gv_unet_trainer_new (GvUNet *unet, GvUNetTemporal *temporal,
     GvTrainableSet which, const GvAdamWParams *opt, gboolean recompute, GError **error);
 void gv_unet_trainer_free (GvUNetTrainer *tr);

@@ -874,41 +874,80 @@ grad_add (GvCmd *cmd, GvTensor *dh, GvTensor **d)
   g_clear_pointer (d, gv_tensor_unref);
 }
 
-/* State of a step: the block inputs in forward order (popped by the backward). */
+/* What a step keeps of one block for its backward: the input, and with @keep its inside. */
+typedef struct {
+  GvTensor *x;
+  GvResnetInside res;
+  GvTransformerInside *tr;
+} Kept;
+
+static void
+kept_free (Kept *k)
+{
+  g_clear_pointer (&k->x, gv_tensor_unref);
+  gv_resnet_inside_clear (&k->res);
+  gv_transformer_inside_free (k->tr);
+  g_free (k);
+}
+
+/* State of a step: what is kept of the blocks in forward order (popped by the backward). */
 typedef struct {
   Pass *p;
   const GvGrads *g;
-  GPtrArray *saved;
+  gboolean keep;                 /* keep every block's inside (no recompute) */
+  GPtrArray *saved;              /* Kept * */
   guint next;
   GvTensor *demb;                /* [B*F, T] embedding gradient, or NULL (frozen) */
   GvTemporalBlock **temporal;    /* backward: one past the next transformer's layers */
-  GvTensor *last;                /* the input popped last, released at the next pop */
+  Kept *last;                    /* the entry popped last, released at the next pop */
 } Tape;
 
-static GvTensor *
+static Kept *
 save (Tape *t, GvTensor *x)
 {
-  g_ptr_array_add (t->saved, gv_tensor_ref (x));
-  return x;
+  Kept *k = g_new0 (Kept, 1);
+  k->x = gv_tensor_ref (x);
+  g_ptr_array_add (t->saved, k);
+  return k;
 }
 
-/* the last saved input, released from the tape (each is read by one block's backward only,
+/* the last saved entry, released from the tape (each is read by one block's backward only,
  * which ends before the next pop) */
-static GvTensor *
+static Kept *
 pop (Tape *t)
 {
-  g_clear_pointer (&t->last, gv_tensor_unref);
+  g_clear_pointer (&t->last, kept_free);
   t->last = g_ptr_array_steal_index (t->saved, --t->next);
   return t->last;
 }
 
-/* the backward of resnet (p, r, x): returns dx */
+/* the training forward of a ResNet on @x, its inside kept in @k (when the tape keeps) */
 static GvTensor *
-resnet_back (Tape *t, GvResnet *r, GvTensor *dout, GvTensor *x)
+resnet_train (Tape *t, GvResnet *r, GvTensor *x, Kept *k)
+{
+  return gv_resnet_forward_train (r, t->p->cmd, x, t->p->emb.emb_silu, t->p->group_frames,
+      t->keep ? &k->res : NULL);
+}
+
+static GvTensor *
+transformer_train (Tape *t, GvTransformer2D *tr, GvTensor *x)
+{
+  Pass *p = t->p;
+  Kept *k = save (t, x);
+  GvTensor *out = gv_transformer_forward_train (tr, p->cmd, x, p->in->encoder_hidden_states,
+      p->frames, p->frame_index, p->temporal, t->keep ? &k->tr : NULL);
+  if (p->temporal != NULL)
+    p->temporal += tr->n_blocks;
+  return out;
+}
+
+/* the backward of resnet_train (t, r, x, k): returns dx */
+static GvTensor *
+resnet_back (Tape *t, GvResnet *r, GvTensor *dout, GvTensor *x, Kept *k)
 {
   GvTensor *dx = gv_tensor_like (t->p->cmd, x);
   gv_resnet_backward (r, t->p->cmd, t->g, dx, t->demb, dout, x, t->p->emb.emb_silu,
-      t->p->group_frames, FALSE);
+      t->p->group_frames, FALSE, &k->res);
   gv_tensor_unref (dout);
   return dx;
 }
@@ -917,11 +956,12 @@ static GvTensor *
 transformer_back (Tape *t, GvTransformer2D *tr, GvTensor *dout)
 {
   Pass *p = t->p;
-  GvTensor *x = pop (t), *dx = gv_tensor_like (p->cmd, x);
+  Kept *k = pop (t);
+  GvTensor *dx = gv_tensor_like (p->cmd, k->x);
   if (t->temporal != NULL)
     t->temporal -= tr->n_blocks;
-  gv_transformer_backward (tr, p->cmd, t->g, dx, dout, x, p->in->encoder_hidden_states,
-      p->frames, p->frame_index, t->temporal, FALSE);
+  gv_transformer_backward (tr, p->cmd, t->g, dx, dout, k->x, p->in->encoder_hidden_states,
+      p->frames, p->frame_index, t->temporal, FALSE, g_steal_pointer (&k->tr));
   gv_tensor_unref (dout);
   return dx;
 }
@@ -937,7 +977,7 @@ conv_back (Tape *t, GvConv2d *c, GvTensor *dout, GvTensor *x)
 
 void
 gv_unet_forward_backward (GvUNet *u, GvCmd *cmd, GvTensor *sample, const GvUNetInputs *in,
-    const GvGrads *g, GvLossGradFunc loss_grad, gpointer data)
+    const GvGrads *g, gboolean recompute, GvLossGradFunc loss_grad, gpointer data)
 {
   const GvUNetConfig *c = &u->cfg;
   Pass pass = { u, cmd, in, MAX (in->frames, 1) }, *p = &pass;
@@ -963,8 +1003,8 @@ gv_unet_forward_backward (GvUNet *u, GvCmd *cmd, GvTensor *sample, const GvUNetI
   }
   embedding_train_forward (p, &e, clips);
 
-  /* forward, keeping each block's input */
-  Tape tape = { p, g, g_ptr_array_new_with_free_func ((GDestroyNotify) gv_tensor_unref) };
+  /* forward, keeping each block's input (and without recompute its inside) */
+  Tape tape = { p, g, !recompute, g_ptr_array_new_with_free_func ((GDestroyNotify) kept_free) };
   Tape *t = &tape;
   GPtrArray *skips = g_ptr_array_new_with_free_func ((GDestroyNotify) gv_tensor_unref);
   GArray *popped = g_array_new (FALSE, FALSE, sizeof (guint));
@@ -975,18 +1015,19 @@ gv_unet_forward_backward (GvUNet *u, GvCmd *cmd, GvTensor *sample, const GvUNetI
   for (gint i = 0; i < c->n_blocks; i++) {
     GvUNetBlock *b = &u->down[i];
     for (gint j = 0; j < b->n_layers; j++) {
-      next = resnet (p, &b->resnets[j], save (t, h));
+      next = resnet_train (t, &b->resnets[j], h, save (t, h));
       gv_tensor_unref (h);
       h = next;
       if (b->attentions) {
-        next = transformer (p, &b->attentions[j], save (t, h));
+        next = transformer_train (t, &b->attentions[j], h);
         gv_tensor_unref (h);
         h = next;
       }
       g_ptr_array_add (skips, gv_tensor_ref (h));
     }
     if (b->sampler.weight) {
-      next = gv_conv2d_apply (&b->sampler, cmd, save (t, h), NULL, GV_ACT_NONE, NULL);
+      save (t, h);
+      next = gv_conv2d_apply (&b->sampler, cmd, h, NULL, GV_ACT_NONE, NULL);
       gv_tensor_unref (h);
       h = next;
       g_ptr_array_add (skips, gv_tensor_ref (h));
@@ -996,15 +1037,15 @@ gv_unet_forward_backward (GvUNet *u, GvCmd *cmd, GvTensor *sample, const GvUNetI
   GvTensor **skip_of = g_new0 (GvTensor *, n_skips);
   for (guint k = 0; k < n_skips; k++)
     skip_of[k] = gv_tensor_ref (g_ptr_array_index (skips, k));
-  next = resnet (p, &u->mid.resnets[0], save (t, h));
+  next = resnet_train (t, &u->mid.resnets[0], h, save (t, h));
   gv_tensor_unref (h);
   h = next;
   if (u->mid.attentions) {
-    next = transformer (p, &u->mid.attentions[0], save (t, h));
+    next = transformer_train (t, &u->mid.attentions[0], h);
     gv_tensor_unref (h);
     h = next;
   }
-  next = resnet (p, &u->mid.resnets[1], save (t, h));
+  next = resnet_train (t, &u->mid.resnets[1], h, save (t, h));
   gv_tensor_unref (h);
   h = next;
   for (gint i = 0; i < c->n_blocks; i++) {
@@ -1015,13 +1056,14 @@ gv_unet_forward_backward (GvUNet *u, GvCmd *cmd, GvTensor *sample, const GvUNetI
       g_array_append_val (popped, k);
       GvTensor *cat = GV_TENSOR (cmd, h->shape[0], h->shape[1] + skip->shape[1], h->shape[2],
           h->shape[3]);
-      gv_op_concat (cmd, cat, save (t, h), skip, 1);
+      Kept *kh = save (t, h);
+      gv_op_concat (cmd, cat, h, skip, 1);
       gv_tensor_unref (skip);
       gv_tensor_unref (h);
-      h = resnet (p, &b->resnets[j], cat);
+      h = resnet_train (t, &b->resnets[j], cat, kh);
       gv_tensor_unref (cat);
       if (b->attentions) {
-        next = transformer (p, &b->attentions[j], save (t, h));
+        next = transformer_train (t, &b->attentions[j], h);
         gv_tensor_unref (h);
         h = next;
       }
@@ -1030,7 +1072,8 @@ gv_unet_forward_backward (GvUNet *u, GvCmd *cmd, GvTensor *sample, const GvUNetI
       GvTensor *target = g_ptr_array_index (skips, skips->len - 1);
       GvTensor *up = GV_TENSOR (cmd, h->shape[0], h->shape[1], target->shape[2],
           target->shape[3]);
-      gv_op_resize_nearest (cmd, up, save (t, h));
+      save (t, h);
+      gv_op_resize_nearest (cmd, up, h);
       gv_tensor_unref (h);
       h = gv_conv2d_apply (&b->sampler, cmd, up, NULL, GV_ACT_NONE, NULL);
       gv_tensor_unref (up);
@@ -1038,8 +1081,8 @@ gv_unet_forward_backward (GvUNet *u, GvCmd *cmd, GvTensor *sample, const GvUNetI
     }
   }
   g_ptr_array_unref (skips);
-  GvTensor *normed = gv_group_norm_apply (&u->norm_out, cmd, save (t, h), p->group_frames,
-      TRUE);
+  save (t, h);
+  GvTensor *normed = gv_group_norm_apply (&u->norm_out, cmd, h, p->group_frames, TRUE);
   gv_tensor_unref (h);
   GvTensor *out = gv_conv2d_apply (&u->conv_out, cmd, normed, NULL, GV_ACT_NONE, NULL);
 
@@ -1054,7 +1097,7 @@ gv_unet_forward_backward (GvUNet *u, GvCmd *cmd, GvTensor *sample, const GvUNetI
     t->demb = gv_tensor_like (cmd, p->emb.emb_silu);
     gv_tensor_record_fill (cmd, t->demb, 0.0f);
   }
-  GvTensor *x = pop (t), *dnormed = gv_tensor_like (cmd, normed);
+  GvTensor *x = pop (t)->x, *dnormed = gv_tensor_like (cmd, normed);
   gv_conv2d_backward (&u->conv_out, cmd, g, dnormed, NULL, dh, normed, FALSE);
   gv_tensor_unref (dh);
   gv_tensor_unref (normed);
@@ -1067,7 +1110,7 @@ gv_unet_forward_backward (GvUNet *u, GvCmd *cmd, GvTensor *sample, const GvUNetI
   for (gint i = c->n_blocks - 1; i >= 0; i--) {
     GvUNetBlock *b = &u->up[i];
     if (upsampled[i]) {
-      GvTensor *hx = pop (t);
+      GvTensor *hx = pop (t)->x;
       GvTensor *up = GV_TENSOR (cmd, hx->shape[0], hx->shape[1], dh->shape[2], dh->shape[3]);
       gv_op_resize_nearest (cmd, up, hx);
       GvTensor *dup = conv_back (t, &b->sampler, dh, up);
@@ -1081,11 +1124,12 @@ gv_unet_forward_backward (GvUNet *u, GvCmd *cmd, GvTensor *sample, const GvUNetI
         dh = transformer_back (t, &b->attentions[j], dh);
       /* the resnet's input is the concatenation of the saved h and the skip */
       guint k = g_array_index (popped, guint, --m);
-      GvTensor *hx = pop (t), *skip = skip_of[k];
+      Kept *kept = pop (t);
+      GvTensor *hx = kept->x, *skip = skip_of[k];
       GvTensor *cat = GV_TENSOR (cmd, hx->shape[0], hx->shape[1] + skip->shape[1],
           hx->shape[2], hx->shape[3]);
       gv_op_concat (cmd, cat, hx, skip, 1);
-      GvTensor *dcat = resnet_back (t, &b->resnets[j], dh, cat);
+      GvTensor *dcat = resnet_back (t, &b->resnets[j], dh, cat, kept);
       gv_tensor_unref (cat);
       dh = gv_tensor_like (cmd, hx);
       dskip[k] = gv_tensor_like (cmd, skip);
@@ -1094,23 +1138,25 @@ gv_unet_forward_backward (GvUNet *u, GvCmd *cmd, GvTensor *sample, const GvUNetI
       g_clear_pointer (&skip_of[k], gv_tensor_unref);
     }
   }
-  dh = resnet_back (t, &u->mid.resnets[1], dh, pop (t));
+  Kept *kept = pop (t);
+  dh = resnet_back (t, &u->mid.resnets[1], dh, kept->x, kept);
   if (u->mid.attentions)
     dh = transformer_back (t, &u->mid.attentions[0], dh);
-  dh = resnet_back (t, &u->mid.resnets[0], dh, pop (t));
+  kept = pop (t);
+  dh = resnet_back (t, &u->mid.resnets[0], dh, kept->x, kept);
   guint k = n_skips;
   for (gint i = c->n_blocks - 1; i >= 0; i--) {
     GvUNetBlock *b = &u->down[i];
     if (b->sampler.weight) {
       grad_add (cmd, dh, &dskip[--k]);
-      GvTensor *hx = pop (t);
-      dh = conv_back (t, &b->sampler, dh, hx);
+      dh = conv_back (t, &b->sampler, dh, pop (t)->x);
     }
     for (gint j = b->n_layers - 1; j >= 0; j--) {
       grad_add (cmd, dh, &dskip[--k]);
       if (b->attentions)
         dh = transformer_back (t, &b->attentions[j], dh);
-      dh = resnet_back (t, &b->resnets[j], dh, pop (t));
+      kept = pop (t);
+      dh = resnet_back (t, &b->resnets[j], dh, kept->x, kept);
     }
   }
   grad_add (cmd, dh, &dskip[--k]);
@@ -1128,7 +1174,7 @@ gv_unet_forward_backward (GvUNet *u, GvCmd *cmd, GvTensor *sample, const GvUNetI
   g_free (dskip);
   g_free (skip_of);
   g_array_unref (popped);
-  g_clear_pointer (&t->last, gv_tensor_unref);
+  g_clear_pointer (&t->last, kept_free);
   g_ptr_array_unref (t->saved);
   embedding_tape_clear (&e);
   g_clear_pointer (&p->emb.emb_silu, gv_tensor_unref);

@@ -69,9 +69,12 @@ gboolean gv_unet_foreach_param (GvUNet *unet, GvUNetTemporal *temporal, gboolean
 /* Forward and backward of one step: out = unet (sample) as gv_unet_forward (no tap, no
  * mask), dout = @loss_grad (@out, a callback that records the loss and returns dL/dout),
  * then the backward, adding the weight gradients where @g says. Each block's input is kept;
- * its inside is recomputed during the backward (per-block gradient checkpointing). */
+ * with @recompute its inside is recomputed during the backward (per-block gradient
+ * checkpointing), else the forward keeps it (faster, more memory). Both give the same
+ * bytes. */
 void gv_unet_forward_backward (GvUNet *unet, GvCmd *cmd, GvTensor *sample,
-    const GvUNetInputs *in, const GvGrads *g, GvLossGradFunc loss_grad, gpointer data);
+    const GvUNetInputs *in, const GvGrads *g, gboolean recompute, GvLossGradFunc loss_grad,
+    gpointer data);
 
 /* (B, C, F, H, W) <-> (B*F, C, H, W) */
 GvTensor *gv_video_to_images (GvCmd *cmd, GvTensor *video);

@@ -444,7 +444,7 @@ static GvTensor *
 resnet_back (Tape *t, GvResnet *r, GvTensor *dout)
 {
   GvTensor *x = pop (t), *dx = gv_tensor_like (t->cmd, x);
-  gv_resnet_backward (r, t->cmd, t->g, dx, NULL, dout, x, NULL, 1, FALSE);
+  gv_resnet_backward (r, t->cmd, t->g, dx, NULL, dout, x, NULL, 1, FALSE, NULL);
   gv_tensor_unref (dout);
   gv_tensor_unref (x);
   return dx;

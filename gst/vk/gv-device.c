@@ -620,6 +620,14 @@ compare_profile (gconstpointer a, gconstpointer b, gpointer table)
   return ea->total_ms < eb->total_ms ? 1 : ea->total_ms > eb->total_ms ? -1 : 0;
 }
 
+void
+gv_device_reset_profile (GvDevice *dev)
+{
+  g_mutex_lock (&dev->profile_lock);
+  g_hash_table_remove_all (dev->profile_table);
+  g_mutex_unlock (&dev->profile_lock);
+}
+
 gchar *
 gv_device_profile_report (GvDevice *dev)
 {

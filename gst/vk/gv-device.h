@@ -80,6 +80,8 @@ guint gv_validation_error_count (void);
 /* With GENVIDEO_PROFILE=1: the per-kernel GPU time table collected so far, as text
  * (NULL when profiling is off). Printed to stderr when the device is freed. */
 gchar *gv_device_profile_report (GvDevice *dev);
+/* Empties that table (a benchmark's phases, each on its own). */
+void gv_device_reset_profile (GvDevice *dev);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GvDevice, gv_device_unref)
 

@@ -119,7 +119,8 @@ download (Golden *g, GvTensor *t)
 /* the tolerance is on the update (new - before): rel_l2 (new) against the reference's new
  * scaled by |ref - before| / |ref| is the same test */
 static void
-compare_update (Golden *g, const gchar *name, const gfloat *before, const gfloat *ours, gsize n)
+compare_update (Golden *g, const gchar *name, const gchar *label, const gfloat *before,
+    const gfloat *ours, gsize n)
 {
   GvCaseTolerance tol = { "rel_l2", 1e-2 };
   gfloat *ref = gv_case_read_f32 (g->c, name, NULL);
@@ -130,12 +131,19 @@ compare_update (Golden *g, const gchar *name, const gfloat *before, const gfloat
     r += (gdouble) ref[i] * ref[i];
   }
   GvCaseTolerance scaled = { "rel_l2", r > 0 ? tol.value * sqrt (du / r) : tol.value };
-  golden_compare_with (g, name, NULL, ours, n, &scaled);
+  golden_compare_with (g, name, label, ours, n, &scaled);
   g_free (ref);
 }
 
+/* the label of @name in the step without recompute (NULL: the name itself, with recompute) */
+static gchar *
+path_label (const gchar *name, gboolean recompute)
+{
+  return recompute ? NULL : g_strdup_printf ("%s (no recompute)", name);
+}
+
 static void
-run_train_step (Golden *g)
+run_train_step_with (Golden *g, gboolean recompute)
 {
   GError *error = NULL;
   GvModel *m = golden_model (g);
@@ -180,7 +188,7 @@ run_train_step (Golden *g)
   golden_compare (g, "target", NULL, target, n);
 
   GvAdamWParams opt = GV_ADAMW_PARAMS_DEFAULT;
-  tr = gv_unet_trainer_new (unet, temporal, GV_TRAIN_TAV, &opt, TRUE, &error);
+  tr = gv_unet_trainer_new (unet, temporal, GV_TRAIN_TAV, &opt, recompute, &error);
   if (tr == NULL) {
     golden_fail (g, "trainer", error);
     g_free (noisy);
@@ -215,15 +223,22 @@ run_train_step (Golden *g)
           &norm, &error)) {
     golden_fail (g, "step", error);
   } else {
-    golden_compare (g, "loss", NULL, &loss, 1);
-    golden_compare (g, "grad_total_norm", NULL, &norm, 1);
+    gchar *llabel = path_label ("loss", recompute);
+    gchar *tlabel = path_label ("grad_total_norm", recompute);
+    golden_compare (g, "loss", llabel, &loss, 1);
+    golden_compare (g, "grad_total_norm", tlabel, &norm, 1);
+    g_free (llabel);
+    g_free (tlabel);
     for (gint i = 0; i < np; i++) {
       GvTensor *p = gv_unet_trainer_get_param (tr, i);
       gchar *gname = g_strdup_printf ("grad.%s", gv_unet_trainer_get_param_name (tr, i));
       gchar *nname = g_strdup_printf ("new.%s", gv_unet_trainer_get_param_name (tr, i));
       gfloat *gh = download (g, gv_unet_trainer_get_grad (tr, i)), *ph = download (g, p);
-      golden_compare (g, gname, NULL, gh, p->numel);
-      compare_update (g, nname, before[i], ph, p->numel);
+      gchar *glabel = path_label (gname, recompute), *nlabel = path_label (nname, recompute);
+      golden_compare (g, gname, glabel, gh, p->numel);
+      compare_update (g, nname, nlabel, before[i], ph, p->numel);
+      g_free (glabel);
+      g_free (nlabel);
       g_free (gh);
       g_free (ph);
       g_free (gname);
@@ -255,6 +270,15 @@ out:
   g_free (ts);
   g_clear_pointer (&ehs, gv_tensor_unref);
   g_clear_pointer (&labels, gv_tensor_unref);
+}
+
+/* with per-block recompute and with every block's inside kept: both within the tolerances
+ * (each path starts from the case's weights) */
+static void
+run_train_step (Golden *g)
+{
+  run_train_step_with (g, TRUE);
+  run_train_step_with (g, FALSE);
 }
 
 gboolean

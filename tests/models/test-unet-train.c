@@ -267,6 +267,60 @@ test_deterministic (void)
   tiny_free (&t);
 }
 
+/* without recompute (every block's inside kept by the forward) the step gives the same bytes
+ * as with per-block recompute: loss, gradient norm and every gradient */
+static void
+test_keep_equals_recompute (gconstpointer data)
+{
+  GvTrainableSet which = GPOINTER_TO_INT (data);
+  GError *error = NULL;
+  Tiny t;
+  tiny_new (&t);
+  GvUNetTrainer *tr = trainer_new (&t, which, 0);
+  randomise_temporal_out (tr);
+  gint n = gv_unet_trainer_get_n_params (tr);
+  gfloat loss[2], norm[2];
+  gfloat **grads[2] = { g_new (gfloat *, n), g_new (gfloat *, n) };
+  guint64 peak[2];
+  for (gint r = 0; r < 2; r++) {
+    gv_unet_trainer_set_recompute (tr, r == 0);
+    GvCmd *cmd = gv_cmd_new (gv_test_device ());
+    g_assert_true (gv_unet_trainer_step (tr, cmd, t.sample, FRAMES, &t.timestep, t.text,
+            t.labels, t.target, 1.0f, &loss[r], &norm[r], &error));
+    g_assert_no_error (error);
+    gv_cmd_free (cmd);
+    for (gint i = 0; i < n; i++)
+      grads[r][i] = gv_test_download (gv_unet_trainer_get_grad (tr, i));
+    peak[r] = gv_unet_trainer_get_peak_memory (tr);
+  }
+  if (g_test_verbose ())
+    g_printerr ("peak device memory: recompute %" G_GUINT64_FORMAT ", kept %" G_GUINT64_FORMAT
+        "\n", peak[0], peak[1]);
+  g_assert_cmpfloat (loss[0], >, 0);
+  g_assert_cmpfloat (norm[0], >, 0);
+  g_assert_true (memcmp (&loss[0], &loss[1], sizeof (gfloat)) == 0);
+  g_assert_true (memcmp (&norm[0], &norm[1], sizeof (gfloat)) == 0);
+  gint nonzero = 0;
+  for (gint i = 0; i < n; i++) {
+    GvTensor *gt = gv_unet_trainer_get_grad (tr, i);
+    if (memcmp (grads[0][i], grads[1][i], gv_tensor_nbytes (gt)) != 0)
+      g_error ("%s: the gradients with and without recompute differ",
+          gv_unet_trainer_get_param_name (tr, i));
+    gboolean any = FALSE;
+    for (gint64 e = 0; e < gt->numel; e++)
+      any = any || grads[0][i][e] != 0.0f;
+    nonzero += any;
+    g_free (grads[0][i]);
+    g_free (grads[1][i]);
+  }
+  /* the comparison means something: (almost) every gradient has a value */
+  g_assert_cmpint (nonzero, >=, n - 1);
+  g_free (grads[0]);
+  g_free (grads[1]);
+  gv_unet_trainer_free (tr);
+  tiny_free (&t);
+}
+
 /* a cancelled step fails with GV_ERROR_CANCELLED and leaves the weights alone; the trainer
  * goes on afterwards */
 static void
@@ -320,6 +374,10 @@ main (int argc, char **argv)
       GINT_TO_POINTER (GV_TRAIN_TAV), test_finite_differences);
   g_test_add_func ("/unet-train/tav-set", test_tav_set);
   g_test_add_func ("/unet-train/deterministic", test_deterministic);
+  g_test_add_data_func ("/unet-train/keep-equals-recompute/all",
+      GINT_TO_POINTER (GV_TRAIN_ALL), test_keep_equals_recompute);
+  g_test_add_data_func ("/unet-train/keep-equals-recompute/tav",
+      GINT_TO_POINTER (GV_TRAIN_TAV), test_keep_equals_recompute);
   g_test_add_func ("/unet-train/cancel", test_cancel);
   return g_test_run ();
 }
