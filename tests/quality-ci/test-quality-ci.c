@@ -19,13 +19,13 @@
 #include "gv-quality-metrics.h"
 #include "gv-world-render.h"
 
-/* The clip and the work: one clip of the world (8 frames, 128x128, the model's frame size) and
+/* The clip and the work: one clip of the world (4 frames, 128x128, the model's frame size) and
  * few steps, so that the edit takes well under a minute on 2 CPU cores with the demo model. */
 #define CI_SEED 11
 #define CI_CLIP 0
-#define CI_FRAMES 8
+#define CI_FRAMES 4
 #define CI_SIZE 128
-#define CI_STEPS 6          /* DDIM inversion and sampling */
+#define CI_STEPS 5          /* DDIM inversion and sampling */
 #define CI_TUNE_STEPS 0
 
 /* The floors, in one place. Choose them from measurements with the trained model: run this test
