@@ -17,11 +17,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The work of the job, in one place. With genvideo-shapes (a UNet a few times the tiny one, at
-# 32x32 latents) the job is meant to finish within 10 minutes on 2 CPU cores (lavapipe); each
-# of the three 8-frame clips costs about 6 UNet passes per step (inversion 1, masks 4 guided,
-# sampling 2 guided: docs/performance.md) and 3 per tuning step. Raise the steps on a GPU.
-steps=${GENVIDEO_MAIN_JOB_STEPS:-10}             # DDIM inversion and sampling steps
-tune_steps=${GENVIDEO_MAIN_JOB_TUNE_STEPS:-5}    # Tune-A-Video steps per clip
+# 32x32 latents) the job is meant to finish within 10 minutes on 2 CPU cores (lavapipe).
+# With the tiny model (2026-12-02: 162 s of CPU at 3 steps and 1 tuning step; ~7 minutes on 2
+# cores at 20 steps) one step of the three stages over the 24 frames (inversion 1, masks 4,
+# sampling 2 UNet passes per clip: docs/performance.md) costs ~42 s of CPU, ~21 s on 2 idle
+# cores; a tuning step (forward and backward, ~3 passes per clip) about half that (estimated). A model k times the tiny one's compute costs k times as much: keep
+# (steps + tune_steps / 2) x 21 s x k under ~9 minutes, and time the job once the model is in.
+steps=${GENVIDEO_MAIN_JOB_STEPS:-6}              # DDIM inversion and sampling steps
+tune_steps=${GENVIDEO_MAIN_JOB_TUNE_STEPS:-3}    # Tune-A-Video steps per clip
 frames=24
 
 source tests/debian-setup.sh
