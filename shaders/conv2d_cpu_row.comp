@@ -90,7 +90,7 @@ void main ()
       acc[r][j] = AFLOAT (0);
 
   uint c4 = p.c / CPI * CPI;
-  for (uint ci = 0; ci < p.c; ci += CPI) {
+  for (uint ci = 0; ci < p.c; ci += ci < c4 ? CPI : 1) {
     // the last C % CPI channels one at a time
     uint nc = ci < c4 ? CPI : 1;
     [[unroll]] for (uint cc = 0; cc < CPI; cc++) {

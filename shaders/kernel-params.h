@@ -334,6 +334,19 @@ GV_PARAMS (GvAdamwParams) {
 #define GV_OPTIM_MEAN 0
 #define GV_OPTIM_CLIP 1
 
+/* conv2d_back_dw_cpu.comp, conv2d_back_dw_gpu.comp: the conv2d weight gradient as an implicit
+ * GEMM (gv-op-conv-back.c) */
+GV_PARAMS (GvConvBackWeightParams) {
+  guint32 h, w, c;            /* input */
+  guint32 ho, wo, co;         /* dy */
+  guint32 pad_top;            /* (left padding and stride are specialization constants) */
+  guint32 in_img, dy_img;     /* elements between images of x and of dy */
+  guint32 images;             /* images this dispatch reduces over */
+  guint32 per_part;           /* reduction steps per part (grid z): pixel groups of 8 (cpu),
+                               * pixels (gpu) */
+  guint32 out_part;           /* elements between the parts' sums (Co * C * kh * kw) */
+};
+
 #ifndef VULKAN
 /* 4-byte fields only (no padding), and at most 96 bytes: with the 32-byte offset header, the
  * 128 bytes of push constants every Vulkan device has */
@@ -368,6 +381,7 @@ GV_PARAMS_WORDS (GvGroupNormBackFinalParams, 6);
 GV_PARAMS_WORDS (GvOptimPartialParams, 4);
 GV_PARAMS_WORDS (GvOptimFinalParams, 3);
 GV_PARAMS_WORDS (GvAdamwParams, 8);
+GV_PARAMS_WORDS (GvConvBackWeightParams, 12);
 #undef GV_PARAMS_WORDS
 #endif
 

@@ -1,9 +1,11 @@
-/* Backward of conv2d per image. dW = dy[n] @ im2col (x[n])^T on the GEMM, summed over the
- * images in order. dx: at stride 1 the forward conv2d of dy with flipped weights (its fast row
+/* Backward of conv2d per image. dW by its own implicit-GEMM kernels (no column matrix:
+ * shaders/conv2d_back_dw_cpu.comp, conv2d_back_dw_gpu.comp), or where their shapes do not
+ * apply, dy[n] @ im2col (x[n])^T on the GEMM, summed over the images in order. dx: at stride 1 the forward conv2d of dy with flipped weights (its fast row
  * kernel); otherwise col2im (weight^T @ dy[n]) on the GEMM. The GEMM's and conv2d's
  * register-tiled (CPU) and shared-memory (GPU) kernels do the work; the column matrices are
  * plain gathers (shaders/conv2d_back_im2col.comp, conv2d_back_col2im.comp). */
 #include "nn/gv-op-conv-back.h"
+#include "nn/gv-op-gemm.h"
 #include "nn/gv-op-layout.h"
 #include "nn/gv-op-matmul.h"
 #include "nn/gv-op-sum.h"
@@ -155,6 +157,88 @@ im2col (GvCmd *cmd, GvTensor *col, GvTensor *xi, const Geometry *g, gint64 c0, g
   gv_cmd_dispatch (cmd, k, bind, &p, gv_div_up (p_out, 64), gy, gz);
 }
 
+/* the implicit-GEMM dW kernels: workgroups wanted before the reduction is split into parts
+ * (summed in order afterwards), at most this many parts of at least this many steps */
+#define DW_MIN_GROUPS 32
+#define DW_MAX_PARTS 8
+#define DW_MIN_STEPS 64
+
+enum { DW_BIND_X, DW_BIND_DY, DW_BIND_RES, DW_BIND_OUT, DW_N_BINDS };
+
+/* dweight by the implicit-GEMM kernels; FALSE (nothing recorded) where their shapes do not
+ * apply: the CPU kernel reads x rows as aligned vec4 windows like the forward's row kernel
+ * and holds kernels up to 3 x 3 */
+static gboolean
+weight_implicit (GvCmd *cmd, GvTensor *dweight, GvTensor *dy, GvTensor *x, const Geometry *g,
+    gboolean accumulate)
+{
+  gboolean cpu = gv_op_use_cpu_kernels (cmd);
+  gint64 kk = g->kh * g->kw, plane = g->h * g->w, p_out = g->ho * g->wo;
+  gint64 out_n = g->co * g->c * kk;
+  gint64 window = 7 * g->stride + g->kw + (g->pad_left > 0 ? 4 : 0) - g->pad_left;
+
+  if (g->n == 0 || g->c == 0 || g->co == 0 || p_out == 0 || g->pad_left > 255 ||
+      g->stride > 0xffffff)
+    return FALSE;
+  if (cpu && !(g->stride <= 2 && g->w % 4 == 0 && x->offset % 16 == 0 && g->pad_left <= 4 &&
+          g->kh <= 3 && g->kw <= 3 && window <= 24))
+    return FALSE;
+  /* dy rows as vec4 where they are whole texels */
+  gboolean dyv = g->wo % 4 == 0 && dy->offset % 16 == 0;
+  GvKernelId id = !cpu ? GV_KERNEL_CONV2D_BACK_DW_GPU : dyv ? GV_KERNEL_CONV2D_BACK_DW_CPU_DY_VEC4
+      : GV_KERNEL_CONV2D_BACK_DW_CPU_DY_F32;
+  const GvShader *shader = &gv_kernels[id];
+  gint64 lim_x = gv_op_gemm_max_floats (cmd, shader->kinds[DW_BIND_X]);
+  gint64 lim_dy = gv_op_gemm_max_floats (cmd, shader->kinds[DW_BIND_DY]);
+  gint64 lim_o = MIN (gv_op_gemm_max_floats (cmd, shader->kinds[DW_BIND_OUT]),
+      gv_op_gemm_max_floats (cmd, shader->kinds[DW_BIND_RES]));
+  /* images per dispatch (later dispatches add to the earlier ones, in order) */
+  gint64 per_disp = MIN (lim_x / (g->c * plane), lim_dy / (g->co * p_out));
+  /* reduction steps: 8-pixel groups of an output row (cpu), pixels (gpu) */
+  gint64 steps_img = cpu ? g->ho * gv_div_up (g->wo, 8) : p_out;
+  guint gx = gv_div_up (cpu ? g->c : g->c * kk, cpu ? 8 : 64), gy = gv_div_up (g->co, 64);
+  if (per_disp == 0 || out_n > lim_o || steps_img * MIN (per_disp, g->n) > G_MAXUINT32 ||
+      gx > gv_op_max_groups (cmd, 0) || gy > gv_op_max_groups (cmd, 1))
+    return FALSE;
+
+  /* few output tiles (few channels): the reduction in parts that run in parallel */
+  gint64 steps = g->n * steps_img, parts = 1;
+  if (per_disp >= g->n) {
+    parts = CLAMP (DW_MIN_GROUPS / ((gint64) gx * gy), 1, DW_MAX_PARTS);
+    parts = MAX (MIN (parts, MIN (steps / DW_MIN_STEPS, lim_o / out_n)), 1);
+  }
+  gint64 per_part = gv_div_up (steps, parts);
+  parts = gv_div_up (steps, per_part);
+  GvTensor *part = parts > 1 ? GV_TENSOR (cmd, parts, out_n) : NULL;
+
+  for (gint64 z0 = 0; z0 < g->n; z0 += per_disp) {
+    gint64 nz = MIN (per_disp, g->n - z0);
+    gboolean has_res = !part && (accumulate || z0 > 0);
+    guint32 spec[4] = { g->kh, g->kw, g->pad_left | g->stride << 8, has_res };
+    GvKernel *kernel = gv_op_kernel (cmd, id, spec, 4);
+    if (kernel == NULL)
+      break;
+    GvConvBackWeightParams p = {
+      .h = g->h, .w = g->w, .c = g->c, .ho = g->ho, .wo = g->wo, .co = g->co,
+      .pad_top = g->pad_top, .in_img = g->c * plane, .dy_img = g->co * p_out,
+      .images = nz, .per_part = part ? per_part : nz * steps_img, .out_part = out_n,
+    };
+    GvBinding bind[DW_N_BINDS];
+    bind[DW_BIND_X] = gv_tensor_bind_range (x, z0 * g->c * plane, nz * g->c * plane, FALSE);
+    bind[DW_BIND_DY] = gv_tensor_bind_range (dy, z0 * g->co * p_out, nz * g->co * p_out,
+        FALSE);
+    bind[DW_BIND_RES] = has_res ? gv_tensor_bind (dweight, FALSE) : bind[DW_BIND_DY];
+    bind[DW_BIND_OUT] = gv_tensor_bind (part ? part : dweight, TRUE);
+    gv_cmd_dispatch (cmd, kernel, bind, &p, gx, gy, (guint) parts);
+  }
+  if (part) {
+    gv_op_sum_strided (cmd, "conv2d_backward_weight", dweight, part, 1, parts, out_n, 1, 0,
+        accumulate);
+    gv_tensor_unref (part);
+  }
+  return TRUE;
+}
+
 void
 gv_op_conv2d_backward_weight (GvCmd *cmd, GvTensor *dweight, GvTensor *dy, GvTensor *x,
     const GvConvArgs *args, gboolean accumulate)
@@ -163,6 +247,8 @@ gv_op_conv2d_backward_weight (GvCmd *cmd, GvTensor *dweight, GvTensor *dy, GvTen
   Geometry g;
 
   if (!geometry (cmd, op, x, dweight, dy, args, &g))
+    return;
+  if (!g.direct && weight_implicit (cmd, dweight, dy, x, &g, accumulate))
     return;
   gint64 taps = g.c * g.kh * g.kw, p_out = g.ho * g.wo, plane = g.h * g.w;
   /* input channels per part: their column-matrix rows fit a binding */

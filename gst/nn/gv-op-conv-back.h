@@ -8,10 +8,14 @@
  * gradients). Deterministic: fixed summation orders, no atomics.
  *
  * How they run (both kernel families): dx at stride 1 (padding < kernel size) is the forward
- * gv_op_conv2d of dy with flipped weights (scratch: one weight tensor); dx at other strides
- * and dweight are GEMMs (gv_op_matmul) over the column matrix of one image at a time (scratch:
- * up to C * kh * kw x Ho * Wo floats, plus Co * C * kh * kw for dweight); a 1x1 convolution
- * with stride 1 and no padding needs no column matrix. */
+ * gv_op_conv2d of dy with flipped weights (scratch: one weight tensor); dx at other strides is
+ * a GEMM (gv_op_matmul) over the column matrix of one image at a time (scratch: up to
+ * C * kh * kw x Ho * Wo floats). dweight has implicit-GEMM kernels of its own (no column
+ * matrix; scratch: up to 8 partial sums of Co * C * kh * kw floats when the channels are few);
+ * on CPU devices they take the forward row kernel's shapes (stride 1 or 2, input rows a
+ * multiple of 4 wide, left padding <= 4) with kernels up to 3 x 3, other shapes there go
+ * through the column matrix and the GEMM (scratch as dx's plus Co * C * kh * kw). A 1x1
+ * convolution with stride 1 and no padding is a GEMM on the images themselves. */
 #pragma once
 
 #include "nn/gv-op-conv.h"

@@ -129,9 +129,61 @@ test_large (void)
   check_case (&a);
 }
 
+/* shapes of the implicit-GEMM dW kernels' branches (rows a multiple of 4 wide, which the
+ * CPU kernel needs): the reduction split into parts when the channels are few (with and
+ * without accumulation), a partial last pixel group, dy rows as vec4 or not, stride 2 with
+ * symmetric and the VAE's padding, a 1 x 3 kernel */
+static void
+test_weight_kernels (void)
+{
+  Case cases[] = {
+    { { .n = 2, .c = 3, .h = 37, .w = 36, .co = 5, .kh = 3, .kw = 3, .stride = 1,
+        .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1 }, .seed = 14 },
+    { { .n = 3, .c = 4, .h = 21, .w = 24, .co = 3, .kh = 3, .kw = 3, .stride = 1,
+        .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1 }, .accumulate = TRUE,
+      .seed = 15 },
+    { { .n = 2, .c = 6, .h = 21, .w = 20, .co = 9, .kh = 3, .kw = 3, .stride = 2,
+        .pad_bottom = 1, .pad_right = 1 }, .accumulate = TRUE, .seed = 16 },
+    { { .n = 1, .c = 10, .h = 15, .w = 16, .co = 17, .kh = 3, .kw = 3, .stride = 2,
+        .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1 }, .seed = 17 },
+    { { .n = 2, .c = 5, .h = 9, .w = 12, .co = 19, .kh = 1, .kw = 3, .stride = 1,
+        .pad_left = 1, .pad_right = 1 }, .accumulate = TRUE, .seed = 18 },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    check_case (&cases[i]);
+}
+
+/* the same dW twice (reduction in parts): identical bytes */
+static void
+test_weight_deterministic (void)
+{
+  GvRefConv g = { .n = 2, .c = 3, .h = 37, .w = 36, .co = 5, .kh = 3, .kw = 3, .stride = 1,
+    .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1 };
+  GvConvArgs args = { .stride = 1, .pad_top = 1, .pad_bottom = 1, .pad_left = 1,
+    .pad_right = 1 };
+  gint64 n_in = g.n * g.c * g.h * g.w, n_out = g.n * g.co * g.h * g.w;
+  gfloat *x = gv_test_random (n_in, 19, -1, 1), *dy = gv_test_random (n_out, 20, -1, 1);
+  g_autoptr (GvTensor) tx = GV_TEST_TENSOR (x, g.n, g.c, g.h, g.w);
+  g_autoptr (GvTensor) tdy = GV_TEST_TENSOR (dy, g.n, g.co, g.h, g.w);
+  g_autoptr (GvTensor) dw1 = GV_TEST_TENSOR (NULL, g.co, g.c, g.kh, g.kw);
+  g_autoptr (GvTensor) dw2 = GV_TEST_TENSOR (NULL, g.co, g.c, g.kh, g.kw);
+  GvCmd *cmd = gv_cmd_new (gv_test_device ());
+
+  gv_op_conv2d_backward_weight (cmd, dw1, tdy, tx, &args, FALSE);
+  gv_op_conv2d_backward_weight (cmd, dw2, tdy, tx, &args, FALSE);
+  gv_test_finish (cmd);
+  gv_cmd_free (cmd);
+  gfloat *a = gv_test_download (dw1), *b = gv_test_download (dw2);
+  g_assert_cmpmem (a, dw1->numel * 4, b, dw2->numel * 4);
+  g_free (a);
+  g_free (b);
+  g_free (x);
+  g_free (dy);
+}
+
 /* bindings of 640 KiB: the column GEMM of dx splits its output, the 1x1 GEMMs and the sums
- * split. (dweight's column matrix is the GEMM's B, bound whole: larger than such a binding
- * here, so dweight of 3x3 is checked above only.) */
+ * split, the dW kernels split over images. (dweight through the column matrix, the GEMM's B
+ * bound whole, does not fit such a binding: the first two cases skip it.) */
 static void
 test_splits (void)
 {
@@ -143,11 +195,19 @@ test_splits (void)
     .seed = 12 };
   Case d = { { .n = 2, .c = 40, .h = 20, .w = 20, .co = 300, .kh = 1, .kw = 1, .stride = 1 },
     .accumulate = TRUE, .seed = 13 };
+  /* dW of images larger than half a binding: one dispatch per image, each adding to the
+   * ones before */
+  Case e = { { .n = 3, .c = 40, .h = 47, .w = 48, .co = 7, .kh = 3, .kw = 3, .stride = 1,
+      .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1 }, .seed = 21 };
+  Case f = { { .n = 2, .c = 37, .h = 47, .w = 52, .co = 6, .kh = 3, .kw = 3, .stride = 2,
+      .pad_bottom = 1, .pad_right = 1 }, .accumulate = TRUE, .seed = 22 };
   g_setenv ("GENVIDEO_GEMM_MAX_BINDING", "655360", TRUE);
   gv_test_reopen_device ();
   check_case (&a);
   check_case (&b);
   check_case (&d);
+  check_case (&e);
+  check_case (&f);
   g_unsetenv ("GENVIDEO_GEMM_MAX_BINDING");
   gv_test_reopen_device ();
 }
@@ -179,6 +239,8 @@ main (int argc, char **argv)
   g_test_add_func ("/conv2d-backward/asymmetric", test_asymmetric);
   g_test_add_func ("/conv2d-backward/1x1", test_1x1);
   g_test_add_func ("/conv2d-backward/large", test_large);
+  g_test_add_func ("/conv2d-backward/weight-kernels", test_weight_kernels);
+  g_test_add_func ("/conv2d-backward/weight-deterministic", test_weight_deterministic);
   g_test_add_func ("/conv2d-backward/splits", test_splits);
   g_test_add_func ("/conv2d-backward/bad-shapes", test_bad_shapes);
   return g_test_run ();

@@ -161,7 +161,13 @@ test_rows (void)
   Case k = { { .n = 1, .c = 4, .h = 7, .w = 20, .co = 9, .kh = 3, .kw = 3, .stride = 2,
       .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1 }, .act = GV_ACT_GELU,
     .seed = 28 };
-  Case all[] = { c, d, e, f, g, h, i, j, k };
+  /* fewer than 4 taps (4 channels per loop iteration) over channels not a multiple of 4:
+   * the last channels one at a time */
+  Case l = { { .n = 1, .c = 7, .h = 5, .w = 16, .co = 9, .kh = 1, .kw = 1, .stride = 1 },
+    .seed = 29 };
+  Case m = { { .n = 2, .c = 19, .h = 9, .w = 12, .co = 5, .kh = 1, .kw = 3, .stride = 1,
+      .pad_left = 1, .pad_right = 1 }, .bias = TRUE, .seed = 30 };
+  Case all[] = { c, d, e, f, g, h, i, j, k, l, m };
   for (guint n = 0; n < G_N_ELEMENTS (all); n++)
     check_case (&all[n]);
 }
