@@ -1,52 +1,84 @@
 #!/bin/bash
-# The main job: installs what it needs, builds, and edits a bundled clip with the bundled model:
-# the white ball of videotestsrc's "ball" clip becomes the red disc of tests/data/target-red-disc.png.
-# The three stages run in one pipeline; a tee after invedit writes the InvEdit masks too.
-# Writes two WebM files (default: genvideo-main-job.webm and genvideo-main-job-masks.webm in the
-# build folder; the first argument names the edited video, the masks go beside it), then checks
-# that both decode to all 24 frames.
+# The main job: installs what it needs, builds, and edits a clip with the default model: the
+# white ball of videotestsrc's "ball" clip (24 frames, 128x128) becomes the red square of
+# tests/data/target-red-square.png (drawn by the synthetic world's renderer, tools/world, so it
+# is the square the demo model learnt). One pipeline: a tee of the source before the stages
+# feeds a compositor, a tee after invedit writes the InvEdit masks too. Writes three WebM files
+# (default in the build folder; the first argument names the edited video, the others go
+# beside it): the edit, the masks, and source | masks | edit side by side; checks that each
+# decodes to all 24 frames; writes a contact sheet of a few frames (rows: source, masks, edit)
+# to docs/main-job-sheet.png (GENVIDEO_MAIN_JOB_SHEET names another file); prints the time the
+# edit took.
 #
-# The bundled model is the tiny random-weight SD-2.1-unCLIP checkpoint of models/ (128x128 is
-# its native size): the job shows the elements at work, not a model's quality. Point the
-# elements' model property (or GENVIDEO_MODEL) at stabilityai/stable-diffusion-2-1-unclip and
-# use 512x512 frames for a real edit; see docs/checkpoints.md. Steps are fewer than the elements'
-# defaults so that the job takes minutes on a CPU (lavapipe).
+# The model is the elements' default: models/genvideo-shapes (trained on the synthetic world)
+# where it is there, else the tiny random-weight checkpoint of models/ (its pictures are noise:
+# the job then shows the elements at work, not a model's quality). GENVIDEO_MODEL picks another.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source tests/debian-setup.sh
 
+# The work of the job, in one place. With genvideo-shapes (a UNet a few times the tiny one, at
+# 32x32 latents) the job is meant to finish within 10 minutes on 2 CPU cores (lavapipe).
+# With the tiny model (2026-12-02: 162 s of CPU at 3 steps and 1 tuning step; ~7 minutes on 2
+# cores at 20 steps) one step of the three stages over the 24 frames (inversion 1, masks 4,
+# sampling 2 UNet passes per clip: docs/performance.md) costs ~42 s of CPU, ~21 s on 2 idle
+# cores; a tuning step (forward and backward, ~3 passes per clip) about half that (estimated). A model k times the tiny one's compute costs k times as much: keep
+# (steps + tune_steps / 2) x 21 s x k under ~9 minutes, and time the job once the model is in.
+steps=${GENVIDEO_MAIN_JOB_STEPS:-6}              # DDIM inversion and sampling steps
+tune_steps=${GENVIDEO_MAIN_JOB_TUNE_STEPS:-3}    # Tune-A-Video steps per clip
+frames=24
+
+source tests/debian-setup.sh
 gv_install_packages
 gv_configure
 ninja -C "$GV_BUILD_DIR"
 
 out=$(realpath -m "${1:-$GV_BUILD_DIR/genvideo-main-job.webm}")
 masks="${out%.webm}-masks.webm"
-target=$(realpath tests/data/target-red-disc.png)
-steps=${GENVIDEO_MAIN_JOB_STEPS:-20}
+side="${out%.webm}-side-by-side.webm"
+sheet=$(realpath -m "${GENVIDEO_MAIN_JOB_SHEET:-docs/main-job-sheet.png}")
+target=$(realpath tests/data/target-red-square.png)
+model=${GENVIDEO_MODEL:-$( [ -d models/genvideo-shapes ] && echo models/genvideo-shapes ||
+  echo models/tiny-sd21-unclip)}
 mkdir -p "$(dirname "$out")"
-rm -f "$out" "$masks"
+rm -f "$out" "$masks" "$side"
+echo "Model: $model; $frames frames, $tune_steps tuning steps per clip, $steps steps"
 
+# unbounded queues: the source and the masks wait in them for the edit, which comes last
+q="queue max-size-buffers=0 max-size-time=0 max-size-bytes=0"
+start=$SECONDS
 # -m shows each stage's progress messages and the genvideo-mask / genvideo-correction reports
 meson devenv -C "$GV_BUILD_DIR" gst-launch-1.0 -m \
-  videotestsrc pattern=ball num-buffers=24 ! video/x-raw,width=128,height=128,framerate=25/1 ! \
-  videoconvert ! \
-  genvideotune source-prompt="a white ball on a black background" steps=0 ! \
-  invedit target-prompt="a red disc on a black background" target-location="$target" \
-    inversion-steps="$steps" ! \
-  tee name=t \
-  t. ! queue max-size-buffers=0 max-size-time=0 max-size-bytes=0 ! \
-    latentcorrect steps="$steps" ! videoconvert ! vp8enc ! webmmux ! filesink location="$out" \
-  t. ! queue max-size-buffers=0 max-size-time=0 max-size-bytes=0 ! \
-    invedit output=masks ! videoconvert ! vp8enc ! webmmux ! filesink location="$masks"
+  videotestsrc pattern=ball num-buffers=$frames ! \
+  video/x-raw,format=RGB,width=128,height=128,framerate=25/1 ! tee name=source \
+  source. ! $q ! \
+    genvideotune source-prompt="a white ball on a black background" steps="$tune_steps" ! \
+    invedit target-prompt="a red square on a black background" target-location="$target" \
+      inversion-steps="$steps" ! tee name=t \
+  t. ! $q ! latentcorrect steps="$steps" ! tee name=edit \
+    edit. ! $q ! videoconvert ! vp8enc ! webmmux ! filesink location="$out" \
+    edit. ! $q ! videoconvert ! mix.sink_2 \
+  t. ! $q ! invedit output=masks ! tee name=masks \
+    masks. ! $q ! videoconvert ! vp8enc ! webmmux ! filesink location="$masks" \
+    masks. ! $q ! videoconvert ! mix.sink_1 \
+  source. ! $q ! videoconvert ! mix.sink_0 \
+  compositor name=mix sink_1::xpos=128 sink_2::xpos=256 ! \
+    video/x-raw,width=384,height=128 ! videoconvert ! vp8enc ! webmmux ! \
+    filesink location="$side"
+elapsed=$((SECONDS - start))
 
 # fakesink reports every frame it gets as "last-message = chain"
-for file in "$out" "$masks"; do
+for file in "$out" "$masks" "$side"; do
   gst-discoverer-1.0 "$file"
-  frames=$(gst-launch-1.0 -v filesrc location="$file" ! matroskademux ! vp8dec ! \
+  decoded=$(gst-launch-1.0 -v filesrc location="$file" ! matroskademux ! vp8dec ! \
     fakesink silent=false 2>/dev/null | grep -c 'last-message = chain' || true)
-  if [ "$frames" != 24 ]; then
-    echo "FAILED: $file decodes to $frames frames, not 24" >&2
+  if [ "$decoded" != $frames ]; then
+    echo "FAILED: $file decodes to $decoded frames, not $frames" >&2
     exit 1
   fi
 done
-echo "Wrote $out (the edit) and $masks (the masks): 24 frames each, they decode."
+"$GV_BUILD_DIR/tools/clips/gv-video-sheet" --panels 3 --frames 4 --out "$sheet" "$side"
+
+echo "Wrote $out (the edit), $masks (the masks) and $side (source | masks | edit):"
+echo "$frames frames each, they decode. Contact sheet: $sheet."
+echo "The edit took $((elapsed / 60)) min $((elapsed % 60)) s ($model, $steps steps," \
+  "$tune_steps tuning steps per clip)."

@@ -987,29 +987,56 @@ gst_gen_video_clip_filter_dup_model_path (GstGenVideoClipFilter *filter)
   return gst_gen_video_default_model_dir ();
 }
 
-gchar *
-gst_gen_video_default_model_dir (void)
+/* the default models, the one to take first first */
+static const gchar *const default_model_names[] = { GV_SHAPES_MODEL_NAME, GV_TINY_MODEL_NAME };
+
+/* @name in @dir when it is a folder there, else NULL */
+static gchar *
+model_in (const gchar *dir, const gchar *name)
 {
-  if (g_file_test (GV_DEFAULT_MODEL_DIR, G_FILE_TEST_IS_DIR))
-    return g_strdup (GV_DEFAULT_MODEL_DIR);
-  /* installed elsewhere than the prefix it was built for (a DESTDIR, a moved tree): the model
-   * is at the same place relative to the plugin file */
+  gchar *path = g_build_filename (dir, name, NULL);
+  gchar *canonical = g_canonicalize_filename (path, NULL);
+  g_free (path);
+  if (g_file_test (canonical, G_FILE_TEST_IS_DIR))
+    return canonical;
+  g_free (canonical);
+  return NULL;
+}
+
+/* the models folder at the same place relative to the loaded plugin file, or NULL */
+static gchar *
+models_dir_beside_plugin (void)
+{
   GstPlugin *plugin = gst_registry_find_plugin (gst_registry_get (), "genvideo");
   const gchar *file = plugin ? gst_plugin_get_filename (plugin) : NULL;
-  gchar *path = NULL;
+  gchar *dir = NULL;
   if (file != NULL) {
-    gchar *dir = g_path_get_dirname (file);
-    gchar *relative = g_build_filename (dir, GV_DEFAULT_MODEL_RELATIVE_DIR, NULL);
-    path = g_canonicalize_filename (relative, NULL);
-    g_free (relative);
-    g_free (dir);
-    if (!g_file_test (path, G_FILE_TEST_IS_DIR))
-      g_clear_pointer (&path, g_free);
+    gchar *plugin_dir = g_path_get_dirname (file);
+    dir = g_build_filename (plugin_dir, GV_MODELS_RELATIVE_DIR, NULL);
+    g_free (plugin_dir);
   }
   if (plugin != NULL)
     gst_object_unref (plugin);
-  /* else the compiled path: the error then names where the model was expected */
-  return path != NULL ? path : g_strdup (GV_DEFAULT_MODEL_DIR);
+  return dir;
+}
+
+gchar *
+gst_gen_video_default_model_dir (void)
+{
+  /* GENVIDEO_MODELS_DIR (meson devenv: the source tree's models/), the prefix the plugin was
+   * built for, then where a DESTDIR or moved install put the models beside the plugin */
+  const gchar *env = g_getenv ("GENVIDEO_MODELS_DIR");
+  gchar *dirs[3] = { g_strdup (env != NULL && *env != '\0' ? env : NULL),
+    g_strdup (GV_MODELS_DIR), models_dir_beside_plugin () };
+  gchar *path = NULL;
+  for (guint n = 0; n < G_N_ELEMENTS (default_model_names) && path == NULL; n++)
+    for (guint d = 0; d < G_N_ELEMENTS (dirs) && path == NULL; d++)
+      if (dirs[d] != NULL)
+        path = model_in (dirs[d], default_model_names[n]);
+  for (guint d = 0; d < G_N_ELEMENTS (dirs); d++)
+    g_free (dirs[d]);
+  /* else the compiled path of the tiny model: the error then names where it was expected */
+  return path != NULL ? path : g_build_filename (GV_MODELS_DIR, GV_TINY_MODEL_NAME, NULL);
 }
 
 GvDevice *
@@ -1196,11 +1223,18 @@ gst_gen_video_clip_filter_class_init (GstGenVideoClipFilterClass *klass)
           "(0 = the whole stream). A clip also ends at EOS, a new segment or format, and "
           "where a clip from an upstream genvideo element ends. Applies from the next frame",
           0, MAX_CLIP_FRAMES, DEFAULT_CLIP_FRAMES, flags | GST_PARAM_MUTABLE_PLAYING));
+  /* the blurb names the default model as found now, so that gst-inspect-1.0 shows it */
+  gchar *default_model = gst_gen_video_default_model_dir ();
+  gchar *model_blurb = g_strdup_printf ("Folder of a Stable Diffusion 2.1 unCLIP checkpoint "
+      "in the diffusers layout (model_index.json, unet/, vae/, text_encoder/, ...). NULL = the "
+      "folder GENVIDEO_MODEL names, else the default model: " GV_SHAPES_MODEL_NAME " (trained "
+      "on the synthetic world) where installed, else " GV_TINY_MODEL_NAME " (random weights); "
+      "here: %s", default_model);
   g_object_class_install_property (gobject_class, PROP_MODEL,
-      g_param_spec_string ("model", "Model",
-          "Folder of a Stable Diffusion 2.1 unCLIP checkpoint in the diffusers layout "
-          "(model_index.json, unet/, vae/, text_encoder/, ...). NULL = the default model",
-          NULL, flags | GST_PARAM_MUTABLE_READY));
+      g_param_spec_string ("model", "Model", model_blurb, NULL,
+          (flags & ~G_PARAM_STATIC_BLURB) | GST_PARAM_MUTABLE_READY));
+  g_free (model_blurb);
+  g_free (default_model);
   g_object_class_install_property (gobject_class, PROP_DEVICE_INDEX,
       g_param_spec_int ("device-index", "Device index",
           "Vulkan device to compute on, in Vulkan enumeration order (-1 = the device "

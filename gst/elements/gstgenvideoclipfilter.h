@@ -78,8 +78,10 @@ guint64 gst_gen_video_clip_filter_get_seed (GstGenVideoClipFilter *filter);
 /* The model folder: the model property, else GENVIDEO_MODEL, else the installed default
  * model. g_free() it. */
 gchar *gst_gen_video_clip_filter_dup_model_path (GstGenVideoClipFilter *filter);
-/* The installed default model: the folder under the prefix the plugin was built for, else
- * the same place relative to the loaded plugin file (a DESTDIR or moved install). g_free() it. */
+/* The default model: genvideo-shapes where it is found, else tiny-sd21-unclip, each looked
+ * up in GENVIDEO_MODELS_DIR (when set), the models folder under the prefix the plugin was
+ * built for, and the same place relative to the loaded plugin file (a DESTDIR or moved
+ * install). g_free() it. */
 gchar *gst_gen_video_default_model_dir (void);
 
 /* (transfer none): the Vulkan device (shared through GstContext, else the process-wide one)

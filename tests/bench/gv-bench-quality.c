@@ -24,8 +24,6 @@
 #include "gv-world-folder.h"
 #include "gv-world-render.h"
 
-/* the background metric leaves out this margin around the edit masks (pixels) */
-#define BACKGROUND_MARGIN 4
 #define SHEET_MAX_ROWS 8
 
 enum { M_MASK_IOU, M_BACKGROUND_PSNR, M_EDIT_PSNR, M_EDIT_SSIM, M_COLOUR, M_TEMPORAL, N_METRICS };
@@ -277,17 +275,15 @@ score (BenchClip *bc, const guint8 *edit, const guint8 *masks)
   GvClipFolder *f = bc->folder;
   gsize plane = (gsize) f->width * f->height, n = plane * f->frames;
   Scores s;
-  guint8 *grown = gv_quality_dilate (f->edit_masks, f->width, f->height, f->frames,
-      BACKGROUND_MARGIN);
   s.m[M_MASK_IOU] = gv_quality_iou (masks, f->edit_masks, n);
-  s.m[M_BACKGROUND_PSNR] = gv_quality_psnr (edit, f->source, n, grown, TRUE);
+  s.m[M_BACKGROUND_PSNR] = gv_quality_background_psnr (edit, f->source, f->edit_masks,
+      f->width, f->height, f->frames);
   s.m[M_EDIT_PSNR] = gv_quality_psnr (edit, f->edit, n, f->edit_masks, FALSE);
   s.m[M_EDIT_SSIM] = gv_quality_ssim (edit, f->edit, f->width, f->height, f->frames,
       f->edit_masks);
   s.m[M_COLOUR] = gv_quality_colour_error (edit, f->edit, n, bc->target_cover);
   s.m[M_TEMPORAL] = bc->path ? gv_quality_temporal_error (edit, bc->target_cover, f->width,
       f->height, f->frames, bc->path) : NAN;
-  g_free (grown);
   return s;
 }
 

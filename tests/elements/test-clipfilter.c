@@ -1,6 +1,8 @@
 /* The clip-collecting base class, through a test subclass whose process_clip() can be slow
  * (sleeping in small steps while it checks the cancellation flag), fail, or post progress.
  * This program links the elements' static library and never loads the plugin. */
+#include <glib/gstdio.h>
+
 #include "gv-element-test.h"
 #include "gstgenvideoclipfilter.h"
 
@@ -1037,6 +1039,59 @@ GST_START_TEST (test_mutable_ready_property)
 }
 GST_END_TEST;
 
+/* The model a clip filter loads: the model property, else GENVIDEO_MODEL, else the default
+ * model, genvideo-shapes where it is found, else the tiny one (GENVIDEO_MODELS_DIR is looked
+ * in first). */
+GST_START_TEST (test_default_model_lookup)
+{
+  gchar *dir = g_dir_make_tmp ("genvideo-models-XXXXXX", NULL);
+  gchar *tiny = g_build_filename (dir, "tiny-sd21-unclip", NULL);
+  gchar *shapes = g_build_filename (dir, "genvideo-shapes", NULL);
+  gchar *env_model = g_strdup (g_getenv ("GENVIDEO_MODEL"));
+  gchar *path;
+
+  fail_unless (dir != NULL);
+  g_setenv ("GENVIDEO_MODELS_DIR", dir, TRUE);
+  fail_unless_equals_int (g_mkdir (tiny, 0700), 0);
+  path = gst_gen_video_default_model_dir ();
+  fail_unless_equals_string (path, tiny);
+  g_free (path);
+  fail_unless_equals_int (g_mkdir (shapes, 0700), 0);
+  path = gst_gen_video_default_model_dir ();
+  fail_unless_equals_string (path, shapes);
+  g_free (path);
+
+  GstElement *element = gst_element_factory_make ("gvtestclip", NULL);
+  GstGenVideoClipFilter *filter = GST_GEN_VIDEO_CLIP_FILTER (element);
+  g_unsetenv ("GENVIDEO_MODEL");
+  path = gst_gen_video_clip_filter_dup_model_path (filter);
+  fail_unless_equals_string (path, shapes);
+  g_free (path);
+  g_setenv ("GENVIDEO_MODEL", "/from/the/environment", TRUE);
+  path = gst_gen_video_clip_filter_dup_model_path (filter);
+  fail_unless_equals_string (path, "/from/the/environment");
+  g_free (path);
+  g_object_set (element, "model", "/from/the/property", NULL);
+  path = gst_gen_video_clip_filter_dup_model_path (filter);
+  fail_unless_equals_string (path, "/from/the/property");
+  g_free (path);
+  gst_object_unref (element);
+
+  if (env_model != NULL)
+    g_setenv ("GENVIDEO_MODEL", env_model, TRUE);
+  else
+    g_unsetenv ("GENVIDEO_MODEL");
+  g_unsetenv ("GENVIDEO_MODELS_DIR");
+  g_rmdir (shapes);
+  g_rmdir (tiny);
+  g_rmdir (dir);
+  g_free (env_model);
+  g_free (shapes);
+  g_free (tiny);
+  g_free (dir);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_meta_transform)
 {
   GvClip *clip = gv_clip_new (4, 16, 16);
@@ -1118,6 +1173,7 @@ clipfilter_suite (void)
   tcase_add_test (tc, test_stop_while_waiting_for_clip);
   tcase_add_test (tc, test_foreign_meta_replaced);
   tcase_add_test (tc, test_mutable_ready_property);
+  tcase_add_test (tc, test_default_model_lookup);
   tcase_add_test (tc, test_meta_transform);
   return s;
 }

@@ -310,6 +310,45 @@ GST_START_TEST (test_main_job_writes_playable_file)
 }
 GST_END_TEST;
 
+/* The main job's side-by-side video (tests/main-job.sh): a tee of the source before the
+ * stages and the two branches after invedit meet again in a compositor; every frame comes out,
+ * with the masks (black and white) in the middle panel. One clip: the topology is the point. */
+GST_START_TEST (test_main_job_side_by_side)
+{
+#define UNBOUNDED "queue max-size-buffers=0 max-size-time=0 max-size-bytes=0"
+  GstElement *pipeline = gst_parse_launch ("videotestsrc pattern=ball num-buffers=8 ! "
+      "video/x-raw,format=RGB,width=64,height=64,framerate=25/1 ! tee name=source "
+      "source. ! " UNBOUNDED " ! " GV_TEST_TUNE " ! " GV_TEST_EDIT " ! tee name=t "
+      "t. ! " UNBOUNDED " ! " GV_TEST_CORRECT " ! videoconvert ! mix.sink_2 "
+      "t. ! " UNBOUNDED " ! invedit output=masks ! videoconvert ! mix.sink_1 "
+      "source. ! " UNBOUNDED " ! videoconvert ! mix.sink_0 "
+      "compositor name=mix sink_1::xpos=64 sink_2::xpos=128 ! "
+      "video/x-raw,format=RGB,width=192,height=64 ! fakesink name=out signal-handoffs=true",
+      NULL);
+#undef UNBOUNDED
+  GPtrArray *frames = collect_from (pipeline, "out");
+
+  run_to_eos (pipeline, NULL);
+  gv_test_stop (pipeline);
+  fail_unless_equals_int (frames->len, 8);
+  GstVideoInfo info;
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 192, 64);
+  for (guint i = 0; i < frames->len; i++) {
+    GstVideoFrame frame;
+    fail_unless (gst_video_frame_map (&frame, &info, frames->pdata[i], GST_MAP_READ));
+    for (gint y = 0; y < 64; y++) {
+      const guint8 *row = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame, 0) +
+          (gsize) y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0);
+      for (gint x = 64 * 3; x < 128 * 3; x++)
+        fail_unless (row[x] <= 2 || row[x] >= 253, "frame %u, mask pixel (%d, %d) is %d", i,
+            x / 3 - 64, y, row[x]);
+    }
+    gst_video_frame_unmap (&frame);
+  }
+  g_ptr_array_unref (frames);
+}
+GST_END_TEST;
+
 static Suite *
 stream_suite (void)
 {
@@ -325,6 +364,7 @@ stream_suite (void)
   tcase_add_test (tc, test_latency_live);
   tcase_add_test (tc, test_videoscale_picks_valid_size);
   tcase_add_test (tc, test_main_job_writes_playable_file);
+  tcase_add_test (tc, test_main_job_side_by_side);
   return s;
 }
 

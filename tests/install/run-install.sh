@@ -16,18 +16,25 @@ trap 'rm -rf "$dest"' EXIT
   { cat "$dest/install.log"; exit 1; }
 pc=$(find "$dest" -name gstreamer-genvideo-1.0.pc)
 plugin=$(find "$dest" -name libgstgenvideo.so)
-model=$(find "$dest" -type d -name tiny-sd21-unclip)
-for f in "$pc" "$plugin" "$model"; do
-  [ -n "$f" ] || { echo "not installed: pc '$pc', plugin '$plugin', model '$model'"; exit 1; }
+tiny=$(find "$dest" -type d -name tiny-sd21-unclip)
+for f in "$pc" "$plugin" "$tiny"; do
+  [ -n "$f" ] || { echo "not installed: pc '$pc', plugin '$plugin', model '$tiny'"; exit 1; }
 done
+# the default: the trained model where it was installed (present at configure time), else the
+# tiny one
+model=$(find "$dest" -type d -name genvideo-shapes)
+model=${model:-$tiny}
 
-unset GENVIDEO_MODEL
+unset GENVIDEO_MODEL GENVIDEO_MODELS_DIR
 export GST_PLUGIN_PATH="$(dirname "$plugin")"
 export GST_PLUGIN_SYSTEM_PATH="$(pkg-config --variable=pluginsdir gstreamer-1.0)"
 export GST_REGISTRY="$dest/registry.bin"
 
 gst-inspect-1.0 genvideotune >"$dest/inspect.log" 2>&1 || { cat "$dest/inspect.log"; exit 1; }
 grep -q "$plugin" "$dest/inspect.log" || { echo "plugin not loaded from $plugin"; exit 1; }
+# the model property's description names the default model found
+grep -q "here: $model" "$dest/inspect.log" ||
+  { grep -A3 "model  " "$dest/inspect.log"; echo "gst-inspect does not name $model"; exit 1; }
 
 # the default model, from the DESTDIR (the debug log names the folder it loads)
 GST_DEBUG=genvideo*:5 gst-launch-1.0 videotestsrc num-buffers=2 ! \

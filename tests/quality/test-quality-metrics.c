@@ -49,6 +49,21 @@ test_psnr (void)
   /* an empty region has no figure */
   memset (region, 0, W * H);
   g_assert_true (isnan (gv_quality_psnr (a, b, W * H, region, FALSE)));
+
+  /* the background metric: one masked pixel at (11, 8); the edit differs by 10 within the
+   * margin around it (the disc of that radius) and by 20 beyond it: only the 20 count */
+  region[8 * W + 11] = 255;
+  for (gint y = 0; y < H; y++)
+    for (gint x = 0; x < W; x++) {
+      gsize i = (gsize) y * W + x;
+      gint dx = x - 11, dy = y - 8, r = GV_QUALITY_BACKGROUND_MARGIN;
+      for (gint c = 0; c < 3; c++) {
+        a[i * 3 + c] = (guint8) (100 + (i * 3 + c) % 50);
+        b[i * 3 + c] = a[i * 3 + c] + (dx * dx + dy * dy <= r * r ? 10 : 20);
+      }
+    }
+  g_assert_cmpfloat_with_epsilon (gv_quality_background_psnr (b, a, region, W, H, 1),
+      10 * log10 (255.0 * 255.0 / 400.0), 1e-9);
 }
 
 static void

@@ -62,6 +62,17 @@ gv_quality_psnr (const guint8 *a, const guint8 *b, gsize n, const guint8 *region
   return MIN (GV_QUALITY_PSNR_CAP, 10.0 * log10 (255.0 * 255.0 / mse));
 }
 
+gdouble
+gv_quality_background_psnr (const guint8 *edit, const guint8 *source, const guint8 *edit_masks,
+    gint width, gint height, gint frames)
+{
+  guint8 *grown = gv_quality_dilate (edit_masks, width, height, frames,
+      GV_QUALITY_BACKGROUND_MARGIN);
+  gdouble psnr = gv_quality_psnr (edit, source, (gsize) width * height * frames, grown, TRUE);
+  g_free (grown);
+  return psnr;
+}
+
 /* SSIM at pixel (x, y) of channel @c of one frame */
 static gdouble
 ssim_at (const guint8 *a, const guint8 *b, gint width, gint height, gint x, gint y, gint c,

@@ -28,6 +28,13 @@ gdouble gv_quality_iou (const guint8 *a, const guint8 *b, gsize n);
 gdouble gv_quality_psnr (const guint8 *a, const guint8 *b, gsize n, const guint8 *region,
     gboolean outside);
 
+/* The background metric (background_psnr): PSNR of RGB @edit against @source outside
+ * @edit_masks grown by GV_QUALITY_BACKGROUND_MARGIN pixels (the seam of the edit is left out);
+ * @frames planes. */
+#define GV_QUALITY_BACKGROUND_MARGIN 4
+gdouble gv_quality_background_psnr (const guint8 *edit, const guint8 *source,
+    const guint8 *edit_masks, gint width, gint height, gint frames);
+
 /* SSIM of RGB @a against @b (@frames planes), per channel with the window above (cut at the
  * frame's border, its weights renormalised there), averaged over the three channels and the
  * window centres inside @region (may be NULL: all); the windows see the pixels around the
