@@ -32,20 +32,6 @@ typedef struct {
   GError *error;              /* the mid-step wait failed */
 } Pass;
 
-static void
-register_param (const gchar *name, GvTensor *param, gpointer data)
-{
-  GvClipTrainer *tr = data;
-  if (tr->error == NULL)
-    gv_optimizer_add (tr->opt, name, param, &tr->error);
-}
-
-static GvTensor *
-grad_of (GvTensor *param, gpointer data)
-{
-  return gv_optimizer_grad_of (data, param);
-}
-
 /* a [n...] tensor holding @values, or NULL with @error */
 static GvTensor *
 host_tensor (GvDevice *dev, gint ndim, const gint64 *shape, const gfloat *values,
@@ -97,13 +83,16 @@ gv_clip_trainer_new (GvTextEncoder *text, GvImageEncoder *vision, GvClipTrainabl
     tr->logit_scale = host_tensor (tr->dev, 1, (const gint64[]) { 1 }, &init_scale,
         &tr->error);
 
-  if (which != GV_CLIP_TRAIN_TEXT)
-    gv_image_encoder_foreach_param (vision, register_param, tr);
-  if (which != GV_CLIP_TRAIN_VISION) {
-    gv_text_encoder_foreach_param (text, register_param, tr);
-    register_param ("text_projection.weight", tr->text_projection.weight, tr);
+  if (tr->error == NULL) {
+    if (which != GV_CLIP_TRAIN_TEXT)
+      gv_image_encoder_foreach_param (vision, gv_optimizer_add_param, tr->opt);
+    if (which != GV_CLIP_TRAIN_VISION) {
+      gv_text_encoder_foreach_param (text, gv_optimizer_add_param, tr->opt);
+      gv_optimizer_add_param ("text_projection.weight", tr->text_projection.weight, tr->opt);
+    }
+    gv_optimizer_add_param ("logit_scale", tr->logit_scale, tr->opt);
+    gv_optimizer_take_error (tr->opt, &tr->error);
   }
-  register_param ("logit_scale", tr->logit_scale, tr);
   if (tr->error != NULL) {
     g_propagate_error (error, g_steal_pointer (&tr->error));
     gv_clip_trainer_free (tr);
@@ -272,7 +261,7 @@ gboolean
 gv_clip_trainer_step (GvClipTrainer *tr, GvCmd *cmd, GvTensor *pixel_values,
     const gint32 *ids, gint length, gfloat max_grad_norm, gfloat *loss_out, GError **error)
 {
-  GvGrads g = { grad_of, tr->opt };
+  GvGrads g = gv_optimizer_get_grads (tr->opt);
   GvClipLossResult r = { 0 };
   gv_optimizer_zero_grads (tr->opt, cmd);
   if (!run_pass (tr, cmd, pixel_values, ids, length, &g, &r, error)) {

@@ -11,6 +11,7 @@ struct _GvOptimizer {
   GHashTable *index;              /* param -> position + 1 */
   GvTensor *clip;                 /* [2]: norm, factor */
   gint step;
+  GError *error;                  /* the first of gv_optimizer_add_param () */
 };
 
 GvOptimizer *
@@ -40,6 +41,7 @@ gv_optimizer_free (GvOptimizer *o)
   g_ptr_array_unref (o->v);
   g_hash_table_unref (o->index);
   g_clear_pointer (&o->clip, gv_tensor_unref);
+  g_clear_error (&o->error);
   g_free (o);
 }
 
@@ -77,11 +79,40 @@ gv_optimizer_add (GvOptimizer *o, const gchar *name, GvTensor *param, GError **e
   return TRUE;
 }
 
+void
+gv_optimizer_add_param (const gchar *name, GvTensor *param, gpointer optimizer)
+{
+  GvOptimizer *o = optimizer;
+  if (o->error == NULL)
+    gv_optimizer_add (o, name, param, &o->error);
+}
+
+gboolean
+gv_optimizer_take_error (GvOptimizer *o, GError **error)
+{
+  if (o->error == NULL)
+    return TRUE;
+  g_propagate_error (error, g_steal_pointer (&o->error));
+  return FALSE;
+}
+
 GvTensor *
 gv_optimizer_grad_of (GvOptimizer *o, GvTensor *param)
 {
   gint i = GPOINTER_TO_INT (g_hash_table_lookup (o->index, param));
   return i > 0 ? g_ptr_array_index (o->grads, i - 1) : NULL;
+}
+
+static GvTensor *
+grad_func (GvTensor *param, gpointer optimizer)
+{
+  return gv_optimizer_grad_of (optimizer, param);
+}
+
+GvGrads
+gv_optimizer_get_grads (GvOptimizer *o)
+{
+  return (GvGrads) { grad_func, o };
 }
 
 void

@@ -4,7 +4,7 @@
  * the state saves to and loads from one safetensors file, so a stopped run resumes exactly. */
 #pragma once
 
-#include "nn/gv-ops.h"
+#include "models/gv-layers.h"
 
 G_BEGIN_DECLS
 
@@ -18,8 +18,16 @@ void gv_optimizer_free (GvOptimizer *o);
 gboolean gv_optimizer_add (GvOptimizer *o, const gchar *name, GvTensor *param,
     GError **error);
 
+/* A GvParamFunc (@optimizer: the GvOptimizer) for a network's foreach_param: adds each
+ * parameter; the first error is kept for gv_optimizer_take_error (). */
+void gv_optimizer_add_param (const gchar *name, GvTensor *param, gpointer optimizer);
+/* FALSE with the first error gv_optimizer_add_param () met (and forgets it). */
+gboolean gv_optimizer_take_error (GvOptimizer *o, GError **error);
+
 /* The gradient tensor of @param; NULL when @param is not trained. */
 GvTensor *gv_optimizer_grad_of (GvOptimizer *o, GvTensor *param);
+/* The GvGrads a network's backward writes the weight gradients through. */
+GvGrads gv_optimizer_get_grads (GvOptimizer *o);
 /* Records zeros into every gradient (the backward ops then add or overwrite). */
 void gv_optimizer_zero_grads (GvOptimizer *o, GvCmd *cmd);
 

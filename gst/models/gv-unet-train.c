@@ -7,23 +7,7 @@ struct _GvUNetTrainer {
   GvOptimizer *opt;
   gboolean recompute;
   guint64 peak;
-  GError *error;                  /* while collecting */
 };
-
-static void
-add_param (const gchar *name, GvTensor *param, gpointer data)
-{
-  GvUNetTrainer *tr = data;
-  if (tr->error == NULL)
-    gv_optimizer_add (tr->opt, name, param, &tr->error);
-}
-
-static GvTensor *
-grad_of (GvTensor *param, gpointer data)
-{
-  GvUNetTrainer *tr = data;
-  return gv_optimizer_grad_of (tr->opt, param);
-}
 
 GvUNetTrainer *
 gv_unet_trainer_new (GvUNet *unet, GvUNetTemporal *temporal, GvTrainableSet which,
@@ -36,8 +20,8 @@ gv_unet_trainer_new (GvUNet *unet, GvUNetTemporal *temporal, GvTrainableSet whic
   tr->dev = gv_unet_get_device (unet);
   tr->opt = gv_optimizer_new (tr->dev, opt);
 
-  if (!gv_unet_foreach_param (unet, temporal, which == GV_TRAIN_TAV, add_param, tr, error) ||
-      (tr->error != NULL && (g_propagate_error (error, g_steal_pointer (&tr->error)), TRUE))) {
+  if (!gv_unet_foreach_param (unet, temporal, which == GV_TRAIN_TAV, gv_optimizer_add_param,
+          tr->opt, error) || !gv_optimizer_take_error (tr->opt, error)) {
     gv_unet_trainer_free (tr);
     return NULL;
   }
@@ -50,7 +34,6 @@ gv_unet_trainer_free (GvUNetTrainer *tr)
   if (tr == NULL)
     return;
   gv_optimizer_free (tr->opt);
-  g_clear_error (&tr->error);
   g_free (tr);
 }
 
@@ -110,7 +93,7 @@ gv_unet_trainer_step (GvUNetTrainer *tr, GvCmd *cmd, GvTensor *noisy_latents, gi
     .encoder_hidden_states = text,
     .class_labels = class_labels,
   };
-  GvGrads g = { grad_of, tr };
+  GvGrads g = gv_optimizer_get_grads (tr->opt);
   gv_unet_forward_backward (tr->unet, cmd, noisy_latents, &in, &g, tr->recompute, mse_grad,
       &loss);
   if (!gv_optimizer_step (tr->opt, cmd, max_grad_norm, grad_norm_out, error))

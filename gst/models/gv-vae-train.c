@@ -9,16 +9,7 @@ struct _GvVaeTrainer {
   GvOptimizer *opt;
   GvVaeLossWeights w;
   guint64 seed;
-  GError *error;                  /* while registering the parameters */
 };
-
-static void
-add_param (const gchar *name, GvTensor *t, gpointer data)
-{
-  GvVaeTrainer *tr = data;
-  if (tr->error == NULL)
-    gv_optimizer_add (tr->opt, name, t, &tr->error);
-}
 
 GvVaeTrainer *
 gv_vae_trainer_new (GvVae *vae, const GvAdamW *opt, GError **error)
@@ -28,9 +19,8 @@ gv_vae_trainer_new (GvVae *vae, const GvAdamW *opt, GError **error)
   tr->vae = vae;
   tr->w = w;
   tr->opt = gv_optimizer_new (gv_vae_get_device (vae), opt);
-  gv_vae_foreach_param (vae, add_param, tr);
-  if (tr->error != NULL) {
-    g_propagate_error (error, g_steal_pointer (&tr->error));
+  gv_vae_foreach_param (vae, gv_optimizer_add_param, tr->opt);
+  if (!gv_optimizer_take_error (tr->opt, error)) {
     gv_vae_trainer_free (tr);
     return NULL;
   }
@@ -79,12 +69,6 @@ typedef struct {
   gdouble recon, kl;
   GError *error;
 } Step;
-
-static GvTensor *
-grad_of (GvTensor *param, gpointer data)
-{
-  return gv_optimizer_grad_of (data, param);
-}
 
 /* runs what is recorded so far; on failure @cmd stays failed (later recording is skipped)
  * and the error is kept for the step */
@@ -169,7 +153,7 @@ gboolean
 gv_vae_trainer_step (GvVaeTrainer *tr, GvCmd *cmd, GvTensor *images, gfloat max_grad_norm,
     gfloat *loss_out, gfloat *recon_out, GError **error)
 {
-  Step s = { tr, { grad_of, tr->opt }, images };
+  Step s = { tr, gv_optimizer_get_grads (tr->opt), images };
 
   if (!check_images (tr->vae, images, error))
     return FALSE;
