@@ -720,6 +720,18 @@ same_buffers (Run *a, Run *b)
   return same;
 }
 
+/* @launch run again loads its tuned files: no tuning, the frames of @tuned to the byte */
+static void
+assert_rerun_loads (const gchar *launch, Run *tuned)
+{
+  gdouble loss;
+  Run *again = run (launch);
+  assert_no_error (again);
+  fail_unless_equals_int (count_tuning (again, &loss), 0);
+  fail_unless (same_buffers (tuned, again));
+  run_free (again);
+}
+
 /* steps > 0 through the whole chain: progress with the loss, the tuned file written and
  * then reused without tuning (the same frames to the byte); a file of other settings and a
  * damaged one are errors, and left as they are. */
@@ -738,11 +750,7 @@ GST_START_TEST (test_tune_steps_and_file)
   fail_unless (isfinite (loss) && loss > 0);
   fail_unless (g_file_test (path, G_FILE_TEST_EXISTS));
 
-  Run *again = run (launch);
-  assert_no_error (again);
-  fail_unless_equals_int (count_tuning (again, &loss), 0);
-  fail_unless (same_buffers (tuned, again));
-  run_free (again);
+  assert_rerun_loads (launch, tuned);
   run_free (tuned);
   g_free (launch);
   g_free (props);
@@ -803,16 +811,12 @@ GST_START_TEST (test_tune_clip_files)
   g_free (a);
   g_free (b);
 
-  Run *again = run (launch);
-  assert_no_error (again);
-  fail_unless_equals_int (count_tuning (again, &loss), 0);
-  fail_unless (same_buffers (tuned, again));
-  run_free (again);
+  assert_rerun_loads (launch, tuned);
   run_free (tuned);
   g_free (launch);
   g_free (props);
 
-  /* no pattern: written for the file0 clip, refused for the file1 */
+  /* no pattern: written for the first clip, refused for the second */
   gchar *single = g_build_filename (dir, "tuned.safetensors", NULL);
   props = g_strdup_printf ("steps=2 learning-rate=1e-3 tuned-location=%s", single);
   launch = tune_frames (8, props);
