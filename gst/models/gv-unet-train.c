@@ -4,13 +4,8 @@ struct _GvUNetTrainer {
   GvUNet *unet;
   GvUNetTemporal *temporal;
   GvDevice *dev;
-  GvAdamW opt;
+  GvOptimizer *opt;
   gboolean recompute;
-  GPtrArray *names;               /* gchar *, state-dict names */
-  GPtrArray *params, *grads, *m, *v;
-  GHashTable *index;              /* param -> position + 1 */
-  GvTensor *clip;                 /* [2]: norm, factor */
-  gint step;
   guint64 peak;
   GError *error;                  /* while collecting */
 };
@@ -19,38 +14,15 @@ static void
 add_param (const gchar *name, GvTensor *param, gpointer data)
 {
   GvUNetTrainer *tr = data;
-  if (tr->error != NULL || g_hash_table_contains (tr->index, param))
-    return;
-  GvTensor *t[3] = { NULL };
-  for (gint i = 0; i < 3 && tr->error == NULL; i++)
-    t[i] = gv_tensor_new (tr->dev, param->ndim, param->shape, &tr->error);
-  if (tr->error != NULL) {
-    for (gint i = 0; i < 3; i++)
-      g_clear_pointer (&t[i], gv_tensor_unref);
-    return;
-  }
-  g_ptr_array_add (tr->names, g_strdup (name));
-  g_ptr_array_add (tr->params, gv_tensor_ref (param));
-  g_ptr_array_add (tr->grads, t[0]);
-  g_ptr_array_add (tr->m, t[1]);
-  g_ptr_array_add (tr->v, t[2]);
-  g_hash_table_insert (tr->index, param, GINT_TO_POINTER (tr->params->len));
+  if (tr->error == NULL)
+    gv_optimizer_add (tr->opt, name, param, &tr->error);
 }
 
 static GvTensor *
 grad_of (GvTensor *param, gpointer data)
 {
   GvUNetTrainer *tr = data;
-  gint i = GPOINTER_TO_INT (g_hash_table_lookup (tr->index, param));
-  return i > 0 ? g_ptr_array_index (tr->grads, i - 1) : NULL;
-}
-
-/* records zeros into every tensor of @a */
-static void
-zero_all (GvCmd *cmd, GPtrArray *a)
-{
-  for (guint i = 0; i < a->len; i++)
-    gv_tensor_record_fill (cmd, g_ptr_array_index (a, i), 0.0f);
+  return gv_optimizer_grad_of (tr->opt, param);
 }
 
 GvUNetTrainer *
@@ -60,32 +32,12 @@ gv_unet_trainer_new (GvUNet *unet, GvUNetTemporal *temporal, GvTrainableSet whic
   GvUNetTrainer *tr = g_new0 (GvUNetTrainer, 1);
   tr->unet = unet;
   tr->temporal = temporal;
-  tr->opt = *opt;
   tr->recompute = recompute;
-  tr->names = g_ptr_array_new_with_free_func (g_free);
-  tr->params = g_ptr_array_new_with_free_func ((GDestroyNotify) gv_tensor_unref);
-  tr->grads = g_ptr_array_new_with_free_func ((GDestroyNotify) gv_tensor_unref);
-  tr->m = g_ptr_array_new_with_free_func ((GDestroyNotify) gv_tensor_unref);
-  tr->v = g_ptr_array_new_with_free_func ((GDestroyNotify) gv_tensor_unref);
-  tr->index = g_hash_table_new (NULL, NULL);
   tr->dev = gv_unet_get_device (unet);
+  tr->opt = gv_optimizer_new (tr->dev, opt);
 
   if (!gv_unet_foreach_param (unet, temporal, which == GV_TRAIN_TAV, add_param, tr, error) ||
       (tr->error != NULL && (g_propagate_error (error, g_steal_pointer (&tr->error)), TRUE))) {
-    gv_unet_trainer_free (tr);
-    return NULL;
-  }
-  tr->clip = gv_tensor_new (tr->dev, 1, (const gint64[]) { 2 }, error);
-  if (tr->clip == NULL) {
-    gv_unet_trainer_free (tr);
-    return NULL;
-  }
-  GvCmd *cmd = gv_cmd_new (tr->dev);
-  zero_all (cmd, tr->m);
-  zero_all (cmd, tr->v);
-  gboolean ok = gv_cmd_finish (cmd, error);
-  gv_cmd_free (cmd);
-  if (!ok) {
     gv_unet_trainer_free (tr);
     return NULL;
   }
@@ -97,13 +49,7 @@ gv_unet_trainer_free (GvUNetTrainer *tr)
 {
   if (tr == NULL)
     return;
-  g_ptr_array_unref (tr->names);
-  g_ptr_array_unref (tr->params);
-  g_ptr_array_unref (tr->grads);
-  g_ptr_array_unref (tr->m);
-  g_ptr_array_unref (tr->v);
-  g_hash_table_unref (tr->index);
-  g_clear_pointer (&tr->clip, gv_tensor_unref);
+  gv_optimizer_free (tr->opt);
   g_clear_error (&tr->error);
   g_free (tr);
 }
@@ -111,13 +57,19 @@ gv_unet_trainer_free (GvUNetTrainer *tr)
 void
 gv_unet_trainer_set_lr (GvUNetTrainer *tr, gdouble lr)
 {
-  tr->opt.lr = lr;
+  gv_optimizer_set_lr (tr->opt, lr);
 }
 
 void
 gv_unet_trainer_set_recompute (GvUNetTrainer *tr, gboolean recompute)
 {
   tr->recompute = recompute;
+}
+
+GvOptimizer *
+gv_unet_trainer_get_optimizer (GvUNetTrainer *tr)
+{
+  return tr->opt;
 }
 
 typedef struct {
@@ -141,7 +93,6 @@ gv_unet_trainer_step (GvUNetTrainer *tr, GvCmd *cmd, GvTensor *noisy_latents, gi
 {
   const GvUNetConfig *c = gv_unet_get_config (tr->unet);
   guint64 bytes, peak, block_bytes, block_peak;
-  gfloat clip[2] = { 0, 1 };
   Loss loss = { target, 0 };
 
   if (target == NULL || noisy_latents == NULL || noisy_latents->ndim != 4 ||
@@ -151,7 +102,7 @@ gv_unet_trainer_step (GvUNetTrainer *tr, GvCmd *cmd, GvTensor *noisy_latents, gi
     return FALSE;
   }
   gv_device_reset_peak_memory (tr->dev);
-  zero_all (cmd, tr->grads);
+  gv_optimizer_zero_grads (tr->opt, cmd);
   GvUNetInputs in = {
     .frames = frames,
     .temporal = tr->temporal,
@@ -161,67 +112,49 @@ gv_unet_trainer_step (GvUNetTrainer *tr, GvCmd *cmd, GvTensor *noisy_latents, gi
   };
   GvGrads g = { grad_of, tr };
   gv_unet_forward_backward (tr->unet, cmd, noisy_latents, &in, &g, mse_grad, &loss);
-  /* the norm with max_norm +inf gives factor 1: no clipping */
-  gv_op_clip_grad_norm (cmd, tr->clip, (GvTensor *const *) tr->grads->pdata, tr->grads->len,
-      max_grad_norm > 0 ? max_grad_norm : G_MAXFLOAT);
-  gv_tensor_record_download (cmd, tr->clip, clip);
-  /* a cancelled or failed step leaves the weights as they were */
-  if (!gv_cmd_finish (cmd, error))
-    return FALSE;
-
-  tr->step++;
-  for (guint i = 0; i < tr->params->len; i++)
-    gv_op_adamw_step (cmd, g_ptr_array_index (tr->params, i), g_ptr_array_index (tr->m, i),
-        g_ptr_array_index (tr->v, i), g_ptr_array_index (tr->grads, i), tr->clip, tr->step,
-        &tr->opt);
-  if (!gv_cmd_finish (cmd, error))
+  if (!gv_optimizer_step (tr->opt, cmd, max_grad_norm, grad_norm_out, error))
     return FALSE;
   gv_device_get_memory_stats (tr->dev, &bytes, &peak, &block_bytes, &block_peak);
   tr->peak = peak;
   if (loss_out != NULL)
     *loss_out = loss.loss;
-  if (grad_norm_out != NULL)
-    *grad_norm_out = clip[0];
   return TRUE;
 }
 
 gint
 gv_unet_trainer_get_step_count (GvUNetTrainer *tr)
 {
-  return tr->step;
+  return gv_optimizer_get_step_count (tr->opt);
 }
 
 gint
 gv_unet_trainer_get_n_params (GvUNetTrainer *tr)
 {
-  return tr->params->len;
+  return gv_optimizer_get_n_params (tr->opt);
 }
 
 const gchar *
 gv_unet_trainer_get_param_name (GvUNetTrainer *tr, gint i)
 {
-  return g_ptr_array_index (tr->names, i);
+  return gv_optimizer_get_name (tr->opt, i);
 }
 
 GvTensor *
 gv_unet_trainer_get_param (GvUNetTrainer *tr, gint i)
 {
-  return g_ptr_array_index (tr->params, i);
+  return gv_optimizer_get_param (tr->opt, i);
 }
 
 GvTensor *
 gv_unet_trainer_lookup_param (GvUNetTrainer *tr, const gchar *name)
 {
-  for (guint i = 0; i < tr->names->len; i++)
-    if (g_str_equal (g_ptr_array_index (tr->names, i), name))
-      return g_ptr_array_index (tr->params, i);
-  return NULL;
+  return gv_optimizer_lookup (tr->opt, name);
 }
 
 GvTensor *
 gv_unet_trainer_get_grad (GvUNetTrainer *tr, gint i)
 {
-  return g_ptr_array_index (tr->grads, i);
+  return gv_optimizer_get_grad (tr->opt, i);
 }
 
 guint64

@@ -10,6 +10,7 @@
  * the step then returns FALSE with GV_ERROR_CANCELLED and leaves the weights as they were. */
 #pragma once
 
+#include "models/gv-optimizer.h"
 #include "models/gv-unet.h"
 
 G_BEGIN_DECLS
@@ -54,6 +55,9 @@ gboolean gv_unet_trainer_step (GvUNetTrainer *tr, GvCmd *cmd, GvTensor *noisy_la
     gint frames, const gfloat *timesteps, GvTensor *text, GvTensor *class_labels,
     GvTensor *target, gfloat max_grad_norm, gfloat *loss_out, gfloat *grad_norm_out,
     GError **error);
+
+/* The trained tensors, their gradients and AdamW state (learning rate, save/resume). */
+GvOptimizer *gv_unet_trainer_get_optimizer (GvUNetTrainer *tr);
 
 /* Steps taken so far (AdamW's bias correction counts them). */
 gint gv_unet_trainer_get_step_count (GvUNetTrainer *tr);
