@@ -11,7 +11,8 @@
  *
  * Each clip is encoded with the VAE, the inflated model is built with its temporal layers
  * initialised (or loaded from #GstGenVideoTune:tuned-location when that file exists: tuning is
- * then skipped), and #GstGenVideoTune:steps AdamW steps of Tune-A-Video's recipe train
+ * then skipped; a clip-index pattern such as "tuned-%03u.safetensors" names one file per clip
+ * of a stream), and #GstGenVideoTune:steps AdamW steps of Tune-A-Video's recipe train
  * attn1.to_q, attn2.to_q and the temporal attention on the clip (genvideo/gv-tune.h). Progress
  * messages of stage "tuning" carry the step's training loss in a double field "loss". The
  * frames pass through unchanged.
@@ -55,6 +56,10 @@ struct _GstGenVideoTune {
   gchar *tuned_location;
   gboolean recompute;
   gboolean recompute_set;    /* recompute was set: no automatic choice */
+
+  /* the streaming task's: clips begun since READY -> PAUSED (the clip index of
+   * tuned-location's pattern) */
+  guint clip_index;
 };
 
 G_DEFINE_TYPE_WITH_CODE (GstGenVideoTune, gst_gen_video_tune, GST_TYPE_GEN_VIDEO_CLIP_FILTER,
@@ -74,6 +79,7 @@ static GstFlowReturn
 gst_gen_video_tune_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJob *job)
 {
   GstGenVideoTune *self = GST_GEN_VIDEO_TUNE (filter);
+  gboolean has_index = FALSE;
 
   GST_OBJECT_LOCK (self);
   gchar *prompt = g_strdup (self->source_prompt);
@@ -90,6 +96,14 @@ gst_gen_video_tune_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJ
         * (GST_VIDEO_INFO_HEIGHT (&job->info) / 8) >= RECOMPUTE_FROM_LATENT_PIXELS;
   GST_OBJECT_UNLOCK (self);
 
+  /* one file per clip when the location has a clip-index pattern (checked at start) */
+  guint index = self->clip_index++;
+  if (tuned != NULL && gv_tune_file_parse_location (tuned, &has_index, NULL) && has_index) {
+    gchar *location = gv_tune_file_clip_location (tuned, index);
+    g_free (tuned);
+    tuned = location;
+  }
+
   /* later stages condition their source branch on it */
   if (prompt)
     gv_clip_set_prompt (job->clip, GV_CLIP_PROMPT_SOURCE, prompt);
@@ -102,6 +116,26 @@ gst_gen_video_tune_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJ
   g_free (prompt);
   g_free (tuned);
   return ret;
+}
+
+/* READY -> PAUSED: a location that is not a valid pattern fails the state change */
+static gboolean
+gst_gen_video_tune_start (GstGenVideoClipFilter *filter)
+{
+  GstGenVideoTune *self = GST_GEN_VIDEO_TUNE (filter);
+  GError *error = NULL;
+
+  GST_OBJECT_LOCK (self);
+  gboolean ok = self->tuned_location == NULL
+      || gv_tune_file_parse_location (self->tuned_location, NULL, &error);
+  self->clip_index = 0;
+  GST_OBJECT_UNLOCK (self);
+  if (!ok) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", error->message), (NULL));
+    g_error_free (error);
+    return FALSE;
+  }
+  return GST_GEN_VIDEO_CLIP_FILTER_CLASS (gst_gen_video_tune_parent_class)->start (filter);
 }
 
 static void
@@ -192,6 +226,7 @@ gst_gen_video_tune_class_init (GstGenVideoTuneClass *klass)
   gobject_class->get_property = gst_gen_video_tune_get_property;
   gobject_class->finalize = gst_gen_video_tune_finalize;
   GST_GEN_VIDEO_CLIP_FILTER_CLASS (klass)->process_clip = gst_gen_video_tune_process_clip;
+  GST_GEN_VIDEO_CLIP_FILTER_CLASS (klass)->start = gst_gen_video_tune_start;
 
   g_object_class_install_property (gobject_class, PROP_SOURCE_PROMPT,
       g_param_spec_string ("source-prompt", "Source prompt",
@@ -201,19 +236,21 @@ gst_gen_video_tune_class_init (GstGenVideoTuneClass *klass)
           NULL, flags | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_STEPS,
       g_param_spec_uint ("steps", "Steps",
-          "Fine-tuning steps per clip (0 = no tuning: the inflated base model). This version "
-          "does not fine-tune: with any other value the clips use the untuned model, and the "
-          "element warns once per run. Applies from the next clip",
+          "Fine-tuning steps per clip (0 = no tuning: the inflated base model); each step's "
+          "loss is in the progress messages. Applies from the next clip",
           0, 100000, DEFAULT_STEPS, flags | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_LEARNING_RATE,
       g_param_spec_double ("learning-rate", "Learning rate",
-          "AdamW learning rate of the fine-tuning (not used by this version, which does not "
-          "fine-tune). Applies from the next clip",
+          "AdamW learning rate of the fine-tuning. Applies from the next clip",
           0.0, 1.0, DEFAULT_LEARNING_RATE, flags | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_TUNED_LOCATION,
       g_param_spec_string ("tuned-location", "Tuned weights location",
-          "safetensors file of tuned temporal layers: loaded when it exists, else the layers "
-          "start as initialised (this version writes no such file; NULL = not used)",
+          "safetensors file of the tuned layers: loaded (tuning skipped) when it exists and "
+          "was tuned for this model, clip and settings, else written after tuning; a file of "
+          "anything else is an error. For a stream of several clips, a clip-index pattern "
+          "names one file per clip (%u, %d or e.g. %03u, counted from 0 since READY; %% for a "
+          "percent sign): without one, a second clip of other frames is refused. NULL = "
+          "nothing is read or written",
           NULL, flags | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_RECOMPUTE,
       g_param_spec_boolean ("recompute", "Recompute activations",
@@ -225,8 +262,8 @@ gst_gen_video_tune_class_init (GstGenVideoTuneClass *klass)
 
   gst_element_class_set_static_metadata (element_class, "GenVideo fine-tuning",
       "Filter/Effect/Video",
-      "Encodes each clip and builds the inflated video diffusion model for the GenVideo edit "
-      "(the Tune-A-Video fine-tuning is not in this version)",
+      "Encodes each clip and fine-tunes the inflated video diffusion model on it (Tune-A-Video) "
+      "for the GenVideo edit",
       GST_GEN_VIDEO_AUTHOR);
 }
 

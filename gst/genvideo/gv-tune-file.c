@@ -61,8 +61,71 @@ gv_tune_file_check (const gchar *path, const gchar *fingerprint, GError **error)
   if (!ok)
     g_set_error (error, GV_ERROR, GV_ERROR_INVALID, "tuned layers file %s belongs to another "
         "model, clip or tuning settings (its fingerprint %s, expected %s); it is left as it is: "
-        "remove it or choose another tuned-location", path, found ? found : "(none)",
+        "remove it or choose another tuned-location (for a stream of several clips, one with a "
+        "%%u clip-index pattern)", path, found ? found : "(none)",
         fingerprint);
   gv_safetensors_close (st);
   return ok;
+}
+
+/* Walks @location: appends it to @out (may be NULL) with the conversion written as @index;
+ * returns the number of conversions, or -1 at the first character after a % that is not one. */
+static gint
+expand_location (const gchar *location, guint index, GString *out, const gchar **bad)
+{
+  gint conversions = 0;
+  for (const gchar *c = location; *c; c++) {
+    if (*c != '%') {
+      if (out)
+        g_string_append_c (out, *c);
+      continue;
+    }
+    const gchar *start = c++;
+    if (*c == '%') {
+      if (out)
+        g_string_append_c (out, '%');
+      continue;
+    }
+    gboolean zero = *c == '0';
+    c += zero;
+    guint width = 0;
+    /* two digits at most: a width is for zero-padding, not for filling a path */
+    for (gint digits = 0; g_ascii_isdigit (*c) && digits < 2; digits++, c++)
+      width = width * 10 + (guint) (*c - '0');
+    if (*c != 'u' && *c != 'd') {
+      *bad = start;
+      return -1;
+    }
+    conversions++;
+    if (out)
+      g_string_append_printf (out, zero ? "%0*u" : "%*u", (gint) width, index);
+  }
+  return conversions;
+}
+
+gboolean
+gv_tune_file_parse_location (const gchar *location, gboolean *has_index, GError **error)
+{
+  const gchar *bad = NULL;
+  gint n = expand_location (location, 0, NULL, &bad);
+  if (n < 0 || n > 1) {
+    g_set_error (error, GV_ERROR, GV_ERROR_INVALID, "tuned-location \"%s\": %s%s; it may hold "
+        "one clip-index conversion (%%u or %%d, e.g. %%03u) and %%%% for a percent sign",
+        location, n < 0 ? "not a clip-index conversion at " : "more than one conversion",
+        n < 0 ? bad : "");
+    return FALSE;
+  }
+  if (has_index)
+    *has_index = n == 1;
+  return TRUE;
+}
+
+gchar *
+gv_tune_file_clip_location (const gchar *location, guint index)
+{
+  GString *out = g_string_new (NULL);
+  const gchar *bad = NULL;
+  gint n = expand_location (location, index, out, &bad);
+  g_return_val_if_fail (n >= 0 && n <= 1, g_string_free (out, TRUE));
+  return g_string_free (out, FALSE);
 }

@@ -23,4 +23,15 @@ gchar *gv_tune_file_fingerprint (const gchar *model_folder, const GvPicture *fra
  * GV_ERROR_CORRUPT, one of another fingerprint (or none) GV_ERROR_INVALID, both naming @path. */
 gboolean gv_tune_file_check (const gchar *path, const gchar *fingerprint, GError **error);
 
+/* A location may hold one clip-index conversion, as multifilesink's: %u or %d, with an optional
+ * 0 flag and width (%05u); %% is a percent sign. It then names one file per clip of a stream.
+ * TRUE when @location is valid (one conversion at most, nothing else after a %), with
+ * *@has_index (may be NULL) saying whether it has the conversion; else GV_ERROR_INVALID. */
+gboolean gv_tune_file_parse_location (const gchar *location, gboolean *has_index,
+    GError **error);
+
+/* (transfer full): the file of clip @index: a valid @location with its conversion replaced by
+ * @index and %% by %. */
+gchar *gv_tune_file_clip_location (const gchar *location, guint index);
+
 G_END_DECLS

@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gv-bench-random.h"
 #include "models/gv-config.h"
 #include "nn/gv-op-matmul.h"
-#include "models/gv-random.h"
 #include "models/gv-unet.h"
 #include "models/gv-vae.h"
 
@@ -23,24 +23,6 @@ typedef struct {
   gdouble cold_ms, warm_ms;
   guint64 weights_bytes, peak_bytes;
 } Result;
-
-static GvTensor *
-random_tensor (GvDevice *dev, gint ndim, const gint64 *shape, guint64 seed)
-{
-  gint64 n = 1;
-  for (gint i = 0; i < ndim; i++)
-    n *= shape[i];
-  gfloat *v = g_new (gfloat, n);
-  gv_random_normal (v, n, seed);
-  GError *error = NULL;
-  GvTensor *t = gv_tensor_new_from_data (dev, ndim, shape, v, &error);
-  if (t == NULL) {
-    g_printerr ("gv-bench-model: %s\n", error->message);
-    exit (1);
-  }
-  g_free (v);
-  return t;
-}
 
 static guint64
 tensor_bytes (GvDevice *dev)
@@ -192,8 +174,8 @@ main (int argc, char **argv)
   /* the baseline first, then again after the networks: the median of both runs' warm times */
   Result base = { .name = "matmul 1024x1024x1024" };
   MatmulRun m = {
-    random_tensor (dev, 2, (const gint64[]) { 1024, 1024 }, 11),
-    random_tensor (dev, 2, (const gint64[]) { 1024, 1024 }, 12),
+    gv_bench_random_tensor (dev, 2, (const gint64[]) { 1024, 1024 }, 11),
+    gv_bench_random_tensor (dev, 2, (const gint64[]) { 1024, 1024 }, 12),
   };
   measure (dev, run_matmul, &m, MAX (runs, 3) + 2, &base);
   gdouble base_before = base.warm_ms;
@@ -213,10 +195,10 @@ main (int argc, char **argv)
       return 1;
     }
     r->weights_bytes = tensor_bytes (dev) - before;
-    u.sample = random_tensor (dev, 4, (const gint64[]) { frames, cfg.in_channels, latent,
+    u.sample = gv_bench_random_tensor (dev, 4, (const gint64[]) { frames, cfg.in_channels, latent,
         latent }, 3);
-    u.ehs = random_tensor (dev, 3, (const gint64[]) { 1, 77, cfg.cross_attention_dim }, 4);
-    u.labels = random_tensor (dev, 2, (const gint64[]) { 1,
+    u.ehs = gv_bench_random_tensor (dev, 3, (const gint64[]) { 1, 77, cfg.cross_attention_dim }, 4);
+    u.labels = gv_bench_random_tensor (dev, 2, (const gint64[]) { 1,
         cfg.projection_class_embeddings_input_dim }, 5);
     measure (dev, run_unet, &u, runs, r);
     gv_tensor_unref (u.sample);
@@ -239,7 +221,7 @@ main (int argc, char **argv)
       return 1;
     }
     r->weights_bytes = tensor_bytes (dev) - before;
-    v.latents = random_tensor (dev, 4, (const gint64[]) { 1, cfg.latent_channels, image / f,
+    v.latents = gv_bench_random_tensor (dev, 4, (const gint64[]) { 1, cfg.latent_channels, image / f,
         image / f }, 7);
     measure (dev, run_vae, &v, runs, r);
     gv_tensor_unref (v.latents);

@@ -1137,8 +1137,13 @@ main (int argc, char **argv)
       gv_device_get_name (b.dev),
       gv_device_get_kernel_path (b.dev) == GV_KERNEL_PATH_CPU ? "cpu" : "gpu", b.threads,
       b.runs, b.cpu_time ? ", CPU time" : "");
-  g_print ("%-28s %10s %9s %12s %9s %7s\n", "case", "device ms", "GFLOP/s", "baseline ms",
-      "GFLOP/s", "ratio");
+  /* the name column as wide as the longest name of the cases that run */
+  gint width = (gint) strlen ("case");
+  for (gint id = 0; id < N_CASES; id++)
+    if (!only || strstr (case_names[id], only))
+      width = MAX (width, (gint) strlen (case_names[id]));
+  g_print ("%-*s %10s %9s %12s %9s %7s\n", width, "case", "device ms", "GFLOP/s",
+      "baseline ms", "GFLOP/s", "ratio");
 
   Result res[N_CASES] = { 0 };
   gint n = 0;
@@ -1147,7 +1152,7 @@ main (int argc, char **argv)
       continue;
     Result *r = &res[n++];
     run_case (&b, id, r);
-    g_print ("%-28s %10.2f %9.1f %12.2f %9.1f %7.2f\n", r->name, r->ms,
+    g_print ("%-*s %10.2f %9.1f %12.2f %9.1f %7.2f\n", width, r->name, r->ms,
         gflops (r->flops, r->ms), r->baseline_ms, gflops (r->flops, r->baseline_ms),
         r->baseline_ms / r->ms);
   }

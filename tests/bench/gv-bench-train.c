@@ -13,24 +13,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "models/gv-random.h"
+#include "gv-bench-random.h"
 #include "models/gv-unet-train.h"
-
-static GvTensor *
-random_tensor (GvDevice *dev, gint ndim, const gint64 *shape, guint64 seed)
-{
-  gint64 n = 1;
-  for (gint i = 0; i < ndim; i++)
-    n *= shape[i];
-  gfloat *v = g_new (gfloat, n);
-  gv_random_normal (v, n, seed);
-  GError *error = NULL;
-  GvTensor *t = gv_tensor_new_from_data (dev, ndim, shape, v, &error);
-  if (t == NULL)
-    g_error ("gv-bench-train: %s", error->message);
-  g_free (v);
-  return t;
-}
 
 static gdouble
 now_ms (void)
@@ -144,13 +128,13 @@ bench (GvDevice *dev, const gchar *name, GvUNet *unet, gint frames, gint latent,
   GvUNetTemporal *temporal = gv_unet_temporal_new (unet, NULL, NULL, 2, &error);
   if (temporal == NULL)
     g_error ("gv-bench-train: %s", error->message);
-  GvTensor *sample = random_tensor (dev, 4, (const gint64[]) { frames, c->in_channels, latent,
+  GvTensor *sample = gv_bench_random_tensor (dev, 4, (const gint64[]) { frames, c->in_channels, latent,
       latent }, 3);
-  GvTensor *target = random_tensor (dev, 4, (const gint64[]) { frames, c->out_channels, latent,
+  GvTensor *target = gv_bench_random_tensor (dev, 4, (const gint64[]) { frames, c->out_channels, latent,
       latent }, 4);
-  GvTensor *ehs = random_tensor (dev, 3, (const gint64[]) { 1, 77, c->cross_attention_dim }, 5);
+  GvTensor *ehs = gv_bench_random_tensor (dev, 3, (const gint64[]) { 1, 77, c->cross_attention_dim }, 5);
   GvTensor *labels = c->class_embed_type == GV_CLASS_EMBED_NONE ? NULL :
-      random_tensor (dev, 2, (const gint64[]) { 1, c->projection_class_embeddings_input_dim },
+      gv_bench_random_tensor (dev, 2, (const gint64[]) { 1, c->projection_class_embeddings_input_dim },
       6);
   gfloat t = 500;
   GvUNetInputs in = { .frames = frames, .temporal = temporal, .timesteps = &t,

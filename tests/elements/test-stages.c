@@ -688,12 +688,19 @@ count_tuning (Run *r, gdouble *loss)
   return n;
 }
 
+/* the three stages over @frames frames in clips of 4, genvideotune with @tune */
+static gchar *
+tune_frames (guint frames, const gchar *tune)
+{
+  return g_strdup_printf ("videotestsrc pattern=ball num-buffers=%u ! " FRAMES_64 " ! "
+      "genvideotune name=el source-prompt=\"a white ball\" clip-frames=4 %s ! "
+      GV_TEST_EDIT " ! " GV_TEST_CORRECT " ! fakesink name=out", frames, tune);
+}
+
 static gchar *
 tune_chain (const gchar *tune)
 {
-  return g_strdup_printf ("videotestsrc pattern=ball num-buffers=4 ! " FRAMES_64 " ! "
-      "genvideotune name=el source-prompt=\"a white ball\" clip-frames=4 %s ! "
-      GV_TEST_EDIT " ! " GV_TEST_CORRECT " ! fakesink name=out", tune);
+  return tune_frames (4, tune);
 }
 
 static gboolean
@@ -711,6 +718,18 @@ same_buffers (Run *a, Run *b)
     gst_buffer_unmap (b->buffers->pdata[i], &mb);
   }
   return same;
+}
+
+/* @launch run again loads its tuned files: no tuning, the frames of @tuned to the byte */
+static void
+assert_rerun_loads (const gchar *launch, Run *tuned)
+{
+  gdouble loss;
+  Run *again = run (launch);
+  assert_no_error (again);
+  fail_unless_equals_int (count_tuning (again, &loss), 0);
+  fail_unless (same_buffers (tuned, again));
+  run_free (again);
 }
 
 /* steps > 0 through the whole chain: progress with the loss, the tuned file written and
@@ -731,11 +750,7 @@ GST_START_TEST (test_tune_steps_and_file)
   fail_unless (isfinite (loss) && loss > 0);
   fail_unless (g_file_test (path, G_FILE_TEST_EXISTS));
 
-  Run *again = run (launch);
-  assert_no_error (again);
-  fail_unless_equals_int (count_tuning (again, &loss), 0);
-  fail_unless (same_buffers (tuned, again));
-  run_free (again);
+  assert_rerun_loads (launch, tuned);
   run_free (tuned);
   g_free (launch);
   g_free (props);
@@ -768,38 +783,146 @@ GST_START_TEST (test_tune_steps_and_file)
 }
 GST_END_TEST;
 
-/* PLAYING -> NULL while tuning: the step in progress is cancelled and the state change
- * returns, with no file left behind. */
-GST_START_TEST (test_tune_cancel)
+/* Two clips with a clip-index pattern: two files written; a second run loads both, tunes
+ * nothing and gives the same frames to the byte. Without a pattern the second clip's file is
+ * refused; a location with another conversion fails the start. */
+GST_START_TEST (test_tune_clip_files)
 {
   gchar *dir = g_dir_make_tmp ("genvideo-XXXXXX", NULL);
-  gchar *path = g_build_filename (dir, "tuned.safetensors", NULL);
-  gchar *launch = g_strdup_printf ("videotestsrc pattern=ball num-buffers=4 ! " FRAMES_64 " ! "
-      "genvideotune source-prompt=ball clip-frames=4 steps=100000 tuned-location=%s ! "
-      "fakesink", path);
-  GstElement *pipeline = gst_parse_launch (launch, NULL);
-  fail_unless (pipeline != NULL);
-  GstBus *bus = gst_element_get_bus (pipeline);
-  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  gchar *pattern = g_build_filename (dir, "tuned-%02u.safetensors", NULL);
+  gchar *file0 = g_build_filename (dir, "tuned-00.safetensors", NULL);
+  gchar *file1 = g_build_filename (dir, "tuned-01.safetensors", NULL);
+  gchar *props = g_strdup_printf ("steps=2 learning-rate=1e-3 tuned-location=%s", pattern);
+  gchar *launch = tune_frames (8, props);
+  gdouble loss = 0;
+
+  Run *tuned = run (launch);
+  assert_no_error (tuned);
+  fail_unless_equals_int (tuned->buffers->len, 8);
+  fail_unless (count_tuning (tuned, &loss) > 0);
+  fail_unless (g_file_test (file0, G_FILE_TEST_EXISTS) && g_file_test (file1,
+          G_FILE_TEST_EXISTS));
+  gchar *a, *b;
+  gsize a_len, b_len;
+  fail_unless (g_file_get_contents (file0, &a, &a_len, NULL)
+      && g_file_get_contents (file1, &b, &b_len, NULL));
+  /* each clip's own tuning (another fingerprint at least) */
+  fail_if (a_len == b_len && memcmp (a, b, a_len) == 0);
+  g_free (a);
+  g_free (b);
+
+  assert_rerun_loads (launch, tuned);
+  run_free (tuned);
+  g_free (launch);
+  g_free (props);
+
+  /* no pattern: written for the first clip, refused for the second */
+  gchar *single = g_build_filename (dir, "tuned.safetensors", NULL);
+  props = g_strdup_printf ("steps=2 learning-rate=1e-3 tuned-location=%s", single);
+  launch = tune_frames (8, props);
+  expect_error (launch, GST_STREAM_ERROR, GST_STREAM_ERROR_FORMAT, "clip-index pattern");
+  fail_unless (g_file_test (single, G_FILE_TEST_EXISTS));
+  g_free (launch);
+  g_free (props);
+
+  gchar *bad = g_build_filename (dir, "tuned-%s.safetensors", NULL);
+  props = g_strdup_printf ("steps=2 tuned-location=%s", bad);
+  launch = tune_frames (8, props);
+  expect_error (launch, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+      "not a clip-index conversion at %s");
+  g_free (launch);
+  g_free (props);
+
+  for (const gchar *const *f = (const gchar *const[]) { file0, file1, single, NULL }; *f; f++)
+    g_unlink (*f);
+  g_rmdir (dir);
+  g_free (bad);
+  g_free (single);
+  g_free (file0);
+  g_free (file1);
+  g_free (pattern);
+  g_free (dir);
+}
+GST_END_TEST;
+
+/* Pops messages until genvideotune reports a tuning step; fails on an error or EOS. */
+static void
+wait_for_tuning (GstBus *bus)
+{
   gboolean tuning = FALSE;
   GstMessage *msg;
   while (!tuning && (msg = gst_bus_timed_pop (bus, 120 * GST_SECOND))) {
     const GstStructure *st = gst_message_get_structure (msg);
     fail_if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR);
+    fail_if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
     tuning = gst_message_has_name (msg, GST_GEN_VIDEO_MESSAGE_PROGRESS)
         && g_strcmp0 (gst_structure_get_string (st, GST_GEN_VIDEO_FIELD_STAGE), "tuning") == 0;
     gst_message_unref (msg);
   }
   fail_unless (tuning);
+}
+
+/* The tensor bytes on the elements' (shared) device, which *@dev holds from the first call. */
+static guint64
+device_bytes (GvDevice **dev)
+{
+  GError *error = NULL;
+  if (*dev == NULL)
+    *dev = gv_device_get_shared (-1, &error);
+  fail_unless (*dev != NULL, "%s", error ? error->message : "");
+  guint64 bytes;
+  gv_device_get_memory_stats (*dev, &bytes, NULL, NULL, NULL);
+  return bytes;
+}
+
+/* Tuning for ever (steps=100000); @flush: a flushing seek in the middle of it (tuning then
+ * starts again). Then PLAYING -> NULL in the middle of a step: it is cancelled, the state
+ * change returns, no error is posted, no file is left and the device holds what it held
+ * before (the model and the clip's tensors are gone). */
+static void
+cancel_tuning (gboolean flush)
+{
+  gchar *dir = g_dir_make_tmp ("genvideo-XXXXXX", NULL);
+  gchar *path = g_build_filename (dir, "tuned.safetensors", NULL);
+  /* an endless source: after the seek it sends the first clip again */
+  gchar *launch = g_strdup_printf ("videotestsrc pattern=ball ! " FRAMES_64 " ! "
+      "genvideotune source-prompt=ball clip-frames=4 steps=100000 tuned-location=%s ! "
+      "fakesink", path);
+  GvDevice *dev = NULL;
+  guint64 before = device_bytes (&dev);
+  GstElement *pipeline = gst_parse_launch (launch, NULL);
+  fail_unless (pipeline != NULL);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  wait_for_tuning (bus);
+  if (flush) {
+    fail_unless (gst_element_seek_simple (pipeline, GST_FORMAT_TIME, GST_SEEK_FLAG_FLUSH, 0));
+    wait_for_tuning (bus);
+  }
   fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
       GST_STATE_CHANGE_SUCCESS);
+  GstMessage *error = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (error == NULL);
   fail_if (g_file_test (path, G_FILE_TEST_EXISTS));
   gst_object_unref (bus);
   gst_object_unref (pipeline);
+  fail_unless_equals_uint64 (device_bytes (&dev), before);
+  gv_device_unref (dev);
   g_rmdir (dir);
   g_free (path);
   g_free (dir);
   g_free (launch);
+}
+
+GST_START_TEST (test_tune_cancel)
+{
+  cancel_tuning (FALSE);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_tune_flush)
+{
+  cancel_tuning (TRUE);
 }
 GST_END_TEST;
 
@@ -824,7 +947,9 @@ stages_suite (void)
   tcase_add_test (tc, test_device_env_invalid);
   tcase_add_test (tc, test_device_no_driver);
   tcase_add_test (tc, test_tune_steps_and_file);
+  tcase_add_test (tc, test_tune_clip_files);
   tcase_add_test (tc, test_tune_cancel);
+  tcase_add_test (tc, test_tune_flush);
   return s;
 }
 

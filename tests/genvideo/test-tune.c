@@ -214,6 +214,45 @@ test_file_round_trip (void)
   g_free (c.pixels);
 }
 
+/* tuned-location's clip-index pattern: the conversions allowed, the file of each clip */
+static void
+test_location_pattern (void)
+{
+  static const struct {
+    const gchar *location, *clip_12;  /* NULL: refused */
+    gboolean has_index;
+  } cases[] = {
+    { "tuned.safetensors", "tuned.safetensors", FALSE },
+    { "tuned-%u.safetensors", "tuned-12.safetensors", TRUE },
+    { "/a/%d/t", "/a/12/t", TRUE },
+    { "t-%04u", "t-0012", TRUE },
+    { "t-%3u", "t- 12", TRUE },
+    { "100%%-%u", "100%-12", TRUE },
+    { "100%%", "100%", FALSE },
+    { "t-%s", NULL, FALSE },
+    { "t-%u-%u", NULL, FALSE },
+    { "t-%x", NULL, FALSE },
+    { "t-%123u", NULL, FALSE },
+    { "t-%", NULL, FALSE },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    GError *error = NULL;
+    gboolean has_index = FALSE;
+    gboolean ok = gv_tune_file_parse_location (cases[i].location, &has_index, &error);
+    g_assert_cmpint (ok, ==, cases[i].clip_12 != NULL);
+    if (!ok) {
+      gv_test_assert_error (error, GV_ERROR_INVALID, cases[i].location, NULL);
+      g_error_free (error);
+      continue;
+    }
+    g_assert_no_error (error);
+    g_assert_cmpint (has_index, ==, cases[i].has_index);
+    gchar *file = gv_tune_file_clip_location (cases[i].location, 12);
+    g_assert_cmpstr (file, ==, cases[i].clip_12);
+    g_free (file);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -221,5 +260,6 @@ main (int argc, char **argv)
   g_test_add_func ("/genvideo/tune/learns", test_learns);
   g_test_add_func ("/genvideo/tune/cancel", test_cancel);
   g_test_add_func ("/genvideo/tune/file-round-trip", test_file_round_trip);
+  g_test_add_func ("/genvideo/tune/location-pattern", test_location_pattern);
   return g_test_run ();
 }

@@ -2,12 +2,12 @@
  * manifest (or the ones named) through our implementation; one line per compared tensor; exit
  * status 1 when any fails or anything the manifest expects is missing, 77 when every case
  * asked for is marked as not implemented yet. */
-#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gv-golden.h"
+#include "gv-test-util.h"
 
 typedef struct {
   gchar *name;                /* inter.<module> */
@@ -22,20 +22,6 @@ tap_free (Tap *t)
   g_free (t->name);
   g_free (t->data);
   g_free (t);
-}
-
-static gdouble
-rel_l2 (const gfloat *ours, const gfloat *ref, gsize n)
-{
-  gdouble num = 0, den = 0;
-  for (gsize i = 0; i < n; i++) {
-    if (!isfinite (ours[i]))
-      return INFINITY;
-    gdouble d = (gdouble) ours[i] - ref[i];
-    num += d * d;
-    den += (gdouble) ref[i] * ref[i];
-  }
-  return den > 0 ? sqrt (num / den) : (num > 0 ? INFINITY : 0);
 }
 
 /* one line of the output; @compared: the line is a comparison, counted in the summary */
@@ -99,7 +85,7 @@ golden_compare_with (Golden *g, const gchar *ref_name, const gchar *label, const
     report (g, label, diff == 0, TRUE, d);
     g_free (d);
   } else {
-    gdouble err = rel_l2 (ours, ref, n);
+    gdouble err = gv_test_rel_l2 (ours, ref, n);
     gchar *d = g_strdup_printf ("rel_l2=%.3e  tol=%.0e", err, tol.value);
     report (g, label, err <= tol.value, TRUE, d);
     g_free (d);

@@ -1,14 +1,17 @@
-/* Helpers of the backward op tests: float data to the double references and back. */
+/* Helpers of the backward op tests: float data to the double references and back, the
+ * gradient checks, an op's refusal. */
 #pragma once
 
 #include "gv-ref-back.h"
+#include "gv-test-files.h"
 #include "gv-test-util.h"
 
+/* @n doubles: the values of @x, or zeros when @x is NULL (what a reference adds into) */
 static inline gdouble *
 gv_test_to_double (const gfloat *x, gsize n)
 {
-  gdouble *d = g_new (gdouble, MAX (n, 1));
-  for (gsize i = 0; i < n; i++)
+  gdouble *d = g_new0 (gdouble, MAX (n, 1));
+  for (gsize i = 0; x && i < n; i++)
     d[i] = x[i];
   return d;
 }
@@ -34,6 +37,20 @@ gv_test_assert_grad_impl (const gchar *file, gint line, const gchar *what, GvTen
   gv_test_assert_close_impl (file, line, what, got, want, n, tol);
   g_free (got);
   g_free (want);
+}
+
+/* Downloads @t and asserts it close to @grad, all of it */
+#define gv_assert_grad_all(t, grad, tol) gv_assert_grad (t, grad, NULL, (t)->numel, tol)
+
+/* Finishes @cmd, expects it failed with GV_ERROR_INVALID naming @op, and frees it */
+static inline void
+gv_test_expect_invalid (GvCmd *cmd, const gchar *op)
+{
+  GError *error = NULL;
+  g_assert_false (gv_cmd_finish (cmd, &error));
+  gv_test_assert_error (error, GV_ERROR_INVALID, op, NULL);
+  g_error_free (error);
+  gv_cmd_free (cmd);
 }
 
 /* g_free of every pointer of the list (NULLs allowed) */

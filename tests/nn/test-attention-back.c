@@ -6,8 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "back-check.h"
-#include "gv-ref-back.h"
+#include "gv-test-back.h"
 #include "gv-test-files.h"
 #include "gv-test-util.h"
 #include "models/gv-transformer.h"
@@ -53,21 +52,21 @@ check (const Case *c, guint seed, gboolean accumulate)
     .B = c->B, .Bk = c->Bk, .Lq = c->Lq, .Lk = c->Lk, .heads = c->H, .head_dim = c->D,
     .scale = c->scale, .causal = c->causal,
   };
-  gdouble *dq_ = back_to_double (q, nq), *dk_ = back_to_double (k, nk);
-  gdouble *dv_ = back_to_double (v, nk);
-  gdouble *ddo = back_to_double (dout, nq);
+  gdouble *dq_ = gv_test_to_double (q, nq), *dk_ = gv_test_to_double (k, nk);
+  gdouble *dv_ = gv_test_to_double (v, nk);
+  gdouble *ddo = gv_test_to_double (dout, nq);
   gdouble *o = g_new0 (gdouble, nq), *lse = g_new0 (gdouble, nl);
-  gdouble *gq = back_to_double (accumulate ? gq0 : NULL, nq);
-  gdouble *gk = back_to_double (accumulate ? gk0 : NULL, nk);
-  gdouble *gvv = back_to_double (accumulate ? gv0 : NULL, nk);
+  gdouble *gq = gv_test_to_double (accumulate ? gq0 : NULL, nq);
+  gdouble *gk = gv_test_to_double (accumulate ? gk0 : NULL, nk);
+  gdouble *gvv = gv_test_to_double (accumulate ? gv0 : NULL, nk);
   gv_ref_attention_forward (o, lse, dq_, dk_, dv_, &a);
   gv_ref_attention_backward (gq, gk, gvv, ddo, dq_, dk_, dv_, o, lse, &a);
 
-  back_check_grad (to, o, 1e-5);
-  back_check_grad (tl, lse, 1e-6);
-  back_check_grad (tdq, gq, 1e-4);
-  back_check_grad (tdk, gk, 1e-4);
-  back_check_grad (tdv, gvv, 1e-4);
+  gv_assert_grad_all (to, o, 1e-5);
+  gv_assert_grad_all (tl, lse, 1e-6);
+  gv_assert_grad_all (tdq, gq, 1e-4);
+  gv_assert_grad_all (tdk, gk, 1e-4);
+  gv_assert_grad_all (tdv, gvv, 1e-4);
   g_assert_cmpuint (gv_validation_error_count (), ==, 0);
 
   gv_cmd_free (cmd);
@@ -226,10 +225,10 @@ check_gather (gint b, gint ch, gint l, gint m, gint d, const gint32 *index, guin
   gv_op_gather_backward (cmd, tds, tdo, ti, accumulate);
   gv_test_finish (cmd);
 
-  gdouble *want = back_to_double (accumulate ? g0 : NULL, ns);
-  gdouble *ddo = back_to_double (dout, no);
+  gdouble *want = gv_test_to_double (accumulate ? g0 : NULL, ns);
+  gdouble *ddo = gv_test_to_double (dout, no);
   gv_ref_gather_backward (want, ddo, index, b, ch, l, m, d);
-  back_check_grad (tds, want, 1e-6);
+  gv_assert_grad_all (tds, want, 1e-6);
   g_assert_cmpuint (gv_validation_error_count (), ==, 0);
 
   gv_cmd_free (cmd);
@@ -310,7 +309,7 @@ test_temporal_permute_attention (void)
   gv_op_permute_backward (cmd, dperm, dy4, perm, FALSE);
   gv_test_finish (cmd);
 
-  gdouble *xh = back_to_double (h, N), *xdy = back_to_double (dy, N);
+  gdouble *xh = gv_test_to_double (h, N), *xdy = gv_test_to_double (dy, N);
   gdouble *xseq = g_new0 (gdouble, N), *xo = g_new0 (gdouble, N);
   gdouble *xl = g_new0 (gdouble, (gint64) n * L * H * F), *xg = g_new0 (gdouble, N);
   gdouble *want = g_new0 (gdouble, N), *wperm = g_new0 (gdouble, N);
@@ -321,8 +320,8 @@ test_temporal_permute_attention (void)
   gv_ref_swap_axes_backward (want, xg, n, F, L, C);
   gv_ref_swap_axes_backward (wperm, xdy, n, F, L, C);
 
-  back_check_grad (dh, want, 1e-4);
-  back_check_grad (dperm, wperm, 1e-7);
+  gv_assert_grad_all (dh, want, 1e-4);
+  gv_assert_grad_all (dperm, wperm, 1e-7);
   g_assert_cmpuint (gv_validation_error_count (), ==, 0);
 
   gv_cmd_free (cmd);

@@ -1,8 +1,7 @@
 /* Backward of conv2d against the double-precision reference (tests/ref/gv-ref-back.h).
  * Registered twice in meson, like the forward op tests. */
-#include "gv-ref-back.h"
+#include "gv-test-back.h"
 #include "gv-ref.h"
-#include "back-check.h"
 
 typedef struct {
   GvRefConv g;
@@ -33,11 +32,11 @@ check_case (const Case *c)
   GvTensor *tdw = GV_TEST_TENSOR (dw0, g->co, g->c, g->kh, g->kw);
   GvTensor *tdb = GV_TEST_TENSOR (db0, g->co);
   GvTensor *tdadd = GV_TEST_TENSOR (dadd0, g->n, g->co);
-  gdouble *dx = back_to_double (c->accumulate ? dx0 : NULL, n_in), *dw = back_to_double (c->accumulate ? dw0 : NULL, n_w);
-  gdouble *db = back_to_double (c->accumulate ? db0 : NULL, g->co);
-  gdouble *dadd = back_to_double (c->accumulate ? dadd0 : NULL, n_add);
-  gdouble *xd = back_to_double (x, n_in), *wd = back_to_double (w, n_w);
-  gdouble *dyd = back_to_double (dy, n_out);
+  gdouble *dx = gv_test_to_double (c->accumulate ? dx0 : NULL, n_in), *dw = gv_test_to_double (c->accumulate ? dw0 : NULL, n_w);
+  gdouble *db = gv_test_to_double (c->accumulate ? db0 : NULL, g->co);
+  gdouble *dadd = gv_test_to_double (c->accumulate ? dadd0 : NULL, n_add);
+  gdouble *xd = gv_test_to_double (x, n_in), *wd = gv_test_to_double (w, n_w);
+  gdouble *dyd = gv_test_to_double (dy, n_out);
   GvConvArgs args = {
     .stride = g->stride, .pad_top = g->pad_top, .pad_bottom = g->pad_bottom,
     .pad_left = g->pad_left, .pad_right = g->pad_right,
@@ -51,11 +50,11 @@ check_case (const Case *c)
   gv_op_conv2d_backward_add (cmd, tdadd, tdy, c->accumulate);
   gv_test_finish (cmd);
   gv_ref_conv2d_backward (dx, c->no_weight ? NULL : dw, db, dadd, dyd, xd, wd, g);
-  back_check_grad (tdx, dx, 1e-5);
+  gv_assert_grad_all (tdx, dx, 1e-5);
   if (!c->no_weight)
-    back_check_grad (tdw, dw, 1e-5);
-  back_check_grad (tdb, db, 1e-5);
-  back_check_grad (tdadd, dadd, 1e-5);
+    gv_assert_grad_all (tdw, dw, 1e-5);
+  gv_assert_grad_all (tdb, db, 1e-5);
+  gv_assert_grad_all (tdadd, dadd, 1e-5);
 
   gv_cmd_free (cmd);
   for (guint i = 0; i < 7; i++)
@@ -224,10 +223,10 @@ test_bad_shapes (void)
   GvCmd *cmd = gv_cmd_new (gv_test_device ());
 
   gv_op_conv2d_backward_weight (cmd, w, dy, x, &args, FALSE);
-  back_expect_invalid (cmd, "conv2d_backward_weight");
+  gv_test_expect_invalid (cmd, "conv2d_backward_weight");
   cmd = gv_cmd_new (gv_test_device ());
   gv_op_conv2d_backward_add (cmd, dadd, dy, FALSE);
-  back_expect_invalid (cmd, "conv2d_backward_add");
+  gv_test_expect_invalid (cmd, "conv2d_backward_add");
 }
 
 int

@@ -1,7 +1,6 @@
 /* Backward of linear and of its pixel forms against the double-precision references
  * (tests/ref/gv-ref-back.h). Registered twice in meson, like the forward op tests. */
-#include "gv-ref-back.h"
-#include "back-check.h"
+#include "gv-test-back.h"
 
 /* a device tensor of @n random floats (never zeros), its values also in @host */
 static GvTensor *
@@ -38,10 +37,10 @@ check_linear (gint64 lead, gint64 rows, gint64 k, gint64 n, gboolean accumulate,
   GvTensor *tdx = random_tensor (&dx0, seed + 3, 3, (gint64[]) { lead, rows, k });
   GvTensor *tdw = random_tensor (&dw0, seed + 4, 2, (gint64[]) { n, k });
   GvTensor *tdb = random_tensor (&db0, seed + 5, 1, (gint64[]) { n });
-  gdouble *dx = back_to_double (accumulate ? dx0 : NULL, r * k);
-  gdouble *dw = back_to_double (accumulate ? dw0 : NULL, n * k);
-  gdouble *db = back_to_double (accumulate ? db0 : NULL, n);
-  gdouble *xd = back_to_double (x, r * k), *wd = back_to_double (w, n * k), *dyd = back_to_double (dy, r * n);
+  gdouble *dx = gv_test_to_double (accumulate ? dx0 : NULL, r * k);
+  gdouble *dw = gv_test_to_double (accumulate ? dw0 : NULL, n * k);
+  gdouble *db = gv_test_to_double (accumulate ? db0 : NULL, n);
+  gdouble *xd = gv_test_to_double (x, r * k), *wd = gv_test_to_double (w, n * k), *dyd = gv_test_to_double (dy, r * n);
   GvCmd *cmd = gv_cmd_new (gv_test_device ());
 
   gv_op_linear_backward_input (cmd, tdx, tdy, tw, accumulate);
@@ -49,9 +48,9 @@ check_linear (gint64 lead, gint64 rows, gint64 k, gint64 n, gboolean accumulate,
   gv_op_linear_backward_bias (cmd, tdb, tdy, accumulate);
   gv_test_finish (cmd);
   gv_ref_linear_backward (dx, dw, db, dyd, xd, wd, r, k, n);
-  back_check_grad (tdx, dx, 1e-5);
-  back_check_grad (tdw, dw, 1e-5);
-  back_check_grad (tdb, db, 1e-5);
+  gv_assert_grad_all (tdx, dx, 1e-5);
+  gv_assert_grad_all (tdw, dw, 1e-5);
+  gv_assert_grad_all (tdb, db, 1e-5);
 
   gv_cmd_free (cmd);
   for (guint i = 0; i < 6; i++)
@@ -110,14 +109,14 @@ check_pixels (gboolean to_pixels, gint64 b, gint64 h, gint64 w, gint64 c, gint64
   GvTensor *tdx = random_tensor (&dx0, seed + 3, tx->ndim, tx->shape);
   GvTensor *tdw = random_tensor (&dw0, seed + 4, 2, (gint64[]) { n, c });
   GvTensor *tdb = random_tensor (&db0, seed + 5, 1, (gint64[]) { n });
-  gdouble *xd = back_to_double (x, r * c), *dyd = back_to_double (dy, r * n);
+  gdouble *xd = gv_test_to_double (x, r * c), *dyd = gv_test_to_double (dy, r * n);
   gdouble *x_tok = to_pixels ? xd : transpose (xd, b, c, hw);
   gdouble *dy_tok = to_pixels ? transpose (dyd, b, n, hw) : dyd;
-  gdouble *dx0d = back_to_double (dx0, r * c);
-  gdouble *dx_tok = back_to_double (NULL, r * c);
-  gdouble *dw = back_to_double (accumulate ? dw0 : NULL, n * c);
-  gdouble *db = back_to_double (accumulate ? db0 : NULL, n);
-  gdouble *wd = back_to_double (wt, n * c);
+  gdouble *dx0d = gv_test_to_double (dx0, r * c);
+  gdouble *dx_tok = gv_test_to_double (NULL, r * c);
+  gdouble *dw = gv_test_to_double (accumulate ? dw0 : NULL, n * c);
+  gdouble *db = gv_test_to_double (accumulate ? db0 : NULL, n);
+  gdouble *wd = gv_test_to_double (wt, n * c);
   GvCmd *cmd = gv_cmd_new (gv_test_device ());
 
   if (to_pixels)
@@ -129,9 +128,9 @@ check_pixels (gboolean to_pixels, gint64 b, gint64 h, gint64 w, gint64 c, gint64
   gdouble *dx = to_pixels ? dx_tok : transpose (dx_tok, b, hw, c);
   for (gint64 i = 0; accumulate && i < r * c; i++)
     dx[i] += dx0d[i];
-  back_check_grad (tdx, dx, 1e-5);
-  back_check_grad (tdw, dw, 1e-5);
-  back_check_grad (tdb, db, 1e-5);
+  gv_assert_grad_all (tdx, dx, 1e-5);
+  gv_assert_grad_all (tdw, dw, 1e-5);
+  gv_assert_grad_all (tdb, db, 1e-5);
 
   gv_cmd_free (cmd);
   for (guint i = 0; i < 6; i++)
@@ -167,10 +166,10 @@ test_bad_shapes (void)
   GvCmd *cmd = gv_cmd_new (gv_test_device ());
 
   gv_op_linear_backward_input (cmd, dx, dy, w, FALSE);   /* dy has 5 columns, weight 6 rows */
-  back_expect_invalid (cmd, "linear_backward_input");
+  gv_test_expect_invalid (cmd, "linear_backward_input");
   cmd = gv_cmd_new (gv_test_device ());
   gv_op_linear_backward_bias (cmd, db, dy, FALSE);
-  back_expect_invalid (cmd, "linear_backward_bias");
+  gv_test_expect_invalid (cmd, "linear_backward_bias");
 }
 
 int
