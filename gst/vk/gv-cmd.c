@@ -6,6 +6,9 @@
 
 /* a batch goes to the queue after this many dispatches, or this many staged bytes */
 #define BATCH_DISPATCHES 48
+/* a cancellable command (gv_cmd_set_cancel_flag) submits sooner: a cancel waits for at most
+ * MAX_IN_FLIGHT such batches (docs/performance.md, gv-bench-cancel) */
+#define CANCELLABLE_BATCH_DISPATCHES 16
 #define BATCH_STAGED_BYTES (256u << 20)
 /* batches in flight per GvCmd before recording waits for the oldest */
 #define MAX_IN_FLIGHT 2
@@ -464,7 +467,8 @@ gv_cmd_dispatch (GvCmd *cmd, GvKernel *k, const GvBinding *bindings, const void 
   if (b->queries)
     vkCmdWriteTimestamp (b->cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, b->queries, 2 * q + 1);
 
-  if (++b->n_dispatch >= BATCH_DISPATCHES)
+  gint batch = cmd->cancel != NULL ? CANCELLABLE_BATCH_DISPATCHES : BATCH_DISPATCHES;
+  if (++b->n_dispatch >= batch)
     gv_cmd_flush (cmd);
 }
 
