@@ -17,6 +17,7 @@
 #include "genvideo/gv-background.h"
 #include "genvideo/gv-edit.h"
 #include "genvideo/gv-target.h"
+#include "genvideo/gv-tune.h"
 #include "gv-clip-folder.h"
 #include "gv-contact-sheet.h"
 #include "gv-png.h"
@@ -51,13 +52,13 @@ static const gchar *const variant_keys[N_VARIANTS] = {
 };
 
 static const gchar *const variant_notes[N_VARIANTS] = {
-  [V_NO_TUNING] = "fine-tuning is not implemented yet (--tune-steps must be 0), so the "
-      "default run is untuned already: this variant is the default run itself, not measured "
-      "again",
+  [V_NO_TUNING] = "the same edit without genvideotune's Tune-A-Video tuning (with "
+      "--tune-steps 0 it is the default run itself)",
   [V_MASKS_FROM_V] = "InvEdit masks from differences of the model's own output (v for "
       "SD-2.1-unCLIP) instead of eps",
   [V_PER_FRAME] = "every frame edited alone as a clip of one frame (DiffEdit on images): no "
-      "temporal context, no latent correction; same masks rule, sampling and background",
+      "temporal context, no tuning, no latent correction; same masks rule, sampling and "
+      "background",
 };
 
 typedef struct {
@@ -71,9 +72,13 @@ typedef struct {
   gdouble m[N_METRICS];
 } Scores;
 
+/* genvideotune's defaults (gstgenvideotune.c) */
+#define TUNE_STEPS_DEFAULT 300
+#define TUNE_LEARNING_RATE 3e-5
+
 typedef struct {
   GvModel *model;
-  gint steps;
+  gint steps, tune_steps;
   gboolean ablations;
   gdouble seconds;
 } Bench;
@@ -197,11 +202,13 @@ read_clips (GPtrArray *clips, const gchar *dir)
 
 /* ---- the edit ---- */
 
-/* A run of the stages on @n frames of @bc from @first: the clip, ready to generate. */
+/* A run of the stages on @n frames of @bc from @first (tuned on them when @tune and
+ * --tune-steps > 0): the clip, ready to generate. */
 static GvClip *
-prepare (Bench *b, BenchClip *bc, gint first, gint n, const guint8 *target_rgb,
+prepare (Bench *b, BenchClip *bc, gint first, gint n, gboolean tune, const guint8 *target_rgb,
     const GvMaskParams *mp, GError **error)
 {
+  GvTuneParams tp = { .steps = b->tune_steps, .learning_rate = TUNE_LEARNING_RATE };
   GvClipFolder *f = bc->folder;
   gsize frame = (gsize) f->width * f->height * 3;
   GvEditEnv env = { 0 };
@@ -212,6 +219,7 @@ prepare (Bench *b, BenchClip *bc, gint first, gint n, const guint8 *target_rgb,
   gv_clip_lock (clip, NULL, NULL);
   gboolean ok = gv_edit_prepare_source (clip, b->model, &env, pics, GV_PIXELS_RGB,
       f->source_prompt, NULL, error) &&
+      (!tune || tp.steps == 0 || gv_edit_tune (clip, &env, pics, GV_PIXELS_RGB, &tp, error)) &&
       gv_edit_set_target (clip, &env, f->target_prompt, target_rgb, f->target_width,
           f->target_height, f->target_width * 3, error) &&
       gv_edit_invert (clip, &env, b->steps, error) &&
@@ -306,7 +314,7 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, gboolean *done, guint8 *sheet
   GvCorrectParams cp = correct_params (b->steps);
 
   g_printerr ("%s: \"%s\" -> \"%s\"\n", bc->name, f->source_prompt, f->target_prompt);
-  GvClip *clip = prepare (b, bc, 0, f->frames, target_rgb, &mp, &error);
+  GvClip *clip = prepare (b, bc, 0, f->frames, TRUE, target_rgb, &mp, &error);
   if (clip == NULL)
     die (bc->name, error);
   upsampled_masks (clip, 0, masks, f->width, f->height);
@@ -320,8 +328,7 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, gboolean *done, guint8 *sheet
   if (b->ablations) {
     /* the latent background alone: the same generation, decoded frames as they are */
     scores[V_LATENT_BACKGROUND] = score (bc, decoded, masks);
-    scores[V_NO_TUNING] = scores[V_DEFAULT];
-    done[V_LATENT_BACKGROUND] = done[V_NO_TUNING] = TRUE;
+    done[V_LATENT_BACKGROUND] = TRUE;
     struct {
       gint variant;
       GvCorrectParams p;
@@ -354,9 +361,24 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, gboolean *done, guint8 *sheet
     scores[V_MASKS_FROM_V] = score (bc, edit, masks);
     done[V_MASKS_FROM_V] = TRUE;
 
+    g_printerr ("  %s\n", variant_keys[V_NO_TUNING]);
+    if (b->tune_steps > 0) {
+      GvClip *untuned = prepare (b, bc, 0, f->frames, FALSE, target_rgb, &mp, &error);
+      if (untuned == NULL)
+        die (bc->name, error);
+      upsampled_masks (untuned, 0, masks, f->width, f->height);
+      if (!generate (untuned, &cp, bc, 0, TRUE, edit, NULL, &error))
+        die (bc->name, error);
+      scores[V_NO_TUNING] = score (bc, edit, masks);
+      gv_clip_unref (untuned);
+    } else {
+      scores[V_NO_TUNING] = scores[V_DEFAULT];
+    }
+    done[V_NO_TUNING] = TRUE;
+
     g_printerr ("  %s\n", variant_keys[V_PER_FRAME]);
     for (gint k = 0; k < f->frames; k++) {
-      GvClip *one = prepare (b, bc, k, 1, target_rgb, &mp, &error);
+      GvClip *one = prepare (b, bc, k, 1, FALSE, target_rgb, &mp, &error);
       if (one == NULL || !generate (one, &cp, bc, k, TRUE, edit, NULL, &error))
         die (bc->name, error);
       upsampled_masks (one, k, masks, f->width, f->height);
@@ -455,7 +477,7 @@ sheet_row (GvContactSheet *sheet, gint row, BenchClip *bc, const guint8 *edit,
 int
 main (int argc, char **argv)
 {
-  gint count = 4, steps = 50, tune_steps = 0, frames = 8, size = 128;
+  gint count = 4, steps = 50, tune_steps = TUNE_STEPS_DEFAULT, frames = 8, size = 128;
   gint64 seed = 0;
   gchar *clips_dir = NULL, *json = NULL, *sheet_path = NULL, *model_dir = NULL;
   gboolean ablations = FALSE;
@@ -469,8 +491,8 @@ main (int argc, char **argv)
       "clip folder in DIR, instead of generated clips", "DIR" },
     { "steps", 0, 0, G_OPTION_ARG_INT, &steps, "Steps of inversion, masks and sampling "
       "(default 50, the elements')", "N" },
-    { "tune-steps", 0, 0, G_OPTION_ARG_INT, &tune_steps, "Fine-tuning steps (only 0 until "
-      "genvideotune trains)", "N" },
+    { "tune-steps", 0, 0, G_OPTION_ARG_INT, &tune_steps, "Tune-A-Video tuning steps per clip "
+      "(default 300, genvideotune's; 0: no tuning)", "N" },
     { "ablations", 0, 0, G_OPTION_ARG_NONE, &ablations, "Also run the ablations and the "
       "per-frame baseline", NULL },
     { "json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Write the figures to FILE", "FILE" },
@@ -486,9 +508,6 @@ main (int argc, char **argv)
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     die ("options", error);
   g_option_context_free (ctx);
-  if (tune_steps > 0)
-    die ("--tune-steps: fine-tuning is not implemented yet (genvideotune does not train); "
-        "only 0 is accepted until it lands", NULL);
   if (tune_steps < 0 || steps < 1 || steps > 1000 || (clips_dir == NULL && (count < 1 ||
               frames < 1 || frames > 64 || size < 16)))
     die ("bad options (see --help)", NULL);
@@ -511,7 +530,7 @@ main (int argc, char **argv)
   GvDevice *dev = gv_device_get_shared (-1, &error);
   if (dev == NULL)
     die ("device", error);
-  Bench b = { .steps = steps, .ablations = ablations };
+  Bench b = { .steps = steps, .tune_steps = tune_steps, .ablations = ablations };
   b.model = gv_model_get_shared (dev, model_path, &error);
   if (b.model == NULL)
     die (model_path, error);
