@@ -9,26 +9,15 @@
  * a 600-token vocabulary and L (default 13: the longest world caption) positions. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 
 #include "models/gv-clip-train.h"
 #include "models/gv-random.h"
+#include "base/gv-cpu-time.h"
 
 static gdouble
 now_ms (void)
 {
   return g_get_monotonic_time () / 1000.0;
-}
-
-/* CPU time of the whole process (lavapipe's threads included): on a busy machine a steadier
- * figure than the wall clock */
-static gdouble
-cpu_ms (void)
-{
-  struct rusage u;
-  getrusage (RUSAGE_SELF, &u);
-  return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3 +
-      (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3;
 }
 
 static void
@@ -79,13 +68,13 @@ bench (GvDevice *dev, gint hidden, gint layers, gint image, gint patch, gint bat
   gdouble best = G_MAXDOUBLE, best_cpu = G_MAXDOUBLE;
   GvCmd *cmd = gv_cmd_new (dev);
   for (gint r = 0; r < runs + 1; r++) {
-    gdouble t0 = now_ms (), c0 = cpu_ms ();
+    gdouble t0 = now_ms (), c0 = gv_cpu_seconds () * 1e3;
     gfloat loss;
     if (!gv_clip_trainer_step (tr, cmd, pixels, ids, tokens, 1.0f, &loss, &error))
       g_error ("gv-bench-clip-train: %s", error->message);
     if (r > 0) {
       best = MIN (best, now_ms () - t0);
-      best_cpu = MIN (best_cpu, cpu_ms () - c0);
+      best_cpu = MIN (best_cpu, gv_cpu_seconds () * 1e3 - c0);
     }
   }
   g_print ("hidden %3d layers %d image %3d patch %2d batch %3d tokens %2d: %7.1f ms/step, "

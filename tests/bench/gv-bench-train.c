@@ -11,26 +11,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "gv-bench-random.h"
 #include "models/gv-unet-train.h"
+#include "base/gv-cpu-time.h"
 
 static gdouble
 now_ms (void)
 {
   return g_get_monotonic_time () / 1000.0;
-}
-
-/* the process's CPU time (lavapipe's threads included): on a machine shared with other work
- * it measures the work of a phase better than the wall clock */
-static gdouble
-cpu_ms (void)
-{
-  struct rusage u;
-  getrusage (RUSAGE_SELF, &u);
-  return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3 +
-      (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3;
 }
 
 /* with GENVIDEO_PROFILE=1: the per-kernel table of the last run of a phase */
@@ -70,14 +59,14 @@ time_forward (GvDevice *dev, const gchar *name, GvUNet *unet, GvTensor *sample,
     GvCmd *cmd = gv_cmd_new (dev);
     gv_device_reset_peak_memory (dev);
     profile_start (dev, r, runs);
-    gdouble t0 = now_ms (), c0 = cpu_ms ();
+    gdouble t0 = now_ms (), c0 = gv_cpu_seconds () * 1e3;
     GvTensor *out = gv_unet_forward (unet, cmd, sample, in);
     gv_tensor_unref (out);
     if (!gv_cmd_finish (cmd, &error))
       g_error ("gv-bench-train: %s", error->message);
     if (r > 0 || runs == 0) {
       ph->ms = MIN (ph->ms, now_ms () - t0);
-      ph->cpu = MIN (ph->cpu, cpu_ms () - c0);
+      ph->cpu = MIN (ph->cpu, gv_cpu_seconds () * 1e3 - c0);
     }
     gv_device_get_memory_stats (dev, NULL, &ph->peak, &blocks, &block_peak);
     gv_cmd_free (cmd);
@@ -102,13 +91,13 @@ time_step (GvDevice *dev, const gchar *name, GvUNet *unet, GvUNetTemporal *tempo
   for (gint r = 0; r <= runs; r++) {
     GvCmd *cmd = gv_cmd_new (dev);
     profile_start (dev, r, runs);
-    gdouble t0 = now_ms (), c0 = cpu_ms ();
+    gdouble t0 = now_ms (), c0 = gv_cpu_seconds () * 1e3;
     if (!gv_unet_trainer_step (tr, cmd, sample, in->frames, in->timesteps,
             in->encoder_hidden_states, in->class_labels, target, 1.0f, &ph->loss, NULL, &error))
       g_error ("gv-bench-train: %s", error->message);
     if (r > 0 || runs == 0) {
       ph->ms = MIN (ph->ms, now_ms () - t0);
-      ph->cpu = MIN (ph->cpu, cpu_ms () - c0);
+      ph->cpu = MIN (ph->cpu, gv_cpu_seconds () * 1e3 - c0);
     }
     gv_cmd_free (cmd);
   }

@@ -5,23 +5,13 @@
  *     [--batch 4] [--size 128] [--seconds 300] [--lr 2e-3] [--l1 0] [--mse 1] [--edge 0]
  *     [--kl 1e-6] [--eval-every 50] [--steps N (instead of --seconds)] */
 #include <stdlib.h>
-#include <sys/resource.h>
 
 #include "gv-test-util.h"
 #include "gv-world-images.h"
 #include "models/gv-vae-train.h"
+#include "base/gv-cpu-time.h"
 
 #define EVAL_IMAGES 8
-
-/* CPU seconds of this process (all threads): on a shared machine, the load-independent cost */
-static gdouble
-cpu_seconds (void)
-{
-  struct rusage ru;
-  getrusage (RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec)
-      / 1e6;
-}
 
 /* the held-out PSNR, and in *@edge the mean error of the neighbour differences (sharpness) */
 static gdouble
@@ -108,7 +98,7 @@ main (int argc, char **argv)
     g_free (host);
     gfloat loss = 0, recon = 0;
     gint64 t0 = g_get_monotonic_time ();
-    gdouble c0 = cpu_seconds ();
+    gdouble c0 = gv_cpu_seconds ();
     GvCmd *cmd = gv_cmd_new (dev);
     if (!gv_vae_trainer_step (tr, cmd, images, 1.0f, &loss, &recon, &error)) {
       g_printerr ("%s\n", error->message);
@@ -116,7 +106,7 @@ main (int argc, char **argv)
     }
     gv_cmd_free (cmd);
     train_s += (g_get_monotonic_time () - t0) / 1e6;
-    train_cpu += cpu_seconds () - c0;
+    train_cpu += gv_cpu_seconds () - c0;
     gv_tensor_unref (images);
     if ((step + 1) % every == 0) {
       gdouble edge_err, psnr = eval_psnr (vae, eval, eval_host, &edge_err);

@@ -4,11 +4,11 @@
  * On a shared machine wall time follows the load; the process CPU time (all lavapipe threads)
  * much less so: "cpu GB/s" is bytes / (CPU time / 2), the rate on 2 cores of our own. */
 #include <stdio.h>
-#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gv-test-util.h"
+#include "base/gv-cpu-time.h"
 
 #define REPEAT 10
 #define RUNS 5
@@ -63,14 +63,6 @@ record (GvCmd *cmd, Op op, Args *a)
   }
 }
 
-static gdouble
-cpu_seconds (void)
-{
-  struct rusage ru;
-  getrusage (RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 static int
 cmp_double (const void *a, const void *b)
 {
@@ -91,12 +83,12 @@ run_case (const gchar *name, Op op, Args *args, gdouble bytes)
   gv_test_finish (cmd);
   for (gint r = 0; r < RUNS; r++) {
     gint64 t0 = g_get_monotonic_time ();
-    gdouble c0 = cpu_seconds ();
+    gdouble c0 = gv_cpu_seconds ();
     for (gint i = 0; i < REPEAT; i++)
       record (cmd, op, args);
     gv_test_finish (cmd);
     ms[r] = (g_get_monotonic_time () - t0) / 1e3 / REPEAT;
-    cpu[r] = (cpu_seconds () - c0) * 1e3 / REPEAT;
+    cpu[r] = (gv_cpu_seconds () - c0) * 1e3 / REPEAT;
   }
   qsort (ms, RUNS, sizeof (gdouble), cmp_double);
   qsort (cpu, RUNS, sizeof (gdouble), cmp_double);

@@ -3,13 +3,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <sys/resource.h>
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include "gv-train-run.h"
 #include "models/gv-safetensors-write.h"
+#include "base/gv-cpu-time.h"
 
 /* the progress line at most this often (and at each stage's first and last step) */
 #define PROGRESS_SECONDS 5.0
@@ -20,14 +20,6 @@ typedef struct {
   gdouble seconds;      /* wall time since the stage began, over its sessions */
   gdouble cpu;          /* CPU time of the step (all threads): what a quiet machine needs */
 } Row;
-
-static gdouble
-cpu_seconds (void)
-{
-  struct rusage u;
-  getrusage (RUSAGE_SELF, &u);
-  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
 
 struct _GvTrainRun {
   gchar *work, *model, *csv;
@@ -330,7 +322,7 @@ gv_train_run_stage (GvTrainRun *run, GvTrainStage stage, GvOptimizer *opt,
       return FALSE;
     }
     gint64 t0 = g_get_monotonic_time ();
-    gdouble c0 = cpu_seconds ();
+    gdouble c0 = gv_cpu_seconds ();
     gfloat loss = 0;
     guint64 next = st.sampler;
     gv_optimizer_set_lr (opt, gv_train_lr (r, st.step));
@@ -342,7 +334,7 @@ gv_train_run_stage (GvTrainRun *run, GvTrainStage stage, GvOptimizer *opt,
     gdouble dt = (t1 - t0) / 1e6;
     /* the first step of a session compiles the kernels: the rate starts at the second */
     ema = session_steps <= 1 ? dt : 0.9 * ema + 0.1 * dt;
-    Row row = { stage, st.step, loss, done_seconds + (t1 - start) / 1e6, cpu_seconds () - c0 };
+    Row row = { stage, st.step, loss, done_seconds + (t1 - start) / 1e6, gv_cpu_seconds () - c0 };
     g_array_append_val (run->rows, row);
     st.step++;
     st.sampler = next;
