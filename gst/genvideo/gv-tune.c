@@ -113,11 +113,12 @@ add_norm_temp (const gchar *name, GvTensor *param, gpointer data)
 static gboolean
 save (GvClip *clip, GvUNetTrainer *tr, const GvTuneParams *p, GError **error)
 {
+  GvOptimizer *optim = gv_unet_trainer_get_optimizer (tr);
   /* (name, tensor) pairs */
   GPtrArray *pairs = g_ptr_array_new ();
-  for (gint i = 0; i < gv_unet_trainer_get_n_params (tr); i++) {
-    g_ptr_array_add (pairs, g_strdup (gv_unet_trainer_get_param_name (tr, i)));
-    g_ptr_array_add (pairs, gv_tensor_ref (gv_unet_trainer_get_param (tr, i)));
+  for (gint i = 0; i < gv_optimizer_get_n_params (optim); i++) {
+    g_ptr_array_add (pairs, g_strdup (gv_optimizer_get_name (optim, i)));
+    g_ptr_array_add (pairs, gv_tensor_ref (gv_optimizer_get_param (optim, i)));
   }
   gboolean ok = gv_unet_foreach_param (gv_model_get_unet (clip->model), clip->temporal, FALSE,
       add_norm_temp, pairs, error);

@@ -105,42 +105,6 @@ gv_unet_trainer_step (GvUNetTrainer *tr, GvCmd *cmd, GvTensor *noisy_latents, gi
   return TRUE;
 }
 
-gint
-gv_unet_trainer_get_step_count (GvUNetTrainer *tr)
-{
-  return gv_optimizer_get_step_count (tr->opt);
-}
-
-gint
-gv_unet_trainer_get_n_params (GvUNetTrainer *tr)
-{
-  return gv_optimizer_get_n_params (tr->opt);
-}
-
-const gchar *
-gv_unet_trainer_get_param_name (GvUNetTrainer *tr, gint i)
-{
-  return gv_optimizer_get_name (tr->opt, i);
-}
-
-GvTensor *
-gv_unet_trainer_get_param (GvUNetTrainer *tr, gint i)
-{
-  return gv_optimizer_get_param (tr->opt, i);
-}
-
-GvTensor *
-gv_unet_trainer_lookup_param (GvUNetTrainer *tr, const gchar *name)
-{
-  return gv_optimizer_lookup (tr->opt, name);
-}
-
-GvTensor *
-gv_unet_trainer_get_grad (GvUNetTrainer *tr, gint i)
-{
-  return gv_optimizer_get_grad (tr->opt, i);
-}
-
 guint64
 gv_unet_trainer_get_peak_memory (GvUNetTrainer *tr)
 {

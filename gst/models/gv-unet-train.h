@@ -56,22 +56,11 @@ gboolean gv_unet_trainer_step (GvUNetTrainer *tr, GvCmd *cmd, GvTensor *noisy_la
     GvTensor *target, gfloat max_grad_norm, gfloat *loss_out, gfloat *grad_norm_out,
     GError **error);
 
-/* The trained tensors, their gradients and AdamW state (learning rate, save/resume). */
+/* The trained tensors by their Tune-A-Video / diffusers state-dict names
+ * ("down_blocks.0.attentions.0.transformer_blocks.0.attn_temp.to_q.weight", ...) in a fixed
+ * order (for saving and loading tuned layers), their gradients of the last step (before
+ * clipping), the step count and the AdamW state (learning rate, save/resume). */
 GvOptimizer *gv_unet_trainer_get_optimizer (GvUNetTrainer *tr);
-
-/* Steps taken so far (AdamW's bias correction counts them). */
-gint gv_unet_trainer_get_step_count (GvUNetTrainer *tr);
-
-/* The trainable tensors, by their Tune-A-Video / diffusers state-dict names
- * ("down_blocks.0.attentions.0.transformer_blocks.0.attn_temp.to_q.weight", ...), in a fixed
- * order: for saving and loading tuned layers. */
-gint gv_unet_trainer_get_n_params (GvUNetTrainer *tr);
-const gchar *gv_unet_trainer_get_param_name (GvUNetTrainer *tr, gint i);
-GvTensor *gv_unet_trainer_get_param (GvUNetTrainer *tr, gint i);
-/* NULL when @name is not trainable in this set. */
-GvTensor *gv_unet_trainer_lookup_param (GvUNetTrainer *tr, const gchar *name);
-/* The gradient of the last step (before clipping), same order. */
-GvTensor *gv_unet_trainer_get_grad (GvUNetTrainer *tr, gint i);
 
 /* Peak device memory in bytes during the last step (gv_device_get_memory_stats ()). */
 guint64 gv_unet_trainer_get_peak_memory (GvUNetTrainer *tr);

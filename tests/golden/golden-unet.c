@@ -195,10 +195,11 @@ run_train_step_with (Golden *g, gboolean recompute)
     g_free (target);
     goto out;
   }
-  gint np = gv_unet_trainer_get_n_params (tr);
+  GvOptimizer *optim = gv_unet_trainer_get_optimizer (tr);
+  gint np = gv_optimizer_get_n_params (optim);
   gfloat **before = g_new0 (gfloat *, np);
   for (gint i = 0; i < np; i++)
-    before[i] = download (g, gv_unet_trainer_get_param (tr, i));
+    before[i] = download (g, gv_optimizer_get_param (optim, i));
 
   GvCmd *cmd = gv_cmd_new (g->dev);
   GvTensor *vid = GV_TENSOR (cmd, shape[0], shape[1], shape[2], shape[3], shape[4]);
@@ -230,10 +231,10 @@ run_train_step_with (Golden *g, gboolean recompute)
     g_free (llabel);
     g_free (tlabel);
     for (gint i = 0; i < np; i++) {
-      GvTensor *p = gv_unet_trainer_get_param (tr, i);
-      gchar *gname = g_strdup_printf ("grad.%s", gv_unet_trainer_get_param_name (tr, i));
-      gchar *nname = g_strdup_printf ("new.%s", gv_unet_trainer_get_param_name (tr, i));
-      gfloat *gh = download (g, gv_unet_trainer_get_grad (tr, i)), *ph = download (g, p);
+      GvTensor *p = gv_optimizer_get_param (optim, i);
+      gchar *gname = g_strdup_printf ("grad.%s", gv_optimizer_get_name (optim, i));
+      gchar *nname = g_strdup_printf ("new.%s", gv_optimizer_get_name (optim, i));
+      gfloat *gh = download (g, gv_optimizer_get_grad (optim, i)), *ph = download (g, p);
       gchar *glabel = path_label (gname, recompute), *nlabel = path_label (nname, recompute);
       golden_compare (g, gname, glabel, gh, p->numel);
       compare_update (g, nname, nlabel, before[i], ph, p->numel);

@@ -130,10 +130,11 @@ step (Tiny *t, GvUNetTrainer *tr)
 static void
 randomise_temporal_out (GvUNetTrainer *tr)
 {
-  for (gint i = 0; i < gv_unet_trainer_get_n_params (tr); i++) {
-    if (strstr (gv_unet_trainer_get_param_name (tr, i), "attn_temp.to_out") == NULL)
+  GvOptimizer *optim = gv_unet_trainer_get_optimizer (tr);
+  for (gint i = 0; i < gv_optimizer_get_n_params (optim); i++) {
+    if (strstr (gv_optimizer_get_name (optim, i), "attn_temp.to_out") == NULL)
       continue;
-    GvTensor *p = gv_unet_trainer_get_param (tr, i);
+    GvTensor *p = gv_optimizer_get_param (optim, i);
     gfloat *v = gv_test_random (p->numel, 100 + i, -0.3f, 0.3f);
     g_assert_true (gv_tensor_upload (p, v, NULL));
     g_free (v);
@@ -168,6 +169,7 @@ test_finite_differences (gconstpointer data)
   Tiny t;
   tiny_new (&t);
   GvUNetTrainer *tr = trainer_new (&t, which, 0);
+  GvOptimizer *optim = gv_unet_trainer_get_optimizer (tr);
   randomise_temporal_out (tr);
   gdouble loss0 = forward_loss (&t);
   gfloat loss = step (&t, tr);
@@ -176,15 +178,15 @@ test_finite_differences (gconstpointer data)
   gint checked = 0;
   for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
     gint k = -1;
-    for (gint j = 0; j < gv_unet_trainer_get_n_params (tr); j++)
-      if (g_str_equal (gv_unet_trainer_get_param_name (tr, j), names[i]))
+    for (gint j = 0; j < gv_optimizer_get_n_params (optim); j++)
+      if (g_str_equal (gv_optimizer_get_name (optim, j), names[i]))
         k = j;
     if (which == GV_TRAIN_ALL)
       g_assert_cmpint (k, >=, 0);
     if (k < 0)
       continue;
-    GvTensor *p = gv_unet_trainer_get_param (tr, k);
-    gfloat *w = gv_test_download (p), *g = gv_test_download (gv_unet_trainer_get_grad (tr, k));
+    GvTensor *p = gv_optimizer_get_param (optim, k);
+    gfloat *w = gv_test_download (p), *g = gv_test_download (gv_optimizer_get_grad (optim, k));
     for (gint e = 0; e < 2; e++) {
       gint64 at = (gint64) ((e * 0.61 + 0.17) * p->numel) % p->numel;
       const gfloat h = 1e-2f;
@@ -220,11 +222,12 @@ test_tav_set (void)
   Tiny t;
   tiny_new (&t);
   GvUNetTrainer *tr = trainer_new (&t, GV_TRAIN_TAV, 3e-5);
+  GvOptimizer *optim = gv_unet_trainer_get_optimizer (tr);
   /* 3 transformer blocks (down 0, mid, up 1 twice): 2 + 5 tensors each */
-  g_assert_cmpint (gv_unet_trainer_get_n_params (tr), ==, 4 * 7);
-  g_assert_nonnull (gv_unet_trainer_lookup_param (tr,
+  g_assert_cmpint (gv_optimizer_get_n_params (optim), ==, 4 * 7);
+  g_assert_nonnull (gv_optimizer_lookup (optim,
           "mid_block.attentions.0.transformer_blocks.0.attn_temp.to_out.0.bias"));
-  g_assert_null (gv_unet_trainer_lookup_param (tr,
+  g_assert_null (gv_optimizer_lookup (optim,
           "mid_block.attentions.0.transformer_blocks.0.norm_temp.weight"));
   gv_unet_trainer_free (tr);
   tiny_free (&t);
@@ -237,23 +240,24 @@ test_deterministic (void)
   Tiny t;
   tiny_new (&t);
   GvUNetTrainer *tr = trainer_new (&t, GV_TRAIN_ALL, 0);
+  GvOptimizer *optim = gv_unet_trainer_get_optimizer (tr);
   randomise_temporal_out (tr);
-  gint n = gv_unet_trainer_get_n_params (tr);
+  gint n = gv_optimizer_get_n_params (optim);
   gfloat l1 = step (&t, tr);
   gfloat **g1 = g_new (gfloat *, n);
   for (gint i = 0; i < n; i++)
-    g1[i] = gv_test_download (gv_unet_trainer_get_grad (tr, i));
+    g1[i] = gv_test_download (gv_optimizer_get_grad (optim, i));
   gfloat l2 = step (&t, tr);
   g_assert_true (memcmp (&l1, &l2, sizeof l1) == 0);
   for (gint i = 0; i < n; i++) {
-    GvTensor *gt = gv_unet_trainer_get_grad (tr, i);
+    GvTensor *gt = gv_optimizer_get_grad (optim, i);
     gfloat *g2 = gv_test_download (gt);
     g_assert_true (memcmp (g1[i], g2, gv_tensor_nbytes (gt)) == 0);
     g_free (g2);
     g_free (g1[i]);
   }
   g_free (g1);
-  g_assert_cmpint (gv_unet_trainer_get_step_count (tr), ==, 2);
+  g_assert_cmpint (gv_optimizer_get_step_count (optim), ==, 2);
   g_assert_cmpuint (gv_unet_trainer_get_peak_memory (tr), >, 0);
   gv_unet_trainer_free (tr);
 
@@ -277,8 +281,9 @@ test_keep_equals_recompute (gconstpointer data)
   Tiny t;
   tiny_new (&t);
   GvUNetTrainer *tr = trainer_new (&t, which, 0);
+  GvOptimizer *optim = gv_unet_trainer_get_optimizer (tr);
   randomise_temporal_out (tr);
-  gint n = gv_unet_trainer_get_n_params (tr);
+  gint n = gv_optimizer_get_n_params (optim);
   gfloat loss[2], norm[2];
   gfloat **grads[2] = { g_new (gfloat *, n), g_new (gfloat *, n) };
   guint64 peak[2];
@@ -290,7 +295,7 @@ test_keep_equals_recompute (gconstpointer data)
     g_assert_no_error (error);
     gv_cmd_free (cmd);
     for (gint i = 0; i < n; i++)
-      grads[r][i] = gv_test_download (gv_unet_trainer_get_grad (tr, i));
+      grads[r][i] = gv_test_download (gv_optimizer_get_grad (optim, i));
     peak[r] = gv_unet_trainer_get_peak_memory (tr);
   }
   if (g_test_verbose ())
@@ -302,10 +307,10 @@ test_keep_equals_recompute (gconstpointer data)
   g_assert_true (memcmp (&norm[0], &norm[1], sizeof (gfloat)) == 0);
   gint nonzero = 0;
   for (gint i = 0; i < n; i++) {
-    GvTensor *gt = gv_unet_trainer_get_grad (tr, i);
+    GvTensor *gt = gv_optimizer_get_grad (optim, i);
     if (memcmp (grads[0][i], grads[1][i], gv_tensor_nbytes (gt)) != 0)
       g_error ("%s: the gradients with and without recompute differ",
-          gv_unet_trainer_get_param_name (tr, i));
+          gv_optimizer_get_name (optim, i));
     gboolean any = FALSE;
     for (gint64 e = 0; e < gt->numel; e++)
       any = any || grads[0][i][e] != 0.0f;
@@ -330,7 +335,8 @@ test_cancel (void)
   GError *error = NULL;
   tiny_new (&t);
   GvUNetTrainer *tr = trainer_new (&t, GV_TRAIN_TAV, 1e-3);
-  GvTensor *p = gv_unet_trainer_get_param (tr, 0);
+  GvOptimizer *optim = gv_unet_trainer_get_optimizer (tr);
+  GvTensor *p = gv_optimizer_get_param (optim, 0);
   gfloat *before = gv_test_download (p);
   gint flag = 1;
   GvCmd *cmd = gv_cmd_new (gv_test_device ());
@@ -341,14 +347,14 @@ test_cancel (void)
   g_assert_error (error, GV_ERROR, GV_ERROR_CANCELLED);
   g_clear_error (&error);
   g_assert_cmpfloat (loss, ==, -1);
-  g_assert_cmpint (gv_unet_trainer_get_step_count (tr), ==, 0);
+  g_assert_cmpint (gv_optimizer_get_step_count (optim), ==, 0);
   gfloat *after = gv_test_download (p);
   g_assert_true (memcmp (before, after, gv_tensor_nbytes (p)) == 0);
   g_free (after);
   flag = 0;
   gv_cmd_free (cmd);
   step (&t, tr);
-  g_assert_cmpint (gv_unet_trainer_get_step_count (tr), ==, 1);
+  g_assert_cmpint (gv_optimizer_get_step_count (optim), ==, 1);
   g_free (before);
 
   /* a target of another shape is an error, not a crash */
