@@ -105,11 +105,14 @@ static const gchar special_tokens_map[] =
     "{\n  \"bos_token\": " BOS ("") ",\n  \"eos_token\": " EOS ("") ",\n"
     "  \"pad_token\": \"!\",\n  \"unk_token\": " EOS ("") "\n}\n";
 
-/* transformers' CLIPTokenizer configuration, max length filled in */
+/* transformers' CLIPTokenizer configuration, max length filled in; with every key that
+ * save_pretrained() writes (name_or_path and special_tokens_map_file are informative only),
+ * so that the file has the keys of the golden checkpoint's (gv-layout-check.h) */
 static const gchar tokenizer_config[] =
     "{\n  \"add_prefix_space\": false,\n  \"bos_token\": " BOS (AT) ",\n"
     "  \"do_lower_case\": true,\n  \"eos_token\": " EOS (AT) ",\n  \"errors\": \"replace\",\n"
-    "  \"model_max_length\": %d,\n  \"pad_token\": \"!\",\n"
+    "  \"model_max_length\": %d,\n  \"name_or_path\": \"tokenizer\",\n"
+    "  \"pad_token\": \"!\",\n  \"special_tokens_map_file\": null,\n"
     "  \"tokenizer_class\": \"CLIPTokenizer\",\n  \"unk_token\": " EOS (AT) "\n}\n";
 
 gboolean

@@ -7,13 +7,10 @@ struct _GvImageNoiser {
 };
 
 GvImageNoiser *
-gv_image_noiser_load (GvDevice *dev, const gchar *normalizer_folder,
+gv_image_noiser_new_from_weights (GvDevice *dev, GvWeights *w,
     const GvImageNormalizerConfig *cfg, const GvSchedulerConfig *noising, GError **error)
 {
   gint p = cfg->embedding_dim;
-  GvWeights *w = gv_weights_open (normalizer_folder, FALSE, error);
-  if (w == NULL)
-    return NULL;
   GvImageNoiser *n = g_new0 (GvImageNoiser, 1);
   n->dim = p;
   gfloat *std = gv_weights_read (w, "std", 2, (const gint64[]) { 1, p }, error);
@@ -33,13 +30,24 @@ gv_image_noiser_load (GvDevice *dev, const gchar *normalizer_folder,
       n->mean = gv_tensor_new_from_data (dev, 2, (const gint64[]) { 1, p }, mean, error);
     g_free (mean);
   }
-  gv_weights_free (w);
   if (n->mean != NULL)
     n->schedule = gv_scheduler_new (noising, error);
   if (n->schedule == NULL) {
     gv_image_noiser_free (n);
     return NULL;
   }
+  return n;
+}
+
+GvImageNoiser *
+gv_image_noiser_load (GvDevice *dev, const gchar *normalizer_folder,
+    const GvImageNormalizerConfig *cfg, const GvSchedulerConfig *noising, GError **error)
+{
+  GvWeights *w = gv_weights_open (normalizer_folder, FALSE, error);
+  if (w == NULL)
+    return NULL;
+  GvImageNoiser *n = gv_image_noiser_new_from_weights (dev, w, cfg, noising, error);
+  gv_weights_free (w);
   return n;
 }
 

@@ -13,6 +13,9 @@ typedef struct _GvImageNoiser GvImageNoiser;
 /* @normalizer_folder: the checkpoint's image_normalizer/ (mean and std, [1, P]) */
 GvImageNoiser *gv_image_noiser_load (GvDevice *dev, const gchar *normalizer_folder,
     const GvImageNormalizerConfig *cfg, const GvSchedulerConfig *noising, GError **error);
+/* The same from weights already open (the layout check asks @w what was left unused). */
+GvImageNoiser *gv_image_noiser_new_from_weights (GvDevice *dev, GvWeights *w,
+    const GvImageNormalizerConfig *cfg, const GvSchedulerConfig *noising, GError **error);
 void gv_image_noiser_free (GvImageNoiser *noiser);
 
 /* embeds [N, P], noise [N, P] -> class_labels [N, 2P] */

@@ -9,6 +9,7 @@
 typedef struct {
   GvSafetensors *st;
   const GvStTensor *t;
+  gboolean used;             /* handed out by a load or read (gv_weights_list_unused) */
 } Entry;
 
 struct _GvWeights {
@@ -25,7 +26,7 @@ static void
 add_file_entries (GvWeights *w, GvSafetensors *st)
 {
   for (guint i = 0; i < gv_safetensors_get_n_tensors (st); i++) {
-    Entry *e = g_new (Entry, 1);
+    Entry *e = g_new0 (Entry, 1);
     e->st = st;
     e->t = gv_safetensors_get_nth (st, i);
     g_hash_table_insert (w->entries, e->t->name, e);
@@ -91,7 +92,7 @@ open_sharded (GvWeights *w, const gchar *index_path, GError **error)
           name, file);
       break;
     }
-    Entry *e = g_new (Entry, 1);
+    Entry *e = g_new0 (Entry, 1);
     e->st = st;
     e->t = t;
     g_hash_table_insert (w->entries, t->name, e);
@@ -235,6 +236,22 @@ gv_weights_list (GvWeights *w)
   return out;
 }
 
+gchar **
+gv_weights_list_unused (GvWeights *w)
+{
+  GPtrArray *names = g_ptr_array_new ();
+  GHashTableIter it;
+  Entry *e;
+  g_hash_table_iter_init (&it, w->entries);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &e)) {
+    if (!e->used)
+      g_ptr_array_add (names, g_strdup (e->t->name));
+  }
+  g_ptr_array_sort (names, compare_strings);
+  g_ptr_array_add (names, NULL);
+  return (gchar **) g_ptr_array_free (names, FALSE);
+}
+
 static const struct {
   const gchar *name, *legacy;
 } legacy_names[] = {
@@ -259,10 +276,10 @@ legacy_name (const gchar *name)
   return NULL;
 }
 
-static const Entry *
+static Entry *
 lookup (GvWeights *w, const gchar *name, gboolean *is_attn)
 {
-  const Entry *e = g_hash_table_lookup (w->entries, name);
+  Entry *e = g_hash_table_lookup (w->entries, name);
   gchar *legacy = legacy_name (name);
 
   *is_attn = legacy != NULL;
@@ -300,7 +317,7 @@ find_checked (GvWeights *w, const gchar *name, gint ndim, const gint64 *shape,
     gboolean missing_ok, GError **error)
 {
   gboolean is_attn;
-  const Entry *e = lookup (w, name, &is_attn);
+  Entry *e = lookup (w, name, &is_attn);
 
   if (e == NULL) {
     if (!missing_ok) {
@@ -320,6 +337,7 @@ find_checked (GvWeights *w, const gchar *name, gint ndim, const gint64 *shape,
     g_free (want);
     return NULL;
   }
+  e->used = TRUE;
   return e;
 }
 

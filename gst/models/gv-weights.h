@@ -26,6 +26,9 @@ const gchar *gv_weights_get_source (GvWeights *w);
 guint gv_weights_get_n_tensors (GvWeights *w);
 /* Every tensor name, sorted; g_strfreev() it. */
 gchar **gv_weights_list (GvWeights *w);
+/* The names of the tensors that no load or read of @w has handed out yet, sorted (what a
+ * network's loader left unused: see gv-layout-check.h); g_strfreev() it. */
+gchar **gv_weights_list_unused (GvWeights *w);
 /* TRUE when @name (or its legacy spelling) is stored. */
 gboolean gv_weights_contains (GvWeights *w, const gchar *name);
 

@@ -138,8 +138,9 @@ gv_test_copy_configs (const gchar *dir)
   g_free (src);
 }
 
-void
-gv_test_copy_configs_from (const gchar *src, const gchar *dir)
+/* @src's files into @dir, the weights only with @weights */
+static void
+copy_checkpoint (const gchar *src, const gchar *dir, gboolean weights)
 {
   GDir *d = g_dir_open (src, 0, NULL);
   const gchar *name;
@@ -152,7 +153,7 @@ gv_test_copy_configs_from (const gchar *src, const gchar *dir)
       GDir *sub = g_dir_open (from, 0, NULL);
       const gchar *f;
       while ((f = g_dir_read_name (sub)) != NULL) {
-        if (g_str_has_suffix (f, ".safetensors"))
+        if (!weights && g_str_has_suffix (f, ".safetensors"))
           continue;
         gchar *a = g_build_filename (from, f, NULL), *b = g_build_filename (to, f, NULL);
         gv_test_copy_file (a, b);
@@ -167,6 +168,18 @@ gv_test_copy_configs_from (const gchar *src, const gchar *dir)
     g_free (to);
   }
   g_dir_close (d);
+}
+
+void
+gv_test_copy_configs_from (const gchar *src, const gchar *dir)
+{
+  copy_checkpoint (src, dir, FALSE);
+}
+
+void
+gv_test_copy_checkpoint (const gchar *src, const gchar *dir)
+{
+  copy_checkpoint (src, dir, TRUE);
 }
 
 void

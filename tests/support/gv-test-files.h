@@ -40,6 +40,8 @@ void gv_test_copy_file (const gchar *from, const gchar *to);
 void gv_test_copy_configs (const gchar *dir);
 /* The same from the checkpoint folder @src. */
 void gv_test_copy_configs_from (const gchar *src, const gchar *dir);
+/* The whole checkpoint folder @src, weights too, into @dir. */
+void gv_test_copy_checkpoint (const gchar *src, const gchar *dir);
 /* Replaces the first @old in @path by @new (asserting it is there). */
 void gv_test_replace_in_file (const gchar *path, const gchar *old, const gchar *new_text);
 void gv_test_write_file (const gchar *path, const gchar *text);
