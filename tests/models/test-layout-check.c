@@ -39,6 +39,14 @@ path_in (const gchar *dir, const gchar *rel)
   return g_build_filename (dir, rel, NULL);
 }
 
+/* replaces @old by @new_text in the file @rel of @dir */
+static void
+edit (const gchar *dir, const gchar *rel, const gchar *old, const gchar *new_text)
+{
+  g_autofree gchar *path = path_in (dir, rel);
+  gv_test_replace_in_file (path, old, new_text);
+}
+
 /* @dir checked against the golden checkpoint: a mismatch naming every string given */
 static void
 assert_mismatch (const gchar *dir, ...)
@@ -102,8 +110,7 @@ test_golden_matches_itself (void)
   assert_match (ref);
   /* and so does a copy, with the writer's version changed */
   g_autofree gchar *dir = golden_copy ();
-  g_autofree gchar *index = path_in (dir, "model_index.json");
-  gv_test_replace_in_file (index, "\"0.24.0\"", "\"0.99.0\"");
+  edit (dir, "model_index.json", "\"0.24.0\"", "\"0.99.0\"");
   assert_match (dir);
 }
 
@@ -158,21 +165,18 @@ test_config_keys (void)
 {
   /* a key removed */
   g_autofree gchar *removed = golden_copy ();
-  g_autofree gchar *unet = path_in (removed, "unet/config.json");
-  gv_test_replace_in_file (unet, "\"sample_size\": 16,", "");
+  edit (removed, "unet/config.json", "\"sample_size\": 16,", "");
   assert_mismatch (removed, "unet/config.json: key 'sample_size' is missing", NULL);
 
   /* a key renamed: one missing, one unknown */
   g_autofree gchar *renamed = golden_copy ();
-  g_autofree gchar *vae = path_in (renamed, "vae/config.json");
-  gv_test_replace_in_file (vae, "\"scaling_factor\"", "\"scale_factor\"");
+  edit (renamed, "vae/config.json", "\"scaling_factor\"", "\"scale_factor\"");
   assert_mismatch (renamed, "vae/config.json: key 'scaling_factor' is missing",
       "vae/config.json: key 'scale_factor' is not in the reference", NULL);
 
   /* nested keys too */
   g_autofree gchar *nested = golden_copy ();
-  g_autofree gchar *tok = path_in (nested, "tokenizer/tokenizer_config.json");
-  gv_test_replace_in_file (tok, "\"lstrip\"", "\"left_strip\"");
+  edit (nested, "tokenizer/tokenizer_config.json", "\"lstrip\"", "\"left_strip\"");
   assert_mismatch (nested, "tokenizer/tokenizer_config.json: key 'bos_token.lstrip' is missing",
       "key 'bos_token.left_strip' is not in the reference", NULL);
 }
@@ -181,16 +185,13 @@ static void
 test_value_types (void)
 {
   g_autofree gchar *dir = golden_copy ();
-  g_autofree gchar *unet = path_in (dir, "unet/config.json");
-  g_autofree gchar *pre = path_in (dir, "feature_extractor/preprocessor_config.json");
-  g_autofree gchar *sched = path_in (dir, "scheduler/scheduler_config.json");
   /* a string for an integer, a float for an integer (inside an array), an object's member,
    * null for a bool: four problems, all listed, and our own reader refuses the string */
-  gv_test_replace_in_file (unet, "\"sample_size\": 16", "\"sample_size\": \"16\"");
-  gv_test_replace_in_file (unet, "\"attention_head_dim\": [\n    2,",
+  edit (dir, "unet/config.json", "\"sample_size\": 16", "\"sample_size\": \"16\"");
+  edit (dir, "unet/config.json", "\"attention_head_dim\": [\n    2,",
       "\"attention_head_dim\": [\n    2.0,");
-  gv_test_replace_in_file (pre, "\"height\": 32", "\"height\": true");
-  gv_test_replace_in_file (sched, "\"clip_sample\": false", "\"clip_sample\": null");
+  edit (dir, "feature_extractor/preprocessor_config.json", "\"height\": 32", "\"height\": true");
+  edit (dir, "scheduler/scheduler_config.json", "\"clip_sample\": false", "\"clip_sample\": null");
   assert_mismatch (dir, "(5 problems)",
       "unet/config.json: 'sample_size' is a string, the reference's is an integer",
       "unet/config.json: 'attention_head_dim[0]' is a float, the reference's is an integer",
@@ -201,8 +202,7 @@ test_value_types (void)
 
   /* an integer where the reference has a float is a number all the same */
   g_autofree gchar *ints = golden_copy ();
-  g_autofree gchar *vae = path_in (ints, "vae/config.json");
-  gv_test_replace_in_file (vae, "\"scaling_factor\": 0.18215", "\"scaling_factor\": 1");
+  edit (ints, "vae/config.json", "\"scaling_factor\": 0.18215", "\"scaling_factor\": 1");
   assert_match (ints);
 }
 
@@ -210,10 +210,9 @@ static void
 test_model_index (void)
 {
   g_autofree gchar *dir = golden_copy ();
-  g_autofree gchar *index = path_in (dir, "model_index.json");
-  gv_test_replace_in_file (index, "\"StableUnCLIPImg2ImgPipeline\"",
+  edit (dir, "model_index.json", "\"StableUnCLIPImg2ImgPipeline\"",
       "\"StableUnCLIPPipeline\"");
-  gv_test_replace_in_file (index, "\"CLIPTokenizer\"", "\"CLIPTokenizerFast\"");
+  edit (dir, "model_index.json", "\"CLIPTokenizer\"", "\"CLIPTokenizerFast\"");
   assert_mismatch (dir,
       "model_index.json: '_class_name' is 'StableUnCLIPPipeline', the reference's is "
       "'StableUnCLIPImg2ImgPipeline'", "model_index.json: 'tokenizer' is", NULL);
@@ -273,8 +272,8 @@ test_tensors (void)
 
   /* a shape that disagrees with the config */
   g_autofree gchar *shape = golden_copy ();
-  g_autofree gchar *text = path_in (shape, "text_encoder/config.json");
-  gv_test_replace_in_file (text, "\"intermediate_size\": 128", "\"intermediate_size\": 64");
+  edit (shape, "text_encoder/config.json", "\"intermediate_size\": 128",
+      "\"intermediate_size\": 64");
   assert_mismatch (shape, "(1 problem)", "text_encoder/model.safetensors: tensor "
       "'text_model.encoder.layers.0.mlp.fc1.weight' has shape [128, 32], expected [64, 32]",
       NULL);
@@ -323,8 +322,7 @@ test_tool (void)
   g_assert_nonnull (tool);
   g_autofree gchar *ref = golden ();
   g_autofree gchar *broken = golden_copy ();
-  g_autofree gchar *unet = path_in (broken, "unet/config.json");
-  gv_test_replace_in_file (unet, "\"sample_size\": 16,", "");
+  edit (broken, "unet/config.json", "\"sample_size\": 16,", "");
   const gchar *dirs[] = { ref, broken };
   const gchar *want[] = { "OK: ", "unet/config.json: key 'sample_size' is missing" };
   for (guint i = 0; i < 2; i++) {

@@ -1,6 +1,7 @@
-/* gv-train-model on a tiny recipe: every stage end to end, the folder loads in the elements'
- * model loader and edits a clip; a stopped and resumed run ends with the bytes of an unstopped
- * one; the fp16 export reads back as the fp32 weights rounded; recipe errors. */
+/* gv-train-model on a tiny recipe: every stage end to end, the folder has the golden
+ * checkpoint's diffusers layout, loads in the elements' model loader and edits a clip; a
+ * stopped and resumed run ends with the bytes of an unstopped one; the fp16 export reads back
+ * as the fp32 weights rounded; recipe errors. */
 #include <math.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 #include "gv-world-render.h"
 #include "genvideo/gv-target.h"
 #include "genvideo/gv-edit.h"
+#include "models/gv-layout-check.h"
 #include "models/gv-safetensors.h"
 #include "models/gv-safetensors-write.h"
 
@@ -134,6 +136,13 @@ test_end_to_end (void)
     unet_rows += strcmp (f[0], "unet") == 0;
   }
   g_assert_cmpint (unet_rows, ==, 4);
+
+  /* the layout diffusers' StableUnCLIPImg2ImgPipeline loads: the golden checkpoint's files,
+   * config keys and value types, every tensor used */
+  g_autofree gchar *golden = gv_test_golden_path ("checkpoint");
+  gboolean same_layout = gv_layout_check (gv_test_device (), out, golden, &error);
+  g_assert_no_error (error);
+  g_assert_true (same_layout);
 
   /* the elements' loader, then an edit through the gv_edit_* stages */
   g_autoptr (GvModel) model = gv_model_get_shared (gv_test_device (), out, &error);
