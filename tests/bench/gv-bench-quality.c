@@ -5,7 +5,9 @@
  * gv_edit_compute_masks, gv_edit_generate, then the background in pixels as latentcorrect does
  * it), and the edit is scored against the clip's ideal edit with tools/quality's metrics.
  * --ablations also runs the paper's ablations and a per-frame image-editing baseline. Figures
- * as a table, and as JSON with --json FILE; a contact sheet with --sheet FILE.png. */
+ * as a table, and as JSON with --json FILE, rewritten after every clip so that a long run can
+ * be killed and taken up again with --resume (gv-bench-quality-results.h); a contact sheet
+ * with --sheet FILE.png. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #include "genvideo/gv-edit.h"
 #include "genvideo/gv-target.h"
 #include "genvideo/gv-tune.h"
+#include "gv-bench-quality-results.h"
 #include "gv-clip-folder.h"
 #include "gv-contact-sheet.h"
 #include "gv-png.h"
@@ -27,50 +30,12 @@
 
 #define SHEET_MAX_ROWS 8
 
-enum { M_MASK_IOU, M_BACKGROUND_PSNR, M_EDIT_PSNR, M_EDIT_SSIM, M_COLOUR, M_TEMPORAL, N_METRICS };
-
-static const gchar *const metric_keys[N_METRICS] = {
-  "mask_iou", "background_psnr", "edit_psnr", "edit_ssim", "colour_error", "temporal_error",
-};
-
-/* the method with every default, then the ablations */
-enum {
-  V_DEFAULT,
-  V_NO_CORRECTION,
-  V_NO_BACKGROUND,
-  V_LATENT_BACKGROUND,
-  V_NO_GATING,
-  V_NO_TUNING,
-  V_MASKS_FROM_V,
-  V_PER_FRAME,
-  N_VARIANTS
-};
-
-static const gchar *const variant_keys[N_VARIANTS] = {
-  "default", "no_latent_correction", "no_background_preservation", "latent_only_background",
-  "no_mask_gating", "no_fine_tuning", "masks_from_v", "per_frame_baseline",
-};
-
-static const gchar *const variant_notes[N_VARIANTS] = {
-  [V_NO_TUNING] = "the same edit without genvideotune's Tune-A-Video tuning (with "
-      "--tune-steps 0 it is the default run itself)",
-  [V_MASKS_FROM_V] = "InvEdit masks from differences of the model's own output (v for "
-      "SD-2.1-unCLIP) instead of eps",
-  [V_PER_FRAME] = "every frame edited alone as a clip of one frame (DiffEdit on images): no "
-      "temporal context, no tuning, no latent correction; same masks rule, sampling and "
-      "background",
-};
-
 typedef struct {
   gchar *name;
   GvClipFolder *folder;
   guint8 *target_cover;    /* GRAY8 per frame: the target object in the ideal edit */
   GvWorldPlace *path;      /* or NULL: no temporal error */
 } BenchClip;
-
-typedef struct {
-  gdouble m[N_METRICS];
-} Scores;
 
 /* genvideotune's defaults (gstgenvideotune.c) */
 #define TUNE_STEPS_DEFAULT 300
@@ -80,7 +45,6 @@ typedef struct {
   GvModel *model;
   gint steps, tune_steps;
   gboolean ablations;
-  gdouble seconds;
 } Bench;
 
 static void G_GNUC_NORETURN
@@ -298,8 +262,7 @@ score (BenchClip *bc, const guint8 *edit, const guint8 *masks)
 /* Every variant of one clip: scores into @scores[variant], the default's edit and masks kept
  * for the contact sheet. */
 static void
-run_clip (Bench *b, BenchClip *bc, Scores *scores, gboolean *done, guint8 *sheet_edit,
-    guint8 *sheet_masks)
+run_clip (Bench *b, BenchClip *bc, Scores *scores, guint8 *sheet_edit, guint8 *sheet_masks)
 {
   GError *error = NULL;
   GvClipFolder *f = bc->folder;
@@ -321,14 +284,12 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, gboolean *done, guint8 *sheet
   if (!generate (clip, &cp, bc, 0, TRUE, edit, decoded, &error))
     die (bc->name, error);
   scores[V_DEFAULT] = score (bc, edit, masks);
-  done[V_DEFAULT] = TRUE;
   memcpy (sheet_edit, edit, n * 3);
   memcpy (sheet_masks, masks, n);
 
   if (b->ablations) {
     /* the latent background alone: the same generation, decoded frames as they are */
     scores[V_LATENT_BACKGROUND] = score (bc, decoded, masks);
-    done[V_LATENT_BACKGROUND] = TRUE;
     struct {
       gint variant;
       GvCorrectParams p;
@@ -342,14 +303,13 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, gboolean *done, guint8 *sheet
     gens[1].p.preserve_background = FALSE;
     gens[2].p.ungated = TRUE;
     for (guint i = 0; i < G_N_ELEMENTS (gens); i++) {
-      g_printerr ("  %s\n", variant_keys[gens[i].variant]);
+      g_printerr ("  %s\n", bq_variant_keys[gens[i].variant]);
       if (!generate (clip, &gens[i].p, bc, 0, gens[i].pixel, edit, NULL, &error))
         die (bc->name, error);
       scores[gens[i].variant] = score (bc, edit, masks);
-      done[gens[i].variant] = TRUE;
     }
 
-    g_printerr ("  %s\n", variant_keys[V_MASKS_FROM_V]);
+    g_printerr ("  %s\n", bq_variant_keys[V_MASKS_FROM_V]);
     GvMaskParams vp = mp;
     GvEditEnv env = { 0 };
     vp.from_model_output = TRUE;
@@ -359,9 +319,8 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, gboolean *done, guint8 *sheet
     if (!generate (clip, &cp, bc, 0, TRUE, edit, NULL, &error))
       die (bc->name, error);
     scores[V_MASKS_FROM_V] = score (bc, edit, masks);
-    done[V_MASKS_FROM_V] = TRUE;
 
-    g_printerr ("  %s\n", variant_keys[V_NO_TUNING]);
+    g_printerr ("  %s\n", bq_variant_keys[V_NO_TUNING]);
     if (b->tune_steps > 0) {
       GvClip *untuned = prepare (b, bc, 0, f->frames, FALSE, target_rgb, &mp, &error);
       if (untuned == NULL)
@@ -374,9 +333,8 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, gboolean *done, guint8 *sheet
     } else {
       scores[V_NO_TUNING] = scores[V_DEFAULT];
     }
-    done[V_NO_TUNING] = TRUE;
 
-    g_printerr ("  %s\n", variant_keys[V_PER_FRAME]);
+    g_printerr ("  %s\n", bq_variant_keys[V_PER_FRAME]);
     for (gint k = 0; k < f->frames; k++) {
       GvClip *one = prepare (b, bc, k, 1, FALSE, target_rgb, &mp, &error);
       if (one == NULL || !generate (one, &cp, bc, k, TRUE, edit, NULL, &error))
@@ -385,7 +343,6 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, gboolean *done, guint8 *sheet
       gv_clip_unref (one);
     }
     scores[V_PER_FRAME] = score (bc, edit, masks);
-    done[V_PER_FRAME] = TRUE;
   }
   gv_clip_unref (clip);
   g_free (target_rgb);
@@ -395,26 +352,6 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, gboolean *done, guint8 *sheet
 }
 
 /* ---- figures ---- */
-
-/* the mean of the figures that exist (NAN when none does) */
-static Scores
-mean_scores (const Scores *s, guint n, gsize stride)
-{
-  Scores out;
-  for (gint m = 0; m < N_METRICS; m++) {
-    gdouble sum = 0;
-    guint count = 0;
-    for (guint i = 0; i < n; i++) {
-      gdouble v = ((const Scores *) ((const guint8 *) s + i * stride))->m[m];
-      if (!isnan (v)) {
-        sum += v;
-        count++;
-      }
-    }
-    out.m[m] = count ? sum / count : NAN;
-  }
-  return out;
-}
 
 static void
 print_row (const gchar *name, const Scores *s)
@@ -434,20 +371,8 @@ print_header (const gchar *first)
 {
   g_print ("  %-28s", first);
   for (gint m = 0; m < N_METRICS; m++)
-    g_print (" %15s", metric_keys[m]);
+    g_print (" %15s", bq_metric_keys[m]);
   g_print ("\n");
-}
-
-static void
-add_scores (JsonBuilder *jb, const Scores *s)
-{
-  for (gint m = 0; m < N_METRICS; m++) {
-    json_builder_set_member_name (jb, metric_keys[m]);
-    if (isnan (s->m[m]))
-      json_builder_add_null_value (jb);
-    else
-      json_builder_add_double_value (jb, s->m[m]);
-  }
 }
 
 /* ---- contact sheet: source, InvEdit masks, edit, ideal edit (first and last frames) ---- */
@@ -474,13 +399,39 @@ sheet_row (GvContactSheet *sheet, gint row, BenchClip *bc, const guint8 *edit,
       f->target_height, 4);
 }
 
+/* ---- progress ---- */
+
+/* "45s", "12m05s", "1h40m" */
+static gchar *
+format_duration (gdouble seconds)
+{
+  gint64 t = (gint64) (seconds + 0.5);
+  if (t >= 3600)
+    return g_strdup_printf ("%" G_GINT64_FORMAT "h%02" G_GINT64_FORMAT "m", t / 3600,
+        t / 60 % 60);
+  if (t >= 60)
+    return g_strdup_printf ("%" G_GINT64_FORMAT "m%02" G_GINT64_FORMAT "s", t / 60, t % 60);
+  return g_strdup_printf ("%" G_GINT64_FORMAT "s", t);
+}
+
+/* "clip-0003 (4/24): 312 s; ETA 1h40m": the ETA from the mean time of the clips this process
+ * ran, times the clips left */
+static void
+print_progress (const BqClipResult *r, guint i, guint n, gdouble run_seconds, guint run,
+    guint left)
+{
+  g_autofree gchar *eta = format_duration (run_seconds / run * left);
+  g_printerr ("%s (%u/%u): %.0f s; %s%s\n", r[i].name, i + 1, n, r[i].seconds,
+      left ? "ETA " : "done", left ? eta : "");
+}
+
 int
 main (int argc, char **argv)
 {
   gint count = 4, steps = 50, tune_steps = TUNE_STEPS_DEFAULT, frames = 8, size = 128;
   gint64 seed = 0;
   gchar *clips_dir = NULL, *json = NULL, *sheet_path = NULL, *model_dir = NULL;
-  gboolean ablations = FALSE;
+  gboolean ablations = FALSE, resume = FALSE;
   GOptionEntry entries[] = {
     { "count", 0, 0, G_OPTION_ARG_INT, &count, "Generated clips (default 4)", "N" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of the generated clips (default 0)", "S" },
@@ -495,9 +446,12 @@ main (int argc, char **argv)
       "(default 300, genvideotune's; 0: no tuning)", "N" },
     { "ablations", 0, 0, G_OPTION_ARG_NONE, &ablations, "Also run the ablations and the "
       "per-frame baseline", NULL },
-    { "json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Write the figures to FILE", "FILE" },
+    { "json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Write the figures to FILE, again after "
+      "every clip (\"complete\": false until the last)", "FILE" },
+    { "resume", 0, 0, G_OPTION_ARG_NONE, &resume, "Take the clips the --json FILE already "
+      "holds from it (its settings must be this run's) and run the others", NULL },
     { "sheet", 0, 0, G_OPTION_ARG_FILENAME, &sheet_path, "Write a contact sheet (source, "
-      "masks, edit, ideal edit) of the first clips", "FILE.png" },
+      "masks, edit, ideal edit) of the first clips this process runs, at the end", "FILE.png" },
     { "model", 0, 0, G_OPTION_ARG_FILENAME, &model_dir, "Checkpoint folder (default: "
       "GENVIDEO_MODEL, else the elements' default)", "DIR" },
     { NULL }
@@ -511,6 +465,8 @@ main (int argc, char **argv)
   if (tune_steps < 0 || steps < 1 || steps > 1000 || (clips_dir == NULL && (count < 1 ||
               frames < 1 || frames > 64 || size < 16)))
     die ("bad options (see --help)", NULL);
+  if (resume && json == NULL)
+    die ("--resume needs --json FILE", NULL);
 
   gst_init (NULL, NULL);
   gint64 start = g_get_monotonic_time ();
@@ -527,114 +483,93 @@ main (int argc, char **argv)
 
   const gchar *model_path = model_dir ? model_dir : g_getenv ("GENVIDEO_MODEL") ?
       g_getenv ("GENVIDEO_MODEL") : GV_BENCH_DEFAULT_MODEL;
+  BqSettings set = { .model = model_path, .clips_dir = clips_dir, .seed = seed,
+    .frames = frames, .size = size, .steps = steps, .tune_steps = tune_steps,
+    .ablations = ablations };
+  guint n = clips->len, to_run = n;
+  BqClipResult *results = g_new0 (BqClipResult, n);
+  for (guint i = 0; i < n; i++)
+    results[i].name = ((BenchClip *) clips->pdata[i])->name;
+  /* the sessions before this one, from the file */
+  gdouble earlier_seconds = 0;
+  if (resume && g_file_test (json, G_FILE_TEST_EXISTS)) {
+    if (!bq_results_resume (json, &set, results, n, &earlier_seconds, &error))
+      die ("cannot resume", error);
+    for (guint i = 0; i < n; i++)
+      to_run -= results[i].resumed;
+    g_printerr ("%s: %u of the %u clips done, %u to run\n", json, n - to_run, n, to_run);
+  } else if (resume) {
+    g_printerr ("%s: not there yet, every clip to run\n", json);
+  }
+
   GvDevice *dev = gv_device_get_shared (-1, &error);
   if (dev == NULL)
     die ("device", error);
+  set.device = gv_device_get_name (dev);
   Bench b = { .steps = steps, .tune_steps = tune_steps, .ablations = ablations };
   b.model = gv_model_get_shared (dev, model_path, &error);
   if (b.model == NULL)
     die (model_path, error);
 
-  guint n = clips->len;
-  Scores *scores = g_new0 (Scores, (gsize) n * N_VARIANTS);
-  gboolean done[N_VARIANTS] = { FALSE };
   GvContactSheet *sheet = NULL;
-  if (sheet_path) {
+  if (sheet_path && to_run > 0) {
     BenchClip *c0 = clips->pdata[0];
-    sheet = gv_contact_sheet_new (9, MIN (n, SHEET_MAX_ROWS), c0->folder->width,
+    sheet = gv_contact_sheet_new (9, MIN (to_run, SHEET_MAX_ROWS), c0->folder->width,
         c0->folder->height, 4);
+  } else if (sheet_path) {
+    g_printerr ("%s: no clip to run, no contact sheet\n", sheet_path);
   }
+  guint run = 0;
+  gdouble run_seconds = 0;
   for (guint i = 0; i < n; i++) {
     BenchClip *bc = clips->pdata[i];
+    if (results[i].have)
+      continue;
     gsize px = (gsize) bc->folder->width * bc->folder->height * bc->folder->frames;
     guint8 *edit = g_new (guint8, px * 3), *masks = g_new (guint8, px);
-    run_clip (&b, bc, scores + (gsize) i * N_VARIANTS, done, edit, masks);
-    if (sheet && (gint) i < sheet->rows)
-      sheet_row (sheet, i, bc, edit, masks);
+    gint64 t0 = g_get_monotonic_time ();
+    run_clip (&b, bc, results[i].scores, edit, masks);
+    results[i].seconds = (g_get_monotonic_time () - t0) / 1e6;
+    results[i].have = TRUE;
+    if (sheet && (gint) run < sheet->rows)
+      sheet_row (sheet, run, bc, edit, masks);
     g_free (edit);
     g_free (masks);
+    run++;
+    run_seconds += results[i].seconds;
+    if (json && !bq_results_write (json, &set, results, n, earlier_seconds +
+            (g_get_monotonic_time () - start) / 1e6, run == to_run, &error))
+      die (json, error);
+    print_progress (results, i, n, run_seconds, run, to_run - run);
   }
-  b.seconds = (g_get_monotonic_time () - start) / 1e6;
+  gdouble seconds = (g_get_monotonic_time () - start) / 1e6;
 
   /* the table */
   g_print ("gv-bench-quality on %s: model %s, %u clips, %d steps, tune steps %d\n",
       gv_device_get_name (dev), model_path, n, steps, tune_steps);
+  if (to_run < n)
+    g_print ("%u clips taken from %s, %u run now\n", n - to_run, json, to_run);
   print_header ("clip (default)");
   for (guint i = 0; i < n; i++)
-    print_row (((BenchClip *) clips->pdata[i])->name, &scores[(gsize) i * N_VARIANTS]);
-  Scores means[N_VARIANTS];
-  for (gint v = 0; v < N_VARIANTS; v++)
-    means[v] = mean_scores (scores + v, n, N_VARIANTS * sizeof (Scores));
+    print_row (results[i].name, &results[i].scores[V_DEFAULT]);
   print_header ("mean over the clips");
-  for (gint v = 0; v < N_VARIANTS; v++)
-    if (done[v])
-      print_row (variant_keys[v], &means[v]);
-  g_print ("wall time %.1f s\n", b.seconds);
-
-  if (json) {
-    JsonBuilder *jb = json_builder_new ();
-    json_builder_begin_object (jb);
-    json_builder_set_member_name (jb, "device");
-    json_builder_add_string_value (jb, gv_device_get_name (dev));
-    json_builder_set_member_name (jb, "model");
-    json_builder_add_string_value (jb, model_path);
-    json_builder_set_member_name (jb, clips_dir ? "clips_dir" : "seed");
-    if (clips_dir)
-      json_builder_add_string_value (jb, clips_dir);
-    else
-      json_builder_add_int_value (jb, seed);
-    json_builder_set_member_name (jb, "steps");
-    json_builder_add_int_value (jb, steps);
-    json_builder_set_member_name (jb, "tune_steps");
-    json_builder_add_int_value (jb, tune_steps);
-    json_builder_set_member_name (jb, "wall_seconds");
-    json_builder_add_double_value (jb, b.seconds);
-    json_builder_set_member_name (jb, "clips");
-    json_builder_begin_array (jb);
-    for (guint i = 0; i < n; i++) {
-      json_builder_begin_object (jb);
-      json_builder_set_member_name (jb, "name");
-      json_builder_add_string_value (jb, ((BenchClip *) clips->pdata[i])->name);
-      add_scores (jb, &scores[(gsize) i * N_VARIANTS]);
-      json_builder_end_object (jb);
-    }
-    json_builder_end_array (jb);
-    json_builder_set_member_name (jb, "mean");
-    json_builder_begin_object (jb);
-    add_scores (jb, &means[V_DEFAULT]);
-    json_builder_end_object (jb);
-    if (ablations) {
-      json_builder_set_member_name (jb, "ablations");
-      json_builder_begin_object (jb);
-      for (gint v = V_DEFAULT + 1; v < N_VARIANTS; v++) {
-        json_builder_set_member_name (jb, variant_keys[v]);
-        json_builder_begin_object (jb);
-        add_scores (jb, &means[v]);
-        if (variant_notes[v]) {
-          json_builder_set_member_name (jb, "note");
-          json_builder_add_string_value (jb, variant_notes[v]);
-        }
-        json_builder_end_object (jb);
-      }
-      json_builder_end_object (jb);
-    }
-    json_builder_end_object (jb);
-    JsonGenerator *gen = json_generator_new ();
-    JsonNode *root = json_builder_get_root (jb);
-    json_generator_set_root (gen, root);
-    json_generator_set_pretty (gen, TRUE);
-    if (!json_generator_to_file (gen, json, &error))
-      die (json, error);
-    json_node_unref (root);
-    g_object_unref (gen);
-    g_object_unref (jb);
+  for (gint v = 0; v < N_VARIANTS; v++) {
+    Scores mean = bq_mean (results, n, v);
+    if (bq_variant_runs (&set, v))
+      print_row (bq_variant_keys[v], &mean);
   }
+  g_print ("wall time %.1f s\n", seconds);
+
+  /* once more with the whole wall time (and when every clip came from the file) */
+  if (json && !bq_results_write (json, &set, results, n, earlier_seconds + seconds, TRUE,
+          &error))
+    die (json, error);
   if (sheet) {
     if (!gv_png_write (sheet_path, sheet->rgb, sheet->width, sheet->height, 3, &error))
       die (sheet_path, error);
     gv_contact_sheet_free (sheet);
   }
-  g_free (scores);
+  g_free (results);
   g_ptr_array_unref (clips);
   gv_model_unref (b.model);
   gv_device_unref (dev);

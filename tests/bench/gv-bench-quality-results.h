@@ -1,0 +1,81 @@
+/* The figures of gv-bench-quality (docs/benchmark.md, "JSON"): each clip's scores for every
+ * variant that ran, the means, and the JSON file they go to. The file is rewritten whole (a
+ * temporary file renamed over it) after every clip, so a run killed at any time leaves a valid
+ * file with the clips done so far; --resume reads such a file back and skips its clips. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+enum { M_MASK_IOU, M_BACKGROUND_PSNR, M_EDIT_PSNR, M_EDIT_SSIM, M_COLOUR, M_TEMPORAL, N_METRICS };
+
+/* the method with every default, then the ablations */
+enum {
+  V_DEFAULT,
+  V_NO_CORRECTION,
+  V_NO_BACKGROUND,
+  V_LATENT_BACKGROUND,
+  V_NO_GATING,
+  V_NO_TUNING,
+  V_MASKS_FROM_V,
+  V_PER_FRAME,
+  N_VARIANTS
+};
+
+/* the JSON keys */
+extern const gchar *const bq_metric_keys[N_METRICS];
+extern const gchar *const bq_variant_keys[N_VARIANTS];
+
+/* NAN where a metric has no figure (null in the JSON) */
+typedef struct {
+  gdouble m[N_METRICS];
+} Scores;
+
+typedef struct {
+  const gchar *name;           /* the clip's, not owned */
+  gboolean have;               /* scored: by this process or taken from the resumed file */
+  gboolean resumed;            /* taken from the resumed file */
+  gdouble seconds;             /* the clip's wall time, every variant */
+  Scores scores[N_VARIANTS];   /* the variants that ran (bq_variant_runs) */
+} BqClipResult;
+
+/* what the file records of a run; --resume refuses a file whose settings differ (all but the
+ * device) */
+typedef struct {
+  const gchar *device, *model;
+  const gchar *clips_dir;      /* or NULL: generated clips of @seed, @frames, @size */
+  gint64 seed;
+  gint frames, size;
+  gint steps, tune_steps;
+  gboolean ablations;
+} BqSettings;
+
+#define BQ_RESULTS_ERROR (bq_results_error_quark ())
+GQuark bq_results_error_quark (void);
+
+typedef enum {
+  BQ_RESULTS_ERROR_INVALID,    /* the file is not a gv-bench-quality JSON file */
+  BQ_RESULTS_ERROR_MISMATCH,   /* its settings are not this run's */
+} BqResultsError;
+
+/* the default always, the ablations with --ablations */
+gboolean bq_variant_runs (const BqSettings *s, gint variant);
+
+/* The mean of @variant's figures over the clips of @results that have them (per metric over
+ * those that are not NAN; NAN when none is). */
+Scores bq_mean (const BqClipResult *results, guint n, gint variant);
+
+/* Writes @path atomically: the settings, @wall_seconds, @complete, the clips of @results that
+ * have figures (in their order) and the means over them. */
+gboolean bq_results_write (const gchar *path, const BqSettings *s, const BqClipResult *results,
+    guint n, gdouble wall_seconds, gboolean complete, GError **error);
+
+/* Reads @path, written by bq_results_write: fails with BQ_RESULTS_ERROR_MISMATCH naming the
+ * first setting that differs from @s; else fills the clips of @results found in it by name
+ * (have, resumed, seconds, scores) and sets @wall_seconds to the file's. The file's clips
+ * that are not in @results are left out (with a line on stderr). */
+gboolean bq_results_resume (const gchar *path, const BqSettings *s, BqClipResult *results,
+    guint n, gdouble *wall_seconds, GError **error);
+
+G_END_DECLS
