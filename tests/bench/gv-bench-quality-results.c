@@ -140,6 +140,8 @@ bq_results_write (const gchar *path, const BqSettings *s, const BqClipResult *re
   }
   add_int (jb, "steps", s->steps);
   add_int (jb, "tune_steps", s->tune_steps);
+  json_builder_set_member_name (jb, "guidance_scale");
+  json_builder_add_double_value (jb, s->guidance);
   json_builder_set_member_name (jb, "complete");
   json_builder_add_boolean_value (jb, complete);
   json_builder_set_member_name (jb, "wall_seconds");
@@ -214,6 +216,24 @@ check_int (JsonObject *o, const gchar *path, const gchar *key, gint64 want, GErr
   return mismatch (error, path, key, have, run);
 }
 
+/* a file without @key was written before the setting existed, at @absent */
+static gboolean
+check_double (JsonObject *o, const gchar *path, const gchar *key, gdouble want, gdouble absent,
+    GError **error)
+{
+  JsonNode *node = json_object_get_member (o, key);
+  if (node == NULL && want == absent)
+    return TRUE;
+  if (node && JSON_NODE_HOLDS_VALUE (node) &&
+      (json_node_get_value_type (node) == G_TYPE_DOUBLE ||
+          json_node_get_value_type (node) == G_TYPE_INT64) &&
+      json_node_get_double (node) == want)
+    return TRUE;
+  g_autofree gchar *have = member_text (o, key);
+  g_autofree gchar *run = g_strdup_printf ("%g", want);
+  return mismatch (error, path, key, have, run);
+}
+
 static gboolean
 check_settings (JsonObject *o, const gchar *path, const BqSettings *s, GError **error)
 {
@@ -228,7 +248,8 @@ check_settings (JsonObject *o, const gchar *path, const BqSettings *s, GError **
     return FALSE;
   }
   if (!check_int (o, path, "steps", s->steps, error) ||
-      !check_int (o, path, "tune_steps", s->tune_steps, error))
+      !check_int (o, path, "tune_steps", s->tune_steps, error) ||
+      !check_double (o, path, "guidance_scale", s->guidance, 7.5, error))
     return FALSE;
   gboolean file_ablations = json_object_has_member (o, "ablations");
   if (file_ablations != s->ablations)

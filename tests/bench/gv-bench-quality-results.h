@@ -48,6 +48,7 @@ typedef struct {
   gint64 seed;
   gint frames, size;
   gint steps, tune_steps;
+  gdouble guidance;
   gboolean ablations;
 } BqSettings;
 

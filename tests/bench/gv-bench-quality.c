@@ -44,6 +44,7 @@ typedef struct {
 typedef struct {
   GvModel *model;
   gint steps, tune_steps;
+  gdouble guidance;
   gboolean ablations;
 } Bench;
 
@@ -55,18 +56,18 @@ die (const gchar *what, GError *error)
   exit (1);
 }
 
-/* the elements' defaults (gstinvedit.c, gstlatentcorrect.c) at @steps */
+/* the elements' defaults (gstinvedit.c, gstlatentcorrect.c) at @steps and @guidance */
 static GvMaskParams
-mask_params (gint steps)
+mask_params (gint steps, gdouble guidance)
 {
-  return (GvMaskParams) { steps, 7.5f, 0.5f, 3.0f, 0 };
+  return (GvMaskParams) { steps, (gfloat) guidance, 0.5f, 3.0f, 0 };
 }
 
 static GvCorrectParams
-correct_params (gint steps)
+correct_params (gint steps, gdouble guidance)
 {
   return (GvCorrectParams) {
-    .steps = steps, .guidance_scale = 7.5f, .correction_steps = MIN (5, steps),
+    .steps = steps, .guidance_scale = (gfloat) guidance, .correction_steps = MIN (5, steps),
     .weight_prev = 0.25f, .weight_current = 0.5f, .weight_next = 0.25f,
     .search_radius = 0, .preserve_background = TRUE,
   };
@@ -273,8 +274,8 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, guint8 *sheet_edit, guint8 *s
     die (bc->name, error);
   guint8 *edit = g_new (guint8, n * 3), *decoded = g_new (guint8, n * 3);
   guint8 *masks = g_new (guint8, n);
-  GvMaskParams mp = mask_params (b->steps);
-  GvCorrectParams cp = correct_params (b->steps);
+  GvMaskParams mp = mask_params (b->steps, b->guidance);
+  GvCorrectParams cp = correct_params (b->steps, b->guidance);
 
   g_printerr ("%s: \"%s\" -> \"%s\"\n", bc->name, f->source_prompt, f->target_prompt);
   GvClip *clip = prepare (b, bc, 0, f->frames, TRUE, target_rgb, &mp, &error);
@@ -430,6 +431,7 @@ main (int argc, char **argv)
 {
   gint count = 4, steps = 50, tune_steps = TUNE_STEPS_DEFAULT, frames = 8, size = 128;
   gint64 seed = 0;
+  gdouble guidance = 7.5;
   gchar *clips_dir = NULL, *json = NULL, *sheet_path = NULL, *model_dir = NULL;
   gboolean ablations = FALSE, resume = FALSE;
   GOptionEntry entries[] = {
@@ -444,6 +446,8 @@ main (int argc, char **argv)
       "(default 50, the elements')", "N" },
     { "tune-steps", 0, 0, G_OPTION_ARG_INT, &tune_steps, "Tune-A-Video tuning steps per clip "
       "(default 300, genvideotune's; 0: no tuning)", "N" },
+    { "guidance", 0, 0, G_OPTION_ARG_DOUBLE, &guidance, "Classifier-free guidance scale of the "
+      "masks and the sampling (default 7.5, invedit's and latentcorrect's)", "G" },
     { "ablations", 0, 0, G_OPTION_ARG_NONE, &ablations, "Also run the ablations and the "
       "per-frame baseline", NULL },
     { "json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Write the figures to FILE, again after "
@@ -462,7 +466,8 @@ main (int argc, char **argv)
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     die ("options", error);
   g_option_context_free (ctx);
-  if (tune_steps < 0 || steps < 1 || steps > 1000 || (clips_dir == NULL && (count < 1 ||
+  if (tune_steps < 0 || steps < 1 || steps > 1000 || !(guidance >= 1 && guidance <= 50) ||
+      (clips_dir == NULL && (count < 1 ||
               frames < 1 || frames > 64 || size < 16)))
     die ("bad options (see --help)", NULL);
   if (resume && json == NULL)
@@ -485,7 +490,7 @@ main (int argc, char **argv)
       g_getenv ("GENVIDEO_MODEL") : GV_BENCH_DEFAULT_MODEL;
   BqSettings set = { .model = model_path, .clips_dir = clips_dir, .seed = seed,
     .frames = frames, .size = size, .steps = steps, .tune_steps = tune_steps,
-    .ablations = ablations };
+    .guidance = guidance, .ablations = ablations };
   guint n = clips->len, to_run = n;
   BqClipResult *results = g_new0 (BqClipResult, n);
   for (guint i = 0; i < n; i++)
@@ -506,7 +511,8 @@ main (int argc, char **argv)
   if (dev == NULL)
     die ("device", error);
   set.device = gv_device_get_name (dev);
-  Bench b = { .steps = steps, .tune_steps = tune_steps, .ablations = ablations };
+  Bench b = { .steps = steps, .tune_steps = tune_steps, .guidance = guidance,
+    .ablations = ablations };
   b.model = gv_model_get_shared (dev, model_path, &error);
   if (b.model == NULL)
     die (model_path, error);
@@ -545,8 +551,8 @@ main (int argc, char **argv)
   gdouble seconds = (g_get_monotonic_time () - start) / 1e6;
 
   /* the table */
-  g_print ("gv-bench-quality on %s: model %s, %u clips, %d steps, tune steps %d\n",
-      gv_device_get_name (dev), model_path, n, steps, tune_steps);
+  g_print ("gv-bench-quality on %s: model %s, %u clips, %d steps, tune steps %d, guidance %g\n",
+      gv_device_get_name (dev), model_path, n, steps, tune_steps, guidance);
   if (to_run < n)
     g_print ("%u clips taken from %s, %u run now\n", n - to_run, json, to_run);
   print_header ("clip (default)");

@@ -185,6 +185,10 @@ test_resume (void)
   g_assert_false (bench (&err, SETTINGS, "--count", "3", "--json", json, "--resume", NULL));
   g_assert_nonnull (strstr (err, "setting ablations differs (file: on, this run: off)"));
   g_free (err);
+  g_assert_false (bench (&err, SETTINGS, "--count", "3", "--ablations", "--guidance", "3",
+          "--json", json, "--resume", NULL));
+  g_assert_nonnull (strstr (err, "setting guidance_scale differs (file: 7.5, this run: 3)"));
+  g_free (err);
   g_assert_true (g_file_get_contents (json, &after, NULL, NULL));
   g_assert_cmpstr (before, ==, after);
   g_free (before);
