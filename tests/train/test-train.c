@@ -1,7 +1,8 @@
 /* gv-train-model on a tiny recipe: every stage end to end, the folder has the golden
  * checkpoint's diffusers layout, loads in the elements' model loader and edits a clip; a
  * stopped and resumed run ends with the bytes of an unstopped one; the fp16 export reads back
- * as the fp32 weights rounded; recipe errors. */
+ * as the fp32 weights rounded; the card's and --check-vae's PSNR of the VAE on whole frames;
+ * recipe errors. */
 #include <math.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include "gv-test-util.h"
 #include "gv-train-export.h"
 #include "gv-train-pipeline.h"
+#include "gv-train-vae-check.h"
 #include "gv-world-render.h"
 #include "genvideo/gv-target.h"
 #include "genvideo/gv-edit.h"
@@ -124,6 +126,19 @@ test_end_to_end (void)
         g_assert_cmpstr (gv_st_dtype_name (gv_safetensors_get_nth (st, k)->dtype), ==, "F16");
     }
   }
+  /* the card says how well the VAE codes whole frames, with a finite PSNR */
+  g_autofree gchar *card_path = g_build_filename (out, "README.md", NULL);
+  g_autofree gchar *card = NULL;
+  g_assert_true (g_file_get_contents (card_path, &card, NULL, NULL));
+  const gchar *line = strstr (card, "**The VAE on whole frames**");
+  g_assert_nonnull (line);
+  const gchar *psnr = strstr (line, "PSNR ");
+  g_assert_nonnull (psnr);
+  gchar *end;
+  gdouble db = g_ascii_strtod (psnr + 5, &end);
+  g_assert_true (end != psnr + 5 && isfinite (db));
+  g_assert_nonnull (strstr (line, "on 32 held-out frames of 32x32"));
+
   /* one row per UNet step in the log, finite losses */
   g_autofree gchar *csv_path = g_build_filename (scratch, "work", "loss.csv", NULL);
   g_autofree gchar *csv = NULL;
@@ -268,6 +283,36 @@ test_export_fp16 (void)
   }
 }
 
+/* --check-vae: the golden checkpoint's random VAE reconstructs badly (but finitely); a folder
+ * without a VAE is an error that says so */
+static void
+test_vae_check (void)
+{
+  GError *error = NULL;
+  g_autofree gchar *golden = gv_test_golden_path ("checkpoint");
+  GvVaeCheck c;
+  g_assert_true (gv_train_vae_check_folder (golden, 4, &c, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (c.frames, ==, 4);
+  gdouble v[] = { c.psnr, c.interior_psnr, c.border_psnr };
+  /* a random VAE shifts the flat colours too */
+  g_assert_true (isfinite (c.flat_colour_error));
+  g_assert_cmpfloat (c.flat_colour_error, >, 10.0);
+  for (guint i = 0; i < G_N_ELEMENTS (v); i++) {
+    g_assert_true (isfinite (v[i]));
+    g_assert_cmpfloat (v[i], >, 0.0);
+    g_assert_cmpfloat (v[i], <, 15.0);
+  }
+  g_autofree gchar *text = gv_train_vae_check_describe (&c);
+  g_assert_true (g_str_has_prefix (text, "whole-frame reconstruction: PSNR "));
+
+  g_autofree gchar *empty = gv_test_scratch_dir ();
+  g_assert_false (gv_train_vae_check_folder (empty, 4, &c, &error));
+  g_assert_error (error, GV_ERROR, GV_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "no VAE"));
+  g_clear_error (&error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -275,6 +320,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/train/export-fp16", test_export_fp16);
   g_test_add_func ("/train/end-to-end", test_end_to_end);
+  g_test_add_func ("/train/vae-check", test_vae_check);
   g_test_add_func ("/train/resume-matches", test_resume_matches);
   return g_test_run ();
 }

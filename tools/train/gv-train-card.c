@@ -66,6 +66,17 @@ gv_train_card_write (const GvTrainCard *card, const gchar *folder, GError **erro
     g_free (steps);
     g_free (losses);
   }
+  if (card->vae_check != NULL) {
+    const GvVaeCheck *v = card->vae_check;
+    g_string_append_printf (s, "\n**The VAE on whole frames**, the way the edit codes them "
+        "(encode, scaling factor, decode; 8-bit RGB): PSNR %.2f dB over whole frames, %.2f dB "
+        "over the interior, %.2f dB over the %d-pixel band along the borders, on %d held-out "
+        "frames of %dx%d (frame 0 of world clips that no stage trains on); over their flat "
+        "areas (pixels whose %dx%d neighbourhood is one colour) the colours are off by %.1f "
+        "on average (RGB distance, 0..441).\n", v->psnr, v->interior_psnr, v->border_psnr,
+        GV_VAE_CHECK_BORDER, v->frames, v->size, v->size, 2 * GV_VAE_CHECK_FLAT_RADIUS + 1,
+        2 * GV_VAE_CHECK_FLAT_RADIUS + 1, v->flat_colour_error);
+  }
   g_string_append_printf (s, "\n![Loss curves](curves.png)\n\n*Loss per step (light) and its "
       "running mean (dark), log scale, one panel per stage.*\n\n");
   if (card->samples != NULL)

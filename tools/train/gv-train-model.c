@@ -9,8 +9,9 @@
 #include <gst/gst.h>
 
 #include "gv-train-pipeline.h"
+#include "gv-train-vae-check.h"
 
-static gchar *out_dir, *work_dir, *recipe_path, *template_dir;
+static gchar *out_dir, *work_dir, *recipe_path, *template_dir, *check_vae;
 static gint64 seed = -1;
 static gdouble budget = 1.0, checkpoint_minutes = 5.0;
 static gchar **stage_steps;
@@ -38,6 +39,9 @@ static GOptionEntry entries[] = {
   { "template", 0, 0, G_OPTION_ARG_FILENAME, &template_dir,
     "Checkpoint whose configs the recipe edits (default: the shipped tiny one)", "DIR" },
   { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress lines", NULL },
+  { "check-vae", 0, 0, G_OPTION_ARG_FILENAME, &check_vae,
+    "Train nothing: print how well the VAE of a model folder codes whole held-out frames "
+    "(PSNR, as the model card reports it)", "MODEL_DIR" },
   { NULL }
 };
 
@@ -62,6 +66,16 @@ main (int argc, char **argv)
   g_autofree gchar *command = g_strjoinv (" ", argv);
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     return fail ("options", error);
+  if (check_vae != NULL) {
+    setlocale (LC_NUMERIC, "C");
+    gst_init (NULL, NULL);
+    GvVaeCheck check;
+    if (!gv_train_vae_check_folder (check_vae, GV_VAE_CHECK_FRAMES, &check, &error))
+      return fail ("--check-vae", error);
+    g_autofree gchar *line = gv_train_vae_check_describe (&check);
+    g_print ("[vae] %s\n", line);
+    return 0;
+  }
   if (out_dir == NULL || work_dir == NULL) {
     g_printerr ("gv-train-model: --out and --work are required (--help)\n");
     return 2;

@@ -20,6 +20,7 @@
 #include "gv-train-samples.h"
 #include "gv-train-unet.h"
 #include "gv-train-vae.h"
+#include "gv-train-vae-check.h"
 
 #define SAMPLE_STEPS 25
 #define SAMPLE_GUIDANCE 3.0f
@@ -197,16 +198,24 @@ gv_train_pipeline_run (GvTrainRecipe *recipe, const GvTrainOptions *opts, GError
   guint64 bytes = 0;
   ok = ok && write_curves (run, curves, error) &&
       gv_train_export (gv_train_run_get_model_folder (run), opts->out, &bytes, error);
-  if (ok && opts->samples > 0) {
-    g_autoptr (GvModel) model = gv_model_load (dev, opts->out, error);
-    ok = model != NULL && gv_train_samples_write (model, recipe->seed, recipe->image_size,
-        opts->samples, SAMPLE_STEPS, SAMPLE_GUIDANCE, grid, error);
-  }
+  /* the exported (fp16) folder, as the elements load it */
+  GvModel *model = ok ? gv_model_load (dev, opts->out, error) : NULL;
+  ok = model != NULL;
+  if (ok && opts->samples > 0)
+    ok = gv_train_samples_write (model, recipe->seed, recipe->image_size, opts->samples,
+        SAMPLE_STEPS, SAMPLE_GUIDANCE, grid, error);
+  GvVaeCheck vae_check;
+  ok = ok && gv_train_vae_check (model, recipe->image_size, GV_VAE_CHECK_FRAMES, &vae_check,
+      error);
+  g_clear_pointer (&model, gv_model_unref);
   if (ok) {
+    g_autofree gchar *line = gv_train_vae_check_describe (&vae_check);
+    g_printerr ("[vae] %s\n", line);
     GvTrainCard card = {
       .command = opts->command, .recipe = recipe, .run = run, .bytes = bytes,
       .session_seconds = (g_get_monotonic_time () - start) / 1e6,
       .curves = curves, .samples = opts->samples > 0 ? grid : NULL,
+      .vae_check = &vae_check,
     };
     ok = gv_train_card_write (&card, opts->out, error);
   }

@@ -1,7 +1,7 @@
 /* The whole training of gv-train-model, stage after stage, each skipped when the work folder
  * says it is done: the initial random checkpoint of the recipe's sizes, tokenizer, CLIP,
  * normaliser statistics, VAE, latent scaling factor, UNet; then the export (fp16), the loss
- * curves and the sample grid. */
+ * curves, the sample grid and the VAE's whole-frame check (gv-train-vae-check.h). */
 #pragma once
 
 #include "gv-train-recipe.h"
