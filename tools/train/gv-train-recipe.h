@@ -35,6 +35,7 @@ typedef struct {
   gint image_size;                    /* world frames, square */
   GvStageRecipe stage[GV_N_STAGES];
   gint vae_crop;                      /* the VAE trains on square crops of this size */
+  gint vae_whole_steps, vae_whole_batch;  /* then its last steps on whole frames */
   gint calibration_examples;          /* images for the normaliser's and the latents' stats */
   gdouble text_dropout, image_dropout, object_image_share;
   /* the config keys, for gv_random_checkpoint_write () */

@@ -19,7 +19,10 @@ vae_step (gpointer data, gint step, guint64 sampler, guint64 *sampler_next, gflo
     GError **error)
 {
   VaeStage *s = data;
-  gint n = s->r->stage[GV_STAGE_VAE].batch, size = s->r->image_size, crop = s->r->vae_crop;
+  const GvTrainRecipe *r = s->r;
+  gboolean whole = step >= r->stage[GV_STAGE_VAE].steps - r->vae_whole_steps;
+  gint n = whole ? r->vae_whole_batch : r->stage[GV_STAGE_VAE].batch, size = r->image_size;
+  gint crop = whole ? size : r->vae_crop;
   GvTrainExample *ex = g_new0 (GvTrainExample, n);
   GvPicture *pics = g_new (GvPicture, n);
   gboolean ok = TRUE;
@@ -29,7 +32,7 @@ vae_step (gpointer data, gint step, guint64 sampler, guint64 *sampler_next, gflo
     if (!ok)
       break;
     /* a crop: the networks are convolutional, and a quarter of the pixels is a quarter of
-     * the time */
+     * the time (a whole frame's crop is the frame) */
     gint x = (gint) gv_train_draw (s->r->seed, GV_TRAIN_STREAM_VAE, sampler + b, DRAW_CROP_X,
         (guint32) (size - crop + 1));
     gint y = (gint) gv_train_draw (s->r->seed, GV_TRAIN_STREAM_VAE, sampler + b, DRAW_CROP_Y,
