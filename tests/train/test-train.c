@@ -12,6 +12,7 @@
 #include "gv-test-util.h"
 #include "gv-train-export.h"
 #include "gv-train-pipeline.h"
+#include "gv-train-unet.h"
 #include "gv-train-vae-check.h"
 #include "gv-world-render.h"
 #include "genvideo/gv-target.h"
@@ -315,6 +316,33 @@ test_vae_check (void)
   g_clear_error (&error);
 }
 
+/* classifier-free guidance's unconditional branch (empty prompt and zero class labels
+ * together) is what uncond_dropout adds: independent drops of 10% each show it 1% of the time */
+static void
+test_unet_drops (void)
+{
+  const gint n = 20000;
+  for (gint with_uncond = 0; with_uncond < 2; with_uncond++) {
+    GError *error = NULL;
+    g_autoptr (GvTrainRecipe) r = gv_train_recipe_new_from_data (with_uncond ?
+        "[train]\n" : "[train]\nuncond_dropout=0\n", &error);
+    g_assert_no_error (error);
+    gint text = 0, image = 0, both = 0;
+    for (gint i = 0; i < n; i++) {
+      gboolean t, im;
+      gv_train_unet_drops (r, (guint64) i, &t, &im);
+      text += t;
+      image += im;
+      both += t && im;
+    }
+    /* expected shares: 0.1 + 0.9 x p_uncond each, both 0.01 or 0.109; +-5 sigma */
+    gdouble p_each = with_uncond ? 0.19 : 0.1, p_both = with_uncond ? 0.109 : 0.01;
+    g_assert_cmpfloat (fabs ((gdouble) text / n - p_each), <, 5 * sqrt (p_each / n));
+    g_assert_cmpfloat (fabs ((gdouble) image / n - p_each), <, 5 * sqrt (p_each / n));
+    g_assert_cmpfloat (fabs ((gdouble) both / n - p_both), <, 5 * sqrt (p_both / n));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -324,5 +352,6 @@ main (int argc, char **argv)
   g_test_add_func ("/train/end-to-end", test_end_to_end);
   g_test_add_func ("/train/vae-check", test_vae_check);
   g_test_add_func ("/train/resume-matches", test_resume_matches);
+  g_test_add_func ("/train/unet-drops", test_unet_drops);
   return g_test_run ();
 }

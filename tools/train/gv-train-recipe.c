@@ -34,6 +34,7 @@ static const gchar default_recipe[] =
     "calibration_examples=128\n"
     "text_dropout=0.1\n"
     "image_dropout=0.1\n"
+    "uncond_dropout=0.1\n"
     "object_image_share=0.5\n"
     "\n"
     "[unet/config.json]\n"
@@ -145,6 +146,7 @@ parse (GvTrainRecipe *r, GError **error)
       !read_int (f, "vae_whole_batch", 1, &r->vae_whole_batch, error) ||
       !read_double (f, "text_dropout", 0, 1, &r->text_dropout, error) ||
       !read_double (f, "image_dropout", 0, 1, &r->image_dropout, error) ||
+      !read_double (f, "uncond_dropout", 0, 1, &r->uncond_dropout, error) ||
       !read_double (f, "object_image_share", 0, 1, &r->object_image_share, error))
     return FALSE;
   r->seed = (guint64) seed;

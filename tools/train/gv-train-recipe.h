@@ -38,6 +38,9 @@ typedef struct {
   gint vae_whole_steps, vae_whole_batch;  /* then its last steps on whole frames */
   gint calibration_examples;          /* images for the normaliser's and the latents' stats */
   gdouble text_dropout, image_dropout, object_image_share;
+  /* both conditions dropped together: the unconditional branch of classifier-free guidance,
+   * which independent drops alone show the UNet text_dropout x image_dropout of the time */
+  gdouble uncond_dropout;
   /* the config keys, for gv_random_checkpoint_write () */
   GvConfigKey *keys;
   gint n_keys;

@@ -6,7 +6,7 @@
 #include "models/gv-unet-train.h"
 
 #define MAX_GRAD_NORM 1.0f
-enum { DRAW_T, DRAW_OBJECT, DRAW_DROP_TEXT, DRAW_DROP_IMAGE, DRAW_LEVEL };
+enum { DRAW_T, DRAW_OBJECT, DRAW_DROP_TEXT, DRAW_DROP_IMAGE, DRAW_LEVEL, DRAW_DROP_BOTH };
 
 typedef struct {
   GvModel *model;
@@ -20,6 +20,15 @@ static gboolean
 chance (const GvTrainRecipe *r, guint64 index, guint what, gdouble p)
 {
   return gv_train_draw (r->seed, GV_TRAIN_STREAM_UNET, index, what, 1000000) < p * 1e6;
+}
+
+void
+gv_train_unet_drops (const GvTrainRecipe *r, guint64 index, gboolean *drop_text,
+    gboolean *drop_image)
+{
+  gboolean both = chance (r, index, DRAW_DROP_BOTH, r->uncond_dropout);
+  *drop_text = both || chance (r, index, DRAW_DROP_TEXT, r->text_dropout);
+  *drop_image = both || chance (r, index, DRAW_DROP_IMAGE, r->image_dropout);
 }
 
 static gboolean
@@ -64,7 +73,8 @@ unet_step (gpointer data, gint step, guint64 sampler, guint64 *sampler_next, gfl
       GvTensor *noise = gv_random_normal_tensor (cmd, 4, zb->shape, ex[b].noise_seed);
       gv_diffusion_example_record (s->sched, pred, cmd, t, zb, noise, nb, tb);
 
-      gboolean drop_text = chance (r, idx, DRAW_DROP_TEXT, r->text_dropout);
+      gboolean drop_text, drop_image;
+      gv_train_unet_drops (r, idx, &drop_text, &drop_image);
       GvTensor *e = gv_model_encode_prompt (model, cmd, drop_text ? "" : ex[b].caption);
       gboolean object = chance (r, idx, DRAW_OBJECT, r->object_image_share);
       GvTensor *img = gv_model_encode_image (model, cmd, object ? ex[b].object : ex[b].frame,
@@ -72,7 +82,7 @@ unet_step (gpointer data, gint step, guint64 sampler, guint64 *sampler_next, gfl
       gint level = (gint) gv_train_draw (r->seed, GV_TRAIN_STREAM_UNET, idx, DRAW_LEVEL,
           (guint32) levels);
       GvTensor *lab = gv_diffusion_class_labels (noiser, cmd, img,
-          chance (r, idx, DRAW_DROP_IMAGE, r->image_dropout), level, ex[b].noise_seed ^ 1);
+          drop_image, level, ex[b].noise_seed ^ 1);
       if (text == NULL) {
         text = GV_TENSOR (cmd, n, e->shape[1], e->shape[2]);
         labels = GV_TENSOR (cmd, n, lab->shape[1]);

@@ -5,7 +5,8 @@
  * probability object_image_share of the object-only image (the edit conditions on a target
  * object image), noised at a random level of the image noising schedule (zeros with
  * probability image_dropout): StableUnCLIPImg2ImgPipeline's conditioning, with the dropout
- * that classifier-free guidance needs. */
+ * that classifier-free guidance needs; both together with probability uncond_dropout (the
+ * guidance's unconditional branch: independent drops alone gave it 1% of the examples). */
 #pragma once
 
 #include "gv-train-run.h"
@@ -13,6 +14,10 @@
 G_BEGIN_DECLS
 
 #define GV_TRAIN_STREAM_UNET 4
+
+/* Which conditions example @index drops (the empty prompt, zero class labels). */
+void gv_train_unet_drops (const GvTrainRecipe *r, guint64 index, gboolean *drop_text,
+    gboolean *drop_image);
 
 /* Trains the UNet of the checkpoint in WORK/model and writes it back there. */
 gboolean gv_train_unet (GvTrainRun *run, GvDevice *dev, GError **error);
