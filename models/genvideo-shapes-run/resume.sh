@@ -1,6 +1,6 @@
 #!/bin/bash
 # Resumes the demo model's training run whose state this folder holds (README.md beside it):
-# lays the work folder out at WORK (default /work/train-runs/genvideo-shapes; an existing one
+# lays the work folder out at WORK (default /work/train-runs/genvideo-shapes/work; an existing one
 # is resumed as it is), joins the UNet optimizer checkpoint's parts (each under the 20 MB a
 # repository file may have), builds gv-train-model and runs it in the background with its log
 # at WORK/../log.txt. The finished model goes to OUT (default WORK/../model).
@@ -22,8 +22,11 @@ if [ ! -d "$work" ]; then
     rm "$whole".part-*
   done
 fi
-(cd "$src" && source tests/debian-setup.sh && gv_install_packages && gv_configure &&
-  ninja -C "$GV_BUILD_DIR" tools/train/gv-train-model)
-bin=$(cd "$src" && realpath "${GENVIDEO_BUILD_DIR:-build}/tools/train/gv-train-model")
+cd "$src"
+source tests/debian-setup.sh
+gv_install_packages
+gv_configure
+ninja -C "$GV_BUILD_DIR" tools/train/gv-train-model
+bin=$(realpath "$GV_BUILD_DIR/tools/train/gv-train-model")
 nohup "$bin" --out "$out" --work "$work" >>"$log" 2>&1 &
 echo "resumed in the background (pid $!): tail -f $log; the model goes to $out"
