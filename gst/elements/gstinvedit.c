@@ -42,7 +42,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_inv_edit_debug);
 #define GST_CAT_DEFAULT gst_inv_edit_debug
 
 #define DEFAULT_INVERSION_STEPS 50
-#define DEFAULT_GUIDANCE_SCALE 7.5
+#define DEFAULT_GUIDANCE_SCALE 0.0   /* the model's own */
 #define DEFAULT_MASK_THRESHOLD 0.5
 #define DEFAULT_MASK_DILATION 0
 #define DEFAULT_OUTPUT GST_INV_EDIT_OUTPUT_FRAMES
@@ -606,8 +606,9 @@ gst_inv_edit_class_init (GstInvEditClass *klass)
   g_object_class_install_property (gobject_class, PROP_GUIDANCE_SCALE,
       g_param_spec_double ("guidance-scale", "Guidance scale",
           "Classifier-free guidance scale of the source and target branches that give the "
-          "masks (1 = no guidance). Applies from the next clip",
-          1.0, 100.0, DEFAULT_GUIDANCE_SCALE, flags));
+          "masks (1 or less = no guidance; 0 = the model's own: guidance_scale of "
+          "generation_config.json in its folder, else 7.5). Applies from the next clip",
+          0.0, 100.0, DEFAULT_GUIDANCE_SCALE, flags));
   g_object_class_install_property (gobject_class, PROP_MASK_THRESHOLD,
       g_param_spec_double ("mask-threshold", "Mask threshold",
           "Threshold on the normalised difference of the two branches: above it a latent "

@@ -40,7 +40,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_latent_correct_debug);
 #define GST_CAT_DEFAULT gst_latent_correct_debug
 
 #define DEFAULT_STEPS 50
-#define DEFAULT_GUIDANCE_SCALE 7.5
+#define DEFAULT_GUIDANCE_SCALE 0.0   /* the model's own */
 #define DEFAULT_CORRECTION_STEPS 5
 #define DEFAULT_WEIGHT_PREV 0.25
 #define DEFAULT_WEIGHT_CURRENT 0.5
@@ -392,8 +392,9 @@ gst_latent_correct_class_init (GstLatentCorrectClass *klass)
           "Applies from the next clip", 1, 1000, DEFAULT_STEPS, flags));
   g_object_class_install_property (gobject_class, PROP_GUIDANCE_SCALE,
       g_param_spec_double ("guidance-scale", "Guidance scale",
-          "Classifier-free guidance scale of the generation (1 = no guidance). "
-          "Applies from the next clip", 1.0, 100.0, DEFAULT_GUIDANCE_SCALE, flags));
+          "Classifier-free guidance scale of the generation (1 or less = no guidance; 0 = the "
+          "model's own: guidance_scale of generation_config.json in its folder, else 7.5). "
+          "Applies from the next clip", 0.0, 100.0, DEFAULT_GUIDANCE_SCALE, flags));
   g_object_class_install_property (gobject_class, PROP_CORRECTION_STEPS,
       g_param_spec_uint ("correction-steps", "Correction steps",
           "Latent correction runs during this many first denoising steps (0 = off). "

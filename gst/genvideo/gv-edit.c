@@ -197,6 +197,13 @@ denoiser (GvClip *clip, const GvEditEnv *env, gfloat guidance)
   };
 }
 
+/* a scale of 0 asks for the model's own (generation_config.json) */
+static gfloat
+guidance_for (GvClip *clip, gfloat asked)
+{
+  return asked > 0 ? asked : gv_model_get_config (clip->model)->guidance_scale;
+}
+
 gint
 gv_edit_get_inversion_steps (GvClip *clip)
 {
@@ -230,10 +237,12 @@ gv_edit_compute_masks (GvClip *clip, const GvEditEnv *env, const GvMaskParams *p
   GvScheduler *s = gv_model_new_scheduler (clip->model, error);
   if (s == NULL)
     return FALSE;
-  GvDenoiser d = denoiser (clip, env, p->guidance_scale);
+  GvMaskParams mp = *p;
+  mp.guidance_scale = guidance_for (clip, p->guidance_scale);
+  GvDenoiser d = denoiser (clip, env, mp.guidance_scale);
   GvCmd *cmd = new_cmd (clip, env);
-  gfloat *masks = gv_invedit_masks (&d, s, cmd, &clip->inversion, &clip->source, &clip->target, p,
-      env->progress, env->progress_data, error);
+  gfloat *masks = gv_invedit_masks (&d, s, cmd, &clip->inversion, &clip->source, &clip->target,
+      &mp, env->progress, env->progress_data, error);
   gv_scheduler_free (s);
   if (masks == NULL) {
     gv_cmd_free (cmd);
@@ -275,7 +284,9 @@ gv_edit_generate (GvClip *clip, const GvEditEnv *env, const GvCorrectParams *p,
   GvScheduler *s = gv_model_new_scheduler (clip->model, error);
   if (s == NULL)
     return NULL;
-  GvDenoiser d = denoiser (clip, env, p->guidance_scale);
+  GvCorrectParams cp = *p;
+  cp.guidance_scale = guidance_for (clip, p->guidance_scale);
+  GvDenoiser d = denoiser (clip, env, cp.guidance_scale);
   GvCmd *cmd = new_cmd (clip, env);
   GvTensor *mask = clip->mask_tensor ? gv_tensor_ref (clip->mask_tensor) :
       GV_TENSOR (cmd, (gint) clip->n_frames, 1, clip->z0->shape[2], clip->z0->shape[3]);
@@ -284,7 +295,7 @@ gv_edit_generate (GvClip *clip, const GvEditEnv *env, const GvCorrectParams *p,
   /* without a target the source conditions stand in: the clip is re-generated as it is */
   const GvCondition *trg = clip->has_target ? &clip->target : &clip->source;
   g_clear_pointer (&clip->result, gv_tensor_unref);
-  clip->result = gv_latent_correct (&d, s, cmd, &clip->inversion, trg, mask, p, env->progress,
+  clip->result = gv_latent_correct (&d, s, cmd, &clip->inversion, trg, mask, &cp, env->progress,
       env->progress_data, on_correction, correction_data, error);
   gv_tensor_unref (mask);
   gv_scheduler_free (s);

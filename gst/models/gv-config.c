@@ -343,6 +343,22 @@ parse_image_normalizer (const gchar *path, GvImageNormalizerConfig *cfg, GError 
   return gv_json_close (&j, error);
 }
 
+/* generation_config.json: optional, so a missing file is the default and nothing else */
+static gboolean
+parse_generation_config (GvCheckpointConfig *cfg, GError **error)
+{
+  cfg->guidance_scale = GV_DEFAULT_GUIDANCE_SCALE;
+  g_autofree gchar *path = g_build_filename (cfg->folder, GV_GENERATION_CONFIG, NULL);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return TRUE;
+  GvJson j;
+  if (!gv_json_open (&j, path, error))
+    return FALSE;
+  cfg->guidance_scale = (gfloat) gv_json_double_range (&j, "guidance_scale",
+      GV_DEFAULT_GUIDANCE_SCALE, 1.0, 100.0, FALSE);
+  return gv_json_close (&j, error);
+}
+
 /* FOLDER/@name/@file (FOLDER/@name when @file is NULL), or NULL when that folder is missing. */
 static gchar *
 component_file (GvCheckpointConfig *cfg, const gchar *name, const gchar *file, GError **error)
@@ -451,6 +467,8 @@ gv_checkpoint_config_load (const gchar *folder, GError **error)
   LOAD (has_tokenizer, "tokenizer", NULL, gv_tokenizer_config_load, &cfg->tokenizer);
 #undef LOAD
 
+  if (ok)
+    ok = parse_generation_config (cfg, error);
   if (ok)
     ok = check_consistency (cfg, error);
   if (!ok) {

@@ -174,7 +174,14 @@ typedef struct {
   GvImageNormalizerConfig image_normalizer;
   GvPreprocessorConfig feature_extractor;
   GvTokenizerConfig tokenizer;
+  /* generation_config.json at the folder's root (optional; diffusers ignores it): the
+   * classifier-free guidance scale the model is meant to run at, GV_DEFAULT_GUIDANCE_SCALE
+   * without the file. Small models trained here over-shoot at SD's 7.5 (docs/benchmark.md). */
+  gfloat guidance_scale;
 } GvCheckpointConfig;
+
+#define GV_DEFAULT_GUIDANCE_SCALE 7.5f
+#define GV_GENERATION_CONFIG "generation_config.json"
 
 GvCheckpointConfig *gv_checkpoint_config_load (const gchar *folder, GError **error);
 void gv_checkpoint_config_free (GvCheckpointConfig *cfg);

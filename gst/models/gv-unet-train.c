@@ -7,6 +7,7 @@ struct _GvUNetTrainer {
   GvOptimizer *opt;
   gboolean recompute;
   guint64 peak;
+  GvTensor *loss_weight;
 };
 
 GvUNetTrainer *
@@ -34,6 +35,7 @@ gv_unet_trainer_free (GvUNetTrainer *tr)
   if (tr == NULL)
     return;
   gv_optimizer_free (tr->opt);
+  g_clear_pointer (&tr->loss_weight, gv_tensor_unref);
   g_free (tr);
 }
 
@@ -49,6 +51,15 @@ gv_unet_trainer_set_recompute (GvUNetTrainer *tr, gboolean recompute)
   tr->recompute = recompute;
 }
 
+void
+gv_unet_trainer_set_loss_weight (GvUNetTrainer *tr, GvTensor *weight)
+{
+  if (weight != NULL)
+    gv_tensor_ref (weight);
+  g_clear_pointer (&tr->loss_weight, gv_tensor_unref);
+  tr->loss_weight = weight;
+}
+
 GvOptimizer *
 gv_unet_trainer_get_optimizer (GvUNetTrainer *tr)
 {
@@ -56,7 +67,7 @@ gv_unet_trainer_get_optimizer (GvUNetTrainer *tr)
 }
 
 typedef struct {
-  GvTensor *target;
+  GvTensor *target, *weight;
   gfloat loss;
 } Loss;
 
@@ -66,7 +77,13 @@ mse_grad (GvCmd *cmd, GvTensor *out, gpointer data)
   Loss *l = data;
   GvTensor *dout = gv_tensor_like (cmd, out);
   gv_op_mse_loss (cmd, dout, out, l->target, &l->loss, FALSE);
-  return dout;
+  if (l->weight == NULL)
+    return dout;
+  /* d/dpred of mean (w (pred - target)^2) */
+  GvTensor *weighted = gv_tensor_like (cmd, out);
+  gv_op_mul (cmd, weighted, dout, l->weight);
+  gv_tensor_unref (dout);
+  return weighted;
 }
 
 gboolean
@@ -76,12 +93,17 @@ gv_unet_trainer_step (GvUNetTrainer *tr, GvCmd *cmd, GvTensor *noisy_latents, gi
 {
   const GvUNetConfig *c = gv_unet_get_config (tr->unet);
   guint64 bytes, peak, block_bytes, block_peak;
-  Loss loss = { target, 0 };
+  Loss loss = { target, tr->loss_weight, 0 };
 
   if (target == NULL || noisy_latents == NULL || noisy_latents->ndim != 4 ||
       target->numel != noisy_latents->numel / c->in_channels * c->out_channels) {
     g_set_error (error, GV_ERROR, GV_ERROR_INVALID,
         "training step: the target must have the model output's shape");
+    return FALSE;
+  }
+  if (tr->loss_weight != NULL && tr->loss_weight->numel != target->numel) {
+    g_set_error (error, GV_ERROR, GV_ERROR_INVALID,
+        "training step: the loss weight must have the target's shape");
     return FALSE;
   }
   gv_device_reset_peak_memory (tr->dev);

@@ -44,6 +44,10 @@ void gv_unet_trainer_free (GvUNetTrainer *tr);
 
 void gv_unet_trainer_set_lr (GvUNetTrainer *tr, gdouble lr);
 void gv_unet_trainer_set_recompute (GvUNetTrainer *tr, gboolean recompute);
+/* Per-element weights of the loss of the next steps (the target's shape; NULL: none, the
+ * default): the gradient becomes that of mean (@weight (pred - target)^2). The reported loss
+ * stays the plain MSE, comparable between weighted and unweighted runs. Referenced. */
+void gv_unet_trainer_set_loss_weight (GvUNetTrainer *tr, GvTensor *weight);
 
 /* One step on @noisy_latents [B*F, C, h, w] (frame-major, as gv_unet_forward) with
  * @frames frames per clip, @timesteps (B of them), @text [B, L, D], @class_labels [B, 2P] (or

@@ -431,7 +431,7 @@ main (int argc, char **argv)
 {
   gint count = 4, steps = 50, tune_steps = TUNE_STEPS_DEFAULT, frames = 8, size = 128;
   gint64 seed = 0;
-  gdouble guidance = 7.5;
+  gdouble guidance = 0;
   gchar *clips_dir = NULL, *json = NULL, *sheet_path = NULL, *model_dir = NULL;
   gboolean ablations = FALSE, resume = FALSE;
   GOptionEntry entries[] = {
@@ -447,7 +447,8 @@ main (int argc, char **argv)
     { "tune-steps", 0, 0, G_OPTION_ARG_INT, &tune_steps, "Tune-A-Video tuning steps per clip "
       "(default 300, genvideotune's; 0: no tuning)", "N" },
     { "guidance", 0, 0, G_OPTION_ARG_DOUBLE, &guidance, "Classifier-free guidance scale of the "
-      "masks and the sampling (default 7.5, invedit's and latentcorrect's)", "G" },
+      "masks and the sampling (default: the model's own, as invedit's and latentcorrect's: "
+      "generation_config.json's, else 7.5)", "G" },
     { "ablations", 0, 0, G_OPTION_ARG_NONE, &ablations, "Also run the ablations and the "
       "per-frame baseline", NULL },
     { "json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Write the figures to FILE, again after "
@@ -466,7 +467,7 @@ main (int argc, char **argv)
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     die ("options", error);
   g_option_context_free (ctx);
-  if (tune_steps < 0 || steps < 1 || steps > 1000 || !(guidance >= 1 && guidance <= 50) ||
+  if (tune_steps < 0 || steps < 1 || steps > 1000 || !(guidance == 0 || (guidance >= 1 && guidance <= 50)) ||
       (clips_dir == NULL && (count < 1 ||
               frames < 1 || frames > 64 || size < 16)))
     die ("bad options (see --help)", NULL);
@@ -488,6 +489,13 @@ main (int argc, char **argv)
 
   const gchar *model_path = model_dir ? model_dir : g_getenv ("GENVIDEO_MODEL") ?
       g_getenv ("GENVIDEO_MODEL") : GV_BENCH_DEFAULT_MODEL;
+  if (guidance == 0) {
+    /* the elements' default: the model's own scale, resolved here for the JSON and --resume */
+    g_autoptr (GvCheckpointConfig) cfg = gv_checkpoint_config_load (model_path, &error);
+    if (cfg == NULL)
+      die (model_path, error);
+    guidance = cfg->guidance_scale;
+  }
   BqSettings set = { .model = model_path, .clips_dir = clips_dir, .seed = seed,
     .frames = frames, .size = size, .steps = steps, .tune_steps = tune_steps,
     .guidance = guidance, .ablations = ablations };

@@ -9,6 +9,7 @@
 
 #include "genvideo/gv-edit.h"
 #include "genvideo/gv-target.h"
+#include "gv-test-files.h"
 #include "gv-test-model.h"
 #include "gv-test-util.h"
 
@@ -282,6 +283,55 @@ test_edit_conditions (void)
   g_ptr_array_unref (r.seen);
   gv_clip_unref (clip);
   gv_model_unref (model);
+  g_free (pixels);
+  g_free (fg);
+}
+
+/* A guidance scale of 0 (the elements' default) is the model's own: generation_config.json's
+ * when its folder has one, else 7.5; the masks and the sampling both run at it. */
+static void
+test_model_guidance (void)
+{
+  GError *error = NULL;
+  GvPicture frames[FRAMES];
+  guint8 *pixels = source_pixels (frames), *fg = target_foreground ();
+  gchar *dir = gv_test_scratch_dir ();
+  gv_test_copy_checkpoint (gv_test_default_model_dir (), dir);
+  gchar *gen = g_build_filename (dir, GV_GENERATION_CONFIG, NULL);
+
+  for (gint with_file = 0; with_file < 2; with_file++) {
+    if (with_file)
+      g_assert_true (g_file_set_contents (gen, "{ \"guidance_scale\": 2.5 }", -1, NULL));
+    gfloat want = with_file ? 2.5f : GV_DEFAULT_GUIDANCE_SCALE;
+    Recorder r = { 0, g_ptr_array_new_with_free_func ((GDestroyNotify) seen_free) };
+    GvEditEnv env = { .seed = 21, .on_pass = record_pass, .pass_data = &r };
+    GvModel *model = gv_model_load (gv_test_device (), dir, &error);
+    g_assert_no_error (error);
+    GvClip *clip = gv_clip_new (FRAMES, SIZE, SIZE);
+    g_assert_true (gv_clip_lock (clip, NULL, NULL));
+    g_assert_true (gv_edit_prepare_source (clip, model, &env, frames, GV_PIXELS_RGB,
+            "a white ball", NULL, &error));
+    g_assert_true (gv_edit_set_target (clip, &env, "a green square", fg, SIZE, SIZE, SIZE * 3,
+            &error));
+    r.stage = INVERT;
+    g_assert_true (gv_edit_invert (clip, &env, 2, &error));
+    r.stage = MASKS;
+    GvMaskParams mp = { 2, 0.0f, 0.5f, 3.0f, 0 };
+    g_assert_true (gv_edit_compute_masks (clip, &env, &mp, &error));
+    r.stage = GENERATE;
+    GvCorrectParams cp = { .steps = 2, .guidance_scale = 0.0f, .correction_steps = 1,
+      .weight_prev = 0.25f, .weight_current = 0.5f, .weight_next = 0.25f };
+    g_free (gv_edit_generate (clip, &env, &cp, NULL, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (r.seen->len, ==, 6);
+    for (guint i = 2; i < r.seen->len; i++)
+      g_assert_cmpfloat (((Seen *) r.seen->pdata[i])->guidance, ==, want);
+    g_ptr_array_unref (r.seen);
+    gv_clip_unref (clip);
+    gv_model_unref (model);
+  }
+  g_free (gen);
+  g_free (dir);
   g_free (pixels);
   g_free (fg);
 }
@@ -645,6 +695,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/method/edit-conditions", test_edit_conditions);
+  g_test_add_func ("/method/model-guidance", test_model_guidance);
   g_test_add_func ("/method/denoise-guidance-per-branch", test_denoise_guidance_per_branch);
   g_test_add_func ("/method/correction-steps-and-features", test_correction_steps_and_features);
   g_test_add_func ("/method/background-level-every-step", test_background_level_every_step);

@@ -548,6 +548,39 @@ test_checkpoint_errors (void)
   g_free (dir);
 }
 
+/* generation_config.json: optional; its guidance scale when there, checked like any config */
+static void
+test_generation_config (void)
+{
+  GError *error = NULL;
+  gchar *dir = gv_test_scratch_dir ();
+  gv_test_copy_configs (dir);
+  GvCheckpointConfig *c = gv_checkpoint_config_load (dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (c->guidance_scale, ==, GV_DEFAULT_GUIDANCE_SCALE);
+  gv_checkpoint_config_free (c);
+
+  gchar *path = g_build_filename (dir, GV_GENERATION_CONFIG, NULL);
+  g_assert_true (g_file_set_contents (path, "{ \"guidance_scale\": 2.5, \"note\": \"x\" }", -1,
+      NULL));
+  c = gv_checkpoint_config_load (dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (c->guidance_scale, ==, 2.5f);
+  gv_checkpoint_config_free (c);
+
+  const gchar *bad[] = { "{ \"guidance_scale\": \"high\" }", "{ \"guidance_scale\": 0.5 }",
+      "{ \"guidance_scale\": 2" };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_assert_true (g_file_set_contents (path, bad[i], -1, NULL));
+    g_assert_null (gv_checkpoint_config_load (dir, &error));
+    gv_test_assert_error (error, GV_ERROR_CORRUPT, GV_GENERATION_CONFIG,
+        i < 2 ? "guidance_scale" : NULL, NULL, NULL);
+    g_clear_error (&error);
+  }
+  g_free (path);
+  g_free (dir);
+}
+
 static void
 test_tokenizer_config (void)
 {
@@ -601,6 +634,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/bad-values", test_bad_values);
   g_test_add_func ("/config/missing-files", test_missing_files);
   g_test_add_func ("/config/checkpoint-errors", test_checkpoint_errors);
+  g_test_add_func ("/config/generation-config", test_generation_config);
   g_test_add_func ("/config/tokenizer-config", test_tokenizer_config);
   return g_test_run ();
 }

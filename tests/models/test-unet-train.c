@@ -15,7 +15,11 @@ typedef struct {
   GvUNetTemporal *temporal;
   GvTensor *sample, *text, *labels, *target;
   gfloat timestep;
+  gfloat *weight;               /* the loss's per-element weights, or NULL */
 } Tiny;
+
+/* test data: a GvTrainableSet, or this for GV_TRAIN_ALL with a weighted loss */
+#define WEIGHTED_ALL 100
 
 static void
 tiny_config (GvUNetConfig *c)
@@ -64,6 +68,7 @@ tiny_new (Tiny *t)
   t->text = random_tensor (3, (const gint64[]) { 1, 5, 12 }, 13, 1.0f);
   t->labels = random_tensor (2, (const gint64[]) { 1, 6 }, 14, 1.0f);
   t->timestep = 321;
+  t->weight = NULL;
 }
 
 static void
@@ -73,6 +78,7 @@ tiny_free (Tiny *t)
   gv_tensor_unref (t->target);
   gv_tensor_unref (t->text);
   gv_tensor_unref (t->labels);
+  g_free (t->weight);
   gv_unet_temporal_free (t->temporal);
   gv_unet_free (t->unet);
 }
@@ -91,7 +97,7 @@ forward_loss (Tiny *t)
   gfloat *y = gv_test_download (t->target);
   gdouble sum = 0;
   for (gint64 i = 0; i < out->numel; i++)
-    sum += ((gdouble) o[i] - y[i]) * ((gdouble) o[i] - y[i]);
+    sum += (t->weight ? t->weight[i] : 1.0) * ((gdouble) o[i] - y[i]) * ((gdouble) o[i] - y[i]);
   sum /= out->numel;
   gv_tensor_unref (out);
   gv_cmd_free (cmd);
@@ -146,7 +152,8 @@ randomise_temporal_out (GvUNetTrainer *tr)
 static void
 test_finite_differences (gconstpointer data)
 {
-  GvTrainableSet which = GPOINTER_TO_INT (data);
+  gboolean weighted = GPOINTER_TO_INT (data) == WEIGHTED_ALL;
+  GvTrainableSet which = weighted ? GV_TRAIN_ALL : GPOINTER_TO_INT (data);
   static const gchar *const names[] = {
     "conv_in.weight", "time_embedding.linear_1.weight", "class_embedding.linear_2.bias",
     "down_blocks.0.resnets.0.norm1.weight", "down_blocks.0.resnets.0.time_emb_proj.weight",
@@ -172,6 +179,13 @@ test_finite_differences (gconstpointer data)
   GvOptimizer *optim = gv_unet_trainer_get_optimizer (tr);
   randomise_temporal_out (tr);
   gdouble loss0 = forward_loss (&t);
+  if (weighted) {
+    /* weights in [0, 3], with the reported loss still the plain MSE */
+    t.weight = gv_test_random (t.target->numel, 15, 0.0f, 3.0f);
+    GvTensor *wt = gv_test_tensor (t.target->ndim, t.target->shape, t.weight);
+    gv_unet_trainer_set_loss_weight (tr, wt);
+    gv_tensor_unref (wt);
+  }
   gfloat loss = step (&t, tr);
   g_assert_cmpfloat (fabs (loss - loss0), <=, 1e-5 * loss0);
 
@@ -376,6 +390,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_data_func ("/unet-train/finite-differences/all",
       GINT_TO_POINTER (GV_TRAIN_ALL), test_finite_differences);
+  g_test_add_data_func ("/unet-train/finite-differences/weighted",
+      GINT_TO_POINTER (WEIGHTED_ALL), test_finite_differences);
   g_test_add_data_func ("/unet-train/finite-differences/tav",
       GINT_TO_POINTER (GV_TRAIN_TAV), test_finite_differences);
   g_test_add_func ("/unet-train/tav-set", test_tav_set);

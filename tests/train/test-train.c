@@ -10,6 +10,7 @@
 
 #include "gv-test-files.h"
 #include "gv-test-util.h"
+#include "gv-train-data.h"
 #include "gv-train-export.h"
 #include "gv-train-pipeline.h"
 #include "gv-train-unet.h"
@@ -118,6 +119,7 @@ test_end_to_end (void)
     "image_encoder/config.json", "image_encoder/model.safetensors", "vae/config.json",
     "vae/diffusion_pytorch_model.safetensors", "unet/config.json",
     "unet/diffusion_pytorch_model.safetensors", "README.md", "curves.png", "samples.png",
+    GV_GENERATION_CONFIG,
   };
   for (guint i = 0; i < G_N_ELEMENTS (files); i++) {
     g_autofree gchar *path = g_build_filename (out, files[i], NULL);
@@ -165,6 +167,8 @@ test_end_to_end (void)
   /* the elements' loader, then an edit through the gv_edit_* stages */
   g_autoptr (GvModel) model = gv_model_get_shared (gv_test_device (), out, &error);
   g_assert_no_error (error);
+  /* with the recipe's guidance scale as the elements' default for it */
+  g_assert_cmpfloat (gv_model_get_config (model)->guidance_scale, ==, 2.0f);
   GvWorldClip *wc = gv_world_clip_new (3, 0, SIZE, SIZE, FRAMES);
   GvWorldRender *wr = gv_world_render (wc);
   GvPicture frames[FRAMES];
@@ -343,6 +347,55 @@ test_unet_drops (void)
   }
 }
 
+/* unet_object_weight: the loss weights of an example's latent pixels follow its object's mask,
+ * W times as much on a pixel the object covers as on the background, mean 1 */
+static void
+test_unet_loss_weights (void)
+{
+  const gint size = 128, lat = 32;
+  GError *error = NULL;
+  GvTrainExample ex;
+  g_assert_true (gv_train_example_init (&ex, 1, GV_TRAIN_STREAM_UNET, 9, size, size, &error));
+  g_assert_no_error (error);
+  gfloat w[32 * 32];
+  for (gint with = 0; with < 2; with++) {
+    gdouble weight = with ? 4.0 : 1.0;
+    gv_train_unet_loss_weights (ex.mask, size, lat, lat, weight, w);
+    gdouble sum = 0, lo = G_MAXDOUBLE, hi = 0;
+    gint covered = 0, empty = 0;
+    for (gint y = 0; y < lat; y++)
+      for (gint x = 0; x < lat; x++) {
+        gint cover = 0;
+        for (gint dy = 0; dy < 4; dy++)
+          for (gint dx = 0; dx < 4; dx++)
+            cover += ex.mask[(y * 4 + dy) * size + x * 4 + dx];
+        gfloat v = w[y * lat + x];
+        sum += v;
+        if (cover == 16 * 255) {
+          covered++;
+          hi = v;
+        } else if (cover == 0) {
+          empty++;
+          lo = v;
+        }
+      }
+    g_assert_cmpint (covered, >, 4);
+    g_assert_cmpint (empty, >, 4);
+    g_assert_cmpfloat (fabs (sum / (lat * lat) - 1.0), <, 1e-5);
+    g_assert_cmpfloat (fabs (hi / lo - weight), <, 1e-4);
+  }
+  gv_train_example_clear (&ex);
+
+  /* the built-in recipe trains on the plain MSE unless it says otherwise */
+  g_autoptr (GvTrainRecipe) r = gv_train_recipe_new_from_data ("[train]\n", &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (r->unet_object_weight, ==, 1.0);
+  g_autoptr (GvTrainRecipe) r4 = gv_train_recipe_new_from_data (
+      "[train]\nunet_object_weight=4\n", &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (r4->unet_object_weight, ==, 4.0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -353,5 +406,6 @@ main (int argc, char **argv)
   g_test_add_func ("/train/vae-check", test_vae_check);
   g_test_add_func ("/train/resume-matches", test_resume_matches);
   g_test_add_func ("/train/unet-drops", test_unet_drops);
+  g_test_add_func ("/train/unet-loss-weights", test_unet_loss_weights);
   return g_test_run ();
 }

@@ -39,6 +39,7 @@ gv_train_example_init (GvTrainExample *ex, guint64 seed, guint stream, guint64 i
   ex->width = width;
   ex->height = height;
   ex->frame = g_memdup2 (r->source, plane);
+  ex->mask = g_memdup2 (r->masks, plane / 3);
   ex->caption = g_strdup (r->source_prompt);
   ex->noise_seed = seed ^ (stream_index (stream, index, DRAW_SEED) * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15));
 
@@ -61,6 +62,7 @@ void
 gv_train_example_clear (GvTrainExample *ex)
 {
   g_clear_pointer (&ex->frame, g_free);
+  g_clear_pointer (&ex->mask, g_free);
   g_clear_pointer (&ex->caption, g_free);
   g_clear_pointer (&ex->object, g_free);
   g_clear_pointer (&ex->object_caption, g_free);

@@ -11,6 +11,7 @@ typedef struct {
   gint width, height;
   guint8 *frame;          /* RGB: a frame of a world clip */
   gchar *caption;         /* its caption */
+  guint8 *mask;           /* GRAY8: the object's coverage of each pixel of the frame */
   /* the frame's object alone, centred on the neutral grey that the edit's target image is
    * composited on (genvideo/gv-target.h), as gv-target composites target.png; RGB */
   guint8 *object;

@@ -4,6 +4,7 @@
 #include <glib/gstdio.h>
 
 #include "gv-train-export.h"
+#include "models/gv-config.h"
 #include "models/gv-safetensors.h"
 #include "models/gv-safetensors-write.h"
 
@@ -27,6 +28,16 @@ gv_train_export_weights (const gchar *src, const gchar *dst, GError **error)
     gv_st_writer_add (w, t->name, t->ndim, t->shape, values);
   }
   return gv_st_writer_write (w, dst, error);
+}
+
+gboolean
+gv_train_export_generation_config (const gchar *dst, gdouble guidance_scale, GError **error)
+{
+  gchar num[G_ASCII_DTOSTR_BUF_SIZE];
+  g_ascii_formatd (num, sizeof num, "%g", guidance_scale);
+  g_autofree gchar *path = g_build_filename (dst, GV_GENERATION_CONFIG, NULL);
+  g_autofree gchar *text = g_strdup_printf ("{\n  \"guidance_scale\": %s\n}\n", num);
+  return g_file_set_contents (path, text, -1, error);
 }
 
 static gboolean

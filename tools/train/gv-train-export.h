@@ -12,6 +12,11 @@ G_BEGIN_DECLS
  * the folder written. */
 gboolean gv_train_export (const gchar *src, const gchar *dst, guint64 *bytes, GError **error);
 
+/* Writes @dst/generation_config.json: the classifier-free guidance scale the elements take
+ * by default for this model (gst/models/gv-config.h). */
+gboolean gv_train_export_generation_config (const gchar *dst, gdouble guidance_scale,
+    GError **error);
+
 /* Rewrites the safetensors file @src as @dst with every float tensor in F16 (metadata kept). */
 gboolean gv_train_export_weights (const gchar *src, const gchar *dst, GError **error);
 

@@ -197,7 +197,8 @@ gv_train_pipeline_run (GvTrainRecipe *recipe, const GvTrainOptions *opts, GError
   g_autofree gchar *grid = g_build_filename (opts->work, "samples.png", NULL);
   guint64 bytes = 0;
   ok = ok && write_curves (run, curves, error) &&
-      gv_train_export (gv_train_run_get_model_folder (run), opts->out, &bytes, error);
+      gv_train_export (gv_train_run_get_model_folder (run), opts->out, &bytes, error) &&
+      gv_train_export_generation_config (opts->out, recipe->guidance_scale, error);
   /* the exported (fp16) folder, as the elements load it */
   GvModel *model = ok ? gv_model_load (dev, opts->out, error) : NULL;
   ok = model != NULL;

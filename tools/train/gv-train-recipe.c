@@ -31,11 +31,14 @@ static const gchar default_recipe[] =
     "unet_batch=4\n"
     "unet_lr=3e-4\n"
     "unet_warmup=200\n"
+    "unet_object_weight=1\n"
     "calibration_examples=128\n"
     "text_dropout=0.1\n"
     "image_dropout=0.1\n"
     "uncond_dropout=0.1\n"
     "object_image_share=0.5\n"
+    /* written to generation_config.json: this model's masks miss at SD's 7.5 (docs/benchmark.md) */
+    "guidance_scale=2\n"
     "\n"
     "[unet/config.json]\n"
     "block_out_channels=[32, 64, 64, 64]\n"
@@ -147,7 +150,9 @@ parse (GvTrainRecipe *r, GError **error)
       !read_double (f, "text_dropout", 0, 1, &r->text_dropout, error) ||
       !read_double (f, "image_dropout", 0, 1, &r->image_dropout, error) ||
       !read_double (f, "uncond_dropout", 0, 1, &r->uncond_dropout, error) ||
-      !read_double (f, "object_image_share", 0, 1, &r->object_image_share, error))
+      !read_double (f, "object_image_share", 0, 1, &r->object_image_share, error) ||
+      !read_double (f, "guidance_scale", 1, 100, &r->guidance_scale, error) ||
+      !read_double (f, "unet_object_weight", 1, 1000, &r->unet_object_weight, error))
     return FALSE;
   r->seed = (guint64) seed;
   if (r->vae_crop > r->image_size) {

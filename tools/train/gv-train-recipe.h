@@ -41,6 +41,12 @@ typedef struct {
   /* both conditions dropped together: the unconditional branch of classifier-free guidance,
    * which independent drops alone show the UNet text_dropout x image_dropout of the time */
   gdouble uncond_dropout;
+  /* the UNet's loss weight on the object's latent pixels against 1 on the background (1: the
+   * plain MSE); the object is a tenth of a frame, and the edit's masks need the model to
+   * answer the conditions there */
+  gdouble unet_object_weight;
+  /* the guidance scale the elements run the model at (its generation_config.json) */
+  gdouble guidance_scale;
   /* the config keys, for gv_random_checkpoint_write () */
   GvConfigKey *keys;
   gint n_keys;

@@ -1,3 +1,5 @@
+#include <string.h>
+
 #include "gv-train-unet.h"
 #include "gv-train-data.h"
 #include "genvideo/gv-frames.h"
@@ -29,6 +31,45 @@ gv_train_unet_drops (const GvTrainRecipe *r, guint64 index, gboolean *drop_text,
   gboolean both = chance (r, index, DRAW_DROP_BOTH, r->uncond_dropout);
   *drop_text = both || chance (r, index, DRAW_DROP_TEXT, r->text_dropout);
   *drop_image = both || chance (r, index, DRAW_DROP_IMAGE, r->image_dropout);
+}
+
+void
+gv_train_unet_loss_weights (const guint8 *mask, gint size, gint lh, gint lw,
+    gdouble object_weight, gfloat *out)
+{
+  gint fy = size / lh, fx = size / lw;
+  gdouble sum = 0;
+  for (gint y = 0; y < lh; y++)
+    for (gint x = 0; x < lw; x++) {
+      gdouble cover = 0;
+      for (gint dy = 0; dy < fy; dy++)
+        for (gint dx = 0; dx < fx; dx++)
+          cover += mask[(y * fy + dy) * size + x * fx + dx];
+      cover /= 255.0 * fy * fx;
+      out[y * lw + x] = (gfloat) (1.0 + (object_weight - 1.0) * cover);
+      sum += out[y * lw + x];
+    }
+  for (gint i = 0; i < lh * lw; i++)
+    out[i] = (gfloat) (out[i] * lh * lw / sum);
+}
+
+/* the loss weights of the batch: each example's map on every latent channel */
+static GvTensor *
+loss_weights (GvCmd *cmd, const GvTrainExample *ex, const GvTensor *z0, gint size,
+    gdouble object_weight)
+{
+  gint64 n = z0->shape[0], ch = z0->shape[1], lh = z0->shape[2], lw = z0->shape[3];
+  gfloat *w = g_new (gfloat, z0->numel);
+  for (gint64 b = 0; b < n; b++) {
+    gfloat *plane = w + b * ch * lh * lw;
+    gv_train_unet_loss_weights (ex[b].mask, size, (gint) lh, (gint) lw, object_weight, plane);
+    for (gint64 c = 1; c < ch; c++)
+      memcpy (plane + c * lh * lw, plane, lh * lw * sizeof (gfloat));
+  }
+  GvTensor *t = gv_tensor_alloc (cmd, z0->ndim, z0->shape);
+  gv_tensor_record_upload (cmd, t, w);
+  g_free (w);
+  return t;
 }
 
 static gboolean
@@ -101,8 +142,13 @@ unet_step (gpointer data, gint step, guint64 sampler, guint64 *sampler_next, gfl
       gv_tensor_unref (nb);
       gv_tensor_unref (tb);
     }
+    GvTensor *weights = r->unet_object_weight != 1.0 ?
+        loss_weights (cmd, ex, z0, size, r->unet_object_weight) : NULL;
+    gv_unet_trainer_set_loss_weight (s->tr, weights);
     ok = gv_unet_trainer_step (s->tr, cmd, noisy, 1, timesteps, text, labels, target,
         MAX_GRAD_NORM, loss, NULL, error);
+    gv_unet_trainer_set_loss_weight (s->tr, NULL);
+    g_clear_pointer (&weights, gv_tensor_unref);
     gv_tensor_unref (z0);
     gv_tensor_unref (noisy);
     gv_tensor_unref (target);

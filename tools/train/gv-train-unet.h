@@ -19,6 +19,12 @@ G_BEGIN_DECLS
 void gv_train_unet_drops (const GvTrainRecipe *r, guint64 index, gboolean *drop_text,
     gboolean *drop_image);
 
+/* The loss weights of one example's latent pixels ([@lh, @lw], @out): 1 + (@object_weight - 1)
+ * x the object's coverage of the pixel's block of the @size x @size GRAY8 @mask, scaled to a
+ * mean of 1 (the loss keeps its scale, the learning rate its meaning). */
+void gv_train_unet_loss_weights (const guint8 *mask, gint size, gint lh, gint lw,
+    gdouble object_weight, gfloat *out);
+
 /* Trains the UNet of the checkpoint in WORK/model and writes it back there. */
 gboolean gv_train_unet (GvTrainRun *run, GvDevice *dev, GError **error);
 
