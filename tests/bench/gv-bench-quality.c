@@ -467,9 +467,9 @@ main (int argc, char **argv)
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     die ("options", error);
   g_option_context_free (ctx);
-  if (tune_steps < 0 || steps < 1 || steps > 1000 || !(guidance == 0 || (guidance >= 1 && guidance <= 50)) ||
-      (clips_dir == NULL && (count < 1 ||
-              frames < 1 || frames > 64 || size < 16)))
+  gboolean guidance_ok = guidance == 0 || (guidance >= 1 && guidance <= 50);   /* 0: the model's */
+  if (tune_steps < 0 || steps < 1 || steps > 1000 || !guidance_ok ||
+      (clips_dir == NULL && (count < 1 || frames < 1 || frames > 64 || size < 16)))
     die ("bad options (see --help)", NULL);
   if (resume && json == NULL)
     die ("--resume needs --json FILE", NULL);
