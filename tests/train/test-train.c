@@ -256,6 +256,62 @@ test_resume_matches (void)
   g_clear_error (&error);
 }
 
+/* the UNet rows of WORK/loss.csv under @scratch: "step,loss" each */
+static GStrv
+unet_losses (const gchar *scratch)
+{
+  g_autofree gchar *work = g_build_filename (scratch, "work", NULL);
+  g_autoptr (GBytes) csv = file_bytes (work, "loss.csv");
+  g_auto (GStrv) rows = g_strsplit (g_bytes_get_data (csv, NULL), "\n", -1);
+  GStrvBuilder *b = g_strv_builder_new ();
+  for (gint i = 1; rows[i] && rows[i][0]; i++) {
+    g_auto (GStrv) f = g_strsplit (rows[i], ",", -1);
+    if (g_strcmp0 (f[0], "unet") == 0) {
+      g_autofree gchar *row = g_strdup_printf ("%s,%s", f[1], f[2]);
+      g_strv_builder_add (b, row);
+    }
+  }
+  GStrv out = g_strv_builder_end (b);
+  g_strv_builder_unref (b);
+  return out;
+}
+
+/* unet_examples: a set as large as the stage's examples trains on exactly the examples of an
+ * unset one, through the cache (the same losses step by step); a set of one batch repeats its
+ * examples with new noise each step (other losses), and a run stopped in the middle of the
+ * UNet stage (its cache gone) resumes to the same losses as an unstopped one */
+static void
+test_unet_example_set (void)
+{
+  GError *error = NULL;
+  g_autofree gchar *a = gv_test_scratch_dir (), *b = gv_test_scratch_dir ();
+  g_autofree gchar *c = gv_test_scratch_dir (), *d = gv_test_scratch_dir ();
+  g_autofree gchar *plain = train (NULL, 0, a, &error);
+  g_assert_no_error (error);
+  g_autofree gchar *whole_set = train ("[train]\nunet_examples=8\n", 0, b, &error);
+  g_assert_no_error (error);
+  g_auto (GStrv) la = unet_losses (a), lb = unet_losses (b);
+  g_assert_cmpuint (g_strv_length (la), ==, 4);
+  g_assert_true (g_strv_equal ((const gchar *const *) la, (const gchar *const *) lb));
+
+  g_autofree gchar *one_batch = train ("[train]\nunet_examples=2\n", 0, c, &error);
+  g_assert_no_error (error);
+  g_auto (GStrv) lc = unet_losses (c);
+  g_assert_cmpstr (lc[0], ==, la[0]);     /* the first step: the first batch, first pass */
+  for (gint i = 1; i < 4; i++)
+    g_assert_cmpstr (lc[i], !=, la[i]);
+  g_assert_null (train ("[train]\nunet_examples=2\n", 2, d, &error));
+  g_assert_error (error, GV_ERROR, GV_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_autofree gchar *resumed = train ("[train]\nunet_examples=2\n", 0, d, &error);
+  g_assert_no_error (error);
+  g_auto (GStrv) ld = unet_losses (d);
+  g_assert_true (g_strv_equal ((const gchar *const *) lc, (const gchar *const *) ld));
+  g_autoptr (GBytes) x = file_bytes (one_batch, "unet/diffusion_pytorch_model.safetensors");
+  g_autoptr (GBytes) y = file_bytes (resumed, "unet/diffusion_pytorch_model.safetensors");
+  g_assert_true (g_bytes_equal (x, y));
+}
+
 static void
 test_export_fp16 (void)
 {
@@ -407,5 +463,6 @@ main (int argc, char **argv)
   g_test_add_func ("/train/resume-matches", test_resume_matches);
   g_test_add_func ("/train/unet-drops", test_unet_drops);
   g_test_add_func ("/train/unet-loss-weights", test_unet_loss_weights);
+  g_test_add_func ("/train/unet-example-set", test_unet_example_set);
   return g_test_run ();
 }

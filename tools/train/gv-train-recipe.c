@@ -32,6 +32,7 @@ static const gchar default_recipe[] =
     "unet_lr=3e-4\n"
     "unet_warmup=200\n"
     "unet_object_weight=1\n"
+    "unet_examples=0\n"
     "calibration_examples=128\n"
     "text_dropout=0.1\n"
     "image_dropout=0.1\n"
@@ -147,6 +148,7 @@ parse (GvTrainRecipe *r, GError **error)
       !read_int (f, "vae_crop", 8, &r->vae_crop, error) ||
       !read_int (f, "vae_whole_steps", 0, &r->vae_whole_steps, error) ||
       !read_int (f, "vae_whole_batch", 1, &r->vae_whole_batch, error) ||
+      !read_int (f, "unet_examples", 0, &r->unet_examples, error) ||
       !read_double (f, "text_dropout", 0, 1, &r->text_dropout, error) ||
       !read_double (f, "image_dropout", 0, 1, &r->image_dropout, error) ||
       !read_double (f, "uncond_dropout", 0, 1, &r->uncond_dropout, error) ||

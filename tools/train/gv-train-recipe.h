@@ -45,6 +45,9 @@ typedef struct {
    * plain MSE); the object is a tenth of a frame, and the edit's masks need the model to
    * answer the conditions there */
   gdouble unet_object_weight;
+  /* the UNet stage cycles over this many world examples, keeping their latents and condition
+   * embeddings (each pass draws new noise, timesteps and drops); 0: a new example every time */
+  gint unet_examples;
   /* the guidance scale the elements run the model at (its generation_config.json) */
   gdouble guidance_scale;
   /* the config keys, for gv_random_checkpoint_write () */

@@ -1,6 +1,7 @@
 #include <string.h>
 
 #include "gv-train-unet.h"
+#include "gv-train-cache.h"
 #include "gv-train-data.h"
 #include "genvideo/gv-frames.h"
 #include "models/gv-diffusion-example.h"
@@ -16,7 +17,100 @@ typedef struct {
   GvScheduler *sched;
   const GvTrainRecipe *r;
   GvCmd *cmd;
+  /* with unet_examples: each example's latents, caption embedding, and frame and object image
+   * embeddings, kept from its first pass */
+  GvTrainCache *latents, *texts, *frame_embeds, *object_embeds;
+  GvTensor *empty_prompt;   /* the text condition when it is dropped */
 } UNetStage;
+
+/* The world example of sampler position @pos: with a set of unet_examples examples, example
+ * pos mod n */
+static guint64
+example_index (const GvTrainRecipe *r, guint64 pos)
+{
+  return r->unet_examples > 0 ? pos % (guint64) r->unet_examples : pos;
+}
+
+/* its noise seed: the example's own, salted by the pass (a new noise each pass) */
+static guint64
+noise_seed (const GvTrainRecipe *r, const GvTrainExample *ex, guint64 pos)
+{
+  guint64 pass = r->unet_examples > 0 ? pos / (guint64) r->unet_examples : 0;
+  return ex->noise_seed ^ (pass * G_GUINT64_CONSTANT (0x9e3779b97f4a7c15));
+}
+
+/* The latents of the batch: without a cache, the frames encoded; with one, the missing
+ * examples encoded into it, then all of them gathered from it. */
+static GvTensor *
+batch_latents (UNetStage *s, const GvTrainExample *ex, const gint *slot, gint n, gint size)
+{
+  GvPicture *pics = g_new (GvPicture, n);
+  gint *which = g_new (gint, n);
+  gint missing = 0;
+  for (gint b = 0; b < n; b++)
+    if (s->latents == NULL || !gv_train_cache_has (s->latents, slot[b])) {
+      pics[missing] = (GvPicture) { ex[b].frame, size * 3 };
+      which[missing++] = b;
+    }
+  GvTensor *fresh = NULL;
+  if (missing > 0) {
+    g_autofree gfloat *images = gv_pictures_to_images (pics, missing, size, size,
+        GV_PIXELS_RGB);
+    fresh = gv_encode_images (s->model, s->cmd, images, missing, size, size);
+  }
+  g_free (pics);
+  if (s->latents != NULL) {
+    for (gint m = 0; m < missing; m++) {
+      const gint64 *sh = fresh->shape;
+      GvTensor *zm = GV_VIEW (fresh, m * (fresh->numel / missing), 1, sh[1], sh[2], sh[3]);
+      gv_train_cache_store (s->latents, s->cmd, slot[which[m]], zm);
+      gv_tensor_unref (zm);
+    }
+    g_clear_pointer (&fresh, gv_tensor_unref);
+    fresh = gv_train_cache_gather (s->latents, s->cmd, slot, n);
+  }
+  g_free (which);
+  return fresh;
+}
+
+/* @slot's value of @cache, computed by @compute (and kept) on its first use; without a cache,
+ * computed every time */
+typedef GvTensor *(*ComputeFunc) (UNetStage *s, const GvTrainExample *ex);
+
+static void
+cached (UNetStage *s, GvTrainCache *cache, gint slot, ComputeFunc compute,
+    const GvTrainExample *ex, GvTensor *dst)
+{
+  if (cache == NULL || !gv_train_cache_has (cache, slot)) {
+    GvTensor *v = compute (s, ex);
+    if (cache != NULL)
+      gv_train_cache_store (cache, s->cmd, slot, v);
+    gv_tensor_record_copy (s->cmd, dst, v);
+    gv_tensor_unref (v);
+  } else {
+    gv_train_cache_load (cache, s->cmd, slot, dst);
+  }
+}
+
+static GvTensor *
+caption_embedding (UNetStage *s, const GvTrainExample *ex)
+{
+  return gv_model_encode_prompt (s->model, s->cmd, ex->caption);
+}
+
+static GvTensor *
+frame_embedding (UNetStage *s, const GvTrainExample *ex)
+{
+  return gv_model_encode_image (s->model, s->cmd, ex->frame, ex->width, ex->height,
+      ex->width * 3);
+}
+
+static GvTensor *
+object_embedding (UNetStage *s, const GvTrainExample *ex)
+{
+  return gv_model_encode_image (s->model, s->cmd, ex->object, ex->width, ex->height,
+      ex->width * 3);
+}
 
 static gboolean
 chance (const GvTrainRecipe *r, guint64 index, guint what, gdouble p)
@@ -84,59 +178,64 @@ unet_step (gpointer data, gint step, guint64 sampler, guint64 *sampler_next, gfl
   GvImageNoiser *noiser = gv_model_get_image_noiser (model);
   gint levels = gv_scheduler_get_train_timesteps (gv_image_noiser_get_schedule (noiser));
   GvPredictionType pred = gv_model_get_config (model)->scheduler.prediction_type;
+  gint64 embed_dim = gv_model_get_config (model)->image_encoder.projection_dim;
   GvTrainExample *ex = g_new0 (GvTrainExample, n);
-  GvPicture *pics = g_new (GvPicture, n);
+  gint *slot = g_new (gint, n);
   gfloat *timesteps = g_new (gfloat, n);
   gboolean ok = TRUE;
 
   for (gint b = 0; b < n && ok; b++) {
-    ok = gv_train_example_init (&ex[b], r->seed, GV_TRAIN_STREAM_UNET, sampler + b, size, size,
+    guint64 index = example_index (r, sampler + b);
+    slot[b] = (gint) index;
+    ok = gv_train_example_init (&ex[b], r->seed, GV_TRAIN_STREAM_UNET, index, size, size,
         error);
-    pics[b] = (GvPicture) { ex[b].frame, size * 3 };
   }
   *sampler_next = sampler + n;
   if (ok) {
-    g_autofree gfloat *images = gv_pictures_to_images (pics, n, size, size, GV_PIXELS_RGB);
-    GvTensor *z0 = gv_encode_images (model, cmd, images, n, size, size);
+    GvTensor *z0 = batch_latents (s, ex, slot, n, size);
     GvTensor *noisy = gv_tensor_alloc (cmd, z0->ndim, z0->shape);
     GvTensor *target = gv_tensor_alloc (cmd, z0->ndim, z0->shape);
-    GvTensor *text = NULL, *labels = NULL;
+    const GvTensor *empty = s->empty_prompt;
+    GvTensor *text = GV_TENSOR (cmd, n, empty->shape[1], empty->shape[2]);
+    GvTensor *labels = NULL;
     gint64 one = z0->numel / n;
     for (gint b = 0; b < n; b++) {
-      guint64 idx = sampler + b;
-      gint t = (gint) gv_train_draw (r->seed, GV_TRAIN_STREAM_UNET, idx, DRAW_T,
+      guint64 pos = sampler + b, seed = noise_seed (r, &ex[b], pos);
+      gint t = (gint) gv_train_draw (r->seed, GV_TRAIN_STREAM_UNET, pos, DRAW_T,
           (guint32) gv_scheduler_get_train_timesteps (s->sched));
       timesteps[b] = (gfloat) t;
       const gint64 *sh = z0->shape;
       GvTensor *zb = GV_VIEW (z0, b * one, 1, sh[1], sh[2], sh[3]);
       GvTensor *nb = GV_VIEW (noisy, b * one, 1, sh[1], sh[2], sh[3]);
       GvTensor *tb = GV_VIEW (target, b * one, 1, sh[1], sh[2], sh[3]);
-      GvTensor *noise = gv_random_normal_tensor (cmd, 4, zb->shape, ex[b].noise_seed);
+      GvTensor *noise = gv_random_normal_tensor (cmd, 4, zb->shape, seed);
       gv_diffusion_example_record (s->sched, pred, cmd, t, zb, noise, nb, tb);
 
       gboolean drop_text, drop_image;
-      gv_train_unet_drops (r, idx, &drop_text, &drop_image);
-      GvTensor *e = gv_model_encode_prompt (model, cmd, drop_text ? "" : ex[b].caption);
-      gboolean object = chance (r, idx, DRAW_OBJECT, r->object_image_share);
-      GvTensor *img = gv_model_encode_image (model, cmd, object ? ex[b].object : ex[b].frame,
-          size, size, size * 3);
-      gint level = (gint) gv_train_draw (r->seed, GV_TRAIN_STREAM_UNET, idx, DRAW_LEVEL,
+      gv_train_unet_drops (r, pos, &drop_text, &drop_image);
+      gboolean object = chance (r, pos, DRAW_OBJECT, r->object_image_share);
+      GvTensor *eb = GV_VIEW (text, b * empty->numel, 1, empty->shape[1], empty->shape[2]);
+      if (drop_text)
+        gv_tensor_record_copy (cmd, eb, s->empty_prompt);
+      else
+        cached (s, s->texts, slot[b], caption_embedding, &ex[b], eb);
+      GvTensor *img = GV_TENSOR (cmd, 1, embed_dim);
+      if (object)
+        cached (s, s->object_embeds, slot[b], object_embedding, &ex[b], img);
+      else
+        cached (s, s->frame_embeds, slot[b], frame_embedding, &ex[b], img);
+      gint level = (gint) gv_train_draw (r->seed, GV_TRAIN_STREAM_UNET, pos, DRAW_LEVEL,
           (guint32) levels);
-      GvTensor *lab = gv_diffusion_class_labels (noiser, cmd, img,
-          drop_image, level, ex[b].noise_seed ^ 1);
-      if (text == NULL) {
-        text = GV_TENSOR (cmd, n, e->shape[1], e->shape[2]);
+      GvTensor *lab = gv_diffusion_class_labels (noiser, cmd, img, drop_image, level,
+          seed ^ 1);
+      if (labels == NULL)
         labels = GV_TENSOR (cmd, n, lab->shape[1]);
-      }
-      GvTensor *eb = GV_VIEW (text, b * e->numel, 1, e->shape[1], e->shape[2]);
       GvTensor *lb = GV_VIEW (labels, b * lab->numel, 1, lab->shape[1]);
-      gv_tensor_record_copy (cmd, eb, e);
       gv_tensor_record_copy (cmd, lb, lab);
       gv_tensor_unref (eb);
       gv_tensor_unref (lb);
-      gv_tensor_unref (e);
-      gv_tensor_unref (img);
       gv_tensor_unref (lab);
+      gv_tensor_unref (img);
       gv_tensor_unref (noise);
       gv_tensor_unref (zb);
       gv_tensor_unref (nb);
@@ -158,7 +257,7 @@ unet_step (gpointer data, gint step, guint64 sampler, guint64 *sampler_next, gfl
   for (gint b = 0; b < n; b++)
     gv_train_example_clear (&ex[b]);
   g_free (ex);
-  g_free (pics);
+  g_free (slot);
   g_free (timesteps);
   return ok;
 }
@@ -174,6 +273,13 @@ gv_train_unet (GvTrainRun *run, GvDevice *dev, GError **error)
   GvAdamWParams adamw = GV_ADAMW_PARAMS_DEFAULT;
   adamw.lr = r->stage[GV_STAGE_UNET].lr;
   UNetStage s = { model, NULL, NULL, r, gv_cmd_new (dev) };
+  s.empty_prompt = gv_model_encode_prompt (model, s.cmd, "");
+  if (r->unet_examples > 0) {
+    s.latents = gv_train_cache_new (r->unet_examples);
+    s.texts = gv_train_cache_new (r->unet_examples);
+    s.frame_embeds = gv_train_cache_new (r->unet_examples);
+    s.object_embeds = gv_train_cache_new (r->unet_examples);
+  }
   /* no recompute: the small UNet's kept activations are a few MiB, and the step is ~30%
    * cheaper (docs/performance.md, gv-bench-train) */
   s.tr = gv_unet_trainer_new (gv_model_get_unet (model), NULL, GV_TRAIN_ALL, &adamw, FALSE,
@@ -188,5 +294,10 @@ gv_train_unet (GvTrainRun *run, GvDevice *dev, GError **error)
   g_clear_pointer (&s.sched, gv_scheduler_free);
   g_clear_pointer (&s.tr, gv_unet_trainer_free);
   gv_cmd_free (s.cmd);
+  g_clear_pointer (&s.latents, gv_train_cache_free);
+  g_clear_pointer (&s.texts, gv_train_cache_free);
+  g_clear_pointer (&s.frame_embeds, gv_train_cache_free);
+  g_clear_pointer (&s.object_embeds, gv_train_cache_free);
+  gv_tensor_unref (s.empty_prompt);
   return ok;
 }
