@@ -16,7 +16,7 @@ static gint64 seed = -1;
 static gdouble budget = 1.0, checkpoint_minutes = 5.0;
 static gchar **stage_steps;
 static gboolean no_resume, quiet;
-static gint samples = 4;
+static gint samples = 4, stop_after;
 
 static GOptionEntry entries[] = {
   { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir,
@@ -34,6 +34,10 @@ static GOptionEntry entries[] = {
     "Minutes between checkpoints (default 5)", "M" },
   { "no-resume", 0, 0, G_OPTION_ARG_NONE, &no_resume,
     "Refuse a work folder that has checkpoints already", NULL },
+  { "stop-after", 0, 0, G_OPTION_ARG_INT, &stop_after,
+    "Stop after N steps of a stage in this session, at a checkpoint (the same command "
+    "resumes): a time-boxed session, or a profile (GENVIDEO_PROFILE=1 prints the kernels' "
+    "times at the stop)", "N" },
   { "samples", 0, 0, G_OPTION_ARG_INT, &samples,
     "Captions in the sample grid written at the end (0: none; default 4)", "N" },
   { "template", 0, 0, G_OPTION_ARG_FILENAME, &template_dir,
@@ -109,8 +113,16 @@ main (int argc, char **argv)
     .quiet = quiet,
     .samples = samples,
     .command = command,
+    .stop_after = stop_after,
   };
-  if (!gv_train_pipeline_run (recipe, &opts, &error))
+  if (!gv_train_pipeline_run (recipe, &opts, &error)) {
+    if (stop_after > 0 && g_error_matches (error, GV_ERROR, GV_ERROR_CANCELLED)) {
+      g_printerr ("gv-train-model: stopped after %d steps (--stop-after); the same command "
+          "resumes\n", stop_after);
+      g_clear_error (&error);
+      return 0;
+    }
     return fail ("training", error);
+  }
   return 0;
 }

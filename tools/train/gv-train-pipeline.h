@@ -15,7 +15,7 @@ typedef struct {
   gboolean resume;              /* FALSE: a work folder with checkpoints is an error */
   gboolean quiet;
   gint samples;                 /* captions in the sample grid (0: none) */
-  gint stop_after;              /* tests: stop after this many steps of this session (0: no) */
+  gint stop_after;              /* stop after this many steps of a stage in this session (0: no) */
   const gchar *command;         /* for the model card; may be NULL */
 } GvTrainOptions;
 
