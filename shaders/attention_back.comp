@@ -35,14 +35,18 @@ layout(binding = 1) buffer Dp { float dp[]; };     // dout v^T in, dS out
 layout(binding = 2) readonly buffer Lse { float lse[]; };       // [B, H, Lq], all of it
 layout(binding = 3) readonly buffer Delta { float delta[]; };   // likewise
 
+// One row of keys per group row: x runs over the keys, y and z over the block's query rows, so
+// the row's indices are the same in every lane (no per-score division: on CPU devices a vector
+// integer division is a loop over the lanes, and it was most of this pass's time).
 void
 main ()
 {
-  uint e = GV_LINEAR_INDEX;
-  if (e >= p.count)
+  uint j = gl_GlobalInvocationID.x;
+  uint r = gl_WorkGroupID.y + gl_WorkGroupID.z * gl_NumWorkGroups.y;   // of n * nq rows
+  if (j >= p.nk || r >= p.count)
     return;
-  uint t = e / p.nk, j = e - t * p.nk;
-  uint g = t / p.nq, i = p.i0 + t - g * p.nq;
+  uint e = r * p.nk + j;
+  uint g = r / p.nq, i = p.i0 + r - g * p.nq;
   uint row = (p.bh0 + g) * p.lq + i;
   // keys the forward masked (causal: j > i) have P = 0
   float pv = p.causal == 0 || j <= i ? exp (s[gv_off[0] + e] - lse[gv_off[2] + row]) : 0.0;

@@ -247,7 +247,7 @@ GV_PARAMS (GvAttentionBackParams) {
   guint32 bh0;                /* scores: first (batch * heads + head) of the block */
   guint32 causal;
   gfloat scale;
-  guint32 count;              /* elements this dispatch writes */
+  guint32 count;              /* DELTA: (row, head) pairs; scores: query rows (n * nq) */
 };
 
 /* gather_back.comp: dsrc[p, l, :] (+)= sum over m with index[b, m] == l of dout[p, m, :], in

@@ -101,18 +101,18 @@ block (GvCmd *cmd, const Backward *w, GvKernel *scores, gint64 bh0, gint64 n, gi
   nt.alpha = 1;
   gv_op_matmul (cmd, dp, dO, v, &nt);
 
-  gint64 count = n * nq * nk;
+  gint64 rows = n * nq;
   GvAttentionBackParams p = {
     .lq = (guint32) w->Lq, .i0 = (guint32) i0, .nq = (guint32) nq, .nk = (guint32) nk,
-    .bh0 = (guint32) bh0, .causal = w->causal, .scale = w->scale, .count = (guint32) count,
+    .bh0 = (guint32) bh0, .causal = w->causal, .scale = w->scale, .count = (guint32) rows,
   };
   GvBinding bind[4] = {
     gv_tensor_bind (s, TRUE), gv_tensor_bind (dp, TRUE),
     gv_tensor_bind (w->lse, FALSE), gv_tensor_bind (w->delta, FALSE),
   };
-  guint gx, gy;
-  gv_op_grid_1d (cmd, count, GROUP, &gx, &gy);
-  gv_cmd_dispatch (cmd, scores, bind, &p, gx, gy, 1);
+  /* a group per 64 keys of a row; the rows on y, and on z past the 65535 groups of y */
+  guint gy = (guint) MIN (rows, 65535), gz = (guint) ((rows + gy - 1) / gy);
+  gv_cmd_dispatch (cmd, scores, bind, &p, (guint) ((nk + GROUP - 1) / GROUP), gy, gz);
 
   GvMatmulArgs plain = { 0 };
   if (dq)

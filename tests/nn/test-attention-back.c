@@ -143,6 +143,9 @@ test_temporal_shape (void)
 {
   Case c = { .B = 45, .Bk = 45, .Lq = 7, .Lk = 7, .H = 2, .D = 24 };
   check (&c, 8, FALSE);
+  /* a block of more than 65535 query rows (10000 pairs of 7): the scores pass's grid on z */
+  Case many = { .B = 5000, .Bk = 5000, .Lq = 7, .Lk = 7, .H = 2, .D = 4 };
+  check (&many, 28, FALSE);
 }
 
 /* several blocks of query rows per (batch, head), causal and not, shared key/value batches */
