@@ -210,13 +210,16 @@ GV_PARAMS (GvTimestepParams) {
 };
 
 /* --- backward ops of linear and conv2d (gv-op-matmul-back.c, gv-op-conv-back.c) --- */
-/* sum_strided.comp: out[i] = sum over r1 < len1, r0 < len0 of in[i si + r1 s1 + r0 s0] */
+/* sum_strided.comp: out[i] = sum over r1 < len1, r0 < len0 of in[i si + r1 s1 + r0 s0]; or
+ * in parts of the inner reduction: out[q count + i] = the same sum over r0 in
+ * [q chunk, (q + 1) chunk), q < parts (few outputs of long sums: more invocations) */
 GV_PARAMS (GvSumStridedParams) {
   guint32 count;              /* outputs of this dispatch */
   guint32 si;                 /* elements between the inputs of consecutive outputs */
   guint32 len0, s0;           /* inner reduction: terms, element stride */
   guint32 len1, s1;           /* outer reduction: terms, element stride */
   guint32 accumulate;         /* add to out instead of overwriting it */
+  guint32 parts, chunk;       /* 1 and len0: whole sums */
 };
 
 /* im2col.comp, col2im.comp: one image of a conv2d */
@@ -368,7 +371,7 @@ GV_PARAMS_WORDS (GvPermuteParams, 18);
 GV_PARAMS_WORDS (GvResizeParams, 5);
 GV_PARAMS_WORDS (GvGatherParams, 9);
 GV_PARAMS_WORDS (GvTimestepParams, 3);
-GV_PARAMS_WORDS (GvSumStridedParams, 7);
+GV_PARAMS_WORDS (GvSumStridedParams, 9);
 GV_PARAMS_WORDS (GvIm2colParams, 13);
 GV_PARAMS_WORDS (GvConvFlipParams, 4);
 GV_PARAMS_WORDS (GvAttentionBackParams, 11);

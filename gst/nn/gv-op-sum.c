@@ -13,6 +13,43 @@ span (gint64 ni, gint64 si, gint64 len0, gint64 s0, gint64 nr1, gint64 s1)
   return (ni - 1) * si + (nr1 - 1) * s1 + (len0 - 1) * s0 + 1;
 }
 
+/* Few outputs of long sums (a bias's gradient: 64 channels, each over batch x pixels) would
+ * be a few invocations on one core: below SPLIT_BELOW outputs the inner sums run in parts of
+ * at least MIN_CHUNK terms, into a scratch [parts, count], then the parts are summed in order */
+#define SPLIT_BELOW 4096
+#define MIN_CHUNK 64
+
+static void
+sum_in_parts (GvCmd *cmd, GvKernel *k, GvTensor *out, GvTensor *in, gint64 si, gint64 len0,
+    gint64 s0, gint64 len1, gint64 s1, gboolean accumulate)
+{
+  gint64 count = out->numel;
+  gint64 parts = MIN ((SPLIT_BELOW + count - 1) / count, len0 / MIN_CHUNK);
+  gint64 chunk = (len0 + parts - 1) / parts;
+  parts = (len0 + chunk - 1) / chunk;
+  GvTensor *part = GV_TENSOR (cmd, parts, count);
+  GvSumStridedParams p = {
+    .count = count, .si = si, .len0 = len0, .s0 = s0, .len1 = len1, .s1 = s1,
+    .parts = parts, .chunk = chunk,
+  };
+  GvBinding bind[2] = {
+    gv_tensor_bind_range (in, 0, span (count, si, len0, s0, len1, s1), FALSE),
+    gv_tensor_bind (part, TRUE),
+  };
+  guint gx, gy;
+  gv_op_grid_1d (cmd, parts * count, 64, &gx, &gy);
+  gv_cmd_dispatch (cmd, k, bind, &p, gx, gy, 1);
+
+  GvSumStridedParams q = {
+    .count = count, .si = 1, .len0 = parts, .s0 = count, .len1 = 1, .s1 = 0,
+    .accumulate = accumulate, .parts = 1, .chunk = parts,
+  };
+  GvBinding bind2[2] = { gv_tensor_bind (part, FALSE), gv_tensor_bind (out, TRUE) };
+  gv_op_grid_1d (cmd, count, 64, &gx, &gy);
+  gv_cmd_dispatch (cmd, k, bind2, &q, gx, gy, 1);
+  gv_tensor_unref (part);
+}
+
 void
 gv_op_sum_strided (GvCmd *cmd, const gchar *op, GvTensor *out, GvTensor *in, gint64 si,
     gint64 len0, gint64 s0, gint64 len1, gint64 s1, gboolean accumulate)
@@ -55,13 +92,17 @@ gv_op_sum_strided (GvCmd *cmd, const gchar *op, GvTensor *out, GvTensor *in, gin
   GvKernel *k = gv_op_kernel (cmd, GV_KERNEL_SUM_STRIDED, NULL, 0);
   if (k == NULL)
     return;
+  if (nr1 == len1 && ni == count && count < SPLIT_BELOW && len0 >= 2 * MIN_CHUNK) {
+    sum_in_parts (cmd, k, out, in, si, len0, s0, len1, s1, accumulate);
+    return;
+  }
   for (gint64 r0 = 0; r0 < len1; r0 += nr1) {
     gint64 nr = MIN (nr1, len1 - r0);
     for (gint64 i0 = 0; i0 < count; i0 += ni) {
       gint64 nc = MIN (ni, count - i0);
       GvSumStridedParams p = {
         .count = nc, .si = si, .len0 = len0, .s0 = s0, .len1 = nr, .s1 = s1,
-        .accumulate = accumulate || r0 > 0,
+        .accumulate = accumulate || r0 > 0, .parts = 1, .chunk = len0,
       };
       GvBinding bind[2] = {
         gv_tensor_bind_range (in, i0 * si + r0 * s1, span (nc, si, len0, s0, nr, s1), FALSE),
