@@ -30,27 +30,54 @@ main ()
 }
 
 #else
-layout(binding = 0) buffer S { float s[]; };       // scale q k^T in, P out
-layout(binding = 1) buffer Dp { float dp[]; };     // dout v^T in, dS out
-layout(binding = 2) readonly buffer Lse { float lse[]; };       // [B, H, Lq], all of it
-layout(binding = 3) readonly buffer Delta { float delta[]; };   // likewise
+// S and dP are read through texel bindings and written through storage bindings of the same
+// ranges (each element by the invocation that read it); VEC4 = 1: four keys an invocation
+// (rgba32f texels; the host checks that rows are a multiple of 4 keys)
+#if VEC4
+#define VT vec4
+#define TEXEL rgba32f
+#define LOAD(img, i) imageLoad (img, int (i))
+#define VEC 4u
+#else
+#define VT float
+#define TEXEL r32f
+#define LOAD(img, i) imageLoad (img, int (i)).x
+#define VEC 1u
+#endif
+layout(binding = 0, TEXEL) uniform readonly imageBuffer SIn;    // scale q k^T
+layout(binding = 1, TEXEL) uniform readonly imageBuffer DpIn;   // dout v^T
+layout(binding = 2, r32f) uniform readonly imageBuffer Lse;     // [B, H, Lq], all of it
+layout(binding = 3, r32f) uniform readonly imageBuffer Delta;   // likewise
+layout(binding = 4) writeonly buffer S { VT s[]; };             // P
+layout(binding = 5) writeonly buffer Dp { VT dp[]; };           // dS
 
-// One row of keys per group row: x runs over the keys, y and z over the block's query rows, so
-// the row's indices are the same in every lane (no per-score division: on CPU devices a vector
-// integer division is a loop over the lanes, and it was most of this pass's time).
+// A group per 64 * VEC keys of one query row: x runs over the keys, y over the block's query
+// rows, z over its (batch, head) pairs (no index needs a division)
 void
 main ()
 {
-  uint j = gl_GlobalInvocationID.x;
-  uint r = gl_WorkGroupID.y + gl_WorkGroupID.z * gl_NumWorkGroups.y;   // of n * nq rows
-  if (j >= p.nk || r >= p.count)
+  uint x = gl_GlobalInvocationID.x, nx = p.nk / VEC;
+  if (x >= nx)
     return;
-  uint e = r * p.nk + j;
-  uint g = r / p.nq, i = p.i0 + r - g * p.nq;
+  uint t = gl_WorkGroupID.y + p.t0, g = gl_WorkGroupID.z + p.g0;
+  uint e = (g * p.nq + t) * nx + x;
+  uint i = p.i0 + t;
   uint row = (p.bh0 + g) * p.lq + i;
+  float lse = imageLoad (Lse, int (gv_off[2] + row)).x;
+  float delta = imageLoad (Delta, int (gv_off[3] + row)).x;
+  VT pv = exp (LOAD (SIn, gv_off[0] + e) - lse);
   // keys the forward masked (causal: j > i) have P = 0
-  float pv = p.causal == 0 || j <= i ? exp (s[gv_off[0] + e] - lse[gv_off[2] + row]) : 0.0;
-  s[gv_off[0] + e] = pv;
-  dp[gv_off[1] + e] = p.scale * pv * (dp[gv_off[1] + e] - delta[gv_off[3] + row]);
+  if (p.causal != 0) {
+#if VEC4
+    [[unroll]] for (uint c = 0; c < 4; c++)
+      if (x * 4 + c > i)
+        pv[c] = 0.0;
+#else
+    if (x > i)
+      pv = 0.0;
+#endif
+  }
+  s[gv_off[4] / VEC + e] = pv;
+  dp[gv_off[5] / VEC + e] = p.scale * pv * (LOAD (DpIn, gv_off[1] + e) - delta);
 }
 #endif

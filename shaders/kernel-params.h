@@ -250,7 +250,8 @@ GV_PARAMS (GvAttentionBackParams) {
   guint32 bh0;                /* scores: first (batch * heads + head) of the block */
   guint32 causal;
   gfloat scale;
-  guint32 count;              /* DELTA: (row, head) pairs; scores: query rows (n * nq) */
+  guint32 count;              /* DELTA: (row, head) pairs of this dispatch */
+  guint32 t0, g0;             /* scores: first row and pair of this dispatch in the block */
 };
 
 /* gather_back.comp: dsrc[p, l, :] (+)= sum over m with index[b, m] == l of dout[p, m, :], in
@@ -374,7 +375,7 @@ GV_PARAMS_WORDS (GvTimestepParams, 3);
 GV_PARAMS_WORDS (GvSumStridedParams, 9);
 GV_PARAMS_WORDS (GvIm2colParams, 13);
 GV_PARAMS_WORDS (GvConvFlipParams, 4);
-GV_PARAMS_WORDS (GvAttentionBackParams, 11);
+GV_PARAMS_WORDS (GvAttentionBackParams, 13);
 GV_PARAMS_WORDS (GvGatherBackParams, 7);
 GV_PARAMS_WORDS (GvEltwiseBackParams, 1);
 GV_PARAMS_WORDS (GvSliceParams, 4);

@@ -17,6 +17,7 @@
 /* scores per block (each of S and dP): 8 MiB each; 512 query rows of 4096 keys */
 #define BLOCK_SCORES (1 << 21)
 #define GROUP 64
+#define MAX_GROUPS 65535
 
 static const gint by_head[4] = { 0, 2, 1, 3 };   /* [B, L, H, D] <-> [B, H, L, D] */
 
@@ -72,6 +73,7 @@ typedef struct {
   GvTensor *dqh, *dkh, *dvh;         /* gradients by head (dkh, dvh zeroed first) */
   GvTensor *lse, *delta;
   GvTensor *s, *dp;                  /* the two score blocks */
+  GvKernel *scores_f32, *scores_vec4;
   gint64 H, Lq, Lk, D, R;
   gfloat scale;
   gboolean causal;
@@ -80,7 +82,7 @@ typedef struct {
 /* one block: query rows [i0, i0 + nq) of the (batch, head) pairs [bh0, bh0 + n), whose
  * key/value pairs are consecutive too */
 static void
-block (GvCmd *cmd, const Backward *w, GvKernel *scores, gint64 bh0, gint64 n, gint64 i0,
+block (GvCmd *cmd, const Backward *w, gint64 bh0, gint64 n, gint64 i0,
     gint64 nq)
 {
   gint64 b = bh0 / w->H, h = bh0 % w->H, kvh0 = (b / w->R) * w->H + h;
@@ -101,18 +103,26 @@ block (GvCmd *cmd, const Backward *w, GvKernel *scores, gint64 bh0, gint64 n, gi
   nt.alpha = 1;
   gv_op_matmul (cmd, dp, dO, v, &nt);
 
-  gint64 rows = n * nq;
   GvAttentionBackParams p = {
     .lq = (guint32) w->Lq, .i0 = (guint32) i0, .nq = (guint32) nq, .nk = (guint32) nk,
-    .bh0 = (guint32) bh0, .causal = w->causal, .scale = w->scale, .count = (guint32) rows,
+    .bh0 = (guint32) bh0, .causal = w->causal, .scale = w->scale,
   };
-  GvBinding bind[4] = {
-    gv_tensor_bind (s, TRUE), gv_tensor_bind (dp, TRUE),
+  GvBinding bind[6] = {
+    gv_tensor_bind (s, FALSE), gv_tensor_bind (dp, FALSE),
     gv_tensor_bind (w->lse, FALSE), gv_tensor_bind (w->delta, FALSE),
+    gv_tensor_bind (s, TRUE), gv_tensor_bind (dp, TRUE),
   };
-  /* a group per 64 keys of a row; the rows on y, and on z past the 65535 groups of y */
-  guint gy = (guint) MIN (rows, 65535), gz = (guint) ((rows + gy - 1) / gy);
-  gv_cmd_dispatch (cmd, scores, bind, &p, (guint) ((nk + GROUP - 1) / GROUP), gy, gz);
+  /* four keys an invocation where the rows are whole texels */
+  gint64 vec = nk % 4 == 0 && gv_op_aligned16 (s) && gv_op_aligned16 (dp) ? 4 : 1;
+  GvKernel *scores = vec == 4 ? w->scores_vec4 : w->scores_f32;
+  /* a group per 64 texels of a row; rows on y, pairs on z, at most 65535 groups of each */
+  for (gint64 g0 = 0; g0 < n; g0 += MAX_GROUPS)
+    for (gint64 t0 = 0; t0 < nq; t0 += MAX_GROUPS) {
+      p.g0 = (guint32) g0;
+      p.t0 = (guint32) t0;
+      gv_cmd_dispatch (cmd, scores, bind, &p, (guint) ((nk / vec + GROUP - 1) / GROUP),
+          (guint) MIN (MAX_GROUPS, nq - t0), (guint) MIN (MAX_GROUPS, n - g0));
+    }
 
   GvMatmulArgs plain = { 0 };
   if (dq)
@@ -171,14 +181,15 @@ gv_op_attention_backward (GvCmd *cmd, GvTensor *dq, GvTensor *dk, GvTensor *dv,
     gv_op_fail_shapes (cmd, "attention backward", "too many keys", 9, all);
     return;
   }
-  GvKernel *scores = gv_op_kernel (cmd, GV_KERNEL_ATTENTION_BACK_SCORES, NULL, 0);
-  if (scores == NULL)
+  GvKernel *scores_f32 = gv_op_kernel (cmd, GV_KERNEL_ATTENTION_BACK_SCORES_F32, NULL, 0);
+  GvKernel *scores_vec4 = gv_op_kernel (cmd, GV_KERNEL_ATTENTION_BACK_SCORES_VEC4, NULL, 0);
+  if (scores_f32 == NULL || scores_vec4 == NULL)
     return;
 
   Backward w = {
     .H = H, .Lq = Lq, .Lk = Lk, .D = D, .R = B / Bk, .causal = args->causal,
     .scale = args->scale != 0 ? args->scale : (gfloat) (1.0 / sqrt ((gdouble) D)),
-    .lse = lse,
+    .lse = lse, .scores_f32 = scores_f32, .scores_vec4 = scores_vec4,
   };
   w.qh = heads_first (cmd, q, H);
   w.kh = heads_first (cmd, k, H);
@@ -210,7 +221,7 @@ gv_op_attention_backward (GvCmd *cmd, GvTensor *dq, GvTensor *dk, GvTensor *dv,
     if (w.R > 1)
       n = MIN (n, H - bh0 % H);    /* stay in one query batch */
     for (gint64 i0 = 0; i0 < Lq; i0 += nq)
-      block (cmd, &w, scores, bh0, n, i0, MIN (nq, Lq - i0));
+      block (cmd, &w, bh0, n, i0, MIN (nq, Lq - i0));
     bh0 += n;
   }
 

@@ -30,12 +30,6 @@ typedef struct {
   guint texel;               /* floats per texel of q, k, v */
 } AttentionPlan;
 
-static gboolean
-aligned16 (const GvTensor *t)
-{
-  return (gv_memory_get_offset (t->mem) + t->offset) % 16 == 0;
-}
-
 /* Keys per lane and block (1, 2 or 4): the largest that pads the keys least (77 text tokens
  * take 5 blocks of 16, not 3 of 32). */
 static guint32
@@ -61,7 +55,7 @@ plan_attention (GvCmd *cmd, AttentionPlan *plan, GvTensor *const *ts, gint64 Lq,
   if (cpu) {
     gboolean vec4 = C % 4 == 0 && D % 4 == 0;
     for (int i = 0; i < 4; i++)
-      vec4 = vec4 && aligned16 (ts[i]);
+      vec4 = vec4 && gv_op_aligned16 (ts[i]);
     guint32 dl4 = (guint32) CLAMP (gv_div_up (D, 32), 1, CPU_DL4);
     guint32 spec[5] = {
       (guint32) MIN (Lq, dl4 > 4 ? CPU_MQ_WIDE : CPU_MQ),

@@ -21,12 +21,6 @@
 #define COPY_MIN_PIECE 4096
 #define COPY_MAX_PIECES_LARGE 256
 
-static gboolean
-aligned16 (const GvTensor *t)
-{
-  return (gv_memory_get_offset (t->mem) + t->offset) % 16 == 0;
-}
-
 static GvKernel *
 kernel (GvCmd *cmd, GvKernelId id, guint32 spec1, guint32 spec2)
 {
@@ -89,8 +83,8 @@ gv_op_concat (GvCmd *cmd, GvTensor *out, GvTensor *a, GvTensor *b, gint dim)
     return;
   }
 
-  gboolean vec4 = la % 4 == 0 && lb % 4 == 0 && aligned16 (out) && aligned16 (a) &&
-      aligned16 (b);
+  gboolean vec4 = la % 4 == 0 && lb % 4 == 0 && gv_op_aligned16 (out) && gv_op_aligned16 (a) &&
+      gv_op_aligned16 (b);
   guint vec = vec4 ? 4 : 1;
   GvKernel *k = kernel (cmd, vec4 ? GV_KERNEL_CONCAT_VEC4 : GV_KERNEL_CONCAT_F32, 0, 0);
   if (k == NULL)
@@ -175,7 +169,7 @@ gv_op_permute (GvCmd *cmd, GvTensor *out, GvTensor *in, const gint *perm)
       tiled = d;
     ost *= p.ext[d];
   }
-  gboolean aligned = aligned16 (in) && aligned16 (out);
+  gboolean aligned = gv_op_aligned16 (in) && gv_op_aligned16 (out);
   GvKernelId id = GV_KERNEL_PERMUTE_F32;
   gboolean tile = FALSE;
   if (tiled == 4) {
@@ -251,7 +245,7 @@ gv_op_resize_nearest (GvCmd *cmd, GvTensor *out, GvTensor *in)
   gint64 h = in->shape[nd - 2], w = in->shape[nd - 1];
   gint64 ho = out->shape[nd - 2], wo = out->shape[nd - 1];
   gint64 planes = in->numel / (h * w);
-  gboolean vec4 = wo % 4 == 0 && aligned16 (out);
+  gboolean vec4 = wo % 4 == 0 && gv_op_aligned16 (out);
   GvKernel *k = kernel (cmd, vec4 ? GV_KERNEL_RESIZE_VEC4 : GV_KERNEL_RESIZE_F32, 0, 0);
   if (k == NULL)
     return;
@@ -282,7 +276,7 @@ gv_op_gather (GvCmd *cmd, GvTensor *out, GvTensor *src, GvTensor *index)
   if (!gv_op_gather_check (cmd, "gather", out, src, index, &sh))
     return;
   gint64 bs = sh.b, ch = sh.c, len = sh.l, d = sh.d, m = sh.m;
-  gboolean vec4 = d % 4 == 0 && aligned16 (src) && aligned16 (out);
+  gboolean vec4 = d % 4 == 0 && gv_op_aligned16 (src) && gv_op_aligned16 (out);
   guint vec = vec4 ? 4 : 1;
   gint64 dv = d / vec;
   GvKernel *k = kernel (cmd, vec4 ? GV_KERNEL_GATHER_VEC4 : GV_KERNEL_GATHER_F32, 0, 0);

@@ -59,12 +59,6 @@ channel_reduce (GvCmd *cmd, const gchar *op, guint32 kind, GvTensor *out, GvTens
   }
 }
 
-static gboolean
-aligned16 (const GvTensor *t)
-{
-  return (gv_memory_get_offset (t->mem) + t->offset) % 16 == 0;
-}
-
 void
 gv_op_nn_search (GvCmd *cmd, GvTensor *index, GvTensor *score, GvTensor *a, GvTensor *b,
     gint radius)
@@ -88,7 +82,7 @@ gv_op_nn_search (GvCmd *cmd, GvTensor *index, GvTensor *score, GvTensor *a, GvTe
   const GvDeviceLimits *lim = gv_device_get_limits (dev);
   gboolean cpu = gv_device_get_kernel_path (dev) == GV_KERNEL_PATH_CPU &&
       lim->subgroup_size == 8 && lim->subgroup_shuffle;
-  gboolean vec4 = cpu && radius == 0 && S % 4 == 0 && aligned16 (a) && aligned16 (b);
+  gboolean vec4 = cpu && radius == 0 && S % 4 == 0 && gv_op_aligned16 (a) && gv_op_aligned16 (b);
   GvKernelId id = !cpu ? GV_KERNEL_NN_SEARCH_GPU : vec4 ? GV_KERNEL_NN_SEARCH_CPU_VEC4 :
       GV_KERNEL_NN_SEARCH_CPU_F32;
   guint32 spec[3] = { CPU_MP, CPU_NQL, CPU_WGY };

@@ -17,12 +17,6 @@ is_gpu (GvCmd *cmd)
   return gv_device_get_kernel_path (gv_cmd_get_device (cmd)) == GV_KERNEL_PATH_GPU;
 }
 
-static gboolean
-aligned16 (const GvTensor *t)
-{
-  return (gv_memory_get_offset (t->mem) + t->offset) % 16 == 0;
-}
-
 /* NULL, or a tensor of @numel elements */
 static gboolean
 size_ok (const GvTensor *t, gint64 numel)
@@ -98,7 +92,7 @@ gv_op_group_norm_backward (GvCmd *cmd, GvTensor *dx, GvTensor *dgamma, GvTensor 
   guint wg = gpu ? GPU_GROUP : CPU_GROUP;
   guint32 affine = (gamma ? 1 : 0) | (beta ? 2 : 0);
   GvTensor *table = gv_op_group_norm_table (cmd, x, NULL, NULL, groups, frames, eps,
-      plane % 4 == 0 && aligned16 (x));
+      plane % 4 == 0 && gv_op_aligned16 (x));
   GvTensor *sums = GV_TENSOR (cmd, n_planes * 2);
   GvTensor *coef = dx ? GV_TENSOR (cmd, n_planes * 4) : NULL;
   if (table == NULL || gv_cmd_failed (cmd))

@@ -15,12 +15,6 @@
 /* texels each apply invocation handles, as the shader has it */
 #define APPLY_PER_INVOCATION GV_GROUP_NORM_APPLY_TEXELS_PER_INVOCATION
 
-static gboolean
-aligned16 (const GvTensor *t)
-{
-  return (gv_memory_get_offset (t->mem) + t->offset) % 16 == 0;
-}
-
 /* chunk statistics of every segment (a group of channels of one image) into @part */
 static void
 record_partials (GvCmd *cmd, GvTensor *in, GvTensor *part, gint64 n_seg, guint32 seg_len,
@@ -152,7 +146,7 @@ gv_op_group_norm (GvCmd *cmd, GvTensor *out, GvTensor *in, GvTensor *gamma, GvTe
   gint64 n_img = in->shape[0], channels = in->shape[1];
   gint64 plane = in->numel / (n_img * channels);
   gboolean gpu = gv_device_get_kernel_path (gv_cmd_get_device (cmd)) == GV_KERNEL_PATH_GPU;
-  gboolean vec4 = plane % 4 == 0 && aligned16 (in) && aligned16 (out);
+  gboolean vec4 = plane % 4 == 0 && gv_op_aligned16 (in) && gv_op_aligned16 (out);
   guint vec = vec4 ? 4 : 1;
   guint wg = gpu ? GPU_GROUP : CPU_GROUP;
   gint64 n_planes = n_img * channels;

@@ -9,12 +9,6 @@
 /* elements each partial sums: few enough partials for one invocation to add them all */
 #define CHUNK 1024
 
-static gboolean
-aligned16 (const GvTensor *t)
-{
-  return (gv_memory_get_offset (t->mem) + t->offset) % 16 == 0;
-}
-
 static gint64
 max_chunk (GvCmd *cmd)
 {
@@ -141,8 +135,8 @@ gv_op_adamw_step (GvCmd *cmd, GvTensor *param, GvTensor *m, GvTensor *v, GvTenso
         "eps >= 0 needed", name, step);
     return;
   }
-  gboolean vec4 = param->numel % 4 == 0 && aligned16 (param) && aligned16 (m) &&
-      aligned16 (v) && aligned16 (grad);
+  gboolean vec4 = param->numel % 4 == 0 && gv_op_aligned16 (param) && gv_op_aligned16 (m) &&
+      gv_op_aligned16 (v) && gv_op_aligned16 (grad);
   guint vec = vec4 ? 4 : 1;
   guint32 spec[4] = { 0, 0, 0, clip ? 1 : 0 };
   GvKernel *k = gv_op_kernel (cmd, vec4 ? GV_KERNEL_OPTIM_ADAMW_VEC4 : GV_KERNEL_OPTIM_ADAMW_F32,

@@ -9,12 +9,6 @@
 #define CPU_GROUP 64
 #define CPU_ROWS_PER_GROUP 8
 
-static gboolean
-aligned16 (const GvTensor *t)
-{
-  return t == NULL || (gv_memory_get_offset (t->mem) + t->offset) % 16 == 0;
-}
-
 /* rows of @len elements that one dispatch may cover (input texels and output buffer alike) */
 static gint64
 rows_per_dispatch (GvCmd *cmd, gint64 len, gboolean vec4)
@@ -48,8 +42,8 @@ record_rows (GvCmd *cmd, const gchar *name, guint32 mode, GvTensor *out, GvTenso
   }
 
   gboolean gpu = gv_device_get_kernel_path (gv_cmd_get_device (cmd)) == GV_KERNEL_PATH_GPU;
-  gboolean vec4 = len % 4 == 0 && aligned16 (in) && aligned16 (out) && aligned16 (gamma) &&
-      aligned16 (beta);
+  gboolean vec4 = len % 4 == 0 && gv_op_aligned16 (in) && gv_op_aligned16 (out) && gv_op_aligned16 (gamma) &&
+      gv_op_aligned16 (beta);
   guint vec = vec4 ? 4 : 1;
   guint32 texels = (guint32) (len / vec);
   /* GPU: a workgroup per row, sized to the row */
@@ -117,7 +111,7 @@ gv_op_geglu (GvCmd *cmd, GvTensor *out, GvTensor *in)
 
   gint64 half = two_n / 2, rows = out->numel / half;
   gboolean gpu = gv_device_get_kernel_path (gv_cmd_get_device (cmd)) == GV_KERNEL_PATH_GPU;
-  gboolean vec4 = half % 4 == 0 && aligned16 (in) && aligned16 (out);
+  gboolean vec4 = half % 4 == 0 && gv_op_aligned16 (in) && gv_op_aligned16 (out);
   guint vec = vec4 ? 4 : 1;
   guint wg = gpu ? 256 : CPU_GROUP;
   guint32 spec[1] = { wg };

@@ -1,6 +1,12 @@
 #include "nn/gv-op-util.h"
 
 gboolean
+gv_op_aligned16 (const GvTensor *t)
+{
+  return t == NULL || (gv_memory_get_offset (t->mem) + t->offset) % 16 == 0;
+}
+
+gboolean
 gv_op_check_f32 (GvCmd *cmd, const gchar *op, guint n, GvTensor *const *tensors)
 {
   for (guint i = 0; i < n; i++) {

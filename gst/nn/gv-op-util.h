@@ -8,6 +8,8 @@ G_BEGIN_DECLS
 
 /* FALSE (and @cmd failed) unless every tensor is GV_DTYPE_F32. */
 gboolean gv_op_check_f32 (GvCmd *cmd, const gchar *op, guint n, GvTensor *const *tensors);
+/* TRUE when @t starts on a 16-byte boundary (or is NULL): it can be read as rgba32f texels */
+gboolean gv_op_aligned16 (const GvTensor *t);
 
 /* Fails @cmd with "@op: @why (shapes: 2x3, 4x5, ...)". */
 void gv_op_fail_shapes (GvCmd *cmd, const gchar *op, const gchar *why, guint n,

@@ -117,9 +117,12 @@ test_causal_odd (void)
   Case c2 = { .B = 1, .Bk = 1, .Lq = 43, .Lk = 31, .H = 2, .D = 8, .causal = TRUE };
   /* several (batch, head) pairs per block, fewer queries than keys */
   Case c3 = { .B = 3, .Bk = 3, .Lq = 20, .Lk = 33, .H = 2, .D = 10, .causal = TRUE };
+  /* rows of a multiple of 4 keys: the scores pass four keys an invocation */
+  Case c4 = { .B = 2, .Bk = 2, .Lq = 24, .Lk = 64, .H = 2, .D = 8, .causal = TRUE };
   check (&c1, 5, TRUE);
   check (&c2, 15, FALSE);
   check (&c3, 25, FALSE);
+  check (&c4, 35, TRUE);
 }
 
 static void
@@ -143,9 +146,12 @@ test_temporal_shape (void)
 {
   Case c = { .B = 45, .Bk = 45, .Lq = 7, .Lk = 7, .H = 2, .D = 24 };
   check (&c, 8, FALSE);
-  /* a block of more than 65535 query rows (10000 pairs of 7): the scores pass's grid on z */
-  Case many = { .B = 5000, .Bk = 5000, .Lq = 7, .Lk = 7, .H = 2, .D = 4 };
-  check (&many, 28, FALSE);
+  /* blocks of more than 65535 query rows, and of more than 65535 (batch, head) pairs: the
+   * scores pass in several dispatches */
+  Case rows = { .B = 1, .Bk = 1, .Lq = 70000, .Lk = 5, .H = 1, .D = 4 };
+  Case pairs = { .B = 35000, .Bk = 35000, .Lq = 1, .Lk = 1, .H = 2, .D = 4 };
+  check (&rows, 28, FALSE);
+  check (&pairs, 29, FALSE);
 }
 
 /* several blocks of query rows per (batch, head), causal and not, shared key/value batches */
