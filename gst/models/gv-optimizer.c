@@ -1,6 +1,7 @@
 #include "models/gv-optimizer.h"
 
 #include "models/gv-safetensors.h"
+#include "nn/gv-op-eltwise.h"
 #include "models/gv-safetensors-write.h"
 
 struct _GvOptimizer {
@@ -8,6 +9,8 @@ struct _GvOptimizer {
   GvAdamW opt;
   GPtrArray *names;               /* gchar * */
   GPtrArray *params, *grads, *m, *v;
+  GPtrArray *ema;                 /* NULL, or the averages of the params */
+  gdouble ema_decay;
   GHashTable *index;              /* param -> position + 1 */
   GvTensor *clip;                 /* [2]: norm, factor */
   gint step;
@@ -39,6 +42,7 @@ gv_optimizer_free (GvOptimizer *o)
   g_ptr_array_unref (o->grads);
   g_ptr_array_unref (o->m);
   g_ptr_array_unref (o->v);
+  g_clear_pointer (&o->ema, g_ptr_array_unref);
   g_hash_table_unref (o->index);
   g_clear_pointer (&o->clip, gv_tensor_unref);
   g_clear_error (&o->error);
@@ -146,11 +150,56 @@ gv_optimizer_step (GvOptimizer *o, GvCmd *cmd, gfloat max_grad_norm, gfloat *gra
     gv_op_adamw_step (cmd, g_ptr_array_index (o->params, i), g_ptr_array_index (o->m, i),
         g_ptr_array_index (o->v, i), g_ptr_array_index (o->grads, i), o->clip, o->step,
         &o->opt);
+  if (o->ema != NULL) {
+    gfloat d = (gfloat) gv_optimizer_ema_decay_at (o->ema_decay, o->step);
+    for (guint i = 0; i < o->params->len; i++) {
+      GvTensor *e = g_ptr_array_index (o->ema, i);
+      gv_op_binary (cmd, e, e, g_ptr_array_index (o->params, i), GV_BINARY_ADD, d, 1 - d);
+    }
+  }
   if (!gv_cmd_finish (cmd, error))
     return FALSE;
   if (grad_norm_out != NULL)
     *grad_norm_out = clip[0];
   return TRUE;
+}
+
+gdouble
+gv_optimizer_ema_decay_at (gdouble decay, gint step)
+{
+  return MIN (decay, (1.0 + (step - 1)) / (10.0 + (step - 1)));
+}
+
+gboolean
+gv_optimizer_set_ema (GvOptimizer *o, gdouble decay, GError **error)
+{
+  g_return_val_if_fail (o->ema == NULL && o->step == 0, FALSE);
+  g_return_val_if_fail (decay > 0 && decay < 1, FALSE);
+  GPtrArray *ema = g_ptr_array_new_with_free_func ((GDestroyNotify) gv_tensor_unref);
+  GvCmd *cmd = gv_cmd_new (o->dev);
+  for (guint i = 0; i < o->params->len; i++) {
+    GvTensor *p = g_ptr_array_index (o->params, i);
+    GvTensor *e = gv_tensor_new (o->dev, p->ndim, p->shape, error);
+    if (e == NULL)
+      break;
+    gv_tensor_record_copy (cmd, e, p);
+    g_ptr_array_add (ema, e);
+  }
+  gboolean ok = ema->len == o->params->len && gv_cmd_finish (cmd, error);
+  gv_cmd_free (cmd);
+  if (!ok) {
+    g_ptr_array_unref (ema);
+    return FALSE;
+  }
+  o->ema = ema;
+  o->ema_decay = decay;
+  return TRUE;
+}
+
+GvTensor *
+gv_optimizer_get_ema (GvOptimizer *o, gint i)
+{
+  return o->ema != NULL ? g_ptr_array_index (o->ema, i) : NULL;
 }
 
 void
@@ -206,12 +255,19 @@ gv_optimizer_lookup (GvOptimizer *o, const gchar *name)
 
 /* ---- resume state ---- */
 
-static const gchar *const state_suffix[3] = { "", ".exp_avg", ".exp_avg_sq" };
+static const gchar *const state_suffix[4] = { "", ".exp_avg", ".exp_avg_sq", ".ema" };
 
 static GPtrArray *
 state_of (GvOptimizer *o, gint which)
 {
-  return which == 0 ? o->params : which == 1 ? o->m : o->v;
+  return which == 0 ? o->params : which == 1 ? o->m : which == 2 ? o->v : o->ema;
+}
+
+/* the parameters, the moments, and the averages when kept */
+static gint
+n_states (GvOptimizer *o)
+{
+  return o->ema != NULL ? 4 : 3;
 }
 
 gboolean
@@ -223,7 +279,7 @@ gv_optimizer_save (GvOptimizer *o, const gchar *path, GError **error)
   gv_st_writer_set_metadata (w, "format", "pt");
   gv_st_writer_set_metadata (w, "step", step);
   for (guint i = 0; i < o->params->len; i++) {
-    for (gint s = 0; s < 3; s++) {
+    for (gint s = 0; s < n_states (o); s++) {
       GvTensor *t = g_ptr_array_index (state_of (o, s), i);
       g_autofree gfloat *host = g_new (gfloat, t->numel);
       g_autofree gchar *name = g_strconcat (g_ptr_array_index (o->names, i),
@@ -264,7 +320,7 @@ gv_optimizer_load (GvOptimizer *o, const gchar *path, GError **error)
   /* every tensor is checked before any is changed */
   GPtrArray *found = g_ptr_array_new ();
   for (guint i = 0; i < o->params->len; i++) {
-    for (gint s = 0; s < 3; s++) {
+    for (gint s = 0; s < n_states (o); s++) {
       GvTensor *t = g_ptr_array_index (state_of (o, s), i);
       g_autofree gchar *name = g_strconcat (g_ptr_array_index (o->names, i),
           state_suffix[s], NULL);
@@ -281,8 +337,8 @@ gv_optimizer_load (GvOptimizer *o, const gchar *path, GError **error)
   }
   gboolean ok = TRUE;
   for (guint i = 0; ok && i < o->params->len; i++) {
-    for (gint s = 0; ok && s < 3; s++) {
-      const GvStTensor *st_t = g_ptr_array_index (found, i * 3 + s);
+    for (gint s = 0; ok && s < n_states (o); s++) {
+      const GvStTensor *st_t = g_ptr_array_index (found, i * n_states (o) + s);
       g_autofree gfloat *host = gv_safetensors_read_f32 (st, st_t);
       ok = gv_tensor_upload (g_ptr_array_index (state_of (o, s), i), host, error);
     }

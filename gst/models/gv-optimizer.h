@@ -39,6 +39,17 @@ void gv_optimizer_zero_grads (GvOptimizer *o, GvCmd *cmd);
 gboolean gv_optimizer_step (GvOptimizer *o, GvCmd *cmd, gfloat max_grad_norm,
     gfloat *grad_norm_out, GError **error);
 
+/* Keeps an exponential moving average of every parameter from now on (call it after the
+ * last gv_optimizer_add (), before the first step or load): after each step
+ * ema = d ema + (1 - d) param, with d = gv_optimizer_ema_decay_at (@decay, step), and the
+ * averages start as copies of the parameters. @decay in (0, 1). */
+gboolean gv_optimizer_set_ema (GvOptimizer *o, gdouble decay, GError **error);
+/* The decay of step @step (from 1): min (@decay, (step) / (step + 9)), diffusers' EMAModel
+ * warmup, so that the first steps' random weights fade fast. */
+gdouble gv_optimizer_ema_decay_at (gdouble decay, gint step);
+/* The average of parameter @i; NULL without gv_optimizer_set_ema (). */
+GvTensor *gv_optimizer_get_ema (GvOptimizer *o, gint i);
+
 void gv_optimizer_set_lr (GvOptimizer *o, gdouble lr);
 gdouble gv_optimizer_get_lr (GvOptimizer *o);
 /* Steps taken (AdamW's bias correction counts them). */
@@ -54,8 +65,9 @@ GvTensor *gv_optimizer_get_grad (GvOptimizer *o, gint i);
 GvTensor *gv_optimizer_lookup (GvOptimizer *o, const gchar *name);
 
 /* Everything a resumed run needs: each parameter as "<name>", its moments as
- * "<name>.exp_avg" / "<name>.exp_avg_sq" (torch.optim.AdamW's state names) and the step
- * count in the metadata, written atomically (temporary file + rename). */
+ * "<name>.exp_avg" / "<name>.exp_avg_sq" (torch.optim.AdamW's state names), its average as
+ * "<name>.ema" when kept, and the step count in the metadata, written atomically (temporary
+ * file + rename). */
 gboolean gv_optimizer_save (GvOptimizer *o, const gchar *path, GError **error);
 /* Reads a file written by gv_optimizer_save () into the registered tensors: every
  * parameter must be there with its shape (GV_ERROR_CORRUPT naming the first that is not);

@@ -1,6 +1,6 @@
 /* The shared optimizer (gv-optimizer.h): one AdamW step with clipping against a host
- * computation, a saved and reloaded run continuing bit for bit like an unstopped one, and
- * state files that do not match refused without touching the weights. */
+ * computation, a saved and reloaded run continuing bit for bit like an unstopped one, state
+ * files that do not match refused without touching the weights, and the moving average. */
 #include <math.h>
 #include <string.h>
 
@@ -174,6 +174,64 @@ test_mismatch_refused (void)
   g_rmdir (dir);
 }
 
+/* the moving average: the host recurrence over three steps, the parameters untouched by it,
+ * kept across a save and a load, and required of a state file once kept */
+static void
+test_ema (void)
+{
+  g_autofree gchar *dir = g_dir_make_tmp ("gv-optimizer-XXXXXX", NULL);
+  g_autofree gchar *path = g_build_filename (dir, "state.safetensors", NULL);
+  g_autofree gchar *plain_path = g_build_filename (dir, "plain.safetensors", NULL);
+  GError *error = NULL;
+  const gdouble decay = 0.2;
+  Run plain, r;
+  run_init (&plain);
+  run_init (&r);
+  g_assert_null (gv_optimizer_get_ema (r.opt, 0));
+  g_assert_true (gv_optimizer_set_ema (r.opt, decay, &error));
+  g_assert_no_error (error);
+  g_autofree gfloat *want = gv_test_download (r.a);
+  for (gint k = 0; k < 3; k++) {
+    run_step (&plain, k, NULL);
+    run_step (&r, k, NULL);
+    g_autofree gfloat *p = gv_test_download (r.a);
+    gdouble d = gv_optimizer_ema_decay_at (decay, k + 1);
+    g_assert_cmpfloat (d, ==, MIN (decay, (k + 1.0) / (k + 10.0)));
+    for (gint i = 0; i < N_A; i++)
+      want[i] = (gfloat) (d * want[i] + (1 - d) * p[i]);
+  }
+  /* the decays 0.1, 0.18 and 0.2 differ from the plain weights' 0 */
+  g_autofree gfloat *got = gv_test_download (gv_optimizer_get_ema (r.opt, 0));
+  for (gint i = 0; i < N_A; i++)
+    g_assert_cmpfloat_with_epsilon (got[i], want[i], 1e-6);
+  assert_same (r.a, plain.a);
+  assert_same (r.b, plain.b);
+
+  g_assert_true (gv_optimizer_save (r.opt, path, &error));
+  g_assert_true (gv_optimizer_save (plain.opt, plain_path, &error));
+  g_assert_no_error (error);
+  Run back;
+  run_init (&back);
+  g_assert_true (gv_optimizer_set_ema (back.opt, decay, &error));
+  g_assert_false (gv_optimizer_load (back.opt, plain_path, &error));
+  g_assert_error (error, GV_ERROR, GV_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (error->message, ".ema"));
+  g_clear_error (&error);
+  g_assert_true (gv_optimizer_load (back.opt, path, &error));
+  g_assert_no_error (error);
+  run_step (&back, 3, NULL);
+  run_step (&r, 3, NULL);
+  assert_same (gv_optimizer_get_ema (back.opt, 0), gv_optimizer_get_ema (r.opt, 0));
+  assert_same (gv_optimizer_get_ema (back.opt, 1), gv_optimizer_get_ema (r.opt, 1));
+  assert_same (back.a, r.a);
+  run_clear (&back);
+  run_clear (&r);
+  run_clear (&plain);
+  g_unlink (path);
+  g_unlink (plain_path);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -181,5 +239,6 @@ main (int argc, char **argv)
   g_test_add_func ("/optimizer/step-matches-host", test_step_matches_host);
   g_test_add_func ("/optimizer/resume-is-exact", test_resume_is_exact);
   g_test_add_func ("/optimizer/mismatch-refused", test_mismatch_refused);
+  g_test_add_func ("/optimizer/ema", test_ema);
   return g_test_run ();
 }

@@ -312,6 +312,57 @@ test_unet_example_set (void)
   g_assert_true (g_bytes_equal (x, y));
 }
 
+
+/* unet_ema: the same training (losses) as without, the model folder gets the moving average
+ * of the checkpoint (not the last weights), and a run stopped mid-stage resumes to the same
+ * bytes */
+static void
+test_unet_ema (void)
+{
+  GError *error = NULL;
+  g_autofree gchar *a = gv_test_scratch_dir (), *b = gv_test_scratch_dir ();
+  g_autofree gchar *c = gv_test_scratch_dir ();
+  g_autofree gchar *plain = train (NULL, 0, a, &error);
+  g_assert_no_error (error);
+  g_autofree gchar *ema = train ("[train]\nunet_ema=0.5\n", 0, b, &error);
+  g_assert_no_error (error);
+  g_auto (GStrv) la = unet_losses (a), lb = unet_losses (b);
+  g_assert_true (g_strv_equal ((const gchar *const *) la, (const gchar *const *) lb));
+
+  const gchar *rel = "unet/diffusion_pytorch_model.safetensors";
+  g_autofree gchar *work = g_build_filename (b, "work", NULL);
+  g_autofree gchar *exported = g_build_filename (work, "model", rel, NULL);
+  g_autofree gchar *state = g_build_filename (work, "unet-4.safetensors", NULL);
+  g_autoptr (GvSafetensors) x = gv_safetensors_open (exported, &error);
+  g_autoptr (GvSafetensors) st = gv_safetensors_open (state, &error);
+  g_assert_no_error (error);
+  guint differ = 0;
+  for (guint i = 0; i < gv_safetensors_get_n_tensors (x); i++) {
+    const GvStTensor *t = gv_safetensors_get_nth (x, i);
+    g_autofree gchar *avg_name = g_strconcat (t->name, ".ema", NULL);
+    const GvStTensor *avg = gv_safetensors_lookup (st, avg_name);
+    const GvStTensor *last = gv_safetensors_lookup (st, t->name);
+    g_assert_nonnull (avg);
+    g_assert_nonnull (last);
+    g_autofree gfloat *v = gv_safetensors_read_f32 (x, t);
+    g_autofree gfloat *va = gv_safetensors_read_f32 (st, avg);
+    g_autofree gfloat *vl = gv_safetensors_read_f32 (st, last);
+    g_assert_cmpmem (v, t->numel * sizeof (gfloat), va, avg->numel * sizeof (gfloat));
+    differ += memcmp (v, vl, t->numel * sizeof (gfloat)) != 0;
+  }
+  g_assert_cmpuint (differ, >, 0);
+  g_autoptr (GBytes) p = file_bytes (plain, rel);
+  g_autoptr (GBytes) e = file_bytes (ema, rel);
+  g_assert_false (g_bytes_equal (p, e));
+
+  g_assert_null (train ("[train]\nunet_ema=0.5\n", 2, c, &error));
+  g_assert_error (error, GV_ERROR, GV_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_autofree gchar *resumed = train ("[train]\nunet_ema=0.5\n", 0, c, &error);
+  g_assert_no_error (error);
+  g_autoptr (GBytes) r = file_bytes (resumed, rel);
+  g_assert_true (g_bytes_equal (e, r));
+}
 static void
 test_export_fp16 (void)
 {
@@ -464,5 +515,6 @@ main (int argc, char **argv)
   g_test_add_func ("/train/unet-drops", test_unet_drops);
   g_test_add_func ("/train/unet-loss-weights", test_unet_loss_weights);
   g_test_add_func ("/train/unet-example-set", test_unet_example_set);
+  g_test_add_func ("/train/unet-ema", test_unet_ema);
   return g_test_run ();
 }

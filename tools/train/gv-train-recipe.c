@@ -33,6 +33,7 @@ static const gchar default_recipe[] =
     "unet_warmup=200\n"
     "unet_object_weight=1\n"
     "unet_examples=0\n"
+    "unet_ema=0\n"
     "calibration_examples=128\n"
     "text_dropout=0.1\n"
     "image_dropout=0.1\n"
@@ -154,7 +155,8 @@ parse (GvTrainRecipe *r, GError **error)
       !read_double (f, "uncond_dropout", 0, 1, &r->uncond_dropout, error) ||
       !read_double (f, "object_image_share", 0, 1, &r->object_image_share, error) ||
       !read_double (f, "guidance_scale", 1, 100, &r->guidance_scale, error) ||
-      !read_double (f, "unet_object_weight", 1, 1000, &r->unet_object_weight, error))
+      !read_double (f, "unet_object_weight", 1, 1000, &r->unet_object_weight, error) ||
+      !read_double (f, "unet_ema", 0, 0.99999, &r->unet_ema, error))
     return FALSE;
   r->seed = (guint64) seed;
   if (r->vae_crop > r->image_size) {

@@ -48,6 +48,9 @@ typedef struct {
   /* the UNet stage cycles over this many world examples, keeping their latents and condition
    * embeddings (each pass draws new noise, timesteps and drops); 0: a new example every time */
   gint unet_examples;
+  /* the decay of the moving average of the UNet's weights that the stage exports (0: the
+   * weights of the last step) */
+  gdouble unet_ema;
   /* the guidance scale the elements run the model at (its generation_config.json) */
   gdouble guidance_scale;
   /* the config keys, for gv_random_checkpoint_write () */

@@ -238,7 +238,9 @@ gv_train_save_weights (GvOptimizer *opt, const gchar *const *prefixes, const gch
   for (gint i = 0; i < gv_optimizer_get_n_params (opt); i++) {
     if (!has_prefix (gv_optimizer_get_name (opt, i), prefixes))
       continue;
-    GvTensor *t = gv_optimizer_get_param (opt, i);
+    /* the moving average where the stage keeps one (what diffusion training ships) */
+    GvTensor *t = gv_optimizer_get_ema (opt, i) ? gv_optimizer_get_ema (opt, i) :
+        gv_optimizer_get_param (opt, i);
     g_autofree gfloat *v = g_new (gfloat, MAX (t->numel, 1));
     if (!gv_tensor_download (t, v, error))
       return FALSE;

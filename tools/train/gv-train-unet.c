@@ -285,7 +285,8 @@ gv_train_unet (GvTrainRun *run, GvDevice *dev, GError **error)
   s.tr = gv_unet_trainer_new (gv_model_get_unet (model), NULL, GV_TRAIN_ALL, &adamw, FALSE,
       error);
   s.sched = s.tr ? gv_model_new_scheduler (model, error) : NULL;
-  gboolean ok = s.sched != NULL;
+  gboolean ok = s.sched != NULL && (r->unet_ema == 0 ||
+      gv_optimizer_set_ema (gv_unet_trainer_get_optimizer (s.tr), r->unet_ema, error));
   if (ok) {
     GvTrainOutput out = { "unet/diffusion_pytorch_model.safetensors", NULL };
     ok = gv_train_run_network (run, GV_STAGE_UNET, gv_unet_trainer_get_optimizer (s.tr),
