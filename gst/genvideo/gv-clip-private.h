@@ -28,6 +28,7 @@ struct _GvClip {
   gboolean has_source, has_target;
   GvInversion inversion;
   gfloat *masks;                      /* [F, h, w] */
+  gfloat *differences;                /* [F, h, w]: what the masks were cut from */
   GvTensor *mask_tensor;              /* [F, 1, h, w] */
   GvTensor *result;                   /* final latents of the last generation */
 };

@@ -45,6 +45,7 @@ gv_clip_clear_results (GvClip *clip)
   g_clear_pointer (&clip->mask_tensor, gv_tensor_unref);
   g_clear_pointer (&clip->result, gv_tensor_unref);
   g_clear_pointer (&clip->masks, g_free);
+  g_clear_pointer (&clip->differences, g_free);
   g_clear_pointer (&clip->temporal, gv_unet_temporal_free);
   clip->has_source = clip->has_target = FALSE;
 }

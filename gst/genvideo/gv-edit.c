@@ -241,19 +241,34 @@ gv_edit_compute_masks (GvClip *clip, const GvEditEnv *env, const GvMaskParams *p
   mp.guidance_scale = guidance_for (clip, p->guidance_scale);
   GvDenoiser d = denoiser (clip, env, mp.guidance_scale);
   GvCmd *cmd = new_cmd (clip, env);
-  gfloat *masks = gv_invedit_masks (&d, s, cmd, &clip->inversion, &clip->source, &clip->target,
-      &mp, env->progress, env->progress_data, error);
+  gfloat *masks = gv_invedit_differences (&d, s, cmd, &clip->inversion, &clip->source,
+      &clip->target, &mp, env->progress, env->progress_data, error);
   gv_scheduler_free (s);
-  if (masks == NULL) {
+  gint64 h = clip->z0->shape[2], w = clip->z0->shape[3];
+  gfloat *differences = masks ? g_memdup2 (masks, sizeof (gfloat) * clip->n_frames * h * w) :
+      NULL;
+  if (masks == NULL || !gv_masks_from_differences (masks, (gint) clip->n_frames, (gint) h,
+          (gint) w, mp.clamp_ratio, mp.threshold, mp.dilation, error)) {
+    g_free (masks);
+    g_free (differences);
     gv_cmd_free (cmd);
     return FALSE;
   }
   g_free (clip->masks);
   clip->masks = masks;
+  g_free (clip->differences);
+  clip->differences = differences;
   g_clear_pointer (&clip->mask_tensor, gv_tensor_unref);
   clip->mask_tensor = GV_TENSOR (cmd, (gint) clip->n_frames, 1, clip->z0->shape[2], clip->z0->shape[3]);
   gv_tensor_record_upload (cmd, clip->mask_tensor, masks);
   return finish (cmd, error);
+}
+
+const gfloat *
+gv_edit_get_differences (GvClip *clip)
+{
+  HELD (clip, NULL);
+  return clip->differences;
 }
 
 const gfloat *

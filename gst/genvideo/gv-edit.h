@@ -68,6 +68,9 @@ gboolean gv_edit_compute_masks (GvClip *clip, const GvEditEnv *env, const GvMask
 /* (transfer none): masks [F, h, w] of 0 and 1 (NULL before gv_edit_compute_masks); the share of
  * each frame inside the mask into @area (F values) when not NULL. */
 const gfloat *gv_edit_get_masks (GvClip *clip, gdouble *area);
+/* (transfer none): what the masks were cut from, per frame the mean over the steps of
+ * |eps_src - eps_trg| [F, h, w] (gv_invedit_differences); NULL before gv_edit_compute_masks */
+const gfloat *gv_edit_get_differences (GvClip *clip);
 
 /* Stage 3: samples the target from the inversion (inverting first if no stage did), with the
  * masks (a mask of ones when there are none), and decodes. Returns the frames as

@@ -201,18 +201,3 @@ out:
   g_free (timesteps);
   return avg;
 }
-
-gfloat *
-gv_invedit_masks (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
-    const GvCondition *src, const GvCondition *trg, const GvMaskParams *p,
-    GvProgressFunc progress, gpointer progress_data, GError **error)
-{
-  GvTensor *zt = gv_inversion_noisiest (inv);
-  gfloat *masks = gv_invedit_differences (d, s, cmd, inv, src, trg, p, progress, progress_data,
-      error);
-
-  if (masks != NULL && !gv_masks_from_differences (masks, zt->shape[0], zt->shape[2],
-          zt->shape[3], p->clamp_ratio, p->threshold, p->dilation, error))
-    g_clear_pointer (&masks, g_free);
-  return masks;
-}

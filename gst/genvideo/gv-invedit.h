@@ -44,13 +44,6 @@ gfloat *gv_invedit_differences (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInv
     const GvCondition *src, const GvCondition *trg, const GvMaskParams *p,
     GvProgressFunc progress, gpointer progress_data, GError **error);
 
-/* gv_invedit_differences () turned into masks [F, h, w] of 0 and 1 by
- * gv_masks_from_differences () (host array, g_free() it). Identical conditions give empty
- * masks. */
-gfloat *gv_invedit_masks (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
-    const GvCondition *src, const GvCondition *trg, const GvMaskParams *p,
-    GvProgressFunc progress, gpointer progress_data, GError **error);
-
 /* The DiffEdit rule on accumulated differences @diff [F, h, w] (averaged over steps), in place:
  * per frame clamp at ratio * mean, divide by it, 1 where above @threshold; then dilate. A NaN
  * or infinity anywhere is an error (GV_ERROR_INVALID), not an empty mask. */

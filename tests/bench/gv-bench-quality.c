@@ -242,6 +242,36 @@ generate (GvClip *clip, const GvCorrectParams *p, BenchClip *bc, gint first, gbo
   return TRUE;
 }
 
+/* The InvEdit differences of @clip as RGB frames (--differences): per frame the mean over the
+ * steps of |eps_src - eps_trg| scaled as DiffEdit scales it (white: the clamp at @clamp_ratio
+ * times its mean; the masks' threshold is mid-grey), the nearest latent pixel for each pixel,
+ * with the outline of the ideal edit mask in red: where the masks look, and why */
+static void
+difference_frames (GvClip *clip, GvClipFolder *f, gdouble clamp_ratio, guint8 *out)
+{
+  const gfloat *d = gv_edit_get_differences (clip);
+  gint lw = gv_edit_get_latent_width (clip), lh = gv_edit_get_latent_height (clip);
+  gsize lplane = (gsize) lw * lh, plane = (gsize) f->width * f->height;
+  for (gint k = 0; k < f->frames; k++) {
+    const gfloat *dk = d + k * lplane;
+    gdouble mean = 0;
+    for (gsize i = 0; i < lplane; i++)
+      mean += dk[i];
+    gdouble top = clamp_ratio * mean / lplane;
+    const guint8 *em = f->edit_masks + k * plane;
+    guint8 *o = out + k * plane * 3;
+    for (gint y = 0; y < f->height; y++)
+      for (gint x = 0; x < f->width; x++) {
+        gsize i = (gsize) y * f->width + x;
+        gdouble v = dk[(gsize) (y * lh / f->height) * lw + x * lw / f->width];
+        guint8 grey = top > 0 ? (guint8) (MIN (v / top, 1.0) * 255 + 0.5) : 0;
+        gboolean edge = (x > 0 && em[i - 1] != em[i]) || (y > 0 && em[i - f->width] != em[i]);
+        o[i * 3] = edge ? 255 : grey;
+        o[i * 3 + 1] = o[i * 3 + 2] = edge ? 0 : grey;
+      }
+  }
+}
+
 static Scores
 score (BenchClip *bc, const guint8 *edit, const guint8 *masks)
 {
@@ -260,10 +290,11 @@ score (BenchClip *bc, const guint8 *edit, const guint8 *masks)
   return s;
 }
 
-/* Every variant of one clip: scores into @scores[variant], the default's edit and masks kept
- * for the contact sheet. */
+/* Every variant of one clip: scores into @scores[variant], the default's edit, masks and
+ * difference frames kept for the contact sheets. */
 static void
-run_clip (Bench *b, BenchClip *bc, Scores *scores, guint8 *sheet_edit, guint8 *sheet_masks)
+run_clip (Bench *b, BenchClip *bc, Scores *scores, guint8 *sheet_edit, guint8 *sheet_masks,
+    guint8 *sheet_differences)
 {
   GError *error = NULL;
   GvClipFolder *f = bc->folder;
@@ -282,6 +313,7 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, guint8 *sheet_edit, guint8 *s
   if (clip == NULL)
     die (bc->name, error);
   upsampled_masks (clip, 0, masks, f->width, f->height);
+  difference_frames (clip, f, mp.clamp_ratio, sheet_differences);
   if (!generate (clip, &cp, bc, 0, TRUE, edit, decoded, &error))
     die (bc->name, error);
   scores[V_DEFAULT] = score (bc, edit, masks);
@@ -400,6 +432,20 @@ sheet_row (GvContactSheet *sheet, gint row, BenchClip *bc, const guint8 *edit,
       f->target_height, 4);
 }
 
+/* the difference frames of the first DIFF_FRAMES frames, then the source's first frame */
+#define DIFF_FRAMES 8
+
+static void
+differences_row (GvContactSheet *sheet, gint row, BenchClip *bc, const guint8 *differences)
+{
+  GvClipFolder *f = bc->folder;
+  gsize plane = (gsize) f->width * f->height;
+  gint k = 0;
+  for (; k < MIN (f->frames, DIFF_FRAMES); k++)
+    gv_contact_sheet_put (sheet, k, row, differences + k * plane * 3, f->width, f->height, 3);
+  gv_contact_sheet_put (sheet, k, row, f->source, f->width, f->height, 3);
+}
+
 /* ---- progress ---- */
 
 /* "45s", "12m05s", "1h40m" */
@@ -433,6 +479,7 @@ main (int argc, char **argv)
   gint64 seed = 0;
   gdouble guidance = 0;
   gchar *clips_dir = NULL, *json = NULL, *sheet_path = NULL, *model_dir = NULL;
+  gchar *differences_path = NULL;
   gboolean ablations = FALSE, resume = FALSE;
   GOptionEntry entries[] = {
     { "count", 0, 0, G_OPTION_ARG_INT, &count, "Generated clips (default 4)", "N" },
@@ -457,6 +504,10 @@ main (int argc, char **argv)
       "holds from it (its settings must be this run's) and run the others", NULL },
     { "sheet", 0, 0, G_OPTION_ARG_FILENAME, &sheet_path, "Write a contact sheet (source, "
       "masks, edit, ideal edit) of the first clips this process runs, at the end", "FILE.png" },
+    { "differences", 0, 0, G_OPTION_ARG_FILENAME, &differences_path, "Write a sheet of "
+      "where the InvEdit masks look: per frame of the first clips this process runs, the "
+      "differences of the two branches' noise (white: DiffEdit's clamp), the ideal edit mask's "
+      "outline in red, the source frame last", "FILE.png" },
     { "model", 0, 0, G_OPTION_ARG_FILENAME, &model_dir, "Checkpoint folder (default: "
       "GENVIDEO_MODEL, else the elements' default)", "DIR" },
     { NULL }
@@ -533,6 +584,12 @@ main (int argc, char **argv)
   } else if (sheet_path) {
     g_printerr ("%s: no clip to run, no contact sheet\n", sheet_path);
   }
+  GvContactSheet *diff_sheet = NULL;
+  if (differences_path && to_run > 0) {
+    BenchClip *c0 = clips->pdata[0];
+    diff_sheet = gv_contact_sheet_new (MIN (c0->folder->frames, DIFF_FRAMES) + 1,
+        MIN (to_run, SHEET_MAX_ROWS), c0->folder->width, c0->folder->height, 4);
+  }
   guint run = 0;
   gdouble run_seconds = 0;
   for (guint i = 0; i < n; i++) {
@@ -541,12 +598,16 @@ main (int argc, char **argv)
       continue;
     gsize px = (gsize) bc->folder->width * bc->folder->height * bc->folder->frames;
     guint8 *edit = g_new (guint8, px * 3), *masks = g_new (guint8, px);
+    guint8 *differences = g_new (guint8, px * 3);
     gint64 t0 = g_get_monotonic_time ();
-    run_clip (&b, bc, results[i].scores, edit, masks);
+    run_clip (&b, bc, results[i].scores, edit, masks, differences);
     results[i].seconds = (g_get_monotonic_time () - t0) / 1e6;
     results[i].have = TRUE;
     if (sheet && (gint) run < sheet->rows)
       sheet_row (sheet, run, bc, edit, masks);
+    if (diff_sheet && (gint) run < diff_sheet->rows)
+      differences_row (diff_sheet, run, bc, differences);
+    g_free (differences);
     g_free (edit);
     g_free (masks);
     run++;
@@ -583,6 +644,12 @@ main (int argc, char **argv)
       die (sheet_path, error);
     gv_contact_sheet_free (sheet);
   }
+  if (diff_sheet) {
+    if (!gv_png_write (differences_path, diff_sheet->rgb, diff_sheet->width,
+            diff_sheet->height, 3, &error))
+      die (differences_path, error);
+    gv_contact_sheet_free (diff_sheet);
+  }
   g_free (results);
   g_ptr_array_unref (clips);
   gv_model_unref (b.model);
@@ -590,6 +657,7 @@ main (int argc, char **argv)
   g_free (clips_dir);
   g_free (json);
   g_free (sheet_path);
+  g_free (differences_path);
   g_free (model_dir);
   return 0;
 }

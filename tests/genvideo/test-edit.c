@@ -157,6 +157,14 @@ test_background_is_preserved (void)
   /* the random tiny model still tells the two conditions apart somewhere, not everywhere */
   g_assert_cmpfloat (inside, >, 0.0);
   g_assert_cmpfloat (inside, <, 1.0);
+  /* the differences kept are what the masks were cut from */
+  GError *error = NULL;
+  gfloat *cut = g_memdup2 (gv_edit_get_differences (clip), sizeof (gfloat) * FRAMES * h * w);
+  g_assert_true (gv_masks_from_differences (cut, FRAMES, h, w, mask_params.clamp_ratio,
+          mask_params.threshold, mask_params.dilation, &error));
+  g_assert_no_error (error);
+  g_assert_cmpmem (cut, sizeof (gfloat) * FRAMES * h * w, masks, sizeof (gfloat) * FRAMES * h * w);
+  g_free (cut);
 
   gdouble worst = 0;
   for (gint f = 0; f < FRAMES; f++)
