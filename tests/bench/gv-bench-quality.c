@@ -7,7 +7,8 @@
  * --ablations also runs the paper's ablations and a per-frame image-editing baseline. Figures
  * as a table, and as JSON with --json FILE, rewritten after every clip so that a long run can
  * be killed and taken up again with --resume (gv-bench-quality-results.h); a contact sheet
- * with --sheet FILE.png. */
+ * with --sheet FILE.png; where the masks look with --differences FILE.png, and what other mask
+ * thresholds and dilations would score with --mask-sweep FILE (gv-bench-quality-sweep.h). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "genvideo/gv-target.h"
 #include "genvideo/gv-tune.h"
 #include "gv-bench-quality-results.h"
+#include "gv-bench-quality-sweep.h"
 #include "gv-clip-folder.h"
 #include "gv-contact-sheet.h"
 #include "gv-png.h"
@@ -291,10 +293,10 @@ score (BenchClip *bc, const guint8 *edit, const guint8 *masks)
 }
 
 /* Every variant of one clip: scores into @scores[variant], the default's edit, masks and
- * difference frames kept for the contact sheets. */
+ * difference frames kept for the contact sheets, the mask sweep into @sweep (or NULL). */
 static void
 run_clip (Bench *b, BenchClip *bc, Scores *scores, guint8 *sheet_edit, guint8 *sheet_masks,
-    guint8 *sheet_differences)
+    guint8 *sheet_differences, BqSweep *sweep)
 {
   GError *error = NULL;
   GvClipFolder *f = bc->folder;
@@ -314,6 +316,9 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, guint8 *sheet_edit, guint8 *s
     die (bc->name, error);
   upsampled_masks (clip, 0, masks, f->width, f->height);
   difference_frames (clip, f, mp.clamp_ratio, sheet_differences);
+  if (sweep && !bq_sweep_clip (clip, mp.clamp_ratio, f->edit_masks, f->width, f->height, sweep,
+          &error))
+    die (bc->name, error);
   if (!generate (clip, &cp, bc, 0, TRUE, edit, decoded, &error))
     die (bc->name, error);
   scores[V_DEFAULT] = score (bc, edit, masks);
@@ -479,7 +484,7 @@ main (int argc, char **argv)
   gint64 seed = 0;
   gdouble guidance = 0;
   gchar *clips_dir = NULL, *json = NULL, *sheet_path = NULL, *model_dir = NULL;
-  gchar *differences_path = NULL;
+  gchar *differences_path = NULL, *sweep_path = NULL;
   gboolean ablations = FALSE, resume = FALSE;
   GOptionEntry entries[] = {
     { "count", 0, 0, G_OPTION_ARG_INT, &count, "Generated clips (default 4)", "N" },
@@ -508,6 +513,10 @@ main (int argc, char **argv)
       "where the InvEdit masks look: per frame of the first clips this process runs, the "
       "differences of the two branches' noise (white: DiffEdit's clamp), the ideal edit mask's "
       "outline in red, the source frame last", "FILE.png" },
+    { "mask-sweep", 0, 0, G_OPTION_ARG_FILENAME, &sweep_path, "Write to FILE (JSON) the mask "
+      "IoU of the clips this process runs for other mask thresholds and dilations, cut from "
+      "the same differences (the default: threshold 0.5, dilation 0), and print its mean",
+      "FILE" },
     { "model", 0, 0, G_OPTION_ARG_FILENAME, &model_dir, "Checkpoint folder (default: "
       "GENVIDEO_MODEL, else the elements' default)", "DIR" },
     { NULL }
@@ -552,8 +561,9 @@ main (int argc, char **argv)
     .guidance = guidance, .ablations = ablations };
   guint n = clips->len, to_run = n;
   BqClipResult *results = g_new0 (BqClipResult, n);
+  BqSweep *sweeps = g_new0 (BqSweep, n);
   for (guint i = 0; i < n; i++)
-    results[i].name = ((BenchClip *) clips->pdata[i])->name;
+    sweeps[i].name = results[i].name = ((BenchClip *) clips->pdata[i])->name;
   /* the sessions before this one, from the file */
   gdouble earlier_seconds = 0;
   if (resume && g_file_test (json, G_FILE_TEST_EXISTS)) {
@@ -600,7 +610,8 @@ main (int argc, char **argv)
     guint8 *edit = g_new (guint8, px * 3), *masks = g_new (guint8, px);
     guint8 *differences = g_new (guint8, px * 3);
     gint64 t0 = g_get_monotonic_time ();
-    run_clip (&b, bc, results[i].scores, edit, masks, differences);
+    run_clip (&b, bc, results[i].scores, edit, masks, differences,
+        sweep_path ? &sweeps[i] : NULL);
     results[i].seconds = (g_get_monotonic_time () - t0) / 1e6;
     results[i].have = TRUE;
     if (sheet && (gint) run < sheet->rows)
@@ -615,6 +626,8 @@ main (int argc, char **argv)
     if (json && !bq_results_write (json, &set, results, n, earlier_seconds +
             (g_get_monotonic_time () - start) / 1e6, run == to_run, &error))
       die (json, error);
+    if (sweep_path && !bq_sweep_write (sweep_path, sweeps, n, FALSE, &error))
+      die (sweep_path, error);
     print_progress (results, i, n, run_seconds, run, to_run - run);
   }
   gdouble seconds = (g_get_monotonic_time () - start) / 1e6;
@@ -639,6 +652,8 @@ main (int argc, char **argv)
   if (json && !bq_results_write (json, &set, results, n, earlier_seconds + seconds, TRUE,
           &error))
     die (json, error);
+  if (sweep_path && run > 0 && !bq_sweep_write (sweep_path, sweeps, n, TRUE, &error))
+    die (sweep_path, error);
   if (sheet) {
     if (!gv_png_write (sheet_path, sheet->rgb, sheet->width, sheet->height, 3, &error))
       die (sheet_path, error);
@@ -651,6 +666,7 @@ main (int argc, char **argv)
     gv_contact_sheet_free (diff_sheet);
   }
   g_free (results);
+  g_free (sweeps);
   g_ptr_array_unref (clips);
   gv_model_unref (b.model);
   gv_device_unref (dev);
@@ -658,6 +674,7 @@ main (int argc, char **argv)
   g_free (json);
   g_free (sheet_path);
   g_free (differences_path);
+  g_free (sweep_path);
   g_free (model_dir);
   return 0;
 }

@@ -2,7 +2,8 @@
  * random checkpoint at the smallest settings: the JSON holds each clip's ablations and
  * seconds and says whether the run is complete; --resume takes the clips the file holds and
  * runs only the others, and refuses a file of other settings naming the setting; a run that
- * dies after its first clip leaves a valid file that --resume completes. */
+ * dies after its first clip leaves a valid file that --resume completes. --mask-sweep covers the
+ * clips run and agrees with the default's mask IoU. */
 #include <string.h>
 
 #include <gst/gst.h>
@@ -128,12 +129,57 @@ assert_same_clips (JsonArray *a, JsonArray *b, guint first, guint last)
             json_array_get_element (b, i)));
 }
 
+/* The --mask-sweep file @path holds the one clip run, @clip of the JSON: at the default
+ * (threshold 0.5, dilation 0) its mask IoU, elsewhere figures in [0, 1] that the thresholds
+ * change; the mean is that clip's. */
+static void
+assert_sweep (const gchar *path, JsonObject *clip)
+{
+  JsonNode *root = read_json (path);
+  JsonObject *o = json_node_get_object (root);
+  JsonArray *thresholds = json_object_get_array_member (o, "thresholds");
+  JsonArray *dilations = json_object_get_array_member (o, "dilations");
+  JsonArray *clips = json_object_get_array_member (o, "clips");
+  g_assert_cmpuint (json_array_get_length (clips), ==, 1);
+  JsonObject *c = json_array_get_object_element (clips, 0);
+  g_assert_cmpstr (json_object_get_string_member (c, "name"), ==,
+      json_object_get_string_member (clip, "name"));
+  JsonArray *rows = json_object_get_array_member (c, "mask_iou");
+  JsonArray *mean = json_object_get_array_member (o, "mean");
+  guint nt = json_array_get_length (thresholds), nd = json_array_get_length (dilations);
+  g_assert_cmpuint (json_array_get_length (rows), ==, nt);
+  gboolean varies = FALSE, found_default = FALSE;
+  gdouble first = json_array_get_double_element (json_array_get_array_element (rows, 0), 0);
+  for (guint t = 0; t < nt; t++) {
+    JsonArray *row = json_array_get_array_element (rows, t);
+    g_assert_cmpuint (json_array_get_length (row), ==, nd);
+    for (guint d = 0; d < nd; d++) {
+      gdouble v = json_array_get_double_element (row, d);
+      g_assert_cmpfloat (v, >=, 0);
+      g_assert_cmpfloat (v, <=, 1);
+      g_assert_cmpfloat (v, ==, json_array_get_double_element (
+              json_array_get_array_element (mean, t), d));
+      varies |= v != first;
+      if (json_array_get_double_element (thresholds, t) == 0.5 &&
+          json_array_get_int_element (dilations, d) == 0) {
+        found_default = TRUE;
+        g_assert_cmpfloat_with_epsilon (v, json_object_get_double_member (clip, "mask_iou"),
+            1e-12);
+      }
+    }
+  }
+  g_assert_true (found_default);
+  g_assert_true (varies);
+  json_node_unref (root);
+}
+
 static void
 test_resume (void)
 {
   g_autofree gchar *dir = gv_test_scratch_dir ();
   g_autofree gchar *json = g_build_filename (dir, "quality.json", NULL);
   g_autofree gchar *sheet = g_build_filename (dir, "sheet.png", NULL);
+  g_autofree gchar *sweep = g_build_filename (dir, "sweep.json", NULL);
   gchar *err = NULL;
 #define SETTINGS "--steps", "2", "--size", G_STRINGIFY (SIZE), "--frames", G_STRINGIFY (FRAMES)
 
@@ -150,7 +196,7 @@ test_resume (void)
 
   /* one clip more: only clip-0002 runs, the first two come from the file */
   g_assert_true (bench (&err, SETTINGS, "--count", "3", "--ablations", "--json", json,
-          "--resume", "--sheet", sheet, NULL));
+          "--resume", "--sheet", sheet, "--mask-sweep", sweep, NULL));
   g_assert_nonnull (strstr (err, "s; done\n"));
   assert_progress (err, (const gchar *[]) { "clip-0002 (3/3): ", NULL });
   JsonNode *second = read_json (json);
@@ -173,6 +219,7 @@ test_resume (void)
   g_free (gv_png_read (sheet, 3, &w, &h, &error));
   g_assert_no_error (error);
   g_assert_cmpint (h, ==, SIZE + 2 * SHEET_GAP);
+  assert_sweep (sweep, json_array_get_object_element (second_clips, 2));
 
   /* other settings: refused, naming the setting, the file left alone */
   gchar *before, *after;
