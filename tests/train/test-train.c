@@ -363,6 +363,116 @@ test_unet_ema (void)
   g_autoptr (GBytes) r = file_bytes (resumed, rel);
   g_assert_true (g_bytes_equal (e, r));
 }
+/* unet_crop: the crop's corner keeps it inside the latents and the object's centre inside it,
+ * a quarter of the crop from its edges where the latents allow, and varies between passes;
+ * the crops of a batch are its latents' windows */
+static void
+test_unet_crop_origin (void)
+{
+  const gint size = 128, lat = 32, crop = 16;
+  GError *error = NULL;
+  g_autoptr (GvTrainRecipe) r = gv_train_recipe_new_from_data ("[train]\nunet_crop=16\n",
+      &error);
+  g_assert_no_error (error);
+  gint corners = 0, seen[lat][lat];
+  memset (seen, 0, sizeof seen);
+  for (gint e = 0; e < 40; e++) {
+    GvTrainExample ex;
+    g_assert_true (gv_train_example_init (&ex, 1, GV_TRAIN_STREAM_UNET, e, size, size, &error));
+    gdouble sum = 0, sx = 0, sy = 0;
+    for (gint y = 0; y < size; y++)
+      for (gint x = 0; x < size; x++) {
+        sum += ex.mask[y * size + x];
+        sx += ex.mask[y * size + x] * (x + 0.5) * lat / size;
+        sy += ex.mask[y * size + x] * (y + 0.5) * lat / size;
+      }
+    g_assert_cmpfloat (sum, >, 0);
+    gdouble c[2] = { sx / sum, sy / sum };
+    for (gint pass = 0; pass < 8; pass++) {
+      gint o[2];
+      gv_train_unet_crop_origin (r, (guint64) (e + 1000 * pass), ex.mask, size, lat, &o[0],
+          &o[1]);
+      for (gint a = 0; a < 2; a++) {
+        g_assert_cmpint (o[a], >=, 0);
+        g_assert_cmpint (o[a] + crop, <=, lat);
+        /* the quarter margin, unless a border of the latents is nearer */
+        if (o[a] > 0)
+          g_assert_cmpfloat (c[a] - o[a], >=, crop / 4.0 - 1);
+        if (o[a] + crop < lat)
+          g_assert_cmpfloat (o[a] + crop - c[a], >=, crop / 4.0 - 1);
+        g_assert_cmpfloat (c[a], >, o[a]);
+        g_assert_cmpfloat (c[a], <, o[a] + crop);
+      }
+      corners += !seen[o[1]][o[0]]++;
+    }
+    gv_train_example_clear (&ex);
+  }
+  g_assert_cmpint (corners, >, 60);    /* 320 draws over many corners, not a fixed one */
+
+  GvCmd *cmd = gv_cmd_new (gv_test_device ());
+  const gint n = 3, ch = 4, l = 8, k = 4;
+  g_autofree gfloat *v = gv_test_random ((gsize) n * ch * l * l, 5, -1.0f, 1.0f);
+  GvTensor *z0 = GV_TEST_TENSOR (v, n, ch, l, l);
+  const gint ox[] = { 0, 4, 2 }, oy[] = { 3, 0, 4 };
+  GvTensor *z = gv_train_unet_crop_latents (cmd, z0, ox, oy, k);
+  gv_test_finish (cmd);
+  g_assert_cmpint (z->shape[0], ==, n);
+  g_assert_cmpint (z->shape[2], ==, k);
+  g_assert_cmpint (z->shape[3], ==, k);
+  g_autofree gfloat *got = gv_test_download (z);
+  for (gint b = 0; b < n; b++)
+    for (gint c2 = 0; c2 < ch; c2++)
+      for (gint y = 0; y < k; y++)
+        for (gint x = 0; x < k; x++)
+          g_assert_cmpfloat (got[((b * ch + c2) * k + y) * k + x], ==,
+              v[((b * ch + c2) * l + oy[b] + y) * l + ox[b] + x]);
+  gv_tensor_unref (z);
+  gv_tensor_unref (z0);
+  gv_cmd_free (cmd);
+}
+
+/* unet_crop on the tiny recipe: the crop steps train on other latents than whole frames (other
+ * losses), the whole steps after them run at unet_whole_batch, a run stopped in the crop
+ * phase resumes to the same bytes, and a crop the UNet cannot halve is refused */
+static void
+test_unet_crops (void)
+{
+  GError *error = NULL;
+  g_autofree gchar *a = gv_test_scratch_dir (), *b = gv_test_scratch_dir ();
+  g_autofree gchar *c = gv_test_scratch_dir (), *d = gv_test_scratch_dir ();
+  g_autofree gchar *plain = train (NULL, 0, a, &error);
+  g_assert_no_error (error);
+  static const gchar crops[] = "[train]\nunet_crop=4\nunet_whole_steps=2\nunet_whole_batch=3\n";
+  g_autofree gchar *cropped = train (crops, 0, b, &error);
+  g_assert_no_error (error);
+  g_auto (GStrv) la = unet_losses (a), lb = unet_losses (b);
+  g_assert_cmpuint (g_strv_length (lb), ==, 4);
+  for (gint i = 0; i < 4; i++)
+    g_assert_cmpstr (la[i], !=, lb[i]);
+  /* 2 crop steps of unet_batch 2, 2 whole steps of 3: the stage drew 10 examples */
+  g_autofree gchar *work = g_build_filename (b, "work", NULL);
+  g_autoptr (GBytes) state = file_bytes (work, "unet.state.json");
+  g_assert_nonnull (strstr (g_bytes_get_data (state, NULL), "\"sampler\": 10,"));
+  g_assert_null (train (crops, 1, c, &error));
+  g_assert_error (error, GV_ERROR, GV_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_autofree gchar *resumed = train (crops, 0, c, &error);
+  g_assert_no_error (error);
+  const gchar *rel = "unet/diffusion_pytorch_model.safetensors";
+  g_autoptr (GBytes) x = file_bytes (cropped, rel);
+  g_autoptr (GBytes) y = file_bytes (resumed, rel);
+  g_assert_true (g_bytes_equal (x, y));
+
+  g_assert_null (train ("[train]\nunet_crop=3\n", 0, d, &error));
+  g_assert_error (error, GV_ERROR, GV_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "unet_crop 3 is not a multiple of 2"));
+  g_clear_error (&error);
+  g_assert_null (gv_train_recipe_new_from_data ("[train]\nunet_steps=4\nunet_whole_steps=5\n",
+          &error));
+  g_assert_nonnull (strstr (error->message, "unet_whole_steps 5 is more than unet_steps 4"));
+  g_clear_error (&error);
+}
+
 static void
 test_export_fp16 (void)
 {
@@ -516,5 +626,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/unet-loss-weights", test_unet_loss_weights);
   g_test_add_func ("/train/unet-example-set", test_unet_example_set);
   g_test_add_func ("/train/unet-ema", test_unet_ema);
+  g_test_add_func ("/train/unet-crop-origin", test_unet_crop_origin);
+  g_test_add_func ("/train/unet-crops", test_unet_crops);
   return g_test_run ();
 }

@@ -33,6 +33,9 @@ static const gchar default_recipe[] =
     "unet_warmup=200\n"
     "unet_object_weight=1\n"
     "unet_examples=0\n"
+    "unet_crop=0\n"
+    "unet_whole_steps=0\n"
+    "unet_whole_batch=4\n"
     "unet_ema=0\n"
     "calibration_examples=128\n"
     "text_dropout=0.1\n"
@@ -150,6 +153,9 @@ parse (GvTrainRecipe *r, GError **error)
       !read_int (f, "vae_whole_steps", 0, &r->vae_whole_steps, error) ||
       !read_int (f, "vae_whole_batch", 1, &r->vae_whole_batch, error) ||
       !read_int (f, "unet_examples", 0, &r->unet_examples, error) ||
+      !read_int (f, "unet_crop", 0, &r->unet_crop, error) ||
+      !read_int (f, "unet_whole_steps", 0, &r->unet_whole_steps, error) ||
+      !read_int (f, "unet_whole_batch", 1, &r->unet_whole_batch, error) ||
       !read_double (f, "text_dropout", 0, 1, &r->text_dropout, error) ||
       !read_double (f, "image_dropout", 0, 1, &r->image_dropout, error) ||
       !read_double (f, "uncond_dropout", 0, 1, &r->uncond_dropout, error) ||
@@ -177,6 +183,12 @@ parse (GvTrainRecipe *r, GError **error)
         !read_double (f, lr, 0, 1, &st->lr, error) ||
         !read_int (f, warmup, 0, &st->warmup, error))
       return FALSE;
+  }
+  if (r->unet_whole_steps > r->stage[GV_STAGE_UNET].steps) {
+    g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+        "[train] unet_whole_steps %d is more than unet_steps %d", r->unet_whole_steps,
+        r->stage[GV_STAGE_UNET].steps);
+    return FALSE;
   }
   if (r->vae_whole_steps > r->stage[GV_STAGE_VAE].steps) {
     g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
@@ -257,6 +269,10 @@ gv_train_recipe_scale_steps (GvTrainRecipe *r, gdouble factor)
     if (s == GV_STAGE_VAE) {
       r->vae_whole_steps = MIN (steps, (gint) (r->vae_whole_steps * factor + 0.5));
       g_key_file_set_integer (r->file, "train", "vae_whole_steps", r->vae_whole_steps);
+    }
+    if (s == GV_STAGE_UNET) {
+      r->unet_whole_steps = MIN (steps, (gint) (r->unet_whole_steps * factor + 0.5));
+      g_key_file_set_integer (r->file, "train", "unet_whole_steps", r->unet_whole_steps);
     }
     g_autofree gchar *wkey = g_strdup_printf ("%s_warmup", stage_names[s]);
     g_key_file_set_integer (r->file, "train", wkey, r->stage[s].warmup);

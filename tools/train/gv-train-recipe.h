@@ -48,6 +48,11 @@ typedef struct {
   /* the UNet stage cycles over this many world examples, keeping their latents and condition
    * embeddings (each pass draws new noise, timesteps and drops); 0: a new example every time */
   gint unet_examples;
+  /* the UNet trains on square crops of this many latent pixels around the object (0: whole
+   * latents throughout), then its last unet_whole_steps steps on whole latents at batch
+   * unet_whole_batch: a crop of a quarter of the latents costs less than half the step, so
+   * the stage sees more examples of objects before it learns the frame's layout */
+  gint unet_crop, unet_whole_steps, unet_whole_batch;
   /* the decay of the moving average of the UNet's weights that the stage exports (0: the
    * weights of the last step) */
   gdouble unet_ema;

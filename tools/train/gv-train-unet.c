@@ -1,3 +1,4 @@
+#include <math.h>
 #include <string.h>
 
 #include "gv-train-unet.h"
@@ -9,7 +10,10 @@
 #include "models/gv-unet-train.h"
 
 #define MAX_GRAD_NORM 1.0f
-enum { DRAW_T, DRAW_OBJECT, DRAW_DROP_TEXT, DRAW_DROP_IMAGE, DRAW_LEVEL, DRAW_DROP_BOTH };
+enum {
+  DRAW_T, DRAW_OBJECT, DRAW_DROP_TEXT, DRAW_DROP_IMAGE, DRAW_LEVEL, DRAW_DROP_BOTH,
+  DRAW_CROP_X, DRAW_CROP_Y
+};
 
 typedef struct {
   GvModel *model;
@@ -127,6 +131,60 @@ gv_train_unet_drops (const GvTrainRecipe *r, guint64 index, gboolean *drop_text,
   *drop_image = both || chance (r, index, DRAW_DROP_IMAGE, r->image_dropout);
 }
 
+/* one axis of the crop's corner: @centre (latent pixels) at least a quarter of the crop from
+ * its edges, the crop inside [0, @latent) */
+static gint
+crop_start (const GvTrainRecipe *r, guint64 pos, guint what, gdouble centre, gint latent,
+    gint crop)
+{
+  gint lo = (gint) ceil (centre - crop * 0.75), hi = (gint) floor (centre - crop * 0.25);
+  lo = CLAMP (lo, 0, latent - crop);
+  hi = CLAMP (hi, lo, latent - crop);
+  return lo + (gint) gv_train_draw (r->seed, GV_TRAIN_STREAM_UNET, pos, what,
+      (guint32) (hi - lo + 1));
+}
+
+void
+gv_train_unet_crop_origin (const GvTrainRecipe *r, guint64 pos, const guint8 *mask,
+    gint size, gint latent, gint *x0, gint *y0)
+{
+  gdouble sum = 0, sx = 0, sy = 0;
+  for (gint y = 0; y < size; y++)
+    for (gint x = 0; x < size; x++) {
+      sum += mask[y * size + x];
+      sx += mask[y * size + x] * (x + 0.5);
+      sy += mask[y * size + x] * (y + 0.5);
+    }
+  gdouble scale = (gdouble) latent / size;
+  gdouble cx = sum > 0 ? sx / sum * scale : latent / 2.0;
+  gdouble cy = sum > 0 ? sy / sum * scale : latent / 2.0;
+  gint crop = MIN (r->unet_crop, latent);
+  *x0 = crop_start (r, pos, DRAW_CROP_X, cx, latent, crop);
+  *y0 = crop_start (r, pos, DRAW_CROP_Y, cy, latent, crop);
+}
+
+GvTensor *
+gv_train_unet_crop_latents (GvCmd *cmd, GvTensor *z0, const gint *ox, const gint *oy, gint crop)
+{
+  gint64 n = z0->shape[0], ch = z0->shape[1], l = z0->shape[3], m = (gint64) crop * crop;
+  gint32 *idx = g_new (gint32, n * m);
+  for (gint64 b = 0; b < n; b++)
+    for (gint y = 0; y < crop; y++)
+      for (gint x = 0; x < crop; x++)
+        idx[b * m + y * crop + x] = (gint32) ((oy[b] + y) * l + ox[b] + x);
+  GvTensor *index = gv_tensor_alloc_typed (cmd, GV_DTYPE_I32, 2, (const gint64[]) { n, m });
+  gv_tensor_record_upload (cmd, index, idx);
+  g_free (idx);
+  GvTensor *src = GV_VIEW (z0, 0, n, ch, l * l);
+  GvTensor *out = GV_TENSOR (cmd, n, ch, crop, crop);
+  GvTensor *dst = GV_VIEW (out, 0, n, ch, m);
+  gv_op_gather (cmd, dst, src, index);
+  gv_tensor_unref (dst);
+  gv_tensor_unref (src);
+  gv_tensor_unref (index);
+  return out;
+}
+
 void
 gv_train_unet_loss_weights (const guint8 *mask, gint size, gint lh, gint lw,
     gdouble object_weight, gfloat *out)
@@ -147,19 +205,30 @@ gv_train_unet_loss_weights (const guint8 *mask, gint size, gint lh, gint lw,
     out[i] = (gfloat) (out[i] * lh * lw / sum);
 }
 
-/* the loss weights of the batch: each example's map on every latent channel */
+/* the loss weights of the batch: each example's map on every latent channel; with @ox, @oy
+ * the crops of @latent x @latent maps there, again scaled to a mean of 1 */
 static GvTensor *
 loss_weights (GvCmd *cmd, const GvTrainExample *ex, const GvTensor *z0, gint size,
-    gdouble object_weight)
+    gint latent, const gint *ox, const gint *oy, gdouble object_weight)
 {
   gint64 n = z0->shape[0], ch = z0->shape[1], lh = z0->shape[2], lw = z0->shape[3];
   gfloat *w = g_new (gfloat, z0->numel);
+  gfloat *full = g_new (gfloat, (gsize) latent * latent);
   for (gint64 b = 0; b < n; b++) {
     gfloat *plane = w + b * ch * lh * lw;
-    gv_train_unet_loss_weights (ex[b].mask, size, (gint) lh, (gint) lw, object_weight, plane);
+    gv_train_unet_loss_weights (ex[b].mask, size, latent, latent, object_weight, full);
+    gdouble sum = 0;
+    for (gint64 y = 0; y < lh; y++)
+      for (gint64 x = 0; x < lw; x++) {
+        plane[y * lw + x] = ox ? full[(oy[b] + y) * latent + ox[b] + x] : full[y * lw + x];
+        sum += plane[y * lw + x];
+      }
+    for (gint64 i = 0; ox && i < lh * lw; i++)
+      plane[i] = (gfloat) (plane[i] * lh * lw / sum);
     for (gint64 c = 1; c < ch; c++)
       memcpy (plane + c * lh * lw, plane, lh * lw * sizeof (gfloat));
   }
+  g_free (full);
   GvTensor *t = gv_tensor_alloc (cmd, z0->ndim, z0->shape);
   gv_tensor_record_upload (cmd, t, w);
   g_free (w);
@@ -174,13 +243,16 @@ unet_step (gpointer data, gint step, guint64 sampler, guint64 *sampler_next, gfl
   const GvTrainRecipe *r = s->r;
   GvModel *model = s->model;
   GvCmd *cmd = s->cmd;
-  gint n = r->stage[GV_STAGE_UNET].batch, size = r->image_size;
+  const GvStageRecipe *st = &r->stage[GV_STAGE_UNET];
+  /* the crop phase (unet_crop), then the last unet_whole_steps on whole latents */
+  gboolean crop = r->unet_crop > 0 && step < st->steps - r->unet_whole_steps;
+  gint n = r->unet_crop > 0 && !crop ? r->unet_whole_batch : st->batch, size = r->image_size;
   GvImageNoiser *noiser = gv_model_get_image_noiser (model);
   gint levels = gv_scheduler_get_train_timesteps (gv_image_noiser_get_schedule (noiser));
   GvPredictionType pred = gv_model_get_config (model)->scheduler.prediction_type;
   gint64 embed_dim = gv_model_get_config (model)->image_encoder.projection_dim;
   GvTrainExample *ex = g_new0 (GvTrainExample, n);
-  gint *slot = g_new (gint, n);
+  gint *slot = g_new (gint, n), *ox = g_new (gint, n), *oy = g_new (gint, n);
   gfloat *timesteps = g_new (gfloat, n);
   gboolean ok = TRUE;
 
@@ -193,6 +265,16 @@ unet_step (gpointer data, gint step, guint64 sampler, guint64 *sampler_next, gfl
   *sampler_next = sampler + n;
   if (ok) {
     GvTensor *z0 = batch_latents (s, ex, slot, n, size);
+    gint latent = (gint) z0->shape[3];
+    if (crop && r->unet_crop < latent) {
+      for (gint b = 0; b < n; b++)
+        gv_train_unet_crop_origin (r, sampler + b, ex[b].mask, size, latent, &ox[b], &oy[b]);
+      GvTensor *whole = z0;
+      z0 = gv_train_unet_crop_latents (cmd, whole, ox, oy, r->unet_crop);
+      gv_tensor_unref (whole);
+    } else {
+      crop = FALSE;
+    }
     GvTensor *noisy = gv_tensor_alloc (cmd, z0->ndim, z0->shape);
     GvTensor *target = gv_tensor_alloc (cmd, z0->ndim, z0->shape);
     const GvTensor *empty = s->empty_prompt;
@@ -241,8 +323,8 @@ unet_step (gpointer data, gint step, guint64 sampler, guint64 *sampler_next, gfl
       gv_tensor_unref (nb);
       gv_tensor_unref (tb);
     }
-    GvTensor *weights = r->unet_object_weight != 1.0 ?
-        loss_weights (cmd, ex, z0, size, r->unet_object_weight) : NULL;
+    GvTensor *weights = r->unet_object_weight != 1.0 ? loss_weights (cmd, ex, z0, size, latent,
+        crop ? ox : NULL, crop ? oy : NULL, r->unet_object_weight) : NULL;
     gv_unet_trainer_set_loss_weight (s->tr, weights);
     ok = gv_unet_trainer_step (s->tr, cmd, noisy, 1, timesteps, text, labels, target,
         MAX_GRAD_NORM, loss, NULL, error);
@@ -258,6 +340,8 @@ unet_step (gpointer data, gint step, guint64 sampler, guint64 *sampler_next, gfl
     gv_train_example_clear (&ex[b]);
   g_free (ex);
   g_free (slot);
+  g_free (ox);
+  g_free (oy);
   g_free (timesteps);
   return ok;
 }
@@ -270,6 +354,13 @@ gv_train_unet (GvTrainRun *run, GvDevice *dev, GError **error)
   if (model == NULL)
     return FALSE;
   const GvTrainRecipe *r = gv_train_run_get_recipe (run);
+  /* a crop passes the UNet's downsamplers only when each halves it exactly */
+  gint halvings = gv_model_get_config (model)->unet.n_blocks - 1;
+  if (r->unet_crop % (1 << halvings) != 0) {
+    g_set_error (error, GV_ERROR, GV_ERROR_INVALID, "[train] unet_crop %d is not a multiple "
+        "of %d: the UNet halves its latents %d times", r->unet_crop, 1 << halvings, halvings);
+    return FALSE;
+  }
   GvAdamWParams adamw = GV_ADAMW_PARAMS_DEFAULT;
   adamw.lr = r->stage[GV_STAGE_UNET].lr;
   UNetStage s = { model, NULL, NULL, r, gv_cmd_new (dev) };

@@ -25,6 +25,18 @@ void gv_train_unet_drops (const GvTrainRecipe *r, guint64 index, gboolean *drop_
 void gv_train_unet_loss_weights (const guint8 *mask, gint size, gint lh, gint lw,
     gdouble object_weight, gfloat *out);
 
+/* The crop of sampler position @pos in the crop phase (unet_crop): its top-left corner in
+ * the @latent x @latent latents of a @size x @size frame whose object is the GRAY8 @mask,
+ * drawn so that the object's centre lies inside the crop, at least a quarter of the crop from
+ * its edges where the latents allow (the caption names the object: the crop must show it). */
+void gv_train_unet_crop_origin (const GvTrainRecipe *r, guint64 pos, const guint8 *mask,
+    gint size, gint latent, gint *x0, gint *y0);
+
+/* The crops of a batch of latents @z0 [n, C, L, L] at the corners @ox, @oy (n each):
+ * [n, C, @crop, @crop], recorded on @cmd. */
+GvTensor *gv_train_unet_crop_latents (GvCmd *cmd, GvTensor *z0, const gint *ox, const gint *oy,
+    gint crop);
+
 /* Trains the UNet of the checkpoint in WORK/model and writes it back there. */
 gboolean gv_train_unet (GvTrainRun *run, GvDevice *dev, GError **error);
 
