@@ -154,7 +154,12 @@ bq_results_write (const gchar *path, const BqSettings *s, const BqClipResult *re
   json_builder_end_array (jb);
   add_means (jb, s, results, n);
   json_builder_end_object (jb);
+  return bq_json_write (path, jb, error);
+}
 
+gboolean
+bq_json_write (const gchar *path, JsonBuilder *jb, GError **error)
+{
   JsonGenerator *gen = json_generator_new ();
   JsonNode *root = json_builder_get_root (jb);
   json_generator_set_root (gen, root);

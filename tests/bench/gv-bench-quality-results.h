@@ -5,6 +5,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -71,6 +72,9 @@ Scores bq_mean (const BqClipResult *results, guint n, gint variant);
  * have figures (in their order) and the means over them. */
 gboolean bq_results_write (const gchar *path, const BqSettings *s, const BqClipResult *results,
     guint n, gdouble wall_seconds, gboolean complete, GError **error);
+
+/* Writes the object @jb built to @path, pretty, atomically; unrefs @jb. */
+gboolean bq_json_write (const gchar *path, JsonBuilder *jb, GError **error);
 
 /* Reads @path, written by bq_results_write: fails with BQ_RESULTS_ERROR_MISMATCH naming the
  * first setting that differs from @s; else fills the clips of @results found in it by name

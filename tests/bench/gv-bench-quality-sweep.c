@@ -5,6 +5,7 @@
 
 #include "genvideo/gv-background.h"
 #include "genvideo/gv-invedit.h"
+#include "gv-bench-quality-results.h"
 #include "gv-quality-metrics.h"
 
 /* 0.5 and 0 are the elements' defaults (DiffEdit's rule, no dilation) */
@@ -119,16 +120,5 @@ bq_sweep_write (const gchar *path, const BqSweep *sweeps, guint n, gboolean prin
   if (print)
     print_table (mean, have);
 
-  JsonGenerator *gen = json_generator_new ();
-  JsonNode *root = json_builder_get_root (jb);
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, TRUE);
-  gsize len;
-  gchar *text = json_generator_to_data (gen, &len);
-  gboolean ok = g_file_set_contents (path, text, (gssize) len, error);
-  g_free (text);
-  json_node_unref (root);
-  g_object_unref (gen);
-  g_object_unref (jb);
-  return ok;
+  return bq_json_write (path, jb, error);
 }
