@@ -13,6 +13,16 @@ const gdouble bq_sweep_thresholds[BQ_SWEEP_THRESHOLDS] = { 0.2, 0.3, 0.4, 0.5, 0
   0.8 };
 const gint bq_sweep_dilations[BQ_SWEEP_DILATIONS] = { 0, 1, 2 };
 
+void
+bq_upsample_masks (const gfloat *masks, gint n, gint lw, gint lh, gint width, gint height,
+    guint8 *out)
+{
+  gfloat *w = gv_background_weights (masks, n, lw, lh, width, height, 0);
+  for (gsize i = 0; i < (gsize) n * width * height; i++)
+    out[i] = w[i] > 0.5f ? 255 : 0;
+  g_free (w);
+}
+
 gboolean
 bq_sweep_clip (GvClip *clip, gfloat clamp_ratio, const guint8 *edit_masks, gint width,
     gint height, BqSweep *out, GError **error)
@@ -32,11 +42,7 @@ bq_sweep_clip (GvClip *clip, gfloat clamp_ratio, const guint8 *edit_masks, gint 
           bq_sweep_dilations[d], error);
       if (!ok)
         break;
-      /* upsampled as the benchmark's masks are: nearest latent pixel */
-      gfloat *w = gv_background_weights (cut, n, lw, lh, width, height, 0);
-      for (gsize i = 0; i < size; i++)
-        masks[i] = w[i] > 0.5f ? 255 : 0;
-      g_free (w);
+      bq_upsample_masks (cut, n, lw, lh, width, height, masks);
       out->iou[t][d] = gv_quality_iou (masks, edit_masks, size);
     }
   }

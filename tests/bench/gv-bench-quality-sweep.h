@@ -20,6 +20,11 @@ typedef struct {
   gdouble iou[BQ_SWEEP_THRESHOLDS][BQ_SWEEP_DILATIONS];
 } BqSweep;
 
+/* Latent masks @masks [n, lh, lw] (> 0.5 inside) upsampled to GRAY8 frames (0 or 255, the
+ * nearest latent pixel) into @out [n, height, width]: how the benchmark scores masks. */
+void bq_upsample_masks (const gfloat *masks, gint n, gint lw, gint lh, gint width, gint height,
+    guint8 *out);
+
 /* The sweep of @clip, whose masks were computed with @clamp_ratio: @edit_masks are the
  * clip's ideal edit masks (GRAY8, @width x @height a frame). */
 gboolean bq_sweep_clip (GvClip *clip, gfloat clamp_ratio, const guint8 *edit_masks,

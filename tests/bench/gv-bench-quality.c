@@ -203,13 +203,9 @@ prepare (Bench *b, BenchClip *bc, gint first, gint n, gboolean tune, const guint
 static void
 upsampled_masks (GvClip *clip, gint first, guint8 *masks, gint width, gint height)
 {
-  gint n = (gint) gv_clip_get_n_frames (clip);
-  gfloat *w = gv_background_weights (gv_edit_get_masks (clip, NULL), n,
-      gv_edit_get_latent_width (clip), gv_edit_get_latent_height (clip), width, height, 0);
-  gsize plane = (gsize) width * height;
-  for (gsize i = 0; i < plane * n; i++)
-    masks[first * plane + i] = w[i] > 0.5f ? 255 : 0;
-  g_free (w);
+  bq_upsample_masks (gv_edit_get_masks (clip, NULL), (gint) gv_clip_get_n_frames (clip),
+      gv_edit_get_latent_width (clip), gv_edit_get_latent_height (clip), width, height,
+      masks + (gsize) first * width * height);
 }
 
 /* Generates with @p; the frames as RGB from frame @first of @out, with the background in
