@@ -564,6 +564,41 @@ test_unet_drops (void)
   }
 }
 
+/* unet_snr_gamma: min (SNR, gamma) on the x0 error, expressed on each prediction type's own
+ * error; a run with it reports the same first loss (the plain MSE, before any update) and then
+ * follows other gradients */
+static void
+test_unet_snr_weight (void)
+{
+  /* SNR 1 (alphas_cumprod 0.5): below gamma 5, x0 weight 1 */
+  g_assert_cmpfloat (fabs (gv_train_unet_snr_weight (GV_PREDICT_V, 0.5, 5) - 0.5), <, 1e-12);
+  g_assert_cmpfloat (fabs (gv_train_unet_snr_weight (GV_PREDICT_EPSILON, 0.5, 5) - 1), <, 1e-12);
+  g_assert_cmpfloat (fabs (gv_train_unet_snr_weight (GV_PREDICT_SAMPLE, 0.5, 5) - 1), <, 1e-12);
+  /* SNR 99: clamped at gamma */
+  g_assert_cmpfloat (fabs (gv_train_unet_snr_weight (GV_PREDICT_V, 0.99, 5) - 0.05), <, 1e-9);
+  g_assert_cmpfloat (fabs (gv_train_unet_snr_weight (GV_PREDICT_EPSILON, 0.99, 5) - 5.0 / 99),
+      <, 1e-9);
+  g_assert_cmpfloat (fabs (gv_train_unet_snr_weight (GV_PREDICT_SAMPLE, 0.99, 5) - 5), <, 1e-9);
+  /* SNR 0.01: the weight of v falls with the SNR, epsilon keeps 1 */
+  g_assert_cmpfloat (fabs (gv_train_unet_snr_weight (GV_PREDICT_V, 0.01 / 1.01, 5) - 0.01 / 1.01),
+      <, 1e-9);
+  g_assert_cmpfloat (fabs (gv_train_unet_snr_weight (GV_PREDICT_EPSILON, 1e-4, 5) - 1), <, 1e-9);
+  g_assert_cmpfloat (gv_train_unet_snr_weight (GV_PREDICT_V, 0.99, 0), ==, 1.0);
+
+  GError *error = NULL;
+  g_autofree gchar *a = gv_test_scratch_dir (), *b = gv_test_scratch_dir ();
+  g_autofree gchar *plain = train (NULL, 0, a, &error);
+  g_assert_no_error (error);
+  g_autofree gchar *snr = train ("[train]\nunet_snr_gamma=5\n", 0, b, &error);
+  g_assert_no_error (error);
+  g_auto (GStrv) la = unet_losses (a), lb = unet_losses (b);
+  g_assert_cmpuint (g_strv_length (la), ==, g_strv_length (lb));
+  g_assert_cmpuint (g_strv_length (la), >, 2);
+  g_assert_cmpstr (la[0], ==, lb[0]);
+  for (guint i = 1; la[i] != NULL; i++)
+    g_assert_cmpstr (la[i], !=, lb[i]);
+}
+
 /* unet_object_weight: the loss weights of an example's latent pixels follow its object's mask,
  * W times as much on a pixel the object covers as on the background, mean 1 */
 static void
@@ -624,6 +659,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/resume-matches", test_resume_matches);
   g_test_add_func ("/train/unet-drops", test_unet_drops);
   g_test_add_func ("/train/unet-loss-weights", test_unet_loss_weights);
+  g_test_add_func ("/train/unet-snr-weight", test_unet_snr_weight);
   g_test_add_func ("/train/unet-example-set", test_unet_example_set);
   g_test_add_func ("/train/unet-ema", test_unet_ema);
   g_test_add_func ("/train/unet-crop-origin", test_unet_crop_origin);

@@ -37,6 +37,7 @@ static const gchar default_recipe[] =
     "unet_whole_steps=0\n"
     "unet_whole_batch=4\n"
     "unet_ema=0\n"
+    "unet_snr_gamma=0\n"
     "calibration_examples=128\n"
     "text_dropout=0.1\n"
     "image_dropout=0.1\n"
@@ -162,7 +163,8 @@ parse (GvTrainRecipe *r, GError **error)
       !read_double (f, "object_image_share", 0, 1, &r->object_image_share, error) ||
       !read_double (f, "guidance_scale", 1, 100, &r->guidance_scale, error) ||
       !read_double (f, "unet_object_weight", 1, 1000, &r->unet_object_weight, error) ||
-      !read_double (f, "unet_ema", 0, 0.99999, &r->unet_ema, error))
+      !read_double (f, "unet_ema", 0, 0.99999, &r->unet_ema, error) ||
+      !read_double (f, "unet_snr_gamma", 0, 1000, &r->unet_snr_gamma, error))
     return FALSE;
   r->seed = (guint64) seed;
   if (r->vae_crop > r->image_size) {

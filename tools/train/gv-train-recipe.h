@@ -56,6 +56,10 @@ typedef struct {
   /* the decay of the moving average of the UNet's weights that the stage exports (0: the
    * weights of the last step) */
   gdouble unet_ema;
+  /* Min-SNR-gamma loss weighting (Hang et al., 2023; diffusers' snr_gamma): each example's
+   * loss weighed by min (SNR (t), gamma) over what the prediction type's loss already weighs
+   * (SNR + 1 for v), so that no band of timesteps dominates the gradient (0: the plain MSE) */
+  gdouble unet_snr_gamma;
   /* the guidance scale the elements run the model at (its generation_config.json) */
   gdouble guidance_scale;
   /* the config keys, for gv_random_checkpoint_write () */

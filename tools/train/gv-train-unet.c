@@ -205,11 +205,31 @@ gv_train_unet_loss_weights (const guint8 *mask, gint size, gint lh, gint lw,
     out[i] = (gfloat) (out[i] * lh * lw / sum);
 }
 
+gdouble
+gv_train_unet_snr_weight (GvPredictionType pred, gdouble alpha_cumprod, gdouble gamma)
+{
+  if (gamma <= 0)
+    return 1.0;
+  gdouble snr = alpha_cumprod / MAX (1.0 - alpha_cumprod, 1e-12);
+  gdouble x0 = MIN (snr, gamma);
+  switch (pred) {
+    case GV_PREDICT_EPSILON:
+      return snr > 0 ? x0 / snr : 1.0;
+    case GV_PREDICT_V:
+      return x0 / (snr + 1.0);
+    case GV_PREDICT_SAMPLE:
+    default:
+      return x0;
+  }
+}
+
 /* the loss weights of the batch: each example's map on every latent channel; with @ox, @oy
- * the crops of @latent x @latent maps there, again scaled to a mean of 1 */
+ * the crops of @latent x @latent maps there, again scaled to a mean of 1; then times the
+ * example's min-SNR weight @snr_weight[b] */
 static GvTensor *
 loss_weights (GvCmd *cmd, const GvTrainExample *ex, const GvTensor *z0, gint size,
-    gint latent, const gint *ox, const gint *oy, gdouble object_weight)
+    gint latent, const gint *ox, const gint *oy, gdouble object_weight,
+    const gdouble *snr_weight)
 {
   gint64 n = z0->shape[0], ch = z0->shape[1], lh = z0->shape[2], lw = z0->shape[3];
   gfloat *w = g_new (gfloat, z0->numel);
@@ -225,6 +245,8 @@ loss_weights (GvCmd *cmd, const GvTrainExample *ex, const GvTensor *z0, gint siz
       }
     for (gint64 i = 0; ox && i < lh * lw; i++)
       plane[i] = (gfloat) (plane[i] * lh * lw / sum);
+    for (gint64 i = 0; i < lh * lw; i++)
+      plane[i] = (gfloat) (plane[i] * snr_weight[b]);
     for (gint64 c = 1; c < ch; c++)
       memcpy (plane + c * lh * lw, plane, lh * lw * sizeof (gfloat));
   }
@@ -254,6 +276,7 @@ unet_step (gpointer data, gint step, guint64 sampler, guint64 *sampler_next, gfl
   GvTrainExample *ex = g_new0 (GvTrainExample, n);
   gint *slot = g_new (gint, n), *ox = g_new (gint, n), *oy = g_new (gint, n);
   gfloat *timesteps = g_new (gfloat, n);
+  gdouble *snr_weight = g_new (gdouble, n);
   gboolean ok = TRUE;
 
   for (gint b = 0; b < n && ok; b++) {
@@ -286,6 +309,8 @@ unet_step (gpointer data, gint step, guint64 sampler, guint64 *sampler_next, gfl
       gint t = (gint) gv_train_draw (r->seed, GV_TRAIN_STREAM_UNET, pos, DRAW_T,
           (guint32) gv_scheduler_get_train_timesteps (s->sched));
       timesteps[b] = (gfloat) t;
+      snr_weight[b] = gv_train_unet_snr_weight (pred,
+          gv_scheduler_get_alphas_cumprod (s->sched)[t], r->unet_snr_gamma);
       const gint64 *sh = z0->shape;
       GvTensor *zb = GV_VIEW (z0, b * one, 1, sh[1], sh[2], sh[3]);
       GvTensor *nb = GV_VIEW (noisy, b * one, 1, sh[1], sh[2], sh[3]);
@@ -323,8 +348,9 @@ unet_step (gpointer data, gint step, guint64 sampler, guint64 *sampler_next, gfl
       gv_tensor_unref (nb);
       gv_tensor_unref (tb);
     }
-    GvTensor *weights = r->unet_object_weight != 1.0 ? loss_weights (cmd, ex, z0, size, latent,
-        crop ? ox : NULL, crop ? oy : NULL, r->unet_object_weight) : NULL;
+    GvTensor *weights = r->unet_object_weight != 1.0 || r->unet_snr_gamma > 0 ?
+        loss_weights (cmd, ex, z0, size, latent, crop ? ox : NULL, crop ? oy : NULL,
+        r->unet_object_weight, snr_weight) : NULL;
     gv_unet_trainer_set_loss_weight (s->tr, weights);
     ok = gv_unet_trainer_step (s->tr, cmd, noisy, 1, timesteps, text, labels, target,
         MAX_GRAD_NORM, loss, NULL, error);
@@ -343,6 +369,7 @@ unet_step (gpointer data, gint step, guint64 sampler, guint64 *sampler_next, gfl
   g_free (ox);
   g_free (oy);
   g_free (timesteps);
+  g_free (snr_weight);
   return ok;
 }
 

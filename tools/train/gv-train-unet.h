@@ -10,6 +10,7 @@
 #pragma once
 
 #include "gv-train-run.h"
+#include "models/gv-config.h"
 
 G_BEGIN_DECLS
 
@@ -24,6 +25,11 @@ void gv_train_unet_drops (const GvTrainRecipe *r, guint64 index, gboolean *drop_
  * mean of 1 (the loss keeps its scale, the learning rate its meaning). */
 void gv_train_unet_loss_weights (const guint8 *mask, gint size, gint lh, gint lw,
     gdouble object_weight, gfloat *out);
+
+/* Min-SNR-gamma: the weight of the loss of an example at a timestep whose alphas_cumprod is
+ * @alpha_cumprod, for a model predicting @pred: min (SNR, @gamma) on the x0 error, expressed on
+ * the error of @pred (over SNR for epsilon, over SNR + 1 for v); 1 when @gamma is 0. */
+gdouble gv_train_unet_snr_weight (GvPredictionType pred, gdouble alpha_cumprod, gdouble gamma);
 
 /* The crop of sampler position @pos in the crop phase (unet_crop): its top-left corner in
  * the @latent x @latent latents of a @size x @size frame whose object is the GRAY8 @mask,
