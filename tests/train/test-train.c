@@ -279,7 +279,8 @@ unet_losses (const gchar *scratch)
 /* unet_examples: a set as large as the stage's examples trains on exactly the examples of an
  * unset one, through the cache (the same losses step by step); a set of one batch repeats its
  * examples with new noise each step (other losses), and a run stopped in the middle of the
- * UNet stage (its cache gone) resumes to the same losses as an unstopped one */
+ * UNet stage resumes to the same losses as an unstopped one (its caches read back from
+ * WORK/unet-cache.safetensors) */
 static void
 test_unet_example_set (void)
 {
@@ -312,6 +313,61 @@ test_unet_example_set (void)
   g_assert_true (g_bytes_equal (x, y));
 }
 
+
+/* The caches a stopped UNet stage leaves are what its resumed run uses: doubled latents in the
+ * file give other losses after the stop; the file goes when the stage ends; a stage that
+ * starts afresh ignores (and drops) a file it finds. */
+static void
+test_unet_cache_file (void)
+{
+  const gchar *recipe = "[train]\nunet_examples=2\n";
+  GError *error = NULL;
+  g_autofree gchar *a = gv_test_scratch_dir (), *b = gv_test_scratch_dir ();
+  g_autofree gchar *plain = train (recipe, 0, a, &error);
+  g_assert_no_error (error);
+  g_autofree gchar *cache_a = g_build_filename (a, "work", "unet-cache.safetensors", NULL);
+  g_assert_false (g_file_test (cache_a, G_FILE_TEST_EXISTS));
+
+  g_assert_null (train (recipe, 2, b, &error));
+  g_assert_error (error, GV_ERROR, GV_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_autofree gchar *path = g_build_filename (b, "work", "unet-cache.safetensors", NULL);
+  g_autoptr (GvSafetensors) st = gv_safetensors_open (path, &error);
+  g_assert_no_error (error);
+  g_autoptr (GvStWriter) w = gv_st_writer_new ();
+  const gchar *names[] = { "latents", "latents.slots", "texts", "texts.slots" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    const GvStTensor *t = gv_safetensors_lookup (st, names[i]);
+    g_assert_nonnull (t);
+    g_autofree gfloat *v = gv_safetensors_read_f32 (st, t);
+    if (i == 1)     /* both examples of the set, seen in the first step */
+      g_assert_cmpint (t->shape[0], ==, 2);
+    for (gint64 k = 0; i == 0 && k < t->numel; k++)
+      v[k] *= 2;
+    gv_st_writer_add (w, names[i], t->ndim, t->shape, v);
+  }
+  g_clear_pointer (&st, gv_safetensors_close);
+  g_assert_true (gv_st_writer_write (w, path, &error));
+  g_autofree gchar *resumed = train (recipe, 0, b, &error);
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  g_auto (GStrv) la = unet_losses (a), lb = unet_losses (b);
+  g_assert_cmpuint (g_strv_length (la), ==, 4);
+  g_assert_cmpstr (la[1], ==, lb[1]);
+  g_assert_cmpstr (la[2], !=, lb[2]);
+  g_assert_cmpstr (la[3], !=, lb[3]);
+
+  /* the same doubled file in a work folder whose UNet stage has not begun */
+  g_autofree gchar *c = gv_test_scratch_dir ();
+  g_autofree gchar *work_c = g_build_filename (c, "work", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (work_c, 0755), ==, 0);
+  g_autofree gchar *path_c = g_build_filename (work_c, "unet-cache.safetensors", NULL);
+  g_assert_true (gv_st_writer_write (w, path_c, &error));
+  g_autofree gchar *fresh = train (recipe, 0, c, &error);
+  g_assert_no_error (error);
+  g_auto (GStrv) lc = unet_losses (c);
+  g_assert_true (g_strv_equal ((const gchar *const *) la, (const gchar *const *) lc));
+}
 
 /* unet_ema: the same training (losses) as without, the model folder gets the moving average
  * of the checkpoint (not the last weights), and a run stopped mid-stage resumes to the same
@@ -661,6 +717,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/unet-loss-weights", test_unet_loss_weights);
   g_test_add_func ("/train/unet-snr-weight", test_unet_snr_weight);
   g_test_add_func ("/train/unet-example-set", test_unet_example_set);
+  g_test_add_func ("/train/unet-cache-file", test_unet_cache_file);
   g_test_add_func ("/train/unet-ema", test_unet_ema);
   g_test_add_func ("/train/unet-crop-origin", test_unet_crop_origin);
   g_test_add_func ("/train/unet-crops", test_unet_crops);

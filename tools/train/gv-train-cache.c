@@ -53,17 +53,26 @@ slot_view (GvTrainCache *c, GvCmd *cmd, gint slot)
   return gv_tensor_view (c->chunks[chunk], within * c->numel, c->ndim, c->shape);
 }
 
+/* the slots' shape ([1, ...]), fixed by the first value stored or read */
+static void
+set_shape (GvTrainCache *c, gint ndim, const gint64 *shape)
+{
+  c->ndim = ndim;
+  memcpy (c->shape, shape, sizeof (gint64) * ndim);
+  c->shape[0] = 1;
+  c->numel = 1;
+  for (gint i = 0; i < ndim; i++)
+    c->numel *= c->shape[i];
+  c->per_chunk = (gint) CLAMP (CHUNK_ELEMENTS / c->numel, 1, c->n_slots);
+  c->chunks = g_new0 (GvTensor *, (c->n_slots + c->per_chunk - 1) / c->per_chunk);
+}
+
 void
 gv_train_cache_store (GvTrainCache *c, GvCmd *cmd, gint slot, GvTensor *value)
 {
   g_return_if_fail (slot >= 0 && slot < c->n_slots && value->shape[0] == 1);
-  if (c->chunks == NULL) {
-    c->ndim = value->ndim;
-    memcpy (c->shape, value->shape, sizeof (gint64) * value->ndim);
-    c->numel = value->numel;
-    c->per_chunk = (gint) CLAMP (CHUNK_ELEMENTS / value->numel, 1, c->n_slots);
-    c->chunks = g_new0 (GvTensor *, (c->n_slots + c->per_chunk - 1) / c->per_chunk);
-  }
+  if (c->chunks == NULL)
+    set_shape (c, value->ndim, value->shape);
   g_return_if_fail (value->numel == c->numel);
   GvTensor *dst = slot_view (c, cmd, slot);
   gv_tensor_record_copy (cmd, dst, value);
@@ -94,4 +103,86 @@ gv_train_cache_gather (GvTrainCache *c, GvCmd *cmd, const gint *slots, gint n)
     gv_tensor_unref (dst);
   }
   return out;
+}
+
+gint
+gv_train_cache_get_n_filled (const GvTrainCache *c)
+{
+  gint n = 0;
+  for (gint i = 0; i < c->n_slots; i++)
+    n += c->filled[i];
+  return n;
+}
+
+gboolean
+gv_train_cache_write (GvTrainCache *c, GvStWriter *w, const gchar *name, GError **error)
+{
+  gint filled = gv_train_cache_get_n_filled (c);
+  if (filled == 0)
+    return TRUE;
+  gfloat *values = g_new (gfloat, (gsize) filled * c->numel);
+  gfloat *slots = g_new (gfloat, filled);
+  g_autofree gfloat *chunk = g_new (gfloat, (gsize) c->per_chunk * c->numel);
+  gint k = 0;
+  gboolean ok = TRUE;
+  for (gint first = 0; first < c->n_slots && ok; first += c->per_chunk) {
+    GvTensor *t = c->chunks[first / c->per_chunk];
+    if (t == NULL)
+      continue;
+    ok = gv_tensor_download (t, chunk, error);
+    for (gint i = first; ok && i < MIN (first + c->per_chunk, c->n_slots); i++)
+      if (c->filled[i]) {
+        memcpy (values + (gsize) k * c->numel, chunk + (gsize) (i - first) * c->numel,
+            c->numel * sizeof (gfloat));
+        slots[k++] = (gfloat) i;
+      }
+  }
+  if (ok) {
+    gint64 shape[GV_MAX_DIMS];
+    memcpy (shape, c->shape, sizeof shape);
+    shape[0] = filled;
+    g_autofree gchar *index_name = g_strconcat (name, ".slots", NULL);
+    gv_st_writer_add (w, name, c->ndim, shape, values);
+    gv_st_writer_add (w, index_name, 1, shape, slots);
+  }
+  g_free (values);
+  g_free (slots);
+  return ok;
+}
+
+gboolean
+gv_train_cache_read (GvTrainCache *c, GvCmd *cmd, GvSafetensors *st, const gchar *name,
+    GError **error)
+{
+  g_autofree gchar *index_name = g_strconcat (name, ".slots", NULL);
+  const GvStTensor *v = gv_safetensors_lookup (st, name);
+  const GvStTensor *ix = gv_safetensors_lookup (st, index_name);
+  if (v == NULL && ix == NULL)
+    return TRUE;
+  if (v == NULL || ix == NULL || v->ndim < 2 || ix->ndim != 1 || ix->shape[0] != v->shape[0] ||
+      (c->chunks != NULL && v->numel / v->shape[0] != c->numel)) {
+    g_set_error (error, GV_ERROR, GV_ERROR_CORRUPT, "%s: the cached %s do not fit the slots",
+        gv_safetensors_get_path (st), name);
+    return FALSE;
+  }
+  if (c->chunks == NULL)
+    set_shape (c, v->ndim, v->shape);
+  g_autofree gfloat *values = gv_safetensors_read_f32 (st, v);
+  g_autofree gfloat *slots = gv_safetensors_read_f32 (st, ix);
+  gint64 n = ix->shape[0];
+  for (gint64 k = 0; k < n; k++)
+    if (!(slots[k] >= 0 && slots[k] < c->n_slots && slots[k] == (gint) slots[k])) {
+      g_set_error (error, GV_ERROR, GV_ERROR_CORRUPT, "%s: cached slot %g of %s is not one "
+          "of the %d slots", gv_safetensors_get_path (st), slots[k], name, c->n_slots);
+      return FALSE;
+    }
+  for (gint64 k = 0; k < n; k++) {
+    GvTensor *one = gv_tensor_alloc (cmd, c->ndim, c->shape);
+    gv_tensor_record_upload (cmd, one, values + k * c->numel);
+    gv_train_cache_store (c, cmd, (gint) slots[k], one);
+    gv_tensor_unref (one);
+    if (k % 256 == 255)
+      gv_cmd_flush (cmd);
+  }
+  return gv_cmd_finish (cmd, error);
 }

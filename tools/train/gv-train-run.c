@@ -28,6 +28,8 @@ struct _GvTrainRun {
   gboolean quiet;
   gint stop_after;
   GArray *rows;         /* Row, of every stage */
+  GvTrainCheckpointFunc checkpoint_func;
+  gpointer checkpoint_data;
 };
 
 static gchar *
@@ -199,6 +201,22 @@ gv_train_run_stage_done (GvTrainRun *run, GvTrainStage stage)
   return done;
 }
 
+gint
+gv_train_run_get_checkpoint_step (GvTrainRun *run, GvTrainStage stage)
+{
+  State st;
+  gint step = read_state (run, stage, &st, NULL) && st.file && st.file[0] ? st.step : 0;
+  g_free (st.file);
+  return step;
+}
+
+void
+gv_train_run_set_checkpoint_func (GvTrainRun *run, GvTrainCheckpointFunc func, gpointer data)
+{
+  run->checkpoint_func = func;
+  run->checkpoint_data = data;
+}
+
 gboolean
 gv_train_run_finish_stage (GvTrainRun *run, GvTrainStage stage, GError **error)
 {
@@ -255,7 +273,8 @@ checkpoint (GvTrainRun *run, GvTrainStage stage, GvOptimizer *opt, State *st, GE
   g_autofree gchar *name = g_strdup_printf ("%s-%d.safetensors", gv_train_stage_name (stage),
       st->step);
   g_autofree gchar *path = g_build_filename (run->work, name, NULL);
-  if (!gv_optimizer_save (opt, path, error))
+  if (!gv_optimizer_save (opt, path, error) ||
+      (run->checkpoint_func && !run->checkpoint_func (run->checkpoint_data, error)))
     return FALSE;
   g_autofree gchar *old = st->file && st->file[0] && strcmp (st->file, name) != 0 ?
       g_build_filename (run->work, st->file, NULL) : NULL;

@@ -34,6 +34,16 @@ GvTrainRecipe *gv_train_run_get_recipe (GvTrainRun *run);
 gboolean gv_train_run_stage_done (GvTrainRun *run, GvTrainStage stage);
 /* Marks @stage finished (after its result is written into WORK/model). */
 gboolean gv_train_run_finish_stage (GvTrainRun *run, GvTrainStage stage, GError **error);
+/* The step of @stage's last checkpoint (0: none; the stage starts afresh). */
+gint gv_train_run_get_checkpoint_step (GvTrainRun *run, GvTrainStage stage);
+
+/* Called at each checkpoint of a stage, after its optimizer file is written (the stage's own
+ * resumable state beyond its weights: the UNet stage's example cache). */
+typedef gboolean (*GvTrainCheckpointFunc) (gpointer data, GError **error);
+/* Sets (NULL: clears) the function of the stage that runs next. */
+void gv_train_run_set_checkpoint_func (GvTrainRun *run, GvTrainCheckpointFunc func,
+    gpointer data);
+
 /* Stops a stage loop after @steps steps of it in this session (tests: a stopped run); 0: no
  * stop. */
 void gv_train_run_set_stop_after (GvTrainRun *run, gint steps);

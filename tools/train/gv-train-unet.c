@@ -1,5 +1,6 @@
 #include <math.h>
 #include <string.h>
+#include <glib/gstdio.h>
 
 #include "gv-train-unet.h"
 #include "gv-train-cache.h"
@@ -25,7 +26,61 @@ typedef struct {
    * embeddings, kept from its first pass */
   GvTrainCache *latents, *texts, *frame_embeds, *object_embeds;
   GvTensor *empty_prompt;   /* the text condition when it is dropped */
+  gchar *cache_path;        /* where the caches are kept for a resumed run */
+  gint cache_written;       /* their filled slots when last written */
 } UNetStage;
+
+#define CACHE_FILE "unet-cache.safetensors"
+
+static gint
+cache_filled (UNetStage *s)
+{
+  return gv_train_cache_get_n_filled (s->latents) + gv_train_cache_get_n_filled (s->texts) +
+      gv_train_cache_get_n_filled (s->frame_embeds) +
+      gv_train_cache_get_n_filled (s->object_embeds);
+}
+
+/* at each checkpoint, the caches when they gained slots: a resumed run would otherwise encode
+ * its whole example set again (0.2 s an example, AMD EPYC, lavapipe). Their values depend on
+ * the example alone, not on the UNet's progress, so any file of the same run is valid. */
+static gboolean
+write_caches (gpointer data, GError **error)
+{
+  UNetStage *s = data;
+  gint filled = cache_filled (s);
+  if (filled == s->cache_written)
+    return TRUE;
+  if (!gv_cmd_finish (s->cmd, error))
+    return FALSE;
+  g_autoptr (GvStWriter) w = gv_st_writer_new ();
+  if (!gv_train_cache_write (s->latents, w, "latents", error) ||
+      !gv_train_cache_write (s->texts, w, "texts", error) ||
+      !gv_train_cache_write (s->frame_embeds, w, "frame_embeds", error) ||
+      !gv_train_cache_write (s->object_embeds, w, "object_embeds", error) ||
+      !gv_st_writer_write (w, s->cache_path, error))
+    return FALSE;
+  s->cache_written = filled;
+  return TRUE;
+}
+
+/* a resumed stage's caches from its file; a stage that starts afresh drops any file */
+static gboolean
+read_caches (UNetStage *s, GvTrainRun *run, GError **error)
+{
+  if (gv_train_run_get_checkpoint_step (run, GV_STAGE_UNET) == 0 ||
+      !g_file_test (s->cache_path, G_FILE_TEST_EXISTS)) {
+    g_unlink (s->cache_path);
+    return TRUE;
+  }
+  g_autoptr (GvSafetensors) st = gv_safetensors_open (s->cache_path, error);
+  if (st == NULL || !gv_train_cache_read (s->latents, s->cmd, st, "latents", error) ||
+      !gv_train_cache_read (s->texts, s->cmd, st, "texts", error) ||
+      !gv_train_cache_read (s->frame_embeds, s->cmd, st, "frame_embeds", error) ||
+      !gv_train_cache_read (s->object_embeds, s->cmd, st, "object_embeds", error))
+    return FALSE;
+  s->cache_written = cache_filled (s);
+  return TRUE;
+}
 
 /* The world example of sampler position @pos: with a set of unet_examples examples, example
  * pos mod n */
@@ -397,6 +452,7 @@ gv_train_unet (GvTrainRun *run, GvDevice *dev, GError **error)
     s.texts = gv_train_cache_new (r->unet_examples);
     s.frame_embeds = gv_train_cache_new (r->unet_examples);
     s.object_embeds = gv_train_cache_new (r->unet_examples);
+    s.cache_path = g_build_filename (gv_train_run_get_work (run), CACHE_FILE, NULL);
   }
   /* no recompute: the small UNet's kept activations are a few MiB, and the step is ~30%
    * cheaper (docs/performance.md, gv-bench-train) */
@@ -405,11 +461,20 @@ gv_train_unet (GvTrainRun *run, GvDevice *dev, GError **error)
   s.sched = s.tr ? gv_model_new_scheduler (model, error) : NULL;
   gboolean ok = s.sched != NULL && (r->unet_ema == 0 ||
       gv_optimizer_set_ema (gv_unet_trainer_get_optimizer (s.tr), r->unet_ema, error));
+  if (ok && s.cache_path != NULL) {
+    ok = read_caches (&s, run, error);
+    gv_train_run_set_checkpoint_func (run, write_caches, &s);
+  }
   if (ok) {
     GvTrainOutput out = { "unet/diffusion_pytorch_model.safetensors", NULL };
     ok = gv_train_run_network (run, GV_STAGE_UNET, gv_unet_trainer_get_optimizer (s.tr),
         unet_step, &s, &out, 1, error);
   }
+  gv_train_run_set_checkpoint_func (run, NULL, NULL);
+  /* the stage is over: nothing will resume it */
+  if (ok && s.cache_path != NULL)
+    g_unlink (s.cache_path);
+  g_free (s.cache_path);
   g_clear_pointer (&s.sched, gv_scheduler_free);
   g_clear_pointer (&s.tr, gv_unet_trainer_free);
   gv_cmd_free (s.cmd);
