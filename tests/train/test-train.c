@@ -91,6 +91,26 @@ train (const gchar *extra, gint stop_after, const gchar *scratch, GError **error
   return out;
 }
 
+/* The scratch folder of a finished run of the tiny recipe plus @extra, trained once per test
+ * program: several tests compare their runs with the same plain one */
+static const gchar *
+finished_run (const gchar *extra)
+{
+  static GHashTable *runs;
+  if (runs == NULL)
+    runs = g_hash_table_new (g_str_hash, g_str_equal);
+  const gchar *key = extra ? extra : "";
+  gchar *dir = g_hash_table_lookup (runs, key);
+  if (dir == NULL) {
+    GError *error = NULL;
+    dir = gv_test_scratch_dir ();
+    g_autofree gchar *out = train (extra, 0, dir, &error);
+    g_assert_no_error (error);
+    g_hash_table_insert (runs, g_strdup (key), dir);
+  }
+  return dir;
+}
+
 static GBytes *
 file_bytes (const gchar *folder, const gchar *rel)
 {
@@ -105,9 +125,8 @@ static void
 test_end_to_end (void)
 {
   GError *error = NULL;
-  g_autofree gchar *scratch = gv_test_scratch_dir ();
-  g_autofree gchar *out = train (NULL, 0, scratch, &error);
-  g_assert_no_error (error);
+  const gchar *scratch = finished_run (NULL);
+  g_autofree gchar *out = g_build_filename (scratch, "out", NULL);
 
   /* every file of the diffusers layout, weights in F16 */
   static const gchar *files[] = {
@@ -209,9 +228,9 @@ static void
 test_resume_matches (void)
 {
   GError *error = NULL;
-  g_autofree gchar *a = gv_test_scratch_dir (), *b = gv_test_scratch_dir ();
-  g_autofree gchar *whole = train (NULL, 0, a, &error);
-  g_assert_no_error (error);
+  const gchar *a = finished_run (NULL);
+  g_autofree gchar *b = gv_test_scratch_dir ();
+  g_autofree gchar *whole = g_build_filename (a, "out", NULL);
 
   /* stopped twice: after the first CLIP step, then inside the UNet stage (each stage's loop
    * stops after 2 steps of the session: CLIP and VAE finish), then finished */
@@ -285,18 +304,15 @@ static void
 test_unet_example_set (void)
 {
   GError *error = NULL;
-  g_autofree gchar *a = gv_test_scratch_dir (), *b = gv_test_scratch_dir ();
-  g_autofree gchar *c = gv_test_scratch_dir (), *d = gv_test_scratch_dir ();
-  g_autofree gchar *plain = train (NULL, 0, a, &error);
-  g_assert_no_error (error);
+  const gchar *a = finished_run (NULL), *c = finished_run ("[train]\nunet_examples=2\n");
+  g_autofree gchar *b = gv_test_scratch_dir (), *d = gv_test_scratch_dir ();
   g_autofree gchar *whole_set = train ("[train]\nunet_examples=8\n", 0, b, &error);
   g_assert_no_error (error);
   g_auto (GStrv) la = unet_losses (a), lb = unet_losses (b);
   g_assert_cmpuint (g_strv_length (la), ==, 4);
   g_assert_true (g_strv_equal ((const gchar *const *) la, (const gchar *const *) lb));
 
-  g_autofree gchar *one_batch = train ("[train]\nunet_examples=2\n", 0, c, &error);
-  g_assert_no_error (error);
+  g_autofree gchar *one_batch = g_build_filename (c, "out", NULL);
   g_auto (GStrv) lc = unet_losses (c);
   g_assert_cmpstr (lc[0], ==, la[0]);     /* the first step: the first batch, first pass */
   for (gint i = 1; i < 4; i++)
@@ -322,9 +338,8 @@ test_unet_cache_file (void)
 {
   const gchar *recipe = "[train]\nunet_examples=2\n";
   GError *error = NULL;
-  g_autofree gchar *a = gv_test_scratch_dir (), *b = gv_test_scratch_dir ();
-  g_autofree gchar *plain = train (recipe, 0, a, &error);
-  g_assert_no_error (error);
+  const gchar *a = finished_run (recipe);
+  g_autofree gchar *b = gv_test_scratch_dir ();
   g_autofree gchar *cache_a = g_build_filename (a, "work", "unet-cache.safetensors", NULL);
   g_assert_false (g_file_test (cache_a, G_FILE_TEST_EXISTS));
 
@@ -376,10 +391,9 @@ static void
 test_unet_ema (void)
 {
   GError *error = NULL;
-  g_autofree gchar *a = gv_test_scratch_dir (), *b = gv_test_scratch_dir ();
-  g_autofree gchar *c = gv_test_scratch_dir ();
-  g_autofree gchar *plain = train (NULL, 0, a, &error);
-  g_assert_no_error (error);
+  const gchar *a = finished_run (NULL);
+  g_autofree gchar *b = gv_test_scratch_dir (), *c = gv_test_scratch_dir ();
+  g_autofree gchar *plain = g_build_filename (a, "out", NULL);
   g_autofree gchar *ema = train ("[train]\nunet_ema=0.5\n", 0, b, &error);
   g_assert_no_error (error);
   g_auto (GStrv) la = unet_losses (a), lb = unet_losses (b);
@@ -494,10 +508,10 @@ static void
 test_unet_crops (void)
 {
   GError *error = NULL;
-  g_autofree gchar *a = gv_test_scratch_dir (), *b = gv_test_scratch_dir ();
+  const gchar *a = finished_run (NULL);
+  g_autofree gchar *b = gv_test_scratch_dir ();
   g_autofree gchar *c = gv_test_scratch_dir (), *d = gv_test_scratch_dir ();
-  g_autofree gchar *plain = train (NULL, 0, a, &error);
-  g_assert_no_error (error);
+  g_autofree gchar *plain = g_build_filename (a, "out", NULL);
   static const gchar crops[] = "[train]\nunet_crop=4\nunet_whole_steps=2\nunet_whole_batch=3\n";
   g_autofree gchar *cropped = train (crops, 0, b, &error);
   g_assert_no_error (error);
@@ -642,9 +656,8 @@ test_unet_snr_weight (void)
   g_assert_cmpfloat (gv_train_unet_snr_weight (GV_PREDICT_V, 0.99, 0), ==, 1.0);
 
   GError *error = NULL;
-  g_autofree gchar *a = gv_test_scratch_dir (), *b = gv_test_scratch_dir ();
-  g_autofree gchar *plain = train (NULL, 0, a, &error);
-  g_assert_no_error (error);
+  const gchar *a = finished_run (NULL);
+  g_autofree gchar *b = gv_test_scratch_dir ();
   g_autofree gchar *snr = train ("[train]\nunet_snr_gamma=5\n", 0, b, &error);
   g_assert_no_error (error);
   g_auto (GStrv) la = unet_losses (a), lb = unet_losses (b);
