@@ -177,10 +177,10 @@ gv_train_cache_read (GvTrainCache *c, GvCmd *cmd, GvSafetensors *st, const gchar
       return FALSE;
     }
   for (gint64 k = 0; k < n; k++) {
-    GvTensor *one = gv_tensor_alloc (cmd, c->ndim, c->shape);
-    gv_tensor_record_upload (cmd, one, values + k * c->numel);
-    gv_train_cache_store (c, cmd, (gint) slots[k], one);
-    gv_tensor_unref (one);
+    GvTensor *dst = slot_view (c, cmd, (gint) slots[k]);
+    gv_tensor_record_upload (cmd, dst, values + k * c->numel);
+    gv_tensor_unref (dst);
+    c->filled[(gint) slots[k]] = 1;
     if (k % 256 == 255)
       gv_cmd_flush (cmd);
   }

@@ -31,13 +31,31 @@ typedef struct {
 } UNetStage;
 
 #define CACHE_FILE "unet-cache.safetensors"
+#define N_CACHES 4
+
+/* the caches and their names in the cache file */
+static const gchar *const cache_names[N_CACHES] = {
+  "latents", "texts", "frame_embeds", "object_embeds",
+};
+
+static void
+stage_caches (UNetStage *s, GvTrainCache *out[N_CACHES])
+{
+  out[0] = s->latents;
+  out[1] = s->texts;
+  out[2] = s->frame_embeds;
+  out[3] = s->object_embeds;
+}
 
 static gint
 cache_filled (UNetStage *s)
 {
-  return gv_train_cache_get_n_filled (s->latents) + gv_train_cache_get_n_filled (s->texts) +
-      gv_train_cache_get_n_filled (s->frame_embeds) +
-      gv_train_cache_get_n_filled (s->object_embeds);
+  GvTrainCache *c[N_CACHES];
+  stage_caches (s, c);
+  gint n = 0;
+  for (gint i = 0; i < N_CACHES; i++)
+    n += gv_train_cache_get_n_filled (c[i]);
+  return n;
 }
 
 /* at each checkpoint, the caches when they gained slots: a resumed run would otherwise encode
@@ -52,12 +70,13 @@ write_caches (gpointer data, GError **error)
     return TRUE;
   if (!gv_cmd_finish (s->cmd, error))
     return FALSE;
+  GvTrainCache *c[N_CACHES];
+  stage_caches (s, c);
   g_autoptr (GvStWriter) w = gv_st_writer_new ();
-  if (!gv_train_cache_write (s->latents, w, "latents", error) ||
-      !gv_train_cache_write (s->texts, w, "texts", error) ||
-      !gv_train_cache_write (s->frame_embeds, w, "frame_embeds", error) ||
-      !gv_train_cache_write (s->object_embeds, w, "object_embeds", error) ||
-      !gv_st_writer_write (w, s->cache_path, error))
+  for (gint i = 0; i < N_CACHES; i++)
+    if (!gv_train_cache_write (c[i], w, cache_names[i], error))
+      return FALSE;
+  if (!gv_st_writer_write (w, s->cache_path, error))
     return FALSE;
   s->cache_written = filled;
   return TRUE;
@@ -73,11 +92,13 @@ read_caches (UNetStage *s, GvTrainRun *run, GError **error)
     return TRUE;
   }
   g_autoptr (GvSafetensors) st = gv_safetensors_open (s->cache_path, error);
-  if (st == NULL || !gv_train_cache_read (s->latents, s->cmd, st, "latents", error) ||
-      !gv_train_cache_read (s->texts, s->cmd, st, "texts", error) ||
-      !gv_train_cache_read (s->frame_embeds, s->cmd, st, "frame_embeds", error) ||
-      !gv_train_cache_read (s->object_embeds, s->cmd, st, "object_embeds", error))
+  if (st == NULL)
     return FALSE;
+  GvTrainCache *c[N_CACHES];
+  stage_caches (s, c);
+  for (gint i = 0; i < N_CACHES; i++)
+    if (!gv_train_cache_read (c[i], s->cmd, st, cache_names[i], error))
+      return FALSE;
   s->cache_written = cache_filled (s);
   return TRUE;
 }
