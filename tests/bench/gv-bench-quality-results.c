@@ -142,6 +142,8 @@ bq_results_write (const gchar *path, const BqSettings *s, const BqClipResult *re
   add_int (jb, "tune_steps", s->tune_steps);
   json_builder_set_member_name (jb, "guidance_scale");
   json_builder_add_double_value (jb, s->guidance);
+  json_builder_set_member_name (jb, "sampling_guidance_scale");
+  json_builder_add_double_value (jb, s->sampling_guidance);
   json_builder_set_member_name (jb, "complete");
   json_builder_add_boolean_value (jb, complete);
   json_builder_set_member_name (jb, "wall_seconds");
@@ -254,7 +256,8 @@ check_settings (JsonObject *o, const gchar *path, const BqSettings *s, GError **
   }
   if (!check_int (o, path, "steps", s->steps, error) ||
       !check_int (o, path, "tune_steps", s->tune_steps, error) ||
-      !check_double (o, path, "guidance_scale", s->guidance, 7.5, error))
+      !check_double (o, path, "guidance_scale", s->guidance, 7.5, error) ||
+      !check_double (o, path, "sampling_guidance_scale", s->sampling_guidance, s->guidance, error))
     return FALSE;
   gboolean file_ablations = json_object_has_member (o, "ablations");
   if (file_ablations != s->ablations)

@@ -49,7 +49,7 @@ typedef struct {
   gint64 seed;
   gint frames, size;
   gint steps, tune_steps;
-  gdouble guidance;
+  gdouble guidance, sampling_guidance;
   gboolean ablations;
 } BqSettings;
 

@@ -46,7 +46,7 @@ typedef struct {
 typedef struct {
   GvModel *model;
   gint steps, tune_steps;
-  gdouble guidance;
+  gdouble guidance, sampling_guidance;
   gboolean ablations;
 } Bench;
 
@@ -304,7 +304,7 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, guint8 *sheet_edit, guint8 *s
   guint8 *edit = g_new (guint8, n * 3), *decoded = g_new (guint8, n * 3);
   guint8 *masks = g_new (guint8, n);
   GvMaskParams mp = mask_params (b->steps, b->guidance);
-  GvCorrectParams cp = correct_params (b->steps, b->guidance);
+  GvCorrectParams cp = correct_params (b->steps, b->sampling_guidance);
 
   g_printerr ("%s: \"%s\" -> \"%s\"\n", bc->name, f->source_prompt, f->target_prompt);
   GvClip *clip = prepare (b, bc, 0, f->frames, TRUE, target_rgb, &mp, &error);
@@ -478,7 +478,7 @@ main (int argc, char **argv)
 {
   gint count = 4, steps = 50, tune_steps = TUNE_STEPS_DEFAULT, frames = 8, size = 128;
   gint64 seed = 0;
-  gdouble guidance = 0;
+  gdouble guidance = 0, sampling_guidance = 0;
   gchar *clips_dir = NULL, *json = NULL, *sheet_path = NULL, *model_dir = NULL;
   gchar *differences_path = NULL, *sweep_path = NULL;
   gboolean ablations = FALSE, resume = FALSE;
@@ -497,6 +497,9 @@ main (int argc, char **argv)
     { "guidance", 0, 0, G_OPTION_ARG_DOUBLE, &guidance, "Classifier-free guidance scale of the "
       "masks and the sampling (default: the model's own, as invedit's and latentcorrect's: "
       "generation_config.json's, else 7.5)", "G" },
+    { "sampling-guidance", 0, 0, G_OPTION_ARG_DOUBLE, &sampling_guidance, "Guidance scale of "
+      "the sampling alone, as latentcorrect's guidance-scale apart from invedit's (default: "
+      "--guidance's)", "G" },
     { "ablations", 0, 0, G_OPTION_ARG_NONE, &ablations, "Also run the ablations and the "
       "per-frame baseline", NULL },
     { "json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Write the figures to FILE, again after "
@@ -523,7 +526,9 @@ main (int argc, char **argv)
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     die ("options", error);
   g_option_context_free (ctx);
-  gboolean guidance_ok = guidance == 0 || (guidance >= 1 && guidance <= 50);   /* 0: the model's */
+  /* 0: the model's own */
+  gboolean guidance_ok = (guidance == 0 || (guidance >= 1 && guidance <= 50)) &&
+      (sampling_guidance == 0 || (sampling_guidance >= 1 && sampling_guidance <= 50));
   if (tune_steps < 0 || steps < 1 || steps > 1000 || !guidance_ok ||
       (clips_dir == NULL && (count < 1 || frames < 1 || frames > 64 || size < 16)))
     die ("bad options (see --help)", NULL);
@@ -552,9 +557,11 @@ main (int argc, char **argv)
       die (model_path, error);
     guidance = cfg->guidance_scale;
   }
+  if (sampling_guidance == 0)
+    sampling_guidance = guidance;
   BqSettings set = { .model = model_path, .clips_dir = clips_dir, .seed = seed,
     .frames = frames, .size = size, .steps = steps, .tune_steps = tune_steps,
-    .guidance = guidance, .ablations = ablations };
+    .guidance = guidance, .sampling_guidance = sampling_guidance, .ablations = ablations };
   guint n = clips->len, to_run = n;
   BqClipResult *results = g_new0 (BqClipResult, n);
   BqSweep *sweeps = g_new0 (BqSweep, n);
@@ -577,7 +584,7 @@ main (int argc, char **argv)
     die ("device", error);
   set.device = gv_device_get_name (dev);
   Bench b = { .steps = steps, .tune_steps = tune_steps, .guidance = guidance,
-    .ablations = ablations };
+    .sampling_guidance = sampling_guidance, .ablations = ablations };
   b.model = gv_model_get_shared (dev, model_path, &error);
   if (b.model == NULL)
     die (model_path, error);

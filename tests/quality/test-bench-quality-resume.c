@@ -236,6 +236,11 @@ test_resume (void)
           "--json", json, "--resume", NULL));
   g_assert_nonnull (strstr (err, "setting guidance_scale differs (file: 7.5, this run: 3)"));
   g_free (err);
+  g_assert_false (bench (&err, SETTINGS, "--count", "3", "--ablations", "--sampling-guidance",
+          "4", "--json", json, "--resume", NULL));
+  g_assert_nonnull (strstr (err,
+          "setting sampling_guidance_scale differs (file: 7.5, this run: 4)"));
+  g_free (err);
   g_assert_true (g_file_get_contents (json, &after, NULL, NULL));
   g_assert_cmpstr (before, ==, after);
   g_free (before);
