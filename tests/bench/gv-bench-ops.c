@@ -177,7 +177,7 @@ typedef struct {
   GvTensor *a, *b, *out;
   const gfloat *ha, *hb;
   gfloat *hout;
-  gint n;
+  gint m, k, n;
 } MatmulCase;
 
 static void
@@ -192,23 +192,25 @@ static void
 matmul_blas (gpointer p)
 {
   MatmulCase *c = p;
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, c->n, c->n, c->n, 1.0f, c->ha, c->n,
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, c->m, c->n, c->k, 1.0f, c->ha, c->k,
       c->hb, c->n, 0.0f, c->hout, c->n);
 }
 
 static void
-bench_matmul (const Bench *b, Result *r, gint n)
+bench_matmul (const Bench *b, Result *r, gint m, gint k, gint n)
 {
   gfloat *ha, *hb;
   MatmulCase c = { gv_cmd_new (b->dev) };
-  c.a = RANDOM (b->dev, 1, &ha, n, n);
-  c.b = RANDOM (b->dev, 2, &hb, n, n);
-  c.out = EMPTY (b->dev, GV_DTYPE_F32, n, n);
+  c.a = RANDOM (b->dev, 1, &ha, m, k);
+  c.b = RANDOM (b->dev, 2, &hb, k, n);
+  c.out = EMPTY (b->dev, GV_DTYPE_F32, m, n);
   c.ha = ha;
   c.hb = hb;
-  c.hout = host (g_new (gfloat, (gsize) n * n));
+  c.hout = host (g_new (gfloat, (gsize) m * n));
+  c.m = m;
+  c.k = k;
   c.n = n;
-  r->flops = 2.0 * n * n * n;
+  r->flops = 2.0 * m * k * n;
   measure (b, r, matmul_device, matmul_blas, &c);
   gv_cmd_free (c.cmd);
 }
@@ -220,7 +222,9 @@ typedef struct {
   GvTensor *in, *w, *bias, *out;
   const gfloat *hin, *hw, *hbias;
   gfloat *col, *hout;
-  gint c, co, h, wd, threads;
+  gint batch, c, co, h, wd, threads;
+  const gfloat *hin_image;     /* the image of the batch conv_blas is at */
+  gfloat *hout_image;
 } ConvCase;
 
 static void
@@ -246,7 +250,7 @@ im2col_rows (gint64 first, gint64 end, gpointer p)
       for (gint x = 0; x < c->wd; x++) {
         gint ix = x + kx - 1;
         dst[y * c->wd + x] = iy < 0 || iy >= c->h || ix < 0 || ix >= c->wd ? 0.0f :
-            c->hin[(ci * c->h + iy) * c->wd + ix];
+            c->hin_image[(ci * c->h + iy) * c->wd + ix];
       }
     }
   }
@@ -259,7 +263,7 @@ bias_rows (gint64 first, gint64 end, gpointer p)
   gint64 hw = (gint64) c->h * c->wd;
   for (gint64 co = first; co < end; co++)
     for (gint64 i = 0; i < hw; i++)
-      c->hout[co * hw + i] = c->hbias[co];
+      c->hout_image[co * hw + i] = c->hbias[co];
 }
 
 static void
@@ -267,30 +271,35 @@ conv_blas (gpointer p)
 {
   ConvCase *c = p;
   gint hw = c->h * c->wd, k = c->c * 9;
-  parallel_for (c->threads, k, im2col_rows, c);
-  parallel_for (c->threads, c->co, bias_rows, c);
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, c->co, hw, k, 1.0f, c->hw, k, c->col,
-      hw, 1.0f, c->hout, hw);
+  for (gint i = 0; i < c->batch; i++) {
+    c->hin_image = c->hin + (gsize) i * c->c * hw;
+    c->hout_image = c->hout + (gsize) i * c->co * hw;
+    parallel_for (c->threads, k, im2col_rows, c);
+    parallel_for (c->threads, c->co, bias_rows, c);
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, c->co, hw, k, 1.0f, c->hw, k,
+        c->col, hw, 1.0f, c->hout_image, hw);
+  }
 }
 
 static void
-bench_conv (const Bench *b, Result *r, gint ch, gint size)
+bench_conv (const Bench *b, Result *r, gint batch, gint ch, gint size)
 {
   gfloat *hin, *hw, *hbias;
   ConvCase c = { gv_cmd_new (b->dev) };
-  c.in = RANDOM (b->dev, 3, &hin, 1, ch, size, size);
+  c.in = RANDOM (b->dev, 3, &hin, batch, ch, size, size);
   c.w = RANDOM (b->dev, 4, &hw, ch, ch, 3, 3);
   c.bias = RANDOM (b->dev, 5, &hbias, ch);
-  c.out = EMPTY (b->dev, GV_DTYPE_F32, 1, ch, size, size);
+  c.out = EMPTY (b->dev, GV_DTYPE_F32, batch, ch, size, size);
   c.hin = hin;
   c.hw = hw;
   c.hbias = hbias;
+  c.batch = batch;
   c.c = c.co = ch;
   c.h = c.wd = size;
   c.threads = b->threads;
   c.col = host (g_new (gfloat, (gsize) ch * 9 * size * size));
-  c.hout = host (g_new (gfloat, (gsize) ch * size * size));
-  r->flops = 2.0 * ch * ch * 9 * size * size;
+  c.hout = host (g_new (gfloat, (gsize) batch * ch * size * size));
+  r->flops = 2.0 * batch * ch * ch * 9 * size * size;
   measure (b, r, conv_device, conv_blas, &c);
   gv_cmd_free (c.cmd);
 }
@@ -629,9 +638,10 @@ bench_conv_back (const Bench *b, Result *r, gint ch, gint size, gboolean weight)
   v->out = RANDOM (b->dev, 5, &hdy, 1, ch, size, size);
   c.dx = EMPTY (b->dev, GV_DTYPE_F32, 1, ch, size, size);
   c.dw = EMPTY (b->dev, GV_DTYPE_F32, ch, ch, 3, 3);
-  v->hin = hin;
+  v->hin = v->hin_image = hin;
   v->hw = hw;
   c.hdy = hdy;
+  v->batch = 1;
   v->c = v->co = ch;
   v->h = v->wd = size;
   v->threads = b->threads;
@@ -972,6 +982,7 @@ typedef enum { CASE_MM1024, CASE_MM2048, CASE_CONV320, CASE_CONV640, CASE_ATTN, 
   CASE_LINEAR_DW_1280,
   CASE_ATTN_BACK,    /* attention backward family */
   CASE_NORM_BACK, CASE_ADAMW,   /* backward of norms, optimiser */
+  CASE_MM_SMALL, CASE_CONV_SMALL,   /* the demo model's UNet (models/README.md) at batch 4 */
   N_CASES } CaseId;
 
 static const gchar *case_names[N_CASES] = {
@@ -981,6 +992,7 @@ static const gchar *case_names[N_CASES] = {
   "linear-dw-1024x1280x1280",
   "attention-backward-4096-5x64",
   "group-norm-silu-back-320x64x64", "adamw-clip-10M",
+  "matmul-1024x64x64", "conv3x3-32-32x32-batch4",
 };
 
 static void
@@ -991,16 +1003,24 @@ run_case (const Bench *b, CaseId id, Result *r)
   scratch_host = g_ptr_array_new_with_free_func (g_free);
   switch (id) {
     case CASE_MM1024:
-      bench_matmul (b, r, 1024);
+      bench_matmul (b, r, 1024, 1024, 1024);
       break;
     case CASE_MM2048:
-      bench_matmul (b, r, 2048);
+      bench_matmul (b, r, 2048, 2048, 2048);
+      break;
+    case CASE_MM_SMALL:
+      /* a projection of its attention at 16x16 latents: 4 x 256 tokens of 64 channels */
+      bench_matmul (b, r, 1024, 64, 64);
       break;
     case CASE_CONV320:
-      bench_conv (b, r, 320, 64);
+      bench_conv (b, r, 1, 320, 64);
       break;
     case CASE_CONV640:
-      bench_conv (b, r, 640, 32);
+      bench_conv (b, r, 1, 640, 32);
+      break;
+    case CASE_CONV_SMALL:
+      /* a conv of its first level at 32x32 latents */
+      bench_conv (b, r, 4, 32, 32);
       break;
     case CASE_ATTN:
       bench_attention (b, r);
