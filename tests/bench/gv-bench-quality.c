@@ -473,6 +473,13 @@ print_progress (const BqClipResult *r, guint i, guint n, gdouble run_seconds, gu
       left ? "ETA " : "done", left ? eta : "");
 }
 
+/* 0 asks for the model's own scale */
+static gboolean
+guidance_valid (gdouble g)
+{
+  return g == 0 || (g >= 1 && g <= 50);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -526,10 +533,8 @@ main (int argc, char **argv)
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     die ("options", error);
   g_option_context_free (ctx);
-  /* 0: the model's own */
-  gboolean guidance_ok = (guidance == 0 || (guidance >= 1 && guidance <= 50)) &&
-      (sampling_guidance == 0 || (sampling_guidance >= 1 && sampling_guidance <= 50));
-  if (tune_steps < 0 || steps < 1 || steps > 1000 || !guidance_ok ||
+  if (tune_steps < 0 || steps < 1 || steps > 1000 || !guidance_valid (guidance) ||
+      !guidance_valid (sampling_guidance) ||
       (clips_dir == NULL && (count < 1 || frames < 1 || frames > 64 || size < 16)))
     die ("bad options (see --help)", NULL);
   if (resume && json == NULL)
