@@ -634,6 +634,38 @@ test_unet_drops (void)
   }
 }
 
+/* unet_image_noise_max bounds the image embedding's noise level; the default draws the whole
+ * schedule, as before the key existed (the draws of a run do not change with it) */
+static void
+test_unet_image_level (void)
+{
+  const gint n = 20000, levels = 1000;
+  for (gint max = 0; max < 2; max++) {
+    GError *error = NULL;
+    g_autoptr (GvTrainRecipe) r = gv_train_recipe_new_from_data (max ?
+        "[train]\nunet_image_noise_max=249\n" : "[train]\n", &error);
+    g_assert_no_error (error);
+    gint top = max ? 249 : levels - 1, highest = 0, lowest = levels;
+    gdouble sum = 0;
+    for (gint i = 0; i < n; i++) {
+      gint level = gv_train_unet_image_level (r, (guint64) i, levels);
+      g_assert_cmpint (level, >=, 0);
+      g_assert_cmpint (level, <=, top);
+      highest = MAX (highest, level);
+      lowest = MIN (lowest, level);
+      sum += level;
+    }
+    g_assert_cmpint (lowest, ==, 0);
+    g_assert_cmpint (highest, ==, top);
+    /* uniform: mean top / 2, standard deviation (top + 1) / sqrt (12); +-5 sigma */
+    g_assert_cmpfloat (fabs (sum / n - top / 2.0), <, 5 * (top + 1) / sqrt (12.0 * n));
+  }
+  /* a schedule shorter than the bound: its own levels */
+  g_autoptr (GvTrainRecipe) r = gv_train_recipe_new_from_data ("[train]\n", NULL);
+  for (gint i = 0; i < 1000; i++)
+    g_assert_cmpint (gv_train_unet_image_level (r, (guint64) i, 10), <, 10);
+}
+
 /* unet_snr_gamma: min (SNR, gamma) on the x0 error, expressed on each prediction type's own
  * error; a run with it reports the same first loss (the plain MSE, before any update) and then
  * follows other gradients */
@@ -727,6 +759,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/vae-check", test_vae_check);
   g_test_add_func ("/train/resume-matches", test_resume_matches);
   g_test_add_func ("/train/unet-drops", test_unet_drops);
+  g_test_add_func ("/train/unet-image-level", test_unet_image_level);
   g_test_add_func ("/train/unet-loss-weights", test_unet_loss_weights);
   g_test_add_func ("/train/unet-snr-weight", test_unet_snr_weight);
   g_test_add_func ("/train/unet-example-set", test_unet_example_set);

@@ -38,6 +38,7 @@ static const gchar default_recipe[] =
     "unet_whole_batch=4\n"
     "unet_ema=0\n"
     "unet_snr_gamma=0\n"
+    "unet_image_noise_max=999\n"
     "calibration_examples=128\n"
     "text_dropout=0.1\n"
     "image_dropout=0.1\n"
@@ -157,6 +158,7 @@ parse (GvTrainRecipe *r, GError **error)
       !read_int (f, "unet_crop", 0, &r->unet_crop, error) ||
       !read_int (f, "unet_whole_steps", 0, &r->unet_whole_steps, error) ||
       !read_int (f, "unet_whole_batch", 1, &r->unet_whole_batch, error) ||
+      !read_int (f, "unet_image_noise_max", 0, &r->unet_image_noise_max, error) ||
       !read_double (f, "text_dropout", 0, 1, &r->text_dropout, error) ||
       !read_double (f, "image_dropout", 0, 1, &r->image_dropout, error) ||
       !read_double (f, "uncond_dropout", 0, 1, &r->uncond_dropout, error) ||

@@ -60,6 +60,11 @@ typedef struct {
    * loss weighed by min (SNR (t), gamma) over what the prediction type's loss already weighs
    * (SNR + 1 for v), so that no band of timesteps dominates the gradient (0: the plain MSE) */
   gdouble unet_snr_gamma;
+  /* the highest level of the image noising schedule the UNet's image embeddings are noised
+   * at (drawn uniformly from 0 to it): the edit conditions on clean embeddings (level 0), and
+   * near the top of the schedule an embedding is mostly noise, which teaches the UNet to lean
+   * on the caption instead */
+  gint unet_image_noise_max;
   /* the guidance scale the elements run the model at (its generation_config.json) */
   gdouble guidance_scale;
   /* the config keys, for gv_random_checkpoint_write () */

@@ -207,6 +207,14 @@ gv_train_unet_drops (const GvTrainRecipe *r, guint64 index, gboolean *drop_text,
   *drop_image = both || chance (r, index, DRAW_DROP_IMAGE, r->image_dropout);
 }
 
+gint
+gv_train_unet_image_level (const GvTrainRecipe *r, guint64 index, gint levels)
+{
+  gint top = MIN (r->unet_image_noise_max, levels - 1);
+  return (gint) gv_train_draw (r->seed, GV_TRAIN_STREAM_UNET, index, DRAW_LEVEL,
+      (guint32) top + 1);
+}
+
 /* one axis of the crop's corner: @centre (latent pixels) at least a quarter of the crop from
  * its edges, the crop inside [0, @latent) */
 static gint
@@ -407,8 +415,7 @@ unet_step (gpointer data, gint step, guint64 sampler, guint64 *sampler_next, gfl
         cached (s, s->object_embeds, slot[b], object_embedding, &ex[b], img);
       else
         cached (s, s->frame_embeds, slot[b], frame_embedding, &ex[b], img);
-      gint level = (gint) gv_train_draw (r->seed, GV_TRAIN_STREAM_UNET, pos, DRAW_LEVEL,
-          (guint32) levels);
+      gint level = gv_train_unet_image_level (r, pos, levels);
       GvTensor *lab = gv_diffusion_class_labels (noiser, cmd, img, drop_image, level,
           seed ^ 1);
       if (labels == NULL)

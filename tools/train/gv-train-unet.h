@@ -3,10 +3,11 @@
  * the scheduler's target (v-prediction); the caption's text embedding (the empty prompt with
  * probability text_dropout); unCLIP class labels of the frame's image embedding, or with
  * probability object_image_share of the object-only image (the edit conditions on a target
- * object image), noised at a random level of the image noising schedule (zeros with
- * probability image_dropout): StableUnCLIPImg2ImgPipeline's conditioning, with the dropout
- * that classifier-free guidance needs; both together with probability uncond_dropout (the
- * guidance's unconditional branch: independent drops alone gave it 1% of the examples). */
+ * object image), noised at a random level of the image noising schedule up to
+ * unet_image_noise_max (zeros with probability image_dropout): StableUnCLIPImg2ImgPipeline's
+ * conditioning, with the dropout that classifier-free guidance needs; both together with
+ * probability uncond_dropout (the guidance's unconditional branch: independent drops alone
+ * gave it 1% of the examples). */
 #pragma once
 
 #include "gv-train-run.h"
@@ -19,6 +20,10 @@ G_BEGIN_DECLS
 /* Which conditions example @index drops (the empty prompt, zero class labels). */
 void gv_train_unet_drops (const GvTrainRecipe *r, guint64 index, gboolean *drop_text,
     gboolean *drop_image);
+
+/* The level of the image noising schedule (@levels levels) example @index's image embedding
+ * is noised at: uniform over 0 .. MIN (unet_image_noise_max, @levels - 1). */
+gint gv_train_unet_image_level (const GvTrainRecipe *r, guint64 index, gint levels);
 
 /* The loss weights of one example's latent pixels ([@lh, @lw], @out): 1 + (@object_weight - 1)
  * x the object's coverage of the pixel's block of the @size x @size GRAY8 @mask, scaled to a
