@@ -40,7 +40,7 @@ mkdir -p "$tmp/ops"
 ops=
 for t in "$bin"/${OPS_GLOB:-test-*}; do
   n=$(basename "$t")
-  (timeout $ops_s "$t" > "$tmp/ops/$n.log" 2>&1; echo "$n rc $?" >> "$tmp/ops/rc.txt") &
+  (G_MESSAGES_DEBUG=genvideo timeout $ops_s "$t" > "$tmp/ops/$n.log" 2>&1; echo "$n rc $?" >> "$tmp/ops/rc.txt") &
   ops="$ops $!"
 done
 
@@ -90,6 +90,7 @@ wait $pids
 wait $ops
 echo "[$(elapsed) s] op tests:"
 sort "$tmp/ops/rc.txt"
+grep -ho "device 0: .*" "$tmp"/ops/*.log | sort -u
 grep -ilE "fail|not ok|Bail" "$tmp"/ops/*.log
 left=$((TRAIN_S - $(elapsed)))
 echo "[$(elapsed) s] training for about $left s"
