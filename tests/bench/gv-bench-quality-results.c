@@ -144,6 +144,8 @@ bq_results_write (const gchar *path, const BqSettings *s, const BqClipResult *re
   json_builder_add_double_value (jb, s->guidance);
   json_builder_set_member_name (jb, "sampling_guidance_scale");
   json_builder_add_double_value (jb, s->sampling_guidance);
+  add_int (jb, "correction_steps", s->correction_steps);
+  add_int (jb, "search_radius", s->search_radius);
   json_builder_set_member_name (jb, "complete");
   json_builder_add_boolean_value (jb, complete);
   json_builder_set_member_name (jb, "wall_seconds");
@@ -225,6 +227,16 @@ check_int (JsonObject *o, const gchar *path, const gchar *key, gint64 want, GErr
 
 /* a file without @key was written before the setting existed, at @absent */
 static gboolean
+check_int_since (JsonObject *o, const gchar *path, const gchar *key, gint64 want, gint64 absent,
+    GError **error)
+{
+  if (json_object_get_member (o, key) == NULL && want == absent)
+    return TRUE;
+  return check_int (o, path, key, want, error);
+}
+
+/* a file without @key was written before the setting existed, at @absent */
+static gboolean
 check_double (JsonObject *o, const gchar *path, const gchar *key, gdouble want, gdouble absent,
     GError **error)
 {
@@ -257,7 +269,10 @@ check_settings (JsonObject *o, const gchar *path, const BqSettings *s, GError **
   if (!check_int (o, path, "steps", s->steps, error) ||
       !check_int (o, path, "tune_steps", s->tune_steps, error) ||
       !check_double (o, path, "guidance_scale", s->guidance, 7.5, error) ||
-      !check_double (o, path, "sampling_guidance_scale", s->sampling_guidance, s->guidance, error))
+      !check_double (o, path, "sampling_guidance_scale", s->sampling_guidance, s->guidance, error) ||
+      !check_int_since (o, path, "correction_steps", s->correction_steps,
+          MIN (BQ_CORRECTION_STEPS_DEFAULT, s->steps), error) ||
+      !check_int_since (o, path, "search_radius", s->search_radius, 0, error))
     return FALSE;
   gboolean file_ablations = json_object_has_member (o, "ablations");
   if (file_ablations != s->ablations)

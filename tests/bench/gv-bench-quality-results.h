@@ -41,6 +41,9 @@ typedef struct {
   Scores scores[N_VARIANTS];   /* the variants that ran (bq_variant_runs) */
 } BqClipResult;
 
+/* latentcorrect's correction-steps (gstlatentcorrect.c) */
+#define BQ_CORRECTION_STEPS_DEFAULT 5
+
 /* what the file records of a run; --resume refuses a file whose settings differ (all but the
  * device) */
 typedef struct {
@@ -50,6 +53,7 @@ typedef struct {
   gint frames, size;
   gint steps, tune_steps;
   gdouble guidance, sampling_guidance;
+  gint correction_steps, search_radius;  /* latentcorrect's */
   gboolean ablations;
 } BqSettings;
 

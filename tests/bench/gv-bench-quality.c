@@ -47,6 +47,7 @@ typedef struct {
   GvModel *model;
   gint steps, tune_steps;
   gdouble guidance, sampling_guidance;
+  gint correction_steps, search_radius;
   gboolean ablations;
 } Bench;
 
@@ -58,7 +59,8 @@ die (const gchar *what, GError *error)
   exit (1);
 }
 
-/* the elements' defaults (gstinvedit.c, gstlatentcorrect.c) at @steps and @guidance */
+/* the elements' defaults (gstinvedit.c, gstlatentcorrect.c) at @steps and @guidance, with
+ * latentcorrect's correction-steps and search-radius from the options */
 static GvMaskParams
 mask_params (gint steps, gdouble guidance)
 {
@@ -66,12 +68,13 @@ mask_params (gint steps, gdouble guidance)
 }
 
 static GvCorrectParams
-correct_params (gint steps, gdouble guidance)
+correct_params (const Bench *b)
 {
   return (GvCorrectParams) {
-    .steps = steps, .guidance_scale = (gfloat) guidance, .correction_steps = MIN (5, steps),
+    .steps = b->steps, .guidance_scale = (gfloat) b->sampling_guidance,
+    .correction_steps = b->correction_steps,
     .weight_prev = 0.25f, .weight_current = 0.5f, .weight_next = 0.25f,
-    .search_radius = 0, .preserve_background = TRUE,
+    .search_radius = b->search_radius, .preserve_background = TRUE,
   };
 }
 
@@ -304,7 +307,7 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, guint8 *sheet_edit, guint8 *s
   guint8 *edit = g_new (guint8, n * 3), *decoded = g_new (guint8, n * 3);
   guint8 *masks = g_new (guint8, n);
   GvMaskParams mp = mask_params (b->steps, b->guidance);
-  GvCorrectParams cp = correct_params (b->steps, b->sampling_guidance);
+  GvCorrectParams cp = correct_params (b);
 
   g_printerr ("%s: \"%s\" -> \"%s\"\n", bc->name, f->source_prompt, f->target_prompt);
   GvClip *clip = prepare (b, bc, 0, f->frames, TRUE, target_rgb, &mp, &error);
@@ -484,6 +487,7 @@ int
 main (int argc, char **argv)
 {
   gint count = 4, steps = 50, tune_steps = TUNE_STEPS_DEFAULT, frames = 8, size = 128;
+  gint correction_steps = BQ_CORRECTION_STEPS_DEFAULT, search_radius = 0;
   gint64 seed = 0;
   gdouble guidance = 0, sampling_guidance = 0;
   gchar *clips_dir = NULL, *json = NULL, *sheet_path = NULL, *model_dir = NULL;
@@ -507,6 +511,11 @@ main (int argc, char **argv)
     { "sampling-guidance", 0, 0, G_OPTION_ARG_DOUBLE, &sampling_guidance, "Guidance scale of "
       "the sampling alone, as latentcorrect's guidance-scale apart from invedit's (default: "
       "--guidance's)", "G" },
+    { "correction-steps", 0, 0, G_OPTION_ARG_INT, &correction_steps, "Sampling steps with "
+      "latent correction, as latentcorrect's correction-steps (default 5; 0: none)", "N" },
+    { "search-radius", 0, 0, G_OPTION_ARG_INT, &search_radius, "Latent correction's "
+      "neighbour search radius in latent pixels, as latentcorrect's search-radius (default 0: "
+      "the whole frame)", "R" },
     { "ablations", 0, 0, G_OPTION_ARG_NONE, &ablations, "Also run the ablations and the "
       "per-frame baseline", NULL },
     { "json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Write the figures to FILE, again after "
@@ -534,6 +543,8 @@ main (int argc, char **argv)
     die ("options", error);
   g_option_context_free (ctx);
   if (tune_steps < 0 || steps < 1 || steps > 1000 || !guidance_valid (guidance) ||
+      correction_steps < 0 || correction_steps > 1000 || search_radius < 0 ||
+      search_radius > 4096 ||
       !guidance_valid (sampling_guidance) ||
       (clips_dir == NULL && (count < 1 || frames < 1 || frames > 64 || size < 16)))
     die ("bad options (see --help)", NULL);
@@ -564,9 +575,12 @@ main (int argc, char **argv)
   }
   if (sampling_guidance == 0)
     sampling_guidance = guidance;
+  correction_steps = MIN (correction_steps, steps);
   BqSettings set = { .model = model_path, .clips_dir = clips_dir, .seed = seed,
     .frames = frames, .size = size, .steps = steps, .tune_steps = tune_steps,
-    .guidance = guidance, .sampling_guidance = sampling_guidance, .ablations = ablations };
+    .guidance = guidance, .sampling_guidance = sampling_guidance,
+    .correction_steps = correction_steps, .search_radius = search_radius,
+    .ablations = ablations };
   guint n = clips->len, to_run = n;
   BqClipResult *results = g_new0 (BqClipResult, n);
   BqSweep *sweeps = g_new0 (BqSweep, n);
@@ -589,7 +603,8 @@ main (int argc, char **argv)
     die ("device", error);
   set.device = gv_device_get_name (dev);
   Bench b = { .steps = steps, .tune_steps = tune_steps, .guidance = guidance,
-    .sampling_guidance = sampling_guidance, .ablations = ablations };
+    .sampling_guidance = sampling_guidance, .correction_steps = correction_steps,
+    .search_radius = search_radius, .ablations = ablations };
   b.model = gv_model_get_shared (dev, model_path, &error);
   if (b.model == NULL)
     die (model_path, error);

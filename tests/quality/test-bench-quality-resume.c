@@ -241,6 +241,15 @@ test_resume (void)
   g_assert_nonnull (strstr (err,
           "setting sampling_guidance_scale differs (file: 7.5, this run: 4)"));
   g_free (err);
+  /* latentcorrect's settings: the file's correction steps are the default's 5 cut to 2 steps */
+  g_assert_false (bench (&err, SETTINGS, "--count", "3", "--ablations", "--correction-steps",
+          "1", "--json", json, "--resume", NULL));
+  g_assert_nonnull (strstr (err, "setting correction_steps differs (file: 2, this run: 1)"));
+  g_free (err);
+  g_assert_false (bench (&err, SETTINGS, "--count", "3", "--ablations", "--search-radius", "2",
+          "--json", json, "--resume", NULL));
+  g_assert_nonnull (strstr (err, "setting search_radius differs (file: 0, this run: 2)"));
+  g_free (err);
   g_assert_true (g_file_get_contents (json, &after, NULL, NULL));
   g_assert_cmpstr (before, ==, after);
   g_free (before);
