@@ -2,7 +2,8 @@
 # bundle.sh BUILD_DIR OUT_DIR: the programs gpu-check.sh runs, with every shared library they
 # need but glibc's, the GStreamer plugins of their PNG path and the Vulkan loader, so that they
 # run on an x86-64 machine that has a Vulkan driver and nothing of the build (a GPU machine
-# lent for an hour). Shaders are compiled into the programs; the models come with the repo.
+# lent for a few minutes). Shaders are compiled into the programs; the models come with the
+# repo.
 set -eu
 build=${1:?usage: bundle.sh BUILD_DIR OUT_DIR}
 out=${2:?usage: bundle.sh BUILD_DIR OUT_DIR}

@@ -66,7 +66,8 @@ recipe () {
   case $1 in
     A) printf '[train]\nunet_batch=32\n' ;;                   # the built-in recipe, batch 32
     B) printf '[train]\nunet_batch=32\ntext_dropout=0.5\n' ;; # the image as the object's carrier
-    C) printf '[train]\nunet_batch=32\n\n[unet/config.json]\nblock_out_channels=[64, 128, 128, 128]\nattention_head_dim=[4, 8, 8, 8]\n' ;;  # twice the channels
+    C) printf '[train]\nunet_batch=32\n\n[unet/config.json]\n%s\n%s\n' \
+         'block_out_channels=[64, 128, 128, 128]' 'attention_head_dim=[4, 8, 8, 8]' ;;  # twice the channels
   esac
 }
 pids=
