@@ -132,16 +132,16 @@ normalise_weights (GstLatentCorrect *self, GvCorrectParams *p)
 typedef struct {
   GstLatentCorrect *self;
   GvClip *clip;
-} CorrectionReport;
+} CorrectionPoster;
 
 static void
-post_correction (gint step, gdouble mean_cosine, gpointer data)
+post_correction (const GvCorrectionReport *report, gpointer data)
 {
-  CorrectionReport *r = data;
+  CorrectionPoster *r = data;
   GstStructure *s = gst_structure_new (GST_GEN_VIDEO_MESSAGE_CORRECTION,
       GST_GEN_VIDEO_FIELD_CLIP_ID, G_TYPE_UINT64, gv_clip_get_id (r->clip),
-      GST_GEN_VIDEO_FIELD_STEP, G_TYPE_INT, step,
-      GST_GEN_VIDEO_FIELD_MEAN_COSINE, G_TYPE_DOUBLE, mean_cosine, NULL);
+      GST_GEN_VIDEO_FIELD_STEP, G_TYPE_INT, report->step,
+      GST_GEN_VIDEO_FIELD_MEAN_COSINE, G_TYPE_DOUBLE, report->mean_cosine, NULL);
   gst_element_post_message (GST_ELEMENT (r->self), gst_message_new_element (GST_OBJECT (r->self),
           s));
 }
@@ -246,8 +246,8 @@ gst_latent_correct_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJ
   warn_steps_mismatch (self, job->clip, &p);
   GvEditEnv env;
   gst_gen_video_edit_env (filter, &env);
-  CorrectionReport report = { self, job->clip };
-  gfloat *images = gv_edit_generate (job->clip, &env, &p, post_correction, &report, &error);
+  CorrectionPoster poster = { self, job->clip };
+  gfloat *images = gv_edit_generate (job->clip, &env, &p, post_correction, &poster, &error);
   if (images == NULL)
     return gst_gen_video_post_error (filter, "Generating the clip", error);
   gfloat *weights = pixel_background_weights (self, job->clip, &p,

@@ -52,14 +52,22 @@ frame_weights (GvCmd *cmd, gint64 f, const GvCorrectParams *p, gint which)
   return t;
 }
 
+void
+gv_correction_matches_clear (GvCorrectionMatches *m)
+{
+  g_clear_pointer (&m->scores, gv_tensor_unref);
+  g_clear_pointer (&m->from_prev, gv_tensor_unref);
+  g_clear_pointer (&m->from_next, gv_tensor_unref);
+}
+
 GvTensor *
 gv_correct_latents (GvCmd *cmd, GvTensor *z, GvTensor *features, GvTensor *mask,
-    const GvCorrectParams *p, GvTensor **scores)
+    const GvCorrectParams *p, GvCorrectionMatches *matches)
 {
   gint64 f = z->shape[0], hw = z->shape[2] * z->shape[3];
 
-  if (scores)
-    *scores = NULL;
+  if (matches)
+    *matches = (GvCorrectionMatches) { NULL, NULL, NULL };
   if (f < 2)
     return gv_tensor_ref (z);
 
@@ -99,14 +107,14 @@ gv_correct_latents (GvCmd *cmd, GvTensor *z, GvTensor *features, GvTensor *mask,
   GvTensor *mask3 = GV_VIEW (mask, 0, f, 1, hw);
   gv_op_blend (cmd, out3, sum, z3, mask3);
 
-  GvTensor *drop[] = { index_prev, index_next, z3, prev, next, wp, wc, wn, sum, term, out3,
-    mask3 };
+  GvTensor *drop[] = { z3, prev, next, wp, wc, wn, sum, term, out3, mask3 };
   for (guint i = 0; i < G_N_ELEMENTS (drop); i++)
     gv_tensor_unref (drop[i]);
-  if (scores)
-    *scores = score;
+  GvCorrectionMatches m = { score, index_prev, index_next };
+  if (matches)
+    *matches = m;
   else
-    gv_tensor_unref (score);
+    gv_correction_matches_clear (&m);
   return out;
 }
 
@@ -138,6 +146,45 @@ mean_of (const gfloat *v, gsize n)
   return n ? sum / n : 0;
 }
 
+/* a correction's matches on the host, for its GvCorrectionFunc */
+typedef struct {
+  gfloat *scores;
+  gsize n_scores;
+  gint32 *from_prev, *from_next;
+} HostMatches;
+
+static void
+download_matches (GvCmd *cmd, const GvCorrectionMatches *m, HostMatches *host)
+{
+  host->n_scores = m->scores->numel;
+  host->scores = g_new (gfloat, m->scores->numel);
+  host->from_prev = g_new (gint32, m->from_prev->numel);
+  host->from_next = g_new (gint32, m->from_next->numel);
+  gv_tensor_record_download (cmd, m->scores, host->scores);
+  gv_tensor_record_download (cmd, m->from_prev, host->from_prev);
+  gv_tensor_record_download (cmd, m->from_next, host->from_next);
+}
+
+static void
+report_matches (const HostMatches *host, GvTensor *z, gint step, GvCorrectionFunc func,
+    gpointer data)
+{
+  GvCorrectionReport r = {
+    .step = step, .mean_cosine = mean_of (host->scores, host->n_scores),
+    .frames = (gint) z->shape[0], .height = (gint) z->shape[2], .width = (gint) z->shape[3],
+    .from_prev = host->from_prev, .from_next = host->from_next,
+  };
+  func (&r, data);
+}
+
+static void
+host_matches_clear (HostMatches *host)
+{
+  g_free (host->scores);
+  g_free (host->from_prev);
+  g_free (host->from_next);
+}
+
 GvTensor *
 gv_latent_correct (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
     const GvCondition *trg, GvTensor *mask, const GvCorrectParams *p, GvProgressFunc progress,
@@ -167,9 +214,10 @@ gv_latent_correct (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
     gv_tensor_unref (z);
     z = next;
 
-    GvTensor *scores = NULL;
+    GvCorrectionMatches matches = { NULL, NULL, NULL };
     if (correct && ft.features != NULL) {
-      GvTensor *corrected = gv_correct_latents (cmd, z, ft.features, mask, p, &scores);
+      GvTensor *corrected = gv_correct_latents (cmd, z, ft.features, mask, p,
+          on_correction ? &matches : NULL);
       gv_tensor_unref (z);
       z = corrected;
       g_clear_pointer (&ft.features, gv_tensor_unref);
@@ -180,16 +228,14 @@ gv_latent_correct (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
       gv_op_blend (cmd, z, z, src, mask);
       gv_tensor_unref (src);
     }
-    gfloat *score_host = NULL;
-    if (scores != NULL) {
-      score_host = g_new (gfloat, scores->numel);
-      gv_tensor_record_download (cmd, scores, score_host);
-    }
+    HostMatches host = { 0 };
+    if (matches.scores != NULL)
+      download_matches (cmd, &matches, &host);
     gboolean ok = gv_cmd_finish (cmd, error);
-    if (ok && score_host && on_correction)
-      on_correction (i, mean_of (score_host, scores->numel), correction_data);
-    g_free (score_host);
-    g_clear_pointer (&scores, gv_tensor_unref);
+    if (ok && host.scores)
+      report_matches (&host, z, i, on_correction, correction_data);
+    host_matches_clear (&host);
+    gv_correction_matches_clear (&matches);
     if (!ok) {
       g_clear_pointer (&z, gv_tensor_unref);
       break;

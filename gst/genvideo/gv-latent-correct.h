@@ -19,8 +19,29 @@ typedef struct {
   gboolean ungated;
 } GvCorrectParams;
 
-/* Called after each corrected step with the mean cosine similarity of the matched features. */
-typedef void (*GvCorrectionFunc) (gint step, gdouble mean_cosine, gpointer data);
+/* What one corrected step matched: latentcorrect posts the mean cosine, gv-bench-quality
+ * measures the fields against the clip's known motion. */
+typedef struct {
+  gint step;                    /* the sampling step, from 0 */
+  gdouble mean_cosine;          /* of the best matches, every frame and position */
+  gint frames, height, width;   /* of the latents */
+  /* [frames - 1][height * width], positions y * width + x: for position p of frame k + 1 the
+   * position of frame k it blends from (from_prev), for p of frame k the one of frame k + 1
+   * (from_next) */
+  const gint32 *from_prev, *from_next;
+} GvCorrectionReport;
+
+/* Called after each corrected step. */
+typedef void (*GvCorrectionFunc) (const GvCorrectionReport *report, gpointer data);
+
+/* The matches of one correction (gv_correct_latents), each NULL when F == 1: the best cosine
+ * of every match [2 (F - 1), h*w] (frames' matches in the previous frames, then in the next),
+ * and the fields as GV_DTYPE_I32 [F - 1, h*w] (GvCorrectionReport says which way). */
+typedef struct {
+  GvTensor *scores, *from_prev, *from_next;
+} GvCorrectionMatches;
+
+void gv_correction_matches_clear (GvCorrectionMatches *m);
 
 /* Samples from Z_T of @inv under @trg (its labels inside @mask, its labels_outside out) and
  * returns the final latents [F, C, h, w]. @mask: [F, 1, h, w] of 0/1. When @p->steps differs
@@ -33,10 +54,10 @@ GvTensor *gv_latent_correct (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInvers
 
 /* One correction of latents @z [F, C, h, w] with features [F, Cf, h, w] inside @mask
  * [F, 1, h, w]: z_i(p) = w_prev z_{i-1}(N_prev(p)) + w_cur z_i(p) + w_next z_{i+1}(N_next(p)),
- * weights renormalised at the clip's ends. Returns the new latents; @scores (may be NULL) gets
- * the best cosine of every match, [2 (F - 1), h*w] (NULL when F == 1). */
+ * weights renormalised at the clip's ends. Returns the new latents; @matches (may be NULL)
+ * gets what was matched. */
 GvTensor *gv_correct_latents (GvCmd *cmd, GvTensor *z, GvTensor *features, GvTensor *mask,
-    const GvCorrectParams *p, GvTensor **scores);
+    const GvCorrectParams *p, GvCorrectionMatches *matches);
 
 /* The UNet block whose output latent correction reads: up_blocks.(n - 2), at latent
  * resolution after its upsampler (up_blocks.2 for SD). */

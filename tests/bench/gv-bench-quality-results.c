@@ -8,11 +8,19 @@ G_DEFINE_QUARK (bq-results-error-quark, bq_results_error)
 
 const gchar *const bq_metric_keys[N_METRICS] = {
   "mask_iou", "background_psnr", "edit_psnr", "edit_ssim", "colour_error", "temporal_error",
+  "correspondence_error", "correspondence_error_still",
 };
 
 const gchar *const bq_variant_keys[N_VARIANTS] = {
   "default", "no_latent_correction", "no_background_preservation", "latent_only_background",
   "no_mask_gating", "no_fine_tuning", "masks_from_v", "per_frame_baseline",
+};
+
+static const gchar *const weight_keys[3] = {
+  "correction_weight_prev", "correction_weight_current", "correction_weight_next",
+};
+static const gdouble weight_defaults[3] = {
+  BQ_WEIGHT_PREV_DEFAULT, BQ_WEIGHT_CURRENT_DEFAULT, BQ_WEIGHT_NEXT_DEFAULT,
 };
 
 static const gchar *const variant_notes[N_VARIANTS] = {
@@ -146,6 +154,10 @@ bq_results_write (const gchar *path, const BqSettings *s, const BqClipResult *re
   json_builder_add_double_value (jb, s->sampling_guidance);
   add_int (jb, "correction_steps", s->correction_steps);
   add_int (jb, "search_radius", s->search_radius);
+  for (gint i = 0; i < 3; i++) {
+    json_builder_set_member_name (jb, weight_keys[i]);
+    json_builder_add_double_value (jb, s->weights[i]);
+  }
   json_builder_set_member_name (jb, "complete");
   json_builder_add_boolean_value (jb, complete);
   json_builder_set_member_name (jb, "wall_seconds");
@@ -274,6 +286,9 @@ check_settings (JsonObject *o, const gchar *path, const BqSettings *s, GError **
           MIN (BQ_CORRECTION_STEPS_DEFAULT, s->steps), error) ||
       !check_int_since (o, path, "search_radius", s->search_radius, 0, error))
     return FALSE;
+  for (gint i = 0; i < 3; i++)
+    if (!check_double (o, path, weight_keys[i], s->weights[i], weight_defaults[i], error))
+      return FALSE;
   gboolean file_ablations = json_object_has_member (o, "ablations");
   if (file_ablations != s->ablations)
     return mismatch (error, path, "ablations", file_ablations ? "on" : "off",
@@ -309,9 +324,12 @@ read_number (JsonObject *o, const gchar *key, gdouble *out)
 static gboolean
 read_scores (JsonObject *o, Scores *s)
 {
-  for (gint m = 0; m < N_METRICS; m++)
-    if (!read_number (o, bq_metric_keys[m], &s->m[m]))
+  for (gint m = 0; m < N_METRICS; m++) {
+    if (m >= BQ_FIRST_LATER_METRIC && !json_object_has_member (o, bq_metric_keys[m]))
+      s->m[m] = NAN;
+    else if (!read_number (o, bq_metric_keys[m], &s->m[m]))
       return FALSE;
+  }
   return TRUE;
 }
 

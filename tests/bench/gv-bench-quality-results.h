@@ -9,7 +9,16 @@
 
 G_BEGIN_DECLS
 
-enum { M_MASK_IOU, M_BACKGROUND_PSNR, M_EDIT_PSNR, M_EDIT_SSIM, M_COLOUR, M_TEMPORAL, N_METRICS };
+enum {
+  M_MASK_IOU, M_BACKGROUND_PSNR, M_EDIT_PSNR, M_EDIT_SSIM, M_COLOUR, M_TEMPORAL,
+  /* latent correction's fields against the known motion, in latent cells (NAN for the
+   * variants that do not correct); files written before these were measured lack them */
+  M_CORRESPONDENCE, M_CORRESPONDENCE_STILL,
+  N_METRICS
+};
+
+/* the first metric a resumed file may lack (read as NAN) */
+#define BQ_FIRST_LATER_METRIC M_CORRESPONDENCE
 
 /* the method with every default, then the ablations */
 enum {
@@ -41,8 +50,11 @@ typedef struct {
   Scores scores[N_VARIANTS];   /* the variants that ran (bq_variant_runs) */
 } BqClipResult;
 
-/* latentcorrect's correction-steps (gstlatentcorrect.c) */
+/* latentcorrect's correction-steps and weights (gstlatentcorrect.c) */
 #define BQ_CORRECTION_STEPS_DEFAULT 5
+#define BQ_WEIGHT_PREV_DEFAULT 0.25
+#define BQ_WEIGHT_CURRENT_DEFAULT 0.5
+#define BQ_WEIGHT_NEXT_DEFAULT 0.25
 
 /* what the file records of a run; --resume refuses a file whose settings differ (all but the
  * device) */
@@ -54,6 +66,7 @@ typedef struct {
   gint steps, tune_steps;
   gdouble guidance, sampling_guidance;
   gint correction_steps, search_radius;  /* latentcorrect's */
+  gdouble weights[3];          /* latentcorrect's weight-prev, -current, -next, sum 1 */
   gboolean ablations;
 } BqSettings;
 

@@ -48,6 +48,7 @@ typedef struct {
   gint steps, tune_steps;
   gdouble guidance, sampling_guidance;
   gint correction_steps, search_radius;
+  gdouble weights[3];
   gboolean ablations;
 } Bench;
 
@@ -73,7 +74,8 @@ correct_params (const Bench *b)
   return (GvCorrectParams) {
     .steps = b->steps, .guidance_scale = (gfloat) b->sampling_guidance,
     .correction_steps = b->correction_steps,
-    .weight_prev = 0.25f, .weight_current = 0.5f, .weight_next = 0.25f,
+    .weight_prev = (gfloat) b->weights[0], .weight_current = (gfloat) b->weights[1],
+    .weight_next = (gfloat) b->weights[2],
     .search_radius = b->search_radius, .preserve_background = TRUE,
   };
 }
@@ -211,17 +213,67 @@ upsampled_masks (GvClip *clip, gint first, guint8 *masks, gint width, gint heigh
       masks + (gsize) first * width * height);
 }
 
+/* latent correction's fields against the clip's known motion, over the ideal edit's region */
+#define WATCHED_STEPS 8
+
+typedef struct {
+  BenchClip *bc;
+  gint first;                              /* the generated clip's first frame in the folder */
+  GvQualityFieldTally all, step[WATCHED_STEPS];
+} FieldWatch;
+
+static void
+watch_fields (const GvCorrectionReport *r, gpointer data)
+{
+  FieldWatch *fw = data;
+  GvClipFolder *f = fw->bc->folder;
+  const GvWorldPlace *path = fw->bc->path;
+  gsize plane = (gsize) f->width * f->height, cells = (gsize) r->width * r->height;
+  GvQualityFieldTally t = { 0 };
+  for (gint k = 0; k + 1 < r->frames; k++) {
+    gint a = fw->first + k, b = a + 1;
+    /* frame b's cells matched in frame a, frame a's in frame b */
+    gv_quality_field_tally (&t, r->from_prev + k * cells, r->width, r->height,
+        f->edit_masks + b * plane, f->width, f->height, &path[b], &path[a]);
+    gv_quality_field_tally (&t, r->from_next + k * cells, r->width, r->height,
+        f->edit_masks + a * plane, f->width, f->height, &path[a], &path[b]);
+  }
+  fw->all.error += t.error;
+  fw->all.still_error += t.still_error;
+  fw->all.count += t.count;
+  if (r->step < WATCHED_STEPS)
+    fw->step[r->step] = t;
+}
+
+/* "fields off by 1.20 1.05 ... cells (still 0.80)" after a corrected generation */
+static void
+print_fields (const FieldWatch *fw)
+{
+  if (fw->all.count == 0)
+    return;
+  GString *line = g_string_new ("    correction fields, cells from the true motion by step:");
+  for (gint i = 0; i < WATCHED_STEPS && fw->step[i].count; i++)
+    g_string_append_printf (line, " %.2f", fw->step[i].error / fw->step[i].count);
+  g_string_append_printf (line, " (a still field: %.2f)", fw->all.still_error / fw->all.count);
+  g_printerr ("%s\n", line->str);
+  g_string_free (line, TRUE);
+}
+
 /* Generates with @p; the frames as RGB from frame @first of @out, with the background in
- * pixels when @pixel, and the decoded frames alone into @latent_only when not NULL. */
+ * pixels when @pixel, and the decoded frames alone into @latent_only when not NULL; the
+ * correction's fields measured into @fields (may be NULL; needs the clip's path). */
 static gboolean
 generate (GvClip *clip, const GvCorrectParams *p, BenchClip *bc, gint first, gboolean pixel,
-    guint8 *out, guint8 *latent_only, GError **error)
+    guint8 *out, guint8 *latent_only, FieldWatch *fields, GError **error)
 {
   GvClipFolder *f = bc->folder;
   gint n = (gint) gv_clip_get_n_frames (clip), w = f->width, h = f->height;
   gsize plane = (gsize) w * h;
   GvEditEnv env = { 0 };
-  gfloat *images = gv_edit_generate (clip, &env, p, NULL, NULL, error);
+  if (fields)
+    *fields = (FieldWatch) { .bc = bc, .first = first };
+  gfloat *images = gv_edit_generate (clip, &env, p, fields && bc->path ? watch_fields : NULL,
+      fields, error);
   if (images == NULL)
     return FALSE;
   gfloat *weights = pixel ? gv_background_weights (gv_edit_get_masks (clip, NULL), n,
@@ -274,7 +326,7 @@ difference_frames (GvClip *clip, GvClipFolder *f, gdouble clamp_ratio, guint8 *o
 }
 
 static Scores
-score (BenchClip *bc, const guint8 *edit, const guint8 *masks)
+score (BenchClip *bc, const guint8 *edit, const guint8 *masks, const FieldWatch *fields)
 {
   GvClipFolder *f = bc->folder;
   gsize plane = (gsize) f->width * f->height, n = plane * f->frames;
@@ -288,6 +340,9 @@ score (BenchClip *bc, const guint8 *edit, const guint8 *masks)
   s.m[M_COLOUR] = gv_quality_colour_error (edit, f->edit, n, bc->target_cover);
   s.m[M_TEMPORAL] = bc->path ? gv_quality_temporal_error (edit, bc->target_cover, f->width,
       f->height, f->frames, bc->path) : NAN;
+  gboolean matched = fields && fields->all.count > 0;
+  s.m[M_CORRESPONDENCE] = matched ? fields->all.error / fields->all.count : NAN;
+  s.m[M_CORRESPONDENCE_STILL] = matched ? fields->all.still_error / fields->all.count : NAN;
   return s;
 }
 
@@ -318,15 +373,17 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, guint8 *sheet_edit, guint8 *s
   if (sweep && !bq_sweep_clip (clip, mp.clamp_ratio, f->edit_masks, f->width, f->height, sweep,
           &error))
     die (bc->name, error);
-  if (!generate (clip, &cp, bc, 0, TRUE, edit, decoded, &error))
+  FieldWatch fields;
+  if (!generate (clip, &cp, bc, 0, TRUE, edit, decoded, &fields, &error))
     die (bc->name, error);
-  scores[V_DEFAULT] = score (bc, edit, masks);
+  print_fields (&fields);
+  scores[V_DEFAULT] = score (bc, edit, masks, &fields);
   memcpy (sheet_edit, edit, n * 3);
   memcpy (sheet_masks, masks, n);
 
   if (b->ablations) {
     /* the latent background alone: the same generation, decoded frames as they are */
-    scores[V_LATENT_BACKGROUND] = score (bc, decoded, masks);
+    scores[V_LATENT_BACKGROUND] = score (bc, decoded, masks, &fields);
     struct {
       gint variant;
       GvCorrectParams p;
@@ -341,9 +398,9 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, guint8 *sheet_edit, guint8 *s
     gens[2].p.ungated = TRUE;
     for (guint i = 0; i < G_N_ELEMENTS (gens); i++) {
       g_printerr ("  %s\n", bq_variant_keys[gens[i].variant]);
-      if (!generate (clip, &gens[i].p, bc, 0, gens[i].pixel, edit, NULL, &error))
+      if (!generate (clip, &gens[i].p, bc, 0, gens[i].pixel, edit, NULL, &fields, &error))
         die (bc->name, error);
-      scores[gens[i].variant] = score (bc, edit, masks);
+      scores[gens[i].variant] = score (bc, edit, masks, &fields);
     }
 
     g_printerr ("  %s\n", bq_variant_keys[V_MASKS_FROM_V]);
@@ -353,9 +410,9 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, guint8 *sheet_edit, guint8 *s
     if (!gv_edit_compute_masks (clip, &env, &vp, &error))
       die (bc->name, error);
     upsampled_masks (clip, 0, masks, f->width, f->height);
-    if (!generate (clip, &cp, bc, 0, TRUE, edit, NULL, &error))
+    if (!generate (clip, &cp, bc, 0, TRUE, edit, NULL, &fields, &error))
       die (bc->name, error);
-    scores[V_MASKS_FROM_V] = score (bc, edit, masks);
+    scores[V_MASKS_FROM_V] = score (bc, edit, masks, &fields);
 
     g_printerr ("  %s\n", bq_variant_keys[V_NO_TUNING]);
     if (b->tune_steps > 0) {
@@ -363,9 +420,9 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, guint8 *sheet_edit, guint8 *s
       if (untuned == NULL)
         die (bc->name, error);
       upsampled_masks (untuned, 0, masks, f->width, f->height);
-      if (!generate (untuned, &cp, bc, 0, TRUE, edit, NULL, &error))
+      if (!generate (untuned, &cp, bc, 0, TRUE, edit, NULL, &fields, &error))
         die (bc->name, error);
-      scores[V_NO_TUNING] = score (bc, edit, masks);
+      scores[V_NO_TUNING] = score (bc, edit, masks, &fields);
       gv_clip_unref (untuned);
     } else {
       scores[V_NO_TUNING] = scores[V_DEFAULT];
@@ -374,12 +431,12 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, guint8 *sheet_edit, guint8 *s
     g_printerr ("  %s\n", bq_variant_keys[V_PER_FRAME]);
     for (gint k = 0; k < f->frames; k++) {
       GvClip *one = prepare (b, bc, k, 1, FALSE, target_rgb, &mp, &error);
-      if (one == NULL || !generate (one, &cp, bc, k, TRUE, edit, NULL, &error))
+      if (one == NULL || !generate (one, &cp, bc, k, TRUE, edit, NULL, NULL, &error))
         die (bc->name, error);
       upsampled_masks (one, k, masks, f->width, f->height);
       gv_clip_unref (one);
     }
-    scores[V_PER_FRAME] = score (bc, edit, masks);
+    scores[V_PER_FRAME] = score (bc, edit, masks, NULL);
   }
   gv_clip_unref (clip);
   g_free (target_rgb);
@@ -483,6 +540,28 @@ guidance_valid (gdouble g)
   return g == 0 || (g >= 1 && g <= 50);
 }
 
+/* "P,C,N" into @w, normalised to sum 1 as latentcorrect does */
+static gboolean
+parse_weights (const gchar *text, gdouble *w)
+{
+  g_auto (GStrv) parts = g_strsplit (text, ",", -1);
+  if (g_strv_length (parts) != 3)
+    return FALSE;
+  gdouble sum = 0;
+  for (gint i = 0; i < 3; i++) {
+    gchar *end = NULL;
+    w[i] = g_ascii_strtod (parts[i], &end);
+    if (end == parts[i] || *end != '\0' || !(w[i] >= 0) || isinf (w[i]))
+      return FALSE;
+    sum += w[i];
+  }
+  if (!(sum > 0))
+    return FALSE;
+  for (gint i = 0; i < 3; i++)
+    w[i] /= sum;
+  return TRUE;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -491,7 +570,7 @@ main (int argc, char **argv)
   gint64 seed = 0;
   gdouble guidance = 0, sampling_guidance = 0;
   gchar *clips_dir = NULL, *json = NULL, *sheet_path = NULL, *model_dir = NULL;
-  gchar *differences_path = NULL, *sweep_path = NULL;
+  gchar *differences_path = NULL, *sweep_path = NULL, *weights_text = NULL;
   gboolean ablations = FALSE, resume = FALSE;
   GOptionEntry entries[] = {
     { "count", 0, 0, G_OPTION_ARG_INT, &count, "Generated clips (default 4)", "N" },
@@ -516,6 +595,10 @@ main (int argc, char **argv)
     { "search-radius", 0, 0, G_OPTION_ARG_INT, &search_radius, "Latent correction's "
       "neighbour search radius in latent pixels, as latentcorrect's search-radius (default 0: "
       "the whole frame)", "R" },
+    { "correction-weights", 0, 0, G_OPTION_ARG_STRING, &weights_text, "Latent correction's "
+      "blend weights of the previous frame, the frame itself and the next, as latentcorrect's "
+      "weight-prev, weight-current, weight-next (normalised to sum 1; default 0.25,0.5,0.25; "
+      "0,1,0 matches without blending)", "P,C,N" },
     { "ablations", 0, 0, G_OPTION_ARG_NONE, &ablations, "Also run the ablations and the "
       "per-frame baseline", NULL },
     { "json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Write the figures to FILE, again after "
@@ -550,6 +633,10 @@ main (int argc, char **argv)
     die ("bad options (see --help)", NULL);
   if (resume && json == NULL)
     die ("--resume needs --json FILE", NULL);
+  gdouble weights[3] = { BQ_WEIGHT_PREV_DEFAULT, BQ_WEIGHT_CURRENT_DEFAULT,
+    BQ_WEIGHT_NEXT_DEFAULT };
+  if (weights_text && !parse_weights (weights_text, weights))
+    die ("--correction-weights: three numbers >= 0, not all 0, as P,C,N", NULL);
 
   gst_init (NULL, NULL);
   gint64 start = g_get_monotonic_time ();
@@ -580,7 +667,7 @@ main (int argc, char **argv)
     .frames = frames, .size = size, .steps = steps, .tune_steps = tune_steps,
     .guidance = guidance, .sampling_guidance = sampling_guidance,
     .correction_steps = correction_steps, .search_radius = search_radius,
-    .ablations = ablations };
+    .weights = { weights[0], weights[1], weights[2] }, .ablations = ablations };
   guint n = clips->len, to_run = n;
   BqClipResult *results = g_new0 (BqClipResult, n);
   BqSweep *sweeps = g_new0 (BqSweep, n);
@@ -604,7 +691,8 @@ main (int argc, char **argv)
   set.device = gv_device_get_name (dev);
   Bench b = { .steps = steps, .tune_steps = tune_steps, .guidance = guidance,
     .sampling_guidance = sampling_guidance, .correction_steps = correction_steps,
-    .search_radius = search_radius, .ablations = ablations };
+    .search_radius = search_radius, .weights = { weights[0], weights[1], weights[2] },
+    .ablations = ablations };
   b.model = gv_model_get_shared (dev, model_path, &error);
   if (b.model == NULL)
     die (model_path, error);

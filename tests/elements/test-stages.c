@@ -506,11 +506,11 @@ typedef struct {
 } Expected;
 
 static void
-expect_correction (gint step, gdouble mean_cosine, gpointer data)
+expect_correction (const GvCorrectionReport *report, gpointer data)
 {
   Expected *e = data;
-  g_array_append_val (e->steps, step);
-  g_array_append_val (e->cosines, mean_cosine);
+  g_array_append_val (e->steps, report->step);
+  g_array_append_val (e->cosines, report->mean_cosine);
 }
 
 /* the single buffer of @r as host bytes, with its video info */

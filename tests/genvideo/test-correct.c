@@ -35,6 +35,16 @@ shifted_clip (gint ch, guint seed)
   return clip;
 }
 
+static gint32 *
+download_field (GvTensor *t)
+{
+  GError *error = NULL;
+  gint32 *data = g_new (gint32, t->numel);
+  gv_tensor_download (t, data, &error);
+  g_assert_no_error (error);
+  return data;
+}
+
 static GvCorrectParams
 params (void)
 {
@@ -58,11 +68,11 @@ correct_with (const gfloat *features, const gfloat *latents, const gfloat *mask,
   GvTensor *tz = GV_TEST_TENSOR (latents, F, C, H, W);
   GvTensor *tm = GV_TEST_TENSOR (mask, F, 1, H, W);
   GvCmd *cmd = gv_cmd_new (gv_test_device ());
-  GvTensor *ts = NULL;
-  GvTensor *out = gv_correct_latents (cmd, tz, tf, tm, p, &ts);
+  GvCorrectionMatches m;
+  GvTensor *out = gv_correct_latents (cmd, tz, tf, tm, p, &m);
   gv_test_finish (cmd);
-  *scores = gv_test_download (ts);
-  gv_tensor_unref (ts);
+  *scores = gv_test_download (m.scores);
+  gv_correction_matches_clear (&m);
   gv_tensor_unref (tf);
   gv_tensor_unref (tz);
   gv_tensor_unref (tm);
@@ -115,6 +125,56 @@ test_consistent_motion_is_kept (void)
   g_free (mask);
   g_free (scores);
   g_free (z);
+}
+
+/* the fields handed out with the matches are the ones the blend used: from frame k + 1 back to
+ * frame k (from_prev) and from frame k on to frame k + 1 (from_next), both along the shift */
+static void
+test_matches_give_the_fields (void)
+{
+  gfloat *features = shifted_clip (CF, 5), *latents = gv_test_random (F * C * H * W, 6, -1, 1);
+  gfloat *mask = ones (F * H * W, 1.0f);
+  GvTensor *tf = GV_TEST_TENSOR (features, F, CF, H, W);
+  GvTensor *tz = GV_TEST_TENSOR (latents, F, C, H, W);
+  GvTensor *tm = GV_TEST_TENSOR (mask, F, 1, H, W);
+  GvCmd *cmd = gv_cmd_new (gv_test_device ());
+  GvCorrectParams p = params ();
+  GvCorrectionMatches m;
+  GvTensor *out = gv_correct_latents (cmd, tz, tf, tm, &p, &m);
+  gv_test_finish (cmd);
+  g_assert_cmpint (m.from_prev->dtype, ==, GV_DTYPE_I32);
+  g_assert_cmpint (m.from_prev->numel, ==, (F - 1) * H * W);
+  g_assert_cmpint (m.from_next->numel, ==, (F - 1) * H * W);
+  gint32 *back = download_field (m.from_prev), *on = download_field (m.from_next);
+  gsize checked = 0;
+  for (gint k = 0; k + 1 < F; k++)
+    for (gint y = 0; y < H; y++)
+      for (gint x = 0; x < W; x++) {
+        gsize i = (gsize) k * H * W + (gsize) y * W + x;
+        /* frame k + 1 at (y, x) shows what frame k shows at (y - DY, x - DX) */
+        gint py = y - DY, px = x - DX, ny = y + DY, nx = x + DX;
+        if (py >= 0 && py < H && px >= 0 && px < W) {
+          g_assert_cmpint (back[i], ==, py * W + px);
+          checked++;
+        }
+        if (ny >= 0 && ny < H && nx >= 0 && nx < W) {
+          g_assert_cmpint (on[i], ==, ny * W + nx);
+          checked++;
+        }
+      }
+  g_assert_cmpuint (checked, >, 200);
+  gv_correction_matches_clear (&m);
+  g_assert_null (m.from_prev);
+  g_free (back);
+  g_free (on);
+  gv_tensor_unref (out);
+  gv_tensor_unref (tf);
+  gv_tensor_unref (tz);
+  gv_tensor_unref (tm);
+  gv_cmd_free (cmd);
+  g_free (features);
+  g_free (latents);
+  g_free (mask);
 }
 
 /* the latents are not shifted with the features: the correction pulls each position towards
@@ -269,6 +329,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/correct/consistent-motion-is-kept", test_consistent_motion_is_kept);
   g_test_add_func ("/correct/blend-follows-the-field", test_blend_follows_the_field);
+  g_test_add_func ("/correct/matches-give-the-fields", test_matches_give_the_fields);
   g_test_add_func ("/correct/outside-the-mask-is-untouched", test_outside_the_mask_is_untouched);
   g_test_add_func ("/correct/weights-and-edges", test_weights_and_edges);
   g_test_add_func ("/correct/search-radius", test_search_radius);

@@ -531,9 +531,9 @@ sample_by_hand (Setup *s, GvInversion *inv, GvTensor *mask, const GvCorrectParam
 }
 
 static void
-on_correction (gint step, gdouble mean_cosine, gpointer data)
+on_correction (const GvCorrectionReport *report, gpointer data)
 {
-  g_array_append_val ((GArray *) data, step);
+  g_array_append_val ((GArray *) data, report->step);
 }
 
 /* Pins which steps are corrected (the first correction-steps, counted from pure noise), that

@@ -25,6 +25,7 @@ static const gchar *const variants[] = {
 };
 static const gchar *const metrics[] = {
   "mask_iou", "background_psnr", "edit_psnr", "edit_ssim", "colour_error", "temporal_error",
+  "correspondence_error", "correspondence_error_still",
 };
 
 /* Runs the benchmark on the tiny model with few steps, then @args (NULL-terminated); its
@@ -120,6 +121,42 @@ complete (JsonNode *root)
   return json_object_get_boolean_member (json_node_get_object (root), "complete");
 }
 
+/* @node without the keys that files written before latentcorrect's weights and fields were
+ * recorded lack, at every depth */
+static void
+strip_later_keys (JsonNode *node)
+{
+  if (!JSON_NODE_HOLDS_OBJECT (node) && !JSON_NODE_HOLDS_ARRAY (node))
+    return;
+  if (JSON_NODE_HOLDS_ARRAY (node)) {
+    JsonArray *a = json_node_get_array (node);
+    for (guint i = 0; i < json_array_get_length (a); i++)
+      strip_later_keys (json_array_get_element (a, i));
+    return;
+  }
+  JsonObject *o = json_node_get_object (node);
+  GList *members = json_object_get_members (o);
+  for (GList *l = members; l; l = l->next) {
+    const gchar *key = l->data;
+    if (g_str_has_prefix (key, "correspondence_") || g_str_has_prefix (key, "correction_weight_"))
+      json_object_remove_member (o, key);
+    else
+      strip_later_keys (json_object_get_member (o, key));
+  }
+  g_list_free (members);
+}
+
+static void
+write_json (const gchar *path, JsonNode *root)
+{
+  GError *error = NULL;
+  JsonGenerator *gen = json_generator_new ();
+  json_generator_set_root (gen, root);
+  g_assert_true (json_generator_to_file (gen, path, &error));
+  g_assert_no_error (error);
+  g_object_unref (gen);
+}
+
 /* the clips' entries @first .. @last of @a and @b are equal (scores and seconds untouched) */
 static void
 assert_same_clips (JsonArray *a, JsonArray *b, guint first, guint last)
@@ -193,6 +230,18 @@ test_resume (void)
   JsonObject *fo = json_node_get_object (first);
   g_assert_cmpint (json_object_get_int_member (fo, "frames"), ==, FRAMES);
   g_assert_cmpint (json_object_get_int_member (fo, "size"), ==, SIZE);
+  /* the fields of latent correction are measured where it ran, and only there */
+  for (guint i = 0; i < 2; i++) {
+    JsonObject *c = json_array_get_object_element (first_clips, i);
+    JsonObject *ab = json_object_get_object_member (c, "ablations");
+    g_assert_cmpfloat (json_object_get_double_member (c, "correspondence_error"), >=, 0);
+    g_assert_cmpfloat (json_object_get_double_member (c, "correspondence_error_still"), >, 0);
+    g_assert_true (json_object_get_null_member (json_object_get_object_member (ab,
+                "no_latent_correction"), "correspondence_error"));
+    g_assert_true (json_object_get_null_member (json_object_get_object_member (ab,
+                "per_frame_baseline"), "correspondence_error"));
+  }
+  g_assert_cmpfloat (json_object_get_double_member (fo, "correction_weight_current"), ==, 0.5);
 
   /* one clip more: only clip-0002 runs, the first two come from the file */
   g_assert_true (bench (&err, SETTINGS, "--count", "3", "--ablations", "--json", json,
@@ -250,10 +299,30 @@ test_resume (void)
           "--json", json, "--resume", NULL));
   g_assert_nonnull (strstr (err, "setting search_radius differs (file: 0, this run: 2)"));
   g_free (err);
+  g_assert_false (bench (&err, SETTINGS, "--count", "3", "--ablations", "--correction-weights",
+          "1,1,0", "--json", json, "--resume", NULL));
+  g_assert_nonnull (strstr (err,
+          "setting correction_weight_prev differs (file: 0.25, this run: 0.5)"));
+  g_free (err);
   g_assert_true (g_file_get_contents (json, &after, NULL, NULL));
   g_assert_cmpstr (before, ==, after);
   g_free (before);
   g_free (after);
+
+  /* a file written before the weights and the fields were recorded resumes at the default
+   * weights, its clips' fields unknown (null) */
+  JsonNode *old = read_json (json);
+  strip_later_keys (old);
+  write_json (json, old);
+  json_node_unref (old);
+  g_assert_true (bench (&err, SETTINGS, "--count", "3", "--ablations", "--json", json,
+          "--resume", NULL));
+  assert_progress (err, (const gchar *[]) { NULL });
+  JsonNode *third = read_json (json);
+  JsonArray *third_clips = assert_clips (third, 3, TRUE);
+  g_assert_true (json_object_get_null_member (json_array_get_object_element (third_clips, 0),
+          "correspondence_error"));
+  json_node_unref (third);
   json_node_unref (first);
   json_node_unref (second);
 }

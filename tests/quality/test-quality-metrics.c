@@ -181,6 +181,51 @@ test_temporal_error_known_shift (void)
   g_assert_cmpfloat (gv_quality_temporal_error (frames, cov, W, H, 2, path), >, 40.0);
 }
 
+/* Fields at latent resolution (a cell is 4x4 pixels) against an object that moves (8, 4)
+ * pixels, then one that doubles in size about its centre. */
+static void
+test_field_tally (void)
+{
+  enum { LW = 16, LH = 12, PW = 64, PH = 48 };
+  g_autofree guint8 *region = g_new0 (guint8, PW * PH);
+  gint32 along[LW * LH], still[LW * LH], off[LW * LH];
+  for (gint y = 16; y < 32; y++)
+    for (gint x = 8; x < 32; x++)
+      region[y * PW + x] = 255;
+  for (gint cy = 0; cy < LH; cy++)
+    for (gint cx = 0; cx < LW; cx++) {
+      gint i = cy * LW + cx;
+      still[i] = i;
+      along[i] = MIN (cy + 1, LH - 1) * LW + MIN (cx + 2, LW - 1);
+      off[i] = along[i] + 1;
+    }
+  GvWorldPlace a = { 20, 24, 10 }, b = { 28, 28, 10 };
+  GvQualityFieldTally t = { 0 };
+  gv_quality_field_tally (&t, along, LW, LH, region, PW, PH, &a, &b);
+  /* the 6 x 4 cells of the region, all in the frame after the move */
+  g_assert_cmpuint (t.count, ==, 24);
+  g_assert_cmpfloat_with_epsilon (t.error, 0.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon (t.still_error / t.count, sqrt (5.0), 1e-9);
+  GvQualityFieldTally u = { 0 };
+  gv_quality_field_tally (&u, still, LW, LH, region, PW, PH, &a, &b);
+  g_assert_cmpfloat_with_epsilon (u.error, u.still_error, 1e-9);
+  GvQualityFieldTally v = { 0 };
+  gv_quality_field_tally (&v, off, LW, LH, region, PW, PH, &a, &b);
+  g_assert_cmpfloat_with_epsilon (v.error / v.count, 1.0, 1e-9);
+
+  /* doubling about the centre (20, 24): the cell centred at (22, 26) goes to (24, 28), its
+   * neighbour at (18, 22) to (16, 20); a still field is off by half the distance to the centre */
+  GvWorldPlace big = { 20, 24, 20 };
+  GvQualityFieldTally w = { 0 };
+  gv_quality_field_tally (&w, still, LW, LH, region, PW, PH, &a, &big);
+  g_assert_cmpuint (w.count, ==, 24);
+  gdouble want = 0;
+  for (gint cy = 4; cy < 8; cy++)
+    for (gint cx = 2; cx < 8; cx++)
+      want += hypot ((cx + 0.5) * 4 - 20, (cy + 0.5) * 4 - 24) / 4;
+  g_assert_cmpfloat_with_epsilon (w.still_error, want, 1e-9);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -191,5 +236,6 @@ main (int argc, char **argv)
   g_test_add_func ("/quality/colour-error", test_colour_error);
   g_test_add_func ("/quality/temporal-error-known-shift", test_temporal_error_known_shift);
   g_test_add_func ("/quality/temporal-error-of-ideal-edit", test_temporal_error_of_ideal_edit);
+  g_test_add_func ("/quality/field-tally", test_field_tally);
   return g_test_run ();
 }

@@ -185,3 +185,27 @@ gv_quality_temporal_error (const guint8 *frames, const guint8 *coverage, gint wi
   }
   return count ? sum / count : NAN;
 }
+
+void
+gv_quality_field_tally (GvQualityFieldTally *t, const gint32 *field, gint lw, gint lh,
+    const guint8 *region, gint width, gint height, const GvWorldPlace *at_a,
+    const GvWorldPlace *at_b)
+{
+  gdouble sx = (gdouble) width / lw, sy = (gdouble) height / lh;
+  gdouble scale = at_a->size > 0 ? at_b->size / at_a->size : 1.0;
+  for (gint cy = 0; cy < lh; cy++)
+    for (gint cx = 0; cx < lw; cx++) {
+      /* the cell's centre in pixels, its true place in frame b, back in cells */
+      gdouble px = (cx + 0.5) * sx, py = (cy + 0.5) * sy;
+      if (!INSIDE (region, (gsize) ((gint) py * width + (gint) px)))
+        continue;
+      gdouble tx = (at_b->x + (px - at_a->x) * scale) / sx - 0.5;
+      gdouble ty = (at_b->y + (py - at_a->y) * scale) / sy - 0.5;
+      if (tx < -0.5 || ty < -0.5 || tx > lw - 0.5 || ty > lh - 0.5)
+        continue;
+      gint32 m = field[cy * lw + cx];
+      t->error += hypot (m % lw - tx, m / lw - ty);
+      t->still_error += hypot (cx - tx, cy - ty);
+      t->count++;
+    }
+}

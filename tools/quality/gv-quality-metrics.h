@@ -55,4 +55,21 @@ gdouble gv_quality_colour_error (const guint8 *a, const guint8 *b, gsize n,
 gdouble gv_quality_temporal_error (const guint8 *frames, const guint8 *coverage, gint width,
     gint height, gint n_frames, const GvWorldPlace *path);
 
+/* The correspondence error of a nearest-neighbour field at latent resolution (@lw x @lh cells
+ * over frames of @width x @height pixels) from frame a to frame b of a clip whose object goes
+ * from @at_a to @at_b: @field gives for every cell of frame a (y * lw + x) the cell of frame b
+ * it matched. Counted are the cells of frame a whose centre lies inside @region (frame a's
+ * GRAY8 plane: where the object is); their true place in frame b moves with the object, as in
+ * the temporal error; cells whose true place leaves the frame are left out. Adds to @t the
+ * distance in cells from the matched cell to the true place, and the distance a field that
+ * keeps every cell where it is would have (a still field, the figure to beat). */
+typedef struct {
+  gdouble error, still_error;  /* sums of distances, in cells */
+  gsize count;
+} GvQualityFieldTally;
+
+void gv_quality_field_tally (GvQualityFieldTally *t, const gint32 *field, gint lw, gint lh,
+    const guint8 *region, gint width, gint height, const GvWorldPlace *at_a,
+    const GvWorldPlace *at_b);
+
 G_END_DECLS
