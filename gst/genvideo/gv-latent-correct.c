@@ -52,6 +52,14 @@ frame_weights (GvCmd *cmd, gint64 f, const GvCorrectParams *p, gint which)
   return t;
 }
 
+static GvTensor *
+given_field (GvCmd *cmd, const gint32 *field, gint64 pairs, gint64 hw)
+{
+  GvTensor *t = gv_tensor_alloc_typed (cmd, GV_DTYPE_I32, 2, (const gint64[]) { pairs, hw });
+  gv_tensor_record_upload (cmd, t, field);
+  return t;
+}
+
 void
 gv_correction_matches_clear (GvCorrectionMatches *m)
 {
@@ -88,6 +96,12 @@ gv_correct_latents (GvCmd *cmd, GvTensor *z, GvTensor *features, GvTensor *mask,
   gv_tensor_unref (earlier);
   gv_tensor_unref (score_prev);
   gv_tensor_unref (score_next);
+  if (p->given_fields) {
+    gv_tensor_unref (index_prev);
+    gv_tensor_unref (index_next);
+    index_prev = given_field (cmd, p->given_fields, f - 1, hw);
+    index_next = given_field (cmd, p->given_fields + (f - 1) * hw, f - 1, hw);
+  }
 
   GvTensor *z3 = frames_view (z, 0, f);
   GvTensor *prev = neighbours (cmd, z3, index_prev, TRUE);

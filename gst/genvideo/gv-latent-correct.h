@@ -17,6 +17,10 @@ typedef struct {
   /* TRUE: the target's image embedding everywhere, not gated by the mask (an ablation that
    * gv-bench-quality measures; the elements gate) */
   gboolean ungated;
+  /* or NULL: fields to blend along instead of the nearest neighbours', [2][F - 1][h*w] (from
+   * frame k + 1 back to frame k, then from frame k on to frame k + 1, as GvCorrectionReport);
+   * gv-bench-quality's known-motion fields, the ceiling of what matching could give */
+  const gint32 *given_fields;
 } GvCorrectParams;
 
 /* What one corrected step matched: latentcorrect posts the mean cosine, gv-bench-quality

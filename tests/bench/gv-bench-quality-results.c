@@ -158,6 +158,10 @@ bq_results_write (const gchar *path, const BqSettings *s, const BqClipResult *re
     json_builder_set_member_name (jb, weight_keys[i]);
     json_builder_add_double_value (jb, s->weights[i]);
   }
+  if (s->known_fields) {
+    json_builder_set_member_name (jb, "known_fields");
+    json_builder_add_boolean_value (jb, TRUE);
+  }
   json_builder_set_member_name (jb, "complete");
   json_builder_add_boolean_value (jb, complete);
   json_builder_set_member_name (jb, "wall_seconds");
@@ -289,6 +293,10 @@ check_settings (JsonObject *o, const gchar *path, const BqSettings *s, GError **
   for (gint i = 0; i < 3; i++)
     if (!check_double (o, path, weight_keys[i], s->weights[i], weight_defaults[i], error))
       return FALSE;
+  gboolean file_known = json_object_has_member (o, "known_fields");
+  if (file_known != s->known_fields)
+    return mismatch (error, path, "known_fields", file_known ? "on" : "off",
+        s->known_fields ? "on" : "off");
   gboolean file_ablations = json_object_has_member (o, "ablations");
   if (file_ablations != s->ablations)
     return mismatch (error, path, "ablations", file_ablations ? "on" : "off",

@@ -67,6 +67,7 @@ typedef struct {
   gdouble guidance, sampling_guidance;
   gint correction_steps, search_radius;  /* latentcorrect's */
   gdouble weights[3];          /* latentcorrect's weight-prev, -current, -next, sum 1 */
+  gboolean known_fields;       /* correction blends along the known motion, not the matches */
   gboolean ablations;
 } BqSettings;
 

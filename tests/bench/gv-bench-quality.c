@@ -4,7 +4,9 @@
  * elements run (gv_edit_prepare_source, gv_edit_set_target, gv_edit_invert,
  * gv_edit_compute_masks, gv_edit_generate, then the background in pixels as latentcorrect does
  * it), and the edit is scored against the clip's ideal edit with tools/quality's metrics.
- * --ablations also runs the paper's ablations and a per-frame image-editing baseline. Figures
+ * --ablations also runs the paper's ablations and a per-frame image-editing baseline; latent
+ * correction's fields are measured against the known motion (correspondence_error), and
+ * --known-fields blends along that motion instead. Figures
  * as a table, and as JSON with --json FILE, rewritten after every clip so that a long run can
  * be killed and taken up again with --resume (gv-bench-quality-results.h); a contact sheet
  * with --sheet FILE.png; where the masks look with --differences FILE.png, and what other mask
@@ -49,6 +51,7 @@ typedef struct {
   gdouble guidance, sampling_guidance;
   gint correction_steps, search_radius;
   gdouble weights[3];
+  gboolean known_fields;
   gboolean ablations;
 } Bench;
 
@@ -245,6 +248,28 @@ watch_fields (const GvCorrectionReport *r, gpointer data)
     fw->step[r->step] = t;
 }
 
+/* --known-fields: the fields of @clip that the known motion gives (GvCorrectParams.given_fields),
+ * or NULL for a clip without it */
+static gint32 *
+known_fields (BenchClip *bc, GvClip *clip)
+{
+  GvClipFolder *f = bc->folder;
+  gint n = (gint) gv_clip_get_n_frames (clip);
+  gint lw = gv_edit_get_latent_width (clip), lh = gv_edit_get_latent_height (clip);
+  gsize plane = (gsize) f->width * f->height, cells = (gsize) lw * lh;
+  if (bc->path == NULL || n < 2)
+    return NULL;
+  gint32 *fields = g_new (gint32, 2 * (n - 1) * cells);
+  gint32 *back = fields, *on = fields + (n - 1) * cells;
+  for (gint k = 0; k + 1 < n; k++) {
+    gv_quality_known_field (back + k * cells, lw, lh, f->edit_masks + (k + 1) * plane, f->width,
+        f->height, &bc->path[k + 1], &bc->path[k]);
+    gv_quality_known_field (on + k * cells, lw, lh, f->edit_masks + k * plane, f->width,
+        f->height, &bc->path[k], &bc->path[k + 1]);
+  }
+  return fields;
+}
+
 /* "fields off by 1.20 1.05 ... cells (still 0.80)" after a corrected generation */
 static void
 print_fields (const FieldWatch *fw)
@@ -363,12 +388,15 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, guint8 *sheet_edit, guint8 *s
   guint8 *masks = g_new (guint8, n);
   GvMaskParams mp = mask_params (b->steps, b->guidance);
   GvCorrectParams cp = correct_params (b);
+  gint32 *known = NULL;
 
   g_printerr ("%s: \"%s\" -> \"%s\"\n", bc->name, f->source_prompt, f->target_prompt);
   GvClip *clip = prepare (b, bc, 0, f->frames, TRUE, target_rgb, &mp, &error);
   if (clip == NULL)
     die (bc->name, error);
   upsampled_masks (clip, 0, masks, f->width, f->height);
+  if (b->known_fields)
+    cp.given_fields = known = known_fields (bc, clip);
   difference_frames (clip, f, mp.clamp_ratio, sheet_differences);
   if (sweep && !bq_sweep_clip (clip, mp.clamp_ratio, f->edit_masks, f->width, f->height, sweep,
           &error))
@@ -439,6 +467,7 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, guint8 *sheet_edit, guint8 *s
     scores[V_PER_FRAME] = score (bc, edit, masks, NULL);
   }
   gv_clip_unref (clip);
+  g_free (known);
   g_free (target_rgb);
   g_free (edit);
   g_free (decoded);
@@ -571,7 +600,7 @@ main (int argc, char **argv)
   gdouble guidance = 0, sampling_guidance = 0;
   gchar *clips_dir = NULL, *json = NULL, *sheet_path = NULL, *model_dir = NULL;
   gchar *differences_path = NULL, *sweep_path = NULL, *weights_text = NULL;
-  gboolean ablations = FALSE, resume = FALSE;
+  gboolean ablations = FALSE, resume = FALSE, known = FALSE;
   GOptionEntry entries[] = {
     { "count", 0, 0, G_OPTION_ARG_INT, &count, "Generated clips (default 4)", "N" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of the generated clips (default 0)", "S" },
@@ -599,6 +628,9 @@ main (int argc, char **argv)
       "blend weights of the previous frame, the frame itself and the next, as latentcorrect's "
       "weight-prev, weight-current, weight-next (normalised to sum 1; default 0.25,0.5,0.25; "
       "0,1,0 matches without blending)", "P,C,N" },
+    { "known-fields", 0, 0, G_OPTION_ARG_NONE, &known, "Latent correction blends along the "
+      "known motion of generated clips instead of the nearest neighbours' fields (what perfect "
+      "matching would give; not an element setting)", NULL },
     { "ablations", 0, 0, G_OPTION_ARG_NONE, &ablations, "Also run the ablations and the "
       "per-frame baseline", NULL },
     { "json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Write the figures to FILE, again after "
@@ -667,7 +699,8 @@ main (int argc, char **argv)
     .frames = frames, .size = size, .steps = steps, .tune_steps = tune_steps,
     .guidance = guidance, .sampling_guidance = sampling_guidance,
     .correction_steps = correction_steps, .search_radius = search_radius,
-    .weights = { weights[0], weights[1], weights[2] }, .ablations = ablations };
+    .weights = { weights[0], weights[1], weights[2] }, .known_fields = known,
+    .ablations = ablations };
   guint n = clips->len, to_run = n;
   BqClipResult *results = g_new0 (BqClipResult, n);
   BqSweep *sweeps = g_new0 (BqSweep, n);
@@ -692,7 +725,7 @@ main (int argc, char **argv)
   Bench b = { .steps = steps, .tune_steps = tune_steps, .guidance = guidance,
     .sampling_guidance = sampling_guidance, .correction_steps = correction_steps,
     .search_radius = search_radius, .weights = { weights[0], weights[1], weights[2] },
-    .ablations = ablations };
+    .known_fields = known, .ablations = ablations };
   b.model = gv_model_get_shared (dev, model_path, &error);
   if (b.model == NULL)
     die (model_path, error);

@@ -35,16 +35,6 @@ shifted_clip (gint ch, guint seed)
   return clip;
 }
 
-static gint32 *
-download_field (GvTensor *t)
-{
-  GError *error = NULL;
-  gint32 *data = g_new (gint32, t->numel);
-  gv_tensor_download (t, data, &error);
-  g_assert_no_error (error);
-  return data;
-}
-
 static GvCorrectParams
 params (void)
 {
@@ -60,9 +50,11 @@ interior (gint y, gint x)
   return y - ABS (DY) >= 0 && y + ABS (DY) < H && x - ABS (DX) >= 0 && x + ABS (DX) < W;
 }
 
+/* Corrects; the matches' scores into @scores, and their fields into @fields when not NULL:
+ * [2][F - 1][H * W], from_prev then from_next (checked to be I32 of that size). */
 static GvTensor *
 correct_with (const gfloat *features, const gfloat *latents, const gfloat *mask,
-    const GvCorrectParams *p, gfloat **scores)
+    const GvCorrectParams *p, gfloat **scores, gint32 **fields)
 {
   GvTensor *tf = GV_TEST_TENSOR (features, F, CF, H, W);
   GvTensor *tz = GV_TEST_TENSOR (latents, F, C, H, W);
@@ -72,7 +64,20 @@ correct_with (const gfloat *features, const gfloat *latents, const gfloat *mask,
   GvTensor *out = gv_correct_latents (cmd, tz, tf, tm, p, &m);
   gv_test_finish (cmd);
   *scores = gv_test_download (m.scores);
+  if (fields) {
+    gsize half = (F - 1) * H * W;
+    *fields = g_new (gint32, 2 * half);
+    GvTensor *both[] = { m.from_prev, m.from_next };
+    for (gint k = 0; k < 2; k++) {
+      GError *error = NULL;
+      g_assert_cmpint (both[k]->dtype, ==, GV_DTYPE_I32);
+      g_assert_cmpint (both[k]->numel, ==, half);
+      gv_tensor_download (both[k], *fields + k * half, &error);
+      g_assert_no_error (error);
+    }
+  }
   gv_correction_matches_clear (&m);
+  g_assert_null (m.from_prev);
   gv_tensor_unref (tf);
   gv_tensor_unref (tz);
   gv_tensor_unref (tm);
@@ -84,7 +89,7 @@ static GvTensor *
 correct (const gfloat *features, const gfloat *latents, const gfloat *mask, gfloat **scores)
 {
   GvCorrectParams p = params ();
-  return correct_with (features, latents, mask, &p, scores);
+  return correct_with (features, latents, mask, &p, scores, NULL);
 }
 
 static gfloat *
@@ -96,15 +101,13 @@ ones (gsize n, gfloat v)
   return m;
 }
 
+/* the interior positions of the middle frame of @out are those of @latents; with @scores
+ * (may be NULL) their matches in frame 0 exact (cosine 1) */
 static void
-test_consistent_motion_is_kept (void)
+assert_middle_frame_kept (GvTensor *out, const gfloat *latents, const gfloat *scores)
 {
-  gfloat *features = shifted_clip (CF, 1), *latents = shifted_clip (C, 2), *scores;
-  gfloat *mask = ones (F * H * W, 1.0f);
-  GvTensor *out = correct (features, latents, mask, &scores);
   gfloat *z = gv_test_download (out);
   gsize checked = 0;
-
   for (gint y = 0; y < H; y++)
     for (gint x = 0; x < W; x++) {
       if (!interior (y, x))
@@ -113,68 +116,97 @@ test_consistent_motion_is_kept (void)
         gsize i = (((gsize) 1 * C + c) * H + y) * W + x;
         g_assert_cmpfloat_with_epsilon (z[i], latents[i], 1e-5);
       }
-      /* the match of frame 1's p in frame 0 is exact: cosine 1 */
-      g_assert_cmpfloat_with_epsilon (scores[(gsize) y * W + x + H * W * 0], 1.0, 1e-4);
+      if (scores)
+        g_assert_cmpfloat_with_epsilon (scores[(gsize) y * W + x], 1.0, 1e-4);
       checked++;
     }
   g_test_message ("%" G_GSIZE_FORMAT " interior positions of the middle frame kept", checked);
   g_assert_cmpuint (checked, >, 50);
+  g_free (z);
+}
+
+static void
+test_consistent_motion_is_kept (void)
+{
+  gfloat *features = shifted_clip (CF, 1), *latents = shifted_clip (C, 2), *scores;
+  gfloat *mask = ones (F * H * W, 1.0f);
+  GvTensor *out = correct (features, latents, mask, &scores);
+  assert_middle_frame_kept (out, latents, scores);
   gv_tensor_unref (out);
   g_free (features);
   g_free (latents);
   g_free (mask);
   g_free (scores);
-  g_free (z);
 }
 
-/* the fields handed out with the matches are the ones the blend used: from frame k + 1 back to
- * frame k (from_prev) and from frame k on to frame k + 1 (from_next), both along the shift */
-static void
-test_matches_give_the_fields (void)
+/* the field along the shift, [2][F - 1][H * W] as correct_with gives them: from frame k + 1
+ * back to frame k, then from frame k on; a position whose neighbour leaves the frame maps to
+ * itself, or to -1 with @unknown_outside */
+static gint32 *
+shift_fields (gboolean unknown_outside)
 {
-  gfloat *features = shifted_clip (CF, 5), *latents = gv_test_random (F * C * H * W, 6, -1, 1);
-  gfloat *mask = ones (F * H * W, 1.0f);
-  GvTensor *tf = GV_TEST_TENSOR (features, F, CF, H, W);
-  GvTensor *tz = GV_TEST_TENSOR (latents, F, C, H, W);
-  GvTensor *tm = GV_TEST_TENSOR (mask, F, 1, H, W);
-  GvCmd *cmd = gv_cmd_new (gv_test_device ());
-  GvCorrectParams p = params ();
-  GvCorrectionMatches m;
-  GvTensor *out = gv_correct_latents (cmd, tz, tf, tm, &p, &m);
-  gv_test_finish (cmd);
-  g_assert_cmpint (m.from_prev->dtype, ==, GV_DTYPE_I32);
-  g_assert_cmpint (m.from_prev->numel, ==, (F - 1) * H * W);
-  g_assert_cmpint (m.from_next->numel, ==, (F - 1) * H * W);
-  gint32 *back = download_field (m.from_prev), *on = download_field (m.from_next);
-  gsize checked = 0;
+  gint32 *fields = g_new (gint32, 2 * (F - 1) * H * W);
   for (gint k = 0; k + 1 < F; k++)
     for (gint y = 0; y < H; y++)
       for (gint x = 0; x < W; x++) {
         gsize i = (gsize) k * H * W + (gsize) y * W + x;
+        gint outside = unknown_outside ? -1 : y * W + x;
         /* frame k + 1 at (y, x) shows what frame k shows at (y - DY, x - DX) */
         gint py = y - DY, px = x - DX, ny = y + DY, nx = x + DX;
-        if (py >= 0 && py < H && px >= 0 && px < W) {
-          g_assert_cmpint (back[i], ==, py * W + px);
-          checked++;
-        }
-        if (ny >= 0 && ny < H && nx >= 0 && nx < W) {
-          g_assert_cmpint (on[i], ==, ny * W + nx);
-          checked++;
-        }
+        fields[i] = py >= 0 && py < H && px >= 0 && px < W ? py * W + px : outside;
+        fields[(F - 1) * H * W + i] = ny >= 0 && ny < H && nx >= 0 && nx < W ? ny * W + nx :
+            outside;
       }
+  return fields;
+}
+
+/* the fields handed out with the matches are the ones the blend used: both along the shift
+ * wherever the neighbour is in the frame */
+static void
+test_matches_give_the_fields (void)
+{
+  gfloat *features = shifted_clip (CF, 5), *latents = gv_test_random (F * C * H * W, 6, -1, 1);
+  gfloat *mask = ones (F * H * W, 1.0f), *scores;
+  gint32 *got, *want = shift_fields (TRUE);
+  GvCorrectParams p = params ();
+  GvTensor *out = correct_with (features, latents, mask, &p, &scores, &got);
+  gsize checked = 0;
+  for (gsize i = 0; i < 2 * (F - 1) * H * W; i++)
+    if (want[i] >= 0) {
+      g_assert_cmpint (got[i], ==, want[i]);
+      checked++;
+    }
   g_assert_cmpuint (checked, >, 200);
-  gv_correction_matches_clear (&m);
-  g_assert_null (m.from_prev);
-  g_free (back);
-  g_free (on);
   gv_tensor_unref (out);
-  gv_tensor_unref (tf);
-  gv_tensor_unref (tz);
-  gv_tensor_unref (tm);
-  gv_cmd_free (cmd);
+  g_free (got);
+  g_free (want);
   g_free (features);
   g_free (latents);
   g_free (mask);
+  g_free (scores);
+}
+
+/* Given fields replace the matches: with features that match nothing (random), latents that
+ * move along the given fields are kept as they are, and the fields reported are the given ones. */
+static void
+test_given_fields_replace_the_matches (void)
+{
+  gfloat *features = gv_test_random (F * CF * H * W, 7, -1, 1), *latents = shifted_clip (C, 8);
+  gfloat *mask = ones (F * H * W, 1.0f), *scores;
+  gint32 *got, *given = shift_fields (FALSE);
+  GvCorrectParams p = params ();
+  p.given_fields = given;
+  GvTensor *out = correct_with (features, latents, mask, &p, &scores, &got);
+  g_assert_cmpmem (got, 2 * (F - 1) * H * W * sizeof (gint32), given,
+      2 * (F - 1) * H * W * sizeof (gint32));
+  assert_middle_frame_kept (out, latents, NULL);
+  gv_tensor_unref (out);
+  g_free (got);
+  g_free (given);
+  g_free (features);
+  g_free (latents);
+  g_free (mask);
+  g_free (scores);
 }
 
 /* the latents are not shifted with the features: the correction pulls each position towards
@@ -226,7 +258,7 @@ test_weights_and_edges (void)
   gfloat *features = shifted_clip (CF, 7), *latents = gv_test_random (F * C * H * W, 8, -1, 1);
   gfloat *mask = ones (F * H * W, 1.0f), *scores;
   GvCorrectParams p = { .weight_prev = 0.1f, .weight_current = 0.6f, .weight_next = 0.3f };
-  GvTensor *out = correct_with (features, latents, mask, &p, &scores);
+  GvTensor *out = correct_with (features, latents, mask, &p, &scores, NULL);
   gfloat *z = gv_test_download (out);
   gsize checked = 0;
 
@@ -269,7 +301,7 @@ test_search_radius (void)
     GvCorrectParams p = params ();
     gfloat *scores;
     p.search_radius = radius;
-    GvTensor *out = correct_with (features, latents, mask, &p, &scores);
+    GvTensor *out = correct_with (features, latents, mask, &p, &scores, NULL);
     gsize exact = 0, interior_n = 0;
     /* the previous-frame matches of frame 1, then of frame 2 */
     for (gint k = 0; k < F - 1; k++)
@@ -330,6 +362,8 @@ main (int argc, char **argv)
   g_test_add_func ("/correct/consistent-motion-is-kept", test_consistent_motion_is_kept);
   g_test_add_func ("/correct/blend-follows-the-field", test_blend_follows_the_field);
   g_test_add_func ("/correct/matches-give-the-fields", test_matches_give_the_fields);
+  g_test_add_func ("/correct/given-fields-replace-the-matches",
+      test_given_fields_replace_the_matches);
   g_test_add_func ("/correct/outside-the-mask-is-untouched", test_outside_the_mask_is_untouched);
   g_test_add_func ("/correct/weights-and-edges", test_weights_and_edges);
   g_test_add_func ("/correct/search-radius", test_search_radius);

@@ -304,6 +304,10 @@ test_resume (void)
   g_assert_nonnull (strstr (err,
           "setting correction_weight_prev differs (file: 0.25, this run: 0.5)"));
   g_free (err);
+  g_assert_false (bench (&err, SETTINGS, "--count", "3", "--ablations", "--known-fields",
+          "--json", json, "--resume", NULL));
+  g_assert_nonnull (strstr (err, "setting known_fields differs (file: off, this run: on)"));
+  g_free (err);
   g_assert_true (g_file_get_contents (json, &after, NULL, NULL));
   g_assert_cmpstr (before, ==, after);
   g_free (before);

@@ -224,6 +224,16 @@ test_field_tally (void)
     for (gint cx = 2; cx < 8; cx++)
       want += hypot ((cx + 0.5) * 4 - 20, (cy + 0.5) * 4 - 24) / 4;
   g_assert_cmpfloat_with_epsilon (w.still_error, want, 1e-9);
+
+  /* the known field of the move is the field along it inside the region, still outside */
+  gint32 known[LW * LH];
+  gv_quality_known_field (known, LW, LH, region, PW, PH, &a, &b);
+  for (gint cy = 0; cy < LH; cy++)
+    for (gint cx = 0; cx < LW; cx++) {
+      gint i = cy * LW + cx;
+      gboolean in = cy >= 4 && cy < 8 && cx >= 2 && cx < 8;
+      g_assert_cmpint (known[i], ==, in ? along[i] : i);
+    }
 }
 
 int

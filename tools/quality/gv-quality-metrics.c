@@ -186,26 +186,50 @@ gv_quality_temporal_error (const guint8 *frames, const guint8 *coverage, gint wi
   return count ? sum / count : NAN;
 }
 
+/* cell (@cx, @cy) of frame a at its true place in frame b, in cells, when its centre lies
+ * inside @region; FALSE outside it */
+static gboolean
+true_place (gint cx, gint cy, gint lw, gint lh, const guint8 *region, gint width, gint height,
+    const GvWorldPlace *at_a, const GvWorldPlace *at_b, gdouble *tx, gdouble *ty)
+{
+  gdouble sx = (gdouble) width / lw, sy = (gdouble) height / lh;
+  gdouble scale = at_a->size > 0 ? at_b->size / at_a->size : 1.0;
+  gdouble px = (cx + 0.5) * sx, py = (cy + 0.5) * sy;
+  if (!INSIDE (region, (gsize) ((gint) py * width + (gint) px)))
+    return FALSE;
+  *tx = (at_b->x + (px - at_a->x) * scale) / sx - 0.5;
+  *ty = (at_b->y + (py - at_a->y) * scale) / sy - 0.5;
+  return TRUE;
+}
+
 void
 gv_quality_field_tally (GvQualityFieldTally *t, const gint32 *field, gint lw, gint lh,
     const guint8 *region, gint width, gint height, const GvWorldPlace *at_a,
     const GvWorldPlace *at_b)
 {
-  gdouble sx = (gdouble) width / lw, sy = (gdouble) height / lh;
-  gdouble scale = at_a->size > 0 ? at_b->size / at_a->size : 1.0;
   for (gint cy = 0; cy < lh; cy++)
     for (gint cx = 0; cx < lw; cx++) {
-      /* the cell's centre in pixels, its true place in frame b, back in cells */
-      gdouble px = (cx + 0.5) * sx, py = (cy + 0.5) * sy;
-      if (!INSIDE (region, (gsize) ((gint) py * width + (gint) px)))
-        continue;
-      gdouble tx = (at_b->x + (px - at_a->x) * scale) / sx - 0.5;
-      gdouble ty = (at_b->y + (py - at_a->y) * scale) / sy - 0.5;
-      if (tx < -0.5 || ty < -0.5 || tx > lw - 0.5 || ty > lh - 0.5)
+      gdouble tx, ty;
+      if (!true_place (cx, cy, lw, lh, region, width, height, at_a, at_b, &tx, &ty) ||
+          tx < -0.5 || ty < -0.5 || tx > lw - 0.5 || ty > lh - 0.5)
         continue;
       gint32 m = field[cy * lw + cx];
       t->error += hypot (m % lw - tx, m / lw - ty);
       t->still_error += hypot (cx - tx, cy - ty);
       t->count++;
+    }
+}
+
+void
+gv_quality_known_field (gint32 *field, gint lw, gint lh, const guint8 *region, gint width,
+    gint height, const GvWorldPlace *at_a, const GvWorldPlace *at_b)
+{
+  for (gint cy = 0; cy < lh; cy++)
+    for (gint cx = 0; cx < lw; cx++) {
+      gdouble tx = cx, ty = cy;
+      true_place (cx, cy, lw, lh, region, width, height, at_a, at_b, &tx, &ty);
+      gint mx = CLAMP ((gint) floor (tx + 0.5), 0, lw - 1);
+      gint my = CLAMP ((gint) floor (ty + 0.5), 0, lh - 1);
+      field[cy * lw + cx] = my * lw + mx;
     }
 }

@@ -72,4 +72,10 @@ void gv_quality_field_tally (GvQualityFieldTally *t, const gint32 *field, gint l
     const guint8 *region, gint width, gint height, const GvWorldPlace *at_a,
     const GvWorldPlace *at_b);
 
+/* The field the known motion gives, in the layout above: each cell of frame a whose centre lies
+ * inside @region to the cell nearest its true place in frame b (clamped to the frame), every
+ * other cell to itself (the background stands still). */
+void gv_quality_known_field (gint32 *field, gint lw, gint lh, const guint8 *region, gint width,
+    gint height, const GvWorldPlace *at_a, const GvWorldPlace *at_b);
+
 G_END_DECLS
