@@ -72,9 +72,11 @@ static const gchar tiny_recipe[] =
     "[image_normalizer/config.json]\n"
     "embedding_dim=16\n";
 
-/* trains the tiny recipe into a fresh scratch folder: WORK, OUT under it */
+/* trains the tiny recipe into a fresh scratch folder: WORK, OUT under it; from the checkpoint
+ * @from (--from) when not NULL */
 static gchar *
-train (const gchar *extra, gint stop_after, const gchar *scratch, GError **error)
+train_from (const gchar *extra, gint stop_after, const gchar *scratch, const gchar *from,
+    GError **error)
 {
   g_autofree gchar *text = g_strconcat (tiny_recipe, extra ? extra : "", NULL);
   g_autoptr (GvTrainRecipe) r = gv_train_recipe_new_from_data (text, error);
@@ -84,11 +86,17 @@ train (const gchar *extra, gint stop_after, const gchar *scratch, GError **error
   GvTrainOptions o = {
     .work = work, .out = out, .template_dir = gv_test_default_model_dir (),
     .checkpoint_seconds = 1e9, .resume = TRUE, .quiet = TRUE, .samples = 1,
-    .stop_after = stop_after, .command = "test",
+    .stop_after = stop_after, .command = "test", .from_dir = from,
   };
   if (!gv_train_pipeline_run (r, &o, error))
     g_clear_pointer (&out, g_free);
   return out;
+}
+
+static gchar *
+train (const gchar *extra, gint stop_after, const gchar *scratch, GError **error)
+{
+  return train_from (extra, stop_after, scratch, NULL, error);
 }
 
 /* The scratch folder of a finished run of the tiny recipe plus @extra, trained once per test
@@ -293,6 +301,45 @@ unet_losses (const gchar *scratch)
   GStrv out = g_strv_builder_end (b);
   g_strv_builder_unref (b);
   return out;
+}
+
+/* --from: a run that starts from a finished one's checkpoint trains the UNet stage only, keeps
+ * the tokenizer, encoders and VAE as they were, and starts the UNet from the checkpoint's
+ * weights (at learning rate 0 they come out unchanged; a fresh UNet would not); the card says
+ * where it started. A folder that is not a checkpoint is refused. */
+static void
+test_from_checkpoint (void)
+{
+  GError *error = NULL;
+  g_autofree gchar *a_out = g_build_filename (finished_run (NULL), "out", NULL);
+  g_autofree gchar *b = gv_test_scratch_dir ();
+  g_autofree gchar *b_out = train_from ("[train]\nunet_lr=0\n", 0, b, a_out, &error);
+  g_assert_no_error (error);
+  g_autofree gchar *work = g_build_filename (b, "work", NULL);
+  g_autoptr (GBytes) csv = file_bytes (work, "loss.csv");
+  g_auto (GStrv) rows = g_strsplit (g_bytes_get_data (csv, NULL), "\n", -1);
+  for (gint i = 1; rows[i] && rows[i][0]; i++)
+    g_assert_true (g_str_has_prefix (rows[i], "unet,"));
+  g_auto (GStrv) losses = unet_losses (b);
+  g_assert_cmpuint (g_strv_length (losses), ==, 4);
+  const gchar *kept[] = {
+    "tokenizer/vocab.json", "text_encoder/model.safetensors",
+    "image_encoder/model.safetensors", "vae/diffusion_pytorch_model.safetensors",
+    "vae/config.json", "unet/diffusion_pytorch_model.safetensors",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (kept); i++) {
+    g_autoptr (GBytes) x = file_bytes (a_out, kept[i]);
+    g_autoptr (GBytes) y = file_bytes (b_out, kept[i]);
+    g_assert_true (g_bytes_equal (x, y));
+  }
+  g_autoptr (GBytes) card = file_bytes (b_out, "README.md");
+  g_assert_nonnull (strstr (g_bytes_get_data (card, NULL), "Continued from the checkpoint `"));
+
+  g_autofree gchar *c = gv_test_scratch_dir ();
+  g_assert_null (train_from (NULL, 0, c, work, &error));
+  g_assert_error (error, GV_ERROR, GV_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "not a checkpoint folder"));
+  g_clear_error (&error);
 }
 
 /* unet_examples: a set as large as the stage's examples trains on exactly the examples of an
@@ -758,6 +805,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/end-to-end", test_end_to_end);
   g_test_add_func ("/train/vae-check", test_vae_check);
   g_test_add_func ("/train/resume-matches", test_resume_matches);
+  g_test_add_func ("/train/from-checkpoint", test_from_checkpoint);
   g_test_add_func ("/train/unet-drops", test_unet_drops);
   g_test_add_func ("/train/unet-image-level", test_unet_image_level);
   g_test_add_func ("/train/unet-loss-weights", test_unet_loss_weights);

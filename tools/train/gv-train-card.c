@@ -47,6 +47,12 @@ gv_train_card_write (const GvTrainCard *card, const gchar *folder, GError **erro
       "on neutral grey (as the edit's target image is composited) with the caption \"a "
       "{colour} {object} on a grey background\". Every example is drawn from the seed; no "
       "file is read.\n\n");
+  if (card->from_dir != NULL)
+    g_string_append_printf (s, "## Start\n\nContinued from the checkpoint `%s` (`--from`): its "
+        "tokenizer, CLIP encoders, normaliser and VAE as they are (their stages below did not "
+        "run here, and the recipe's network sizes did not apply), its UNet trained on with this "
+        "recipe's UNet stage. The rows below are this run's; the card of that checkpoint has "
+        "the rest of the history.\n\n", card->from_dir);
   g_string_append (s, "## Stages\n\n| stage | steps | batch | peak lr | final loss (mean of "
       "last 10%) | wall time | CPU time |\n|---|---:|---:|---:|---:|---:|---:|\n");
   for (gint st = GV_STAGE_CLIP; st < GV_N_STAGES; st++) {

@@ -17,6 +17,7 @@ typedef struct {
   const gchar *curves;        /* PNG paths (copied next to the card), samples may be NULL */
   const gchar *samples;
   const GvVaeCheck *vae_check;  /* the VAE on held-out whole frames; may be NULL */
+  const gchar *from_dir;      /* the checkpoint the run started from (--from), or NULL */
 } GvTrainCard;
 
 gboolean gv_train_card_write (const GvTrainCard *card, const gchar *folder, GError **error);

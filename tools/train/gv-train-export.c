@@ -49,8 +49,13 @@ copy_file (const gchar *src, const gchar *dst, GError **error)
       g_file_set_contents (dst, text, (gssize) len, error);
 }
 
-gboolean
-gv_train_export (const gchar *src, const gchar *dst, guint64 *bytes, GError **error)
+/* @src into @dst, each file through @copy_weights when it is a safetensors file, else copied;
+ * files named in @skip (NULL-terminated; may be NULL) left out at the top */
+typedef gboolean (*CopyFunc) (const gchar *src, const gchar *dst, GError **error);
+
+static gboolean
+copy_folder (const gchar *src, const gchar *dst, CopyFunc copy_weights,
+    const gchar *const *skip, guint64 *bytes, GError **error)
 {
   if (g_mkdir_with_parents (dst, 0755) != 0) {
     g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "%s: cannot create: %s",
@@ -62,13 +67,15 @@ gv_train_export (const gchar *src, const gchar *dst, guint64 *bytes, GError **er
     return FALSE;
   const gchar *name;
   while ((name = g_dir_read_name (dir)) != NULL) {
+    if (skip && g_strv_contains (skip, name))
+      continue;
     g_autofree gchar *s = g_build_filename (src, name, NULL);
     g_autofree gchar *d = g_build_filename (dst, name, NULL);
     gboolean ok;
     if (g_file_test (s, G_FILE_TEST_IS_DIR))
-      ok = gv_train_export (s, d, bytes, error);
+      ok = copy_folder (s, d, copy_weights, NULL, bytes, error);
     else if (g_str_has_suffix (name, ".safetensors"))
-      ok = gv_train_export_weights (s, d, error);
+      ok = copy_weights (s, d, error);
     else
       ok = copy_file (s, d, error);
     if (!ok)
@@ -78,4 +85,17 @@ gv_train_export (const gchar *src, const gchar *dst, guint64 *bytes, GError **er
       *bytes += (guint64) sb.st_size;
   }
   return TRUE;
+}
+
+gboolean
+gv_train_export (const gchar *src, const gchar *dst, guint64 *bytes, GError **error)
+{
+  return copy_folder (src, dst, gv_train_export_weights, NULL, bytes, error);
+}
+
+gboolean
+gv_train_import (const gchar *src, const gchar *dst, GError **error)
+{
+  static const gchar *const card[] = { "README.md", "curves.png", "samples.png", NULL };
+  return copy_folder (src, dst, copy_file, card, NULL, error);
 }

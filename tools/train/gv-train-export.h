@@ -17,6 +17,10 @@ gboolean gv_train_export (const gchar *src, const gchar *dst, guint64 *bytes, GE
 gboolean gv_train_export_generation_config (const gchar *dst, gdouble guidance_scale,
     GError **error);
 
+/* Copies the checkpoint folder @src to @dst (created) as it is, weights included, without the
+ * card, curves and samples of the run that wrote it: the start of a run (--from). */
+gboolean gv_train_import (const gchar *src, const gchar *dst, GError **error);
+
 /* Rewrites the safetensors file @src as @dst with every float tensor in F16 (metadata kept). */
 gboolean gv_train_export_weights (const gchar *src, const gchar *dst, GError **error);
 

@@ -11,7 +11,7 @@
 #include "gv-train-pipeline.h"
 #include "gv-train-vae-check.h"
 
-static gchar *out_dir, *work_dir, *recipe_path, *template_dir, *check_vae;
+static gchar *out_dir, *work_dir, *recipe_path, *template_dir, *check_vae, *from_dir;
 static gint64 seed = -1;
 static gdouble budget = 1.0, checkpoint_minutes = 5.0;
 static gchar **stage_steps;
@@ -42,6 +42,10 @@ static GOptionEntry entries[] = {
     "Captions in the sample grid written at the end (0: none; default 4)", "N" },
   { "template", 0, 0, G_OPTION_ARG_FILENAME, &template_dir,
     "Checkpoint whose configs the recipe edits (default: the shipped tiny one)", "DIR" },
+  { "from", 0, 0, G_OPTION_ARG_FILENAME, &from_dir,
+    "Start from the networks of a checkpoint gv-train-model wrote: its tokenizer, CLIP "
+    "encoders and VAE are kept, its UNet trains on with the recipe's UNet stage (the recipe's "
+    "network sizes do not apply)", "DIR" },
   { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress lines", NULL },
   { "check-vae", 0, 0, G_OPTION_ARG_FILENAME, &check_vae,
     "Train nothing: print how well the VAE of a model folder codes whole held-out frames "
@@ -114,6 +118,7 @@ main (int argc, char **argv)
     .samples = samples,
     .command = command,
     .stop_after = stop_after,
+    .from_dir = from_dir,
   };
   if (!gv_train_pipeline_run (recipe, &opts, &error)) {
     if (stop_after > 0 && g_error_matches (error, GV_ERROR, GV_ERROR_CANCELLED)) {

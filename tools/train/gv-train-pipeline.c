@@ -68,6 +68,32 @@ install_tokenizer (const gchar *tokenizer, const gchar *model, GError **error)
   return TRUE;
 }
 
+/* --from: the checkpoint @from as the run's start, every stage before the UNet's done */
+static gboolean
+imported_checkpoint (GvTrainRun *run, const gchar *from, GError **error)
+{
+  const gchar *folder = gv_train_run_get_model_folder (run);
+  g_autofree gchar *tmp = g_strconcat (folder, ".part", NULL);
+  g_autofree gchar *unet = g_build_filename (from, "unet", "config.json", NULL);
+  if (!g_file_test (unet, G_FILE_TEST_IS_REGULAR)) {
+    g_set_error (error, GV_ERROR, GV_ERROR_INVALID, "--from %s: not a checkpoint folder (no "
+        "unet/config.json)", from);
+    return FALSE;
+  }
+  gv_random_checkpoint_remove (tmp);
+  if (!gv_train_import (from, tmp, error))
+    return FALSE;
+  for (GvTrainStage s = GV_STAGE_TOKENIZER; s < GV_STAGE_UNET; s++)
+    if (!gv_train_run_finish_stage (run, s, error))
+      return FALSE;
+  if (g_rename (tmp, folder) != 0) {
+    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "%s: cannot rename: %s",
+        tmp, g_strerror (errno));
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* The tokenizer and the recipe's random checkpoint, written once (through a temporary
  * folder) */
 static gboolean
@@ -76,6 +102,8 @@ initial_checkpoint (GvTrainRun *run, const GvTrainOptions *opts, GError **error)
   const gchar *folder = gv_train_run_get_model_folder (run);
   if (g_file_test (folder, G_FILE_TEST_IS_DIR))
     return TRUE;
+  if (opts->from_dir)
+    return imported_checkpoint (run, opts->from_dir, error);
   GvTrainRecipe *r = gv_train_run_get_recipe (run);
   g_autofree gchar *tmp = g_strconcat (folder, ".part", NULL);
   g_autofree gchar *tokenizer = g_build_filename (gv_train_run_get_work (run), "tokenizer",
@@ -216,7 +244,7 @@ gv_train_pipeline_run (GvTrainRecipe *recipe, const GvTrainOptions *opts, GError
       .command = opts->command, .recipe = recipe, .run = run, .bytes = bytes,
       .session_seconds = (g_get_monotonic_time () - start) / 1e6,
       .curves = curves, .samples = opts->samples > 0 ? grid : NULL,
-      .vae_check = &vae_check,
+      .vae_check = &vae_check, .from_dir = opts->from_dir,
     };
     ok = gv_train_card_write (&card, opts->out, error);
   }

@@ -17,6 +17,10 @@ typedef struct {
   gint samples;                 /* captions in the sample grid (0: none) */
   gint stop_after;              /* stop after this many steps of a stage in this session (0: no) */
   const gchar *command;         /* for the model card; may be NULL */
+  /* or NULL: a checkpoint gv-train-model wrote, whose networks the run starts from instead of
+   * the recipe's random ones; its tokenizer, CLIP, normaliser and VAE stages count as done
+   * (the recipe's config sections do not apply), the UNet trains on from its weights */
+  const gchar *from_dir;
 } GvTrainOptions;
 
 gboolean gv_train_pipeline_run (GvTrainRecipe *recipe, const GvTrainOptions *opts,
