@@ -241,8 +241,13 @@ gv_edit_compute_masks (GvClip *clip, const GvEditEnv *env, const GvMaskParams *p
   mp.guidance_scale = guidance_for (clip, p->guidance_scale);
   GvDenoiser d = denoiser (clip, env, mp.guidance_scale);
   GvCmd *cmd = new_cmd (clip, env);
-  gfloat *masks = gv_invedit_differences (&d, s, cmd, &clip->inversion, &clip->source,
-      &clip->target, &mp, env->progress, env->progress_data, error);
+  GvCondition src = clip->source, trg = clip->target;
+  if (p->labels == GV_MASK_LABELS_SOURCE)
+    trg.labels = clip->source.labels;
+  else if (p->labels == GV_MASK_LABELS_NONE)
+    src.labels = trg.labels = clip->uncond.labels;
+  gfloat *masks = gv_invedit_differences (&d, s, cmd, &clip->inversion, &src, &trg, &mp,
+      env->progress, env->progress_data, error);
   gv_scheduler_free (s);
   gint64 h = clip->z0->shape[2], w = clip->z0->shape[3];
   gfloat *differences = masks ? g_memdup2 (masks, sizeof (gfloat) * clip->n_frames * h * w) :

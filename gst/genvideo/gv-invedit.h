@@ -25,6 +25,13 @@ GvTensor *gv_inversion_noisiest (GvInversion *inv);
  * noise eps that Z_T implies. A new reference. */
 GvTensor *gv_inversion_at (GvInversion *inv, GvScheduler *s, GvCmd *cmd, gint t);
 
+/* The image conditions of InvEdit's two branches */
+typedef enum {
+  GV_MASK_LABELS_BRANCHES,  /* the paper: a source frame's embedding, the target image's */
+  GV_MASK_LABELS_SOURCE,    /* both the source frame's: only the prompts differ */
+  GV_MASK_LABELS_NONE,      /* both zero (no image): only the prompts differ */
+} GvMaskLabels;
+
 typedef struct {
   gint steps;
   gfloat guidance_scale;
@@ -34,6 +41,9 @@ typedef struct {
   /* FALSE (the paper): differences of eps; TRUE: of the model's own output (v for
    * SD-2.1-unCLIP), an ablation that gv-bench-quality measures */
   gboolean from_model_output;
+  /* GV_MASK_LABELS_BRANCHES (0, the paper and the elements); the others are ablations that
+   * gv-bench-quality measures (gv_edit_compute_masks applies them) */
+  GvMaskLabels labels;
 } GvMaskParams;
 
 /* Runs the source and target branches from Z_T side by side with guidance, and returns per

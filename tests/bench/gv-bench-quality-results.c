@@ -158,6 +158,8 @@ bq_results_write (const gchar *path, const BqSettings *s, const BqClipResult *re
     json_builder_set_member_name (jb, weight_keys[i]);
     json_builder_add_double_value (jb, s->weights[i]);
   }
+  json_builder_set_member_name (jb, "mask_labels");
+  json_builder_add_string_value (jb, s->mask_labels);
   if (s->known_fields) {
     json_builder_set_member_name (jb, "known_fields");
     json_builder_add_boolean_value (jb, TRUE);
@@ -293,6 +295,10 @@ check_settings (JsonObject *o, const gchar *path, const BqSettings *s, GError **
   for (gint i = 0; i < 3; i++)
     if (!check_double (o, path, weight_keys[i], s->weights[i], weight_defaults[i], error))
       return FALSE;
+  /* files written before the setting existed ran the paper's */
+  if ((json_object_has_member (o, "mask_labels") || g_strcmp0 (s->mask_labels, "paper") != 0) &&
+      !check_string (o, path, "mask_labels", s->mask_labels, error))
+    return FALSE;
   gboolean file_known = json_object_has_member (o, "known_fields");
   if (file_known != s->known_fields)
     return mismatch (error, path, "known_fields", file_known ? "on" : "off",

@@ -52,6 +52,7 @@ typedef struct {
   gint correction_steps, search_radius;
   gdouble weights[3];
   gboolean known_fields;
+  GvMaskLabels mask_labels;
   gboolean ablations;
 } Bench;
 
@@ -66,10 +67,13 @@ die (const gchar *what, GError *error)
 /* the elements' defaults (gstinvedit.c, gstlatentcorrect.c) at @steps and @guidance, with
  * latentcorrect's correction-steps and search-radius from the options */
 static GvMaskParams
-mask_params (gint steps, gdouble guidance)
+mask_params (gint steps, gdouble guidance, GvMaskLabels labels)
 {
-  return (GvMaskParams) { steps, (gfloat) guidance, 0.5f, 3.0f, 0 };
+  return (GvMaskParams) { steps, (gfloat) guidance, 0.5f, 3.0f, 0, .labels = labels };
 }
+
+/* --mask-labels: the JSON's names of GvMaskLabels */
+static const gchar *const mask_label_names[] = { "paper", "source", "none" };
 
 static GvCorrectParams
 correct_params (const Bench *b)
@@ -386,7 +390,7 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, guint8 *sheet_edit, guint8 *s
     die (bc->name, error);
   guint8 *edit = g_new (guint8, n * 3), *decoded = g_new (guint8, n * 3);
   guint8 *masks = g_new (guint8, n);
-  GvMaskParams mp = mask_params (b->steps, b->guidance);
+  GvMaskParams mp = mask_params (b->steps, b->guidance, b->mask_labels);
   GvCorrectParams cp = correct_params (b);
   gint32 *known = NULL;
 
@@ -600,6 +604,7 @@ main (int argc, char **argv)
   gdouble guidance = 0, sampling_guidance = 0;
   gchar *clips_dir = NULL, *json = NULL, *sheet_path = NULL, *model_dir = NULL;
   gchar *differences_path = NULL, *sweep_path = NULL, *weights_text = NULL;
+  gchar *labels_text = NULL;
   gboolean ablations = FALSE, resume = FALSE, known = FALSE;
   GOptionEntry entries[] = {
     { "count", 0, 0, G_OPTION_ARG_INT, &count, "Generated clips (default 4)", "N" },
@@ -628,6 +633,10 @@ main (int argc, char **argv)
       "blend weights of the previous frame, the frame itself and the next, as latentcorrect's "
       "weight-prev, weight-current, weight-next (normalised to sum 1; default 0.25,0.5,0.25; "
       "0,1,0 matches without blending)", "P,C,N" },
+    { "mask-labels", 0, 0, G_OPTION_ARG_STRING, &labels_text, "The image conditions of "
+      "InvEdit's branches: paper (default: a source frame's embedding and the target image's), "
+      "source (both the source frame's) or none (both zero): masks from the prompts alone; "
+      "not an element setting", "KIND" },
     { "known-fields", 0, 0, G_OPTION_ARG_NONE, &known, "Latent correction blends along the "
       "known motion of generated clips instead of the nearest neighbours' fields (what perfect "
       "matching would give; not an element setting)", NULL },
@@ -669,6 +678,12 @@ main (int argc, char **argv)
     BQ_WEIGHT_NEXT_DEFAULT };
   if (weights_text && !parse_weights (weights_text, weights))
     die ("--correction-weights: three numbers >= 0, not all 0, as P,C,N", NULL);
+  gint mask_labels = 0;
+  while (labels_text && mask_labels < (gint) G_N_ELEMENTS (mask_label_names) &&
+      g_strcmp0 (labels_text, mask_label_names[mask_labels]) != 0)
+    mask_labels++;
+  if (mask_labels == G_N_ELEMENTS (mask_label_names))
+    die ("--mask-labels: paper, source or none", NULL);
 
   gst_init (NULL, NULL);
   gint64 start = g_get_monotonic_time ();
@@ -700,7 +715,7 @@ main (int argc, char **argv)
     .guidance = guidance, .sampling_guidance = sampling_guidance,
     .correction_steps = correction_steps, .search_radius = search_radius,
     .weights = { weights[0], weights[1], weights[2] }, .known_fields = known,
-    .ablations = ablations };
+    .mask_labels = mask_label_names[mask_labels], .ablations = ablations };
   guint n = clips->len, to_run = n;
   BqClipResult *results = g_new0 (BqClipResult, n);
   BqSweep *sweeps = g_new0 (BqSweep, n);
@@ -725,7 +740,7 @@ main (int argc, char **argv)
   Bench b = { .steps = steps, .tune_steps = tune_steps, .guidance = guidance,
     .sampling_guidance = sampling_guidance, .correction_steps = correction_steps,
     .search_radius = search_radius, .weights = { weights[0], weights[1], weights[2] },
-    .known_fields = known, .ablations = ablations };
+    .known_fields = known, .mask_labels = mask_labels, .ablations = ablations };
   b.model = gv_model_get_shared (dev, model_path, &error);
   if (b.model == NULL)
     die (model_path, error);

@@ -336,6 +336,65 @@ test_model_guidance (void)
   g_free (fg);
 }
 
+/* GvMaskParams.labels, the ablation of the branches' image conditions: SOURCE gives the target
+ * branch the source frame's labels, NONE gives both zero labels; the prompts stay each
+ * branch's own, and with SOURCE and one prompt for both the branches are one (no differences,
+ * no mask). */
+static void
+test_mask_labels (void)
+{
+  GError *error = NULL;
+  GvPicture frames[FRAMES];
+  guint8 *pixels = source_pixels (frames), *fg = target_foreground ();
+  GvModel *model = gv_test_tiny_model ();
+  gfloat *text_trg = encode_prompt (model, "a green square");
+  const GvMaskLabels kinds[] = { GV_MASK_LABELS_SOURCE, GV_MASK_LABELS_NONE };
+  for (guint k = 0; k < 3; k++) {
+    gboolean one_prompt = k == 2;
+    GvMaskLabels labels = one_prompt ? GV_MASK_LABELS_SOURCE : kinds[k];
+    Recorder r = { 0, g_ptr_array_new_with_free_func ((GDestroyNotify) seen_free) };
+    GvEditEnv env = { .seed = 21, .on_pass = record_pass, .pass_data = &r };
+    GvClip *clip = gv_clip_new (FRAMES, SIZE, SIZE);
+    g_assert_true (gv_clip_lock (clip, NULL, NULL));
+    g_assert_true (gv_edit_prepare_source (clip, model, &env, frames, GV_PIXELS_RGB,
+            "a white ball", NULL, &error));
+    g_assert_true (gv_edit_set_target (clip, &env, one_prompt ? "a white ball" :
+            "a green square", fg, SIZE, SIZE, SIZE * 3, &error));
+    r.stage = INVERT;
+    g_assert_true (gv_edit_invert (clip, &env, 2, &error));
+    r.stage = MASKS;
+    GvMaskParams mp = { 2, MASK_GUIDANCE, 0.5f, 3.0f, 0, .labels = labels };
+    g_assert_true (gv_edit_compute_masks (clip, &env, &mp, &error));
+    g_assert_no_error (error);
+    Seen *inv = r.seen->pdata[0], *m = r.seen->pdata[2];
+    g_assert_cmpint (m->stage, ==, MASKS);
+    g_assert_true (same (m->text[1], one_prompt ? m->text[0] : text_trg, r.text_n, 1e-6));
+    if (labels == GV_MASK_LABELS_SOURCE) {
+      /* the inversion's labels are the source frame's */
+      g_assert_true (same (m->labels[0], inv->labels[0], r.labels_n, 1e-6));
+      g_assert_true (same (m->labels[1], inv->labels[0], r.labels_n, 1e-6));
+    } else {
+      for (gsize i = 0; i < r.labels_n; i++)
+        g_assert_true (m->labels[0][i] == 0.0f && m->labels[1][i] == 0.0f);
+    }
+    const gfloat *d = gv_edit_get_differences (clip);
+    gsize n = (gsize) FRAMES * gv_edit_get_latent_height (clip) *
+        gv_edit_get_latent_width (clip);
+    gdouble sum = 0;
+    for (gsize i = 0; i < n; i++)
+      sum += d[i];
+    if (one_prompt)
+      g_assert_cmpfloat (sum, ==, 0.0);
+    else
+      g_assert_cmpfloat (sum, >, 0.0);
+    g_ptr_array_unref (r.seen);
+    gv_clip_unref (clip);
+  }
+  g_free (text_trg);
+  g_free (pixels);
+  g_free (fg);
+}
+
 /* ---- the denoiser ---- */
 
 typedef struct {
@@ -696,6 +755,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/method/edit-conditions", test_edit_conditions);
   g_test_add_func ("/method/model-guidance", test_model_guidance);
+  g_test_add_func ("/method/mask-labels", test_mask_labels);
   g_test_add_func ("/method/denoise-guidance-per-branch", test_denoise_guidance_per_branch);
   g_test_add_func ("/method/correction-steps-and-features", test_correction_steps_and_features);
   g_test_add_func ("/method/background-level-every-step", test_background_level_every_step);

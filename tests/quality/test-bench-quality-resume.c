@@ -121,8 +121,8 @@ complete (JsonNode *root)
   return json_object_get_boolean_member (json_node_get_object (root), "complete");
 }
 
-/* @node without the keys that files written before latentcorrect's weights and fields were
- * recorded lack, at every depth */
+/* @node without the keys that files written before latentcorrect's weights and fields and
+ * the masks' image conditions were recorded lack, at every depth */
 static void
 strip_later_keys (JsonNode *node)
 {
@@ -138,7 +138,8 @@ strip_later_keys (JsonNode *node)
   GList *members = json_object_get_members (o);
   for (GList *l = members; l; l = l->next) {
     const gchar *key = l->data;
-    if (g_str_has_prefix (key, "correspondence_") || g_str_has_prefix (key, "correction_weight_"))
+    if (g_str_has_prefix (key, "correspondence_") || g_str_has_prefix (key, "correction_weight_")
+        || g_str_equal (key, "mask_labels"))
       json_object_remove_member (o, key);
     else
       strip_later_keys (json_object_get_member (o, key));
@@ -308,13 +309,18 @@ test_resume (void)
           "--json", json, "--resume", NULL));
   g_assert_nonnull (strstr (err, "setting known_fields differs (file: off, this run: on)"));
   g_free (err);
+  g_assert_false (bench (&err, SETTINGS, "--count", "3", "--ablations", "--mask-labels", "none",
+          "--json", json, "--resume", NULL));
+  g_assert_nonnull (strstr (err,
+          "setting mask_labels differs (file: \"paper\", this run: \"none\")"));
+  g_free (err);
   g_assert_true (g_file_get_contents (json, &after, NULL, NULL));
   g_assert_cmpstr (before, ==, after);
   g_free (before);
   g_free (after);
 
-  /* a file written before the weights and the fields were recorded resumes at the default
-   * weights, its clips' fields unknown (null) */
+  /* a file written before the weights, the fields and the mask labels were recorded resumes
+   * at the defaults, its clips' fields unknown (null) */
   JsonNode *old = read_json (json);
   strip_later_keys (old);
   write_json (json, old);
