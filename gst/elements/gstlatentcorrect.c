@@ -415,8 +415,8 @@ gst_latent_correct_class_init (GstLatentCorrectClass *klass)
           "Applies from the next clip", DEFAULT_WEIGHT_NEXT));
   g_object_class_install_property (gobject_class, PROP_SEARCH_RADIUS,
       g_param_spec_uint ("search-radius", "Search radius",
-          "Radius in latent pixels (8 frame pixels each with SD's VAE) of the window where nearest "
-          "neighbours are searched (0 = the whole frame). Applies from the next clip",
+          "Radius in latent pixels (8 frame pixels each with SD's VAE) of the window where "
+          "nearest neighbours are searched (0 = the whole frame). Applies from the next clip",
           0, 4096, DEFAULT_SEARCH_RADIUS, flags));
   g_object_class_install_property (gobject_class, PROP_PRESERVE_BACKGROUND,
       g_param_spec_boolean ("preserve-background", "Preserve background",
