@@ -129,6 +129,17 @@ file_bytes (const gchar *folder, const gchar *rel)
   return g_bytes_new_take (data, len);
 }
 
+/* the files @rel (@n of them, relative to each folder) are the same bytes in @a and @b */
+static void
+assert_same_files (const gchar *a, const gchar *b, const gchar *const *rel, guint n)
+{
+  for (guint i = 0; i < n; i++) {
+    g_autoptr (GBytes) x = file_bytes (a, rel[i]);
+    g_autoptr (GBytes) y = file_bytes (b, rel[i]);
+    g_assert_true (g_bytes_equal (x, y));
+  }
+}
+
 static void
 test_end_to_end (void)
 {
@@ -256,11 +267,7 @@ test_resume_matches (void)
     "vae/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors",
     "image_encoder/model.safetensors", "image_normalizer/diffusion_pytorch_model.safetensors",
   };
-  for (guint i = 0; i < G_N_ELEMENTS (rel); i++) {
-    g_autoptr (GBytes) x = file_bytes (whole, rel[i]);
-    g_autoptr (GBytes) y = file_bytes (resumed, rel[i]);
-    g_assert_true (g_bytes_equal (x, y));
-  }
+  assert_same_files (whole, resumed, rel, G_N_ELEMENTS (rel));
   g_autofree gchar *wa = g_build_filename (a, "work", NULL);
   g_autofree gchar *wb = g_build_filename (b, "work", NULL);
   g_autoptr (GBytes) la = file_bytes (wa, "loss.csv");
@@ -327,11 +334,7 @@ test_from_checkpoint (void)
     "image_encoder/model.safetensors", "vae/diffusion_pytorch_model.safetensors",
     "vae/config.json", "unet/diffusion_pytorch_model.safetensors",
   };
-  for (guint i = 0; i < G_N_ELEMENTS (kept); i++) {
-    g_autoptr (GBytes) x = file_bytes (a_out, kept[i]);
-    g_autoptr (GBytes) y = file_bytes (b_out, kept[i]);
-    g_assert_true (g_bytes_equal (x, y));
-  }
+  assert_same_files (a_out, b_out, kept, G_N_ELEMENTS (kept));
   g_autoptr (GBytes) card = file_bytes (b_out, "README.md");
   g_assert_nonnull (strstr (g_bytes_get_data (card, NULL), "Continued from the checkpoint `"));
 

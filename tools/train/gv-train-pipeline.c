@@ -68,6 +68,18 @@ install_tokenizer (const gchar *tokenizer, const gchar *model, GError **error)
   return TRUE;
 }
 
+/* @tmp, a checkpoint written whole, renamed to the run's model folder @folder */
+static gboolean
+move_into_place (const gchar *tmp, const gchar *folder, GError **error)
+{
+  if (g_rename (tmp, folder) != 0) {
+    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "%s: cannot rename: %s",
+        tmp, g_strerror (errno));
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* --from: the checkpoint @from as the run's start, every stage before the UNet's done */
 static gboolean
 imported_checkpoint (GvTrainRun *run, const gchar *from, GError **error)
@@ -86,12 +98,7 @@ imported_checkpoint (GvTrainRun *run, const gchar *from, GError **error)
   for (GvTrainStage s = GV_STAGE_TOKENIZER; s < GV_STAGE_UNET; s++)
     if (!gv_train_run_finish_stage (run, s, error))
       return FALSE;
-  if (g_rename (tmp, folder) != 0) {
-    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "%s: cannot rename: %s",
-        tmp, g_strerror (errno));
-    return FALSE;
-  }
-  return TRUE;
+  return move_into_place (tmp, folder, error);
 }
 
 /* The tokenizer and the recipe's random checkpoint, written once (through a temporary
@@ -120,12 +127,7 @@ initial_checkpoint (GvTrainRun *run, const GvTrainOptions *opts, GError **error)
   g_array_unref (keys);
   if (!ok || !gv_train_run_finish_stage (run, GV_STAGE_TOKENIZER, error))
     return FALSE;
-  if (g_rename (tmp, folder) != 0) {
-    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "%s: cannot rename: %s",
-        tmp, g_strerror (errno));
-    return FALSE;
-  }
-  return TRUE;
+  return move_into_place (tmp, folder, error);
 }
 
 /* the normaliser's statistics of the (trained) image encoder */
