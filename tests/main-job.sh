@@ -16,14 +16,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The work of the job, in one place. With genvideo-shapes (a UNet a few times the tiny one, at
-# 32x32 latents) the job is meant to finish within 10 minutes on 2 CPU cores (lavapipe).
-# With the tiny model (2026-12-02: 162 s of CPU at 3 steps and 1 tuning step; ~7 minutes on 2
-# cores at 20 steps) one step of the three stages over the 24 frames (inversion 1, masks 4,
-# sampling 2 UNet passes per clip: docs/performance.md) costs ~42 s of CPU, ~21 s on 2 idle
-# cores; a tuning step (forward and backward, ~3 passes per clip) about half that (estimated). A model k times the tiny one's compute costs k times as much: keep
-# (steps + tune_steps / 2) x 21 s x k under ~9 minutes, and time the job once the model is in.
-steps=${GENVIDEO_MAIN_JOB_STEPS:-6}              # DDIM inversion and sampling steps
+# The work of the job, in one place, sized for models/genvideo-shapes to finish within 10
+# minutes on 2 CPU cores (lavapipe): the edit of the 24 frames took 2 min 17 s at 20 steps,
+# 3 min 16 s at 30 and 4 min 17 s at 40, with 3 tuning steps, on an Intel Xeon, 2 vCPUs; 30
+# draws the clearest edit of the three (docs/benchmark.md, "The shipped model").
+steps=${GENVIDEO_MAIN_JOB_STEPS:-30}             # DDIM inversion and sampling steps
 tune_steps=${GENVIDEO_MAIN_JOB_TUNE_STEPS:-3}    # Tune-A-Video steps per clip
 frames=24
 

@@ -114,6 +114,21 @@ test_golden_matches_itself (void)
   assert_match (dir);
 }
 
+/* the shipped demo model (models/genvideo-shapes, written by gv-train-model): the layout that
+ * diffusers' StableUnCLIPImg2ImgPipeline loads (issue 11, section 3); skipped in a tree
+ * without it */
+static void
+test_shipped_model (void)
+{
+  const gchar *dir = g_getenv ("GENVIDEO_SHIPPED_MODEL_DIR");
+  g_autofree gchar *index = dir ? path_in (dir, "model_index.json") : NULL;
+  if (index == NULL || !g_file_test (index, G_FILE_TEST_IS_REGULAR)) {
+    g_test_skip ("no models/genvideo-shapes in this tree");
+    return;
+  }
+  assert_match (dir);
+}
+
 /* tools/checkpoint's writer at other sizes (those of the benchmarks' checkpoints) */
 static void
 test_random_checkpoint (void)
@@ -345,6 +360,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/layout/golden-matches-itself", test_golden_matches_itself);
+  g_test_add_func ("/layout/shipped-model", test_shipped_model);
   g_test_add_func ("/layout/random-checkpoint", test_random_checkpoint);
   g_test_add_func ("/layout/built-tokenizer", test_built_tokenizer);
   g_test_add_func ("/layout/config-keys", test_config_keys);

@@ -20,24 +20,29 @@
 #include "gv-world-render.h"
 
 /* The clip and the work: one clip of the world (4 frames, 128x128, the model's frame size) and
- * few steps, so that the edit takes well under a minute on 2 CPU cores with the demo model. */
+ * few steps, so that the edit takes well under a minute on 2 CPU cores with the demo model
+ * (about 25 s on the Xeon of docs/benchmark.md). 20 steps, not fewer: at 5 the masks and the
+ * background of the method and of its breaks were within 3 dB of each other. */
 #define CI_SEED 11
 #define CI_CLIP 0
 #define CI_FRAMES 4
 #define CI_SIZE 128
-#define CI_STEPS 5          /* DDIM inversion and sampling */
+#define CI_STEPS 20         /* DDIM inversion and sampling */
 #define CI_TUNE_STEPS 0
 
-/* The floors, in one place. Choose them from measurements with the trained model: run this test
- * (it prints its figures) on the method as it is and under each break of check-breaks.sh (its
- * output has them too), then set each floor with margin on both sides: well below what the
- * method reaches (seeds, lavapipe or GPU, and small changes of the model must not fail it) and
- * above what the breaks reach. Until the model is measured these are the issue's targets on
- * the benchmark less a margin: mask IoU 0.7 -> 0.5, background 35 dB -> 30 dB; the colour
- * ceiling allows the target's colour but not the source's (red vs white: 255 apart). */
-#define MIN_MASK_IOU 0.5
-#define MIN_BACKGROUND_PSNR 30.0
-#define MAX_COLOUR_ERROR 100.0
+/* The floors, in one place, from measurements with models/genvideo-shapes on this clip at 20
+ * steps (docs/benchmark.md, "The shipped model"): the method reaches mask IoU 0.176,
+ * background 35.75 dB, colour error 153; background not preserved 11 dB, masks from one
+ * branch 30.2 dB. The background floor sits between them with ~2.7 dB on each side. The
+ * model edits from the caption and all but ignores the target image, so no floor separates
+ * "target image ignored" (0.167, 34.9 dB, 154) from the method, and its masks and colours are
+ * far from the issue's targets: the IoU floor only catches masks that leave the object (empty
+ * masks: 0), the colour ceiling an edit far from the target's colour or none at all (NaN);
+ * the method scores 153 of 441. Measure again and move them when the model changes: this
+ * test and check-breaks.sh print every figure. */
+#define MIN_MASK_IOU 0.10
+#define MIN_BACKGROUND_PSNR 33.0
+#define MAX_COLOUR_ERROR 200.0
 
 typedef struct {
   gdouble mask_iou, background_psnr, colour_error;
@@ -208,8 +213,8 @@ main (int argc, char **argv)
   gboolean present = g_file_test (index, G_FILE_TEST_IS_REGULAR);
   g_free (index);
   if (!present) {
-    g_print ("SKIP: no trained model at %s (the demo model of issue 11 is not in the tree "
-        "yet); this test measures the edit with it\n", model);
+    g_print ("SKIP: no trained model at %s (a tree without models/genvideo-shapes); this "
+        "test measures the edit with it\n", model);
     return 77;
   }
   g_setenv ("GENVIDEO_MODEL", model, TRUE);

@@ -54,7 +54,7 @@ prepare () {  # prepare NAME RECIPE_TEXT
     --recipe "$w/recipe.ini" --stop-after 1 --samples 0 > "$w/prepare.log" 2>&1
   for d in text_encoder image_encoder vae image_normalizer; do
     rm -rf "$w/w/model/$d"
-    cp -r models/genvideo-shapes-run/model/$d "$w/w/model/"
+    cp -r models/genvideo-shapes/$d "$w/w/model/"
   done
   for s in clip vae; do
     echo '{"step": 0, "sampler": 0, "done": true, "file": ""}' > "$w/w/$s.state.json"
@@ -129,7 +129,7 @@ evaluate () {  # evaluate NAME MODEL CLIPS
     --mask-sweep "$tmp/sweep-$1.json" > "$tmp/eval-$1.log" 2>&1
   echo "eval $1 rc $?" >> "$tmp/eval-$1.log"
 }
-evaluate third models/genvideo-shapes-run/model "$tmp/clips" &
+evaluate third models/genvideo-shapes "$tmp/clips" &
 pids=$!
 for v in $variants; do
   [ -f "$tmp/run-$v/out/model_index.json" ] || continue
