@@ -154,6 +154,26 @@ picture_labels (GvModel *model, const guint8 *rgb)
   return host;
 }
 
+/* a clip of the source frames ("a white ball"), its target set from @target_prompt and the
+ * foreground @fg, inverted in @steps; the passes are recorded in @r, whose stage this sets */
+static GvClip *
+inverted_clip (GvModel *model, const GvEditEnv *env, Recorder *r, const GvPicture *frames,
+    const guint8 *fg, const gchar *target_prompt, gint steps)
+{
+  GError *error = NULL;
+  GvClip *clip = gv_clip_new (FRAMES, SIZE, SIZE);
+  g_assert_true (gv_clip_lock (clip, NULL, NULL));
+  g_assert_true (gv_edit_prepare_source (clip, model, env, frames, GV_PIXELS_RGB,
+          "a white ball", NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (gv_edit_set_target (clip, env, target_prompt, fg, SIZE, SIZE, SIZE * 3,
+          &error));
+  r->stage = INVERT;
+  g_assert_true (gv_edit_invert (clip, env, steps, &error));
+  g_assert_no_error (error);
+  return clip;
+}
+
 /* Pins, on the path the elements take (gv_edit_*):
  * - inversion: the source prompt and the source frame's embedding, no guidance, no gating,
  *   timesteps ascending;
@@ -174,16 +194,7 @@ test_edit_conditions (void)
   Recorder r = { 0, g_ptr_array_new_with_free_func ((GDestroyNotify) seen_free) };
   GvEditEnv env = { .seed = 21, .on_pass = record_pass, .pass_data = &r };
   GvModel *model = gv_test_tiny_model ();
-  GvClip *clip = gv_clip_new (FRAMES, SIZE, SIZE);
-  g_assert_true (gv_clip_lock (clip, NULL, NULL));
-
-  g_assert_true (gv_edit_prepare_source (clip, model, &env, frames, GV_PIXELS_RGB,
-          "a white ball", NULL, &error));
-  g_assert_no_error (error);
-  g_assert_true (gv_edit_set_target (clip, &env, "a green square", fg, SIZE, SIZE, SIZE * 3,
-          &error));
-  r.stage = INVERT;
-  g_assert_true (gv_edit_invert (clip, &env, STEPS, &error));
+  GvClip *clip = inverted_clip (model, &env, &r, frames, fg, "a green square", STEPS);
   r.stage = MASKS;
   GvMaskParams mp = { STEPS, MASK_GUIDANCE, 0.5f, 3.0f, 1 };
   g_assert_true (gv_edit_compute_masks (clip, &env, &mp, &error));
@@ -307,14 +318,7 @@ test_model_guidance (void)
     GvEditEnv env = { .seed = 21, .on_pass = record_pass, .pass_data = &r };
     GvModel *model = gv_model_load (gv_test_device (), dir, &error);
     g_assert_no_error (error);
-    GvClip *clip = gv_clip_new (FRAMES, SIZE, SIZE);
-    g_assert_true (gv_clip_lock (clip, NULL, NULL));
-    g_assert_true (gv_edit_prepare_source (clip, model, &env, frames, GV_PIXELS_RGB,
-            "a white ball", NULL, &error));
-    g_assert_true (gv_edit_set_target (clip, &env, "a green square", fg, SIZE, SIZE, SIZE * 3,
-            &error));
-    r.stage = INVERT;
-    g_assert_true (gv_edit_invert (clip, &env, 2, &error));
+    GvClip *clip = inverted_clip (model, &env, &r, frames, fg, "a green square", 2);
     r.stage = MASKS;
     GvMaskParams mp = { 2, 0.0f, 0.5f, 3.0f, 0 };
     g_assert_true (gv_edit_compute_masks (clip, &env, &mp, &error));
@@ -354,14 +358,8 @@ test_mask_labels (void)
     GvMaskLabels labels = one_prompt ? GV_MASK_LABELS_SOURCE : kinds[k];
     Recorder r = { 0, g_ptr_array_new_with_free_func ((GDestroyNotify) seen_free) };
     GvEditEnv env = { .seed = 21, .on_pass = record_pass, .pass_data = &r };
-    GvClip *clip = gv_clip_new (FRAMES, SIZE, SIZE);
-    g_assert_true (gv_clip_lock (clip, NULL, NULL));
-    g_assert_true (gv_edit_prepare_source (clip, model, &env, frames, GV_PIXELS_RGB,
-            "a white ball", NULL, &error));
-    g_assert_true (gv_edit_set_target (clip, &env, one_prompt ? "a white ball" :
-            "a green square", fg, SIZE, SIZE, SIZE * 3, &error));
-    r.stage = INVERT;
-    g_assert_true (gv_edit_invert (clip, &env, 2, &error));
+    GvClip *clip = inverted_clip (model, &env, &r, frames, fg,
+        one_prompt ? "a white ball" : "a green square", 2);
     r.stage = MASKS;
     GvMaskParams mp = { 2, MASK_GUIDANCE, 0.5f, 3.0f, 0, .labels = labels };
     g_assert_true (gv_edit_compute_masks (clip, &env, &mp, &error));
