@@ -8,7 +8,9 @@
  * guidance), the target image embedding gated by the masks inside the UNet. During the first
  * #GstLatentCorrect:correction-steps steps it blends every masked latent pixel with its
  * nearest neighbours (by UNet feature similarity) in the previous and next frames, which keeps
- * the new object consistent over time; #GstLatentCorrect:preserve-background keeps the source
+ * the new object consistent over time (#GstLatentCorrect:correction-space says whether the
+ * step's predicted clean latents or the noisy latents are blended);
+ * #GstLatentCorrect:preserve-background keeps the source
  * outside the masks. Then it decodes the frames and pushes them with their original
  * timestamps; with #GstLatentCorrect:pixel-background (the default) the source frame's own
  * pixels stay outside the feathered masks.
@@ -46,6 +48,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_latent_correct_debug);
 #define DEFAULT_WEIGHT_CURRENT 0.5
 #define DEFAULT_WEIGHT_NEXT 0.25
 #define DEFAULT_SEARCH_RADIUS 0
+#define DEFAULT_CORRECTION_SPACE GV_CORRECTION_PREDICTIONS
 #define DEFAULT_PRESERVE_BACKGROUND TRUE
 #define DEFAULT_PIXEL_BACKGROUND TRUE
 
@@ -58,6 +61,7 @@ enum {
   PROP_WEIGHT_CURRENT,
   PROP_WEIGHT_NEXT,
   PROP_SEARCH_RADIUS,
+  PROP_CORRECTION_SPACE,
   PROP_PRESERVE_BACKGROUND,
   PROP_PIXEL_BACKGROUND,
 };
@@ -73,6 +77,7 @@ struct _GstLatentCorrect {
   gdouble weight_current;
   gdouble weight_next;
   guint search_radius;
+  GvCorrectionSpace correction_space;
   gboolean preserve_background;
   gboolean pixel_background;
 
@@ -88,6 +93,23 @@ G_DEFINE_TYPE_WITH_CODE (GstLatentCorrect, gst_latent_correct, GST_TYPE_GEN_VIDE
 GST_ELEMENT_REGISTER_DEFINE (latentcorrect, "latentcorrect", GST_RANK_NONE,
     GST_TYPE_LATENT_CORRECT);
 
+GType
+gst_latent_correct_space_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    { GV_CORRECTION_LATENTS, "The noisy latents themselves (the paper)", "latents" },
+    { GV_CORRECTION_PREDICTIONS, "The step's predicted clean latents; each frame keeps its "
+          "own predicted noise", "predictions" },
+    { 0, NULL, NULL }
+  };
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstLatentCorrectSpace", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
 static GvCorrectParams
 read_params (GstLatentCorrect *self)
 {
@@ -100,6 +122,7 @@ read_params (GstLatentCorrect *self)
     .weight_current = (gfloat) self->weight_current,
     .weight_next = (gfloat) self->weight_next,
     .search_radius = (gint) self->search_radius,
+    .space = self->correction_space,
     .preserve_background = self->preserve_background,
   };
   GST_OBJECT_UNLOCK (self);
@@ -310,6 +333,9 @@ gst_latent_correct_set_property (GObject *object, guint prop_id, const GValue *v
     case PROP_SEARCH_RADIUS:
       self->search_radius = g_value_get_uint (value);
       break;
+    case PROP_CORRECTION_SPACE:
+      self->correction_space = g_value_get_enum (value);
+      break;
     case PROP_PRESERVE_BACKGROUND:
       self->preserve_background = g_value_get_boolean (value);
       break;
@@ -351,6 +377,9 @@ gst_latent_correct_get_property (GObject *object, guint prop_id, GValue *value,
       break;
     case PROP_SEARCH_RADIUS:
       g_value_set_uint (value, self->search_radius);
+      break;
+    case PROP_CORRECTION_SPACE:
+      g_value_set_enum (value, self->correction_space);
       break;
     case PROP_PRESERVE_BACKGROUND:
       g_value_set_boolean (value, self->preserve_background);
@@ -418,6 +447,13 @@ gst_latent_correct_class_init (GstLatentCorrectClass *klass)
           "Radius in latent pixels (8 frame pixels each with SD's VAE) of the window where "
           "nearest neighbours are searched (0 = the whole frame). Applies from the next clip",
           0, 4096, DEFAULT_SEARCH_RADIUS, flags));
+  g_object_class_install_property (gobject_class, PROP_CORRECTION_SPACE,
+      g_param_spec_enum ("correction-space", "Correction space",
+          "What the correction blends: each step's predicted clean latents, every frame "
+          "keeping its own predicted noise (predictions), or the noisy latents themselves "
+          "(latents, as the paper writes it: the blend also averages the frames' noise away, "
+          "which darkens and speckles the frames it blends). Applies from the next clip",
+          GST_TYPE_LATENT_CORRECT_SPACE, DEFAULT_CORRECTION_SPACE, flags));
   g_object_class_install_property (gobject_class, PROP_PRESERVE_BACKGROUND,
       g_param_spec_boolean ("preserve-background", "Preserve background",
           "Keep the source outside the masks (the latents follow the inversion trajectory "
@@ -435,6 +471,7 @@ gst_latent_correct_class_init (GstLatentCorrectClass *klass)
       "Filter/Effect/Video",
       "Generates the edited clip with latent correction across frames for the GenVideo edit",
       GST_GEN_VIDEO_AUTHOR);
+  gst_type_mark_as_plugin_api (GST_TYPE_LATENT_CORRECT_SPACE, 0);
 }
 
 static void
@@ -447,6 +484,7 @@ gst_latent_correct_init (GstLatentCorrect *self)
   self->weight_current = DEFAULT_WEIGHT_CURRENT;
   self->weight_next = DEFAULT_WEIGHT_NEXT;
   self->search_radius = DEFAULT_SEARCH_RADIUS;
+  self->correction_space = DEFAULT_CORRECTION_SPACE;
   self->preserve_background = DEFAULT_PRESERVE_BACKGROUND;
   self->pixel_background = DEFAULT_PIXEL_BACKGROUND;
 }

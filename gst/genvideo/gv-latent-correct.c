@@ -1,5 +1,7 @@
 #include "genvideo/gv-latent-correct.h"
 
+#include <math.h>
+
 gchar *
 gv_correction_feature_block (GvUNet *unet)
 {
@@ -199,6 +201,27 @@ host_matches_clear (HostMatches *host)
   g_free (host->from_next);
 }
 
+static void
+correct_in_place (GvCmd *cmd, GvTensor **z, GvTensor *features, GvTensor *mask,
+    const GvCorrectParams *p, GvCorrectionMatches *matches)
+{
+  GvTensor *corrected = gv_correct_latents (cmd, *z, features, mask, p, matches);
+  gv_tensor_unref (*z);
+  *z = corrected;
+}
+
+/* z_{t-1} = sqrt (a_prev) x0 + sqrt (1 - a_prev) eps: the corrected x0 replaces x0 and the
+ * frame's own eps stays, i.e. z += sqrt (a_prev) (corrected x0 - x0) */
+static void
+correct_prediction (GvCmd *cmd, GvTensor *z, GvTensor *x0, GvTensor *features, GvTensor *mask,
+    const GvCorrectParams *p, gfloat a_prev, GvCorrectionMatches *matches)
+{
+  GvTensor *corrected = gv_correct_latents (cmd, x0, features, mask, p, matches);
+  gv_op_binary (cmd, corrected, corrected, x0, GV_BINARY_ADD, 1.0f, -1.0f);
+  gv_op_binary (cmd, z, z, corrected, GV_BINARY_ADD, 1.0f, sqrtf (a_prev));
+  gv_tensor_unref (corrected);
+}
+
 GvTensor *
 gv_latent_correct (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
     const GvCondition *trg, GvTensor *mask, const GvCorrectParams *p, GvProgressFunc progress,
@@ -223,19 +246,24 @@ gv_latent_correct (GvDenoiser *d, GvScheduler *s, GvCmd *cmd, GvInversion *inv,
     GvTensor *eps = NULL;
     gv_denoise (&gated, cmd, t, 1, &z, &trg, &eps, correct ? tap_features : NULL, &ft);
     GvTensor *next = gv_tensor_like (cmd, z);
-    gv_scheduler_step (s, cmd, p->steps, t, eps, z, next, NULL);
+    gboolean on_x0 = correct && p->space == GV_CORRECTION_PREDICTIONS;
+    GvTensor *x0 = on_x0 ? gv_tensor_like (cmd, z) : NULL;
+    gv_scheduler_step (s, cmd, p->steps, t, eps, z, next, x0);
     gv_tensor_unref (eps);
     gv_tensor_unref (z);
     z = next;
 
     GvCorrectionMatches matches = { NULL, NULL, NULL };
     if (correct && ft.features != NULL) {
-      GvTensor *corrected = gv_correct_latents (cmd, z, ft.features, mask, p,
-          on_correction ? &matches : NULL);
-      gv_tensor_unref (z);
-      z = corrected;
+      GvCorrectionMatches *want = on_correction ? &matches : NULL;
+      if (on_x0)
+        correct_prediction (cmd, z, x0, ft.features, mask, p,
+            gv_scheduler_alpha_after_step (s, p->steps, t), want);
+      else
+        correct_in_place (cmd, &z, ft.features, mask, p, want);
       g_clear_pointer (&ft.features, gv_tensor_unref);
     }
+    g_clear_pointer (&x0, gv_tensor_unref);
     if (p->preserve_background) {
       gint prev_t = i + 1 < p->steps ? timesteps[i + 1] : -1;
       GvTensor *src = gv_inversion_at (inv, s, cmd, prev_t);

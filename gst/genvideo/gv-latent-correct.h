@@ -7,12 +7,23 @@
 
 G_BEGIN_DECLS
 
+/* What latent correction blends between neighbouring frames. */
+typedef enum {
+  /* the latents z_t themselves (the paper, docs/DESIGN.md) */
+  GV_CORRECTION_LATENTS,
+  /* the step's predicted clean latents x0, each frame keeping its own predicted noise: the
+   * blend then cannot average the frames' noise away (an average of three independent noises
+   * keeps 0.375 of its variance at the default weights) */
+  GV_CORRECTION_PREDICTIONS,
+} GvCorrectionSpace;
+
 typedef struct {
   gint steps;
   gfloat guidance_scale;
   gint correction_steps;          /* the first steps that correct */
   gfloat weight_prev, weight_current, weight_next;   /* >= 0, sum 1 */
   gint search_radius;             /* 0: whole frame */
+  GvCorrectionSpace space;
   gboolean preserve_background;
   /* TRUE: the target's image embedding everywhere, not gated by the mask (an ablation that
    * gv-bench-quality measures; the elements gate) */

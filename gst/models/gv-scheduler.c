@@ -234,19 +234,25 @@ ddim_update (GvScheduler *s, GvCmd *cmd, gfloat a_t, gfloat a_prev, GvTensor *mo
   gv_tensor_unref (eps);
 }
 
+gfloat
+gv_scheduler_alpha_after_step (GvScheduler *s, gint n, gint t)
+{
+  gint prev_t = t - s->n_train / MAX (n, 1);
+  return prev_t >= 0 ? s->alphas_cumprod[prev_t] :
+      s->final_alpha_cumprod;
+}
+
 void
 gv_scheduler_step (GvScheduler *s, GvCmd *cmd, gint n, gint t, GvTensor *model_output,
     GvTensor *sample, GvTensor *prev, GvTensor *pred_original)
 {
-  gint prev_t = t - s->n_train / MAX (n, 1);
   if (t < 0 || t >= s->n_train) {
     gv_cmd_failf (cmd, GV_ERROR_INVALID, "DDIM step at timestep %d outside [0, %d)", t,
         s->n_train);
     return;
   }
-  gfloat a_t = s->alphas_cumprod[t];
-  gfloat a_prev = prev_t >= 0 ? s->alphas_cumprod[prev_t] : s->final_alpha_cumprod;
-  ddim_update (s, cmd, a_t, a_prev, model_output, sample, prev, pred_original);
+  ddim_update (s, cmd, s->alphas_cumprod[t], gv_scheduler_alpha_after_step (s, n, t),
+      model_output, sample, prev, pred_original);
 }
 
 void

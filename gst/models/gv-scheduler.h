@@ -33,6 +33,10 @@ void gv_scheduler_predict_noise (GvScheduler *s, GvCmd *cmd, gint t, GvTensor *m
 void gv_scheduler_step (GvScheduler *s, GvCmd *cmd, gint n, gint t, GvTensor *model_output,
     GvTensor *sample, GvTensor *prev, GvTensor *pred_original);
 
+/* The cumulative alpha of the timestep a DDIM step from @t (of @n steps) lands on: the final
+ * alpha after the last step. */
+gfloat gv_scheduler_alpha_after_step (GvScheduler *s, gint n, gint t);
+
 /* One DDIM inversion step towards noise: from the timestep before @t (t - 1000/n, or the
  * initial alpha) up to @t (DDIMInverseScheduler.step with the ascending schedule). */
 void gv_scheduler_inverse_step (GvScheduler *s, GvCmd *cmd, gint n, gint t,

@@ -241,7 +241,7 @@ run_edit (Config *c, GvDevice *dev, const GvPicture *pictures, const guint8 *tar
   GvCorrectParams correct = {
     .steps = c->steps, .guidance_scale = 7.5f, .correction_steps = MIN (5, c->steps),
     .weight_prev = 0.25f, .weight_current = 0.5f, .weight_next = 0.25f,
-    .search_radius = 0, .preserve_background = TRUE,
+    .search_radius = 0, .space = GV_CORRECTION_PREDICTIONS, .preserve_background = TRUE,
   };
   GvModel *model = gv_model_get_shared (dev, c->model, &error);
   if (model == NULL)

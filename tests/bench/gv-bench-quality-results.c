@@ -160,6 +160,8 @@ bq_results_write (const gchar *path, const BqSettings *s, const BqClipResult *re
   }
   json_builder_set_member_name (jb, "mask_labels");
   json_builder_add_string_value (jb, s->mask_labels);
+  json_builder_set_member_name (jb, "correction_space");
+  json_builder_add_string_value (jb, s->correction_space);
   if (s->known_fields) {
     json_builder_set_member_name (jb, "known_fields");
     json_builder_add_boolean_value (jb, TRUE);
@@ -298,6 +300,11 @@ check_settings (JsonObject *o, const gchar *path, const BqSettings *s, GError **
   /* files written before the setting existed ran the paper's */
   if ((json_object_has_member (o, "mask_labels") || g_strcmp0 (s->mask_labels, "paper") != 0) &&
       !check_string (o, path, "mask_labels", s->mask_labels, error))
+    return FALSE;
+  /* files written before the setting existed blended the latents (the paper's) */
+  if ((json_object_has_member (o, "correction_space") ||
+          g_strcmp0 (s->correction_space, "latents") != 0) &&
+      !check_string (o, path, "correction_space", s->correction_space, error))
     return FALSE;
   gboolean file_known = json_object_has_member (o, "known_fields");
   if (file_known != s->known_fields)

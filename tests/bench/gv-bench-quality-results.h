@@ -68,6 +68,7 @@ typedef struct {
   gint correction_steps, search_radius;  /* latentcorrect's */
   gdouble weights[3];          /* latentcorrect's weight-prev, -current, -next, sum 1 */
   gboolean known_fields;       /* correction blends along the known motion, not the matches */
+  const gchar *correction_space;  /* what correction blends: "latents" or "predictions" */
   const gchar *mask_labels;    /* InvEdit's image conditions: "paper", "source" or "none" */
   gboolean ablations;
 } BqSettings;

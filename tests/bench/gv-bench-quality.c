@@ -52,6 +52,7 @@ typedef struct {
   gint correction_steps, search_radius;
   gdouble weights[3];
   gboolean known_fields;
+  GvCorrectionSpace space;
   GvMaskLabels mask_labels;
   gboolean ablations;
 } Bench;
@@ -75,6 +76,10 @@ mask_params (gint steps, gdouble guidance, GvMaskLabels labels)
 /* --mask-labels: the JSON's names of GvMaskLabels */
 static const gchar *const mask_label_names[] = { "paper", "source", "none" };
 
+/* --correction-space: the JSON's names of GvCorrectionSpace; latentcorrect's default */
+static const gchar *const space_names[] = { "latents", "predictions" };
+#define SPACE_DEFAULT GV_CORRECTION_PREDICTIONS
+
 static GvCorrectParams
 correct_params (const Bench *b)
 {
@@ -83,7 +88,7 @@ correct_params (const Bench *b)
     .correction_steps = b->correction_steps,
     .weight_prev = (gfloat) b->weights[0], .weight_current = (gfloat) b->weights[1],
     .weight_next = (gfloat) b->weights[2],
-    .search_radius = b->search_radius, .preserve_background = TRUE,
+    .search_radius = b->search_radius, .space = b->space, .preserve_background = TRUE,
   };
 }
 
@@ -604,7 +609,7 @@ main (int argc, char **argv)
   gdouble guidance = 0, sampling_guidance = 0;
   gchar *clips_dir = NULL, *json = NULL, *sheet_path = NULL, *model_dir = NULL;
   gchar *differences_path = NULL, *sweep_path = NULL, *weights_text = NULL;
-  gchar *labels_text = NULL;
+  gchar *labels_text = NULL, *space_text = NULL;
   gboolean ablations = FALSE, resume = FALSE, known = FALSE;
   GOptionEntry entries[] = {
     { "count", 0, 0, G_OPTION_ARG_INT, &count, "Generated clips (default 4)", "N" },
@@ -633,6 +638,9 @@ main (int argc, char **argv)
       "blend weights of the previous frame, the frame itself and the next, as latentcorrect's "
       "weight-prev, weight-current, weight-next (normalised to sum 1; default 0.25,0.5,0.25; "
       "0,1,0 matches without blending)", "P,C,N" },
+    { "correction-space", 0, 0, G_OPTION_ARG_STRING, &space_text, "What latent correction "
+      "blends, as latentcorrect's correction-space: predictions (default: the predicted clean "
+      "latents, each frame keeping its own noise) or latents (the paper's)", "SPACE" },
     { "mask-labels", 0, 0, G_OPTION_ARG_STRING, &labels_text, "The image conditions of "
       "InvEdit's branches: paper (default: a source frame's embedding and the target image's), "
       "source (both the source frame's) or none (both zero): masks from the prompts alone; "
@@ -684,6 +692,12 @@ main (int argc, char **argv)
     mask_labels++;
   if (mask_labels == G_N_ELEMENTS (mask_label_names))
     die ("--mask-labels: paper, source or none", NULL);
+  gint space = space_text ? 0 : SPACE_DEFAULT;
+  while (space_text && space < (gint) G_N_ELEMENTS (space_names) &&
+      g_strcmp0 (space_text, space_names[space]) != 0)
+    space++;
+  if (space == G_N_ELEMENTS (space_names))
+    die ("--correction-space: latents or predictions", NULL);
 
   gst_init (NULL, NULL);
   gint64 start = g_get_monotonic_time ();
@@ -715,7 +729,8 @@ main (int argc, char **argv)
     .guidance = guidance, .sampling_guidance = sampling_guidance,
     .correction_steps = correction_steps, .search_radius = search_radius,
     .weights = { weights[0], weights[1], weights[2] }, .known_fields = known,
-    .mask_labels = mask_label_names[mask_labels], .ablations = ablations };
+    .correction_space = space_names[space], .mask_labels = mask_label_names[mask_labels],
+    .ablations = ablations };
   guint n = clips->len, to_run = n;
   BqClipResult *results = g_new0 (BqClipResult, n);
   BqSweep *sweeps = g_new0 (BqSweep, n);
@@ -740,7 +755,8 @@ main (int argc, char **argv)
   Bench b = { .steps = steps, .tune_steps = tune_steps, .guidance = guidance,
     .sampling_guidance = sampling_guidance, .correction_steps = correction_steps,
     .search_radius = search_radius, .weights = { weights[0], weights[1], weights[2] },
-    .known_fields = known, .mask_labels = mask_labels, .ablations = ablations };
+    .known_fields = known, .space = space, .mask_labels = mask_labels,
+    .ablations = ablations };
   b.model = gv_model_get_shared (dev, model_path, &error);
   if (b.model == NULL)
     die (model_path, error);

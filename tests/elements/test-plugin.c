@@ -37,6 +37,7 @@ static const PropertySpec properties[] = {
   { "latentcorrect", "weight-current", "0.5", FALSE },
   { "latentcorrect", "weight-next", "0.25", FALSE },
   { "latentcorrect", "search-radius", "0", FALSE },
+  { "latentcorrect", "correction-space", "predictions", FALSE },
   { "latentcorrect", "preserve-background", "true", FALSE },
   { "latentcorrect", "pixel-background", "true", FALSE },
 };

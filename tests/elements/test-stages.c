@@ -559,7 +559,7 @@ compute_expected (Expected *e)
     .clamp_ratio = 3.0f, .dilation = 0 };
   GvCorrectParams cp = { .steps = 3, .guidance_scale = 7.5f, .correction_steps = 2,
     .weight_prev = 0.25f, .weight_current = 0.5f, .weight_next = 0.25f,
-    .search_radius = 0, .preserve_background = TRUE };
+    .search_radius = 0, .space = GV_CORRECTION_PREDICTIONS, .preserve_background = TRUE };
   e->steps = g_array_new (FALSE, FALSE, sizeof (gint));
   e->cosines = g_array_new (FALSE, FALSE, sizeof (gdouble));
   fail_unless (gv_edit_prepare_source (clip, model, &env, pictures, GV_PIXELS_RGBA,
@@ -638,7 +638,8 @@ GST_START_TEST (test_elements_compute_the_functions)
   fail_unless (white > 0 && white < 4 * 64 * 64, "%u white pixels", white);
 
   Run *chain4 = run (CLIP_4 " ! " EDIT_3 " ! latentcorrect steps=3 correction-steps=2 "
-      "guidance-scale=7.5 search-radius=0 preserve-background=true pixel-background=true ! "
+      "guidance-scale=7.5 search-radius=0 correction-space=predictions "
+      "preserve-background=true pixel-background=true ! "
       "fakesink name=out");
   assert_no_error (chain4);
   fail_unless_equals_int (chain4->buffers->len, 4);

@@ -548,9 +548,31 @@ take_features (const gchar *name, GvCmd *cmd, GvTensor *t, gpointer data)
       t->shape[3]);
 }
 
+/* In prediction space, from its pieces: z = sqrt (a_prev) x0' + sqrt (1 - a_prev) eps, with x0'
+ * the correction of the step's predicted x0 and eps the noise the pass predicted (computed on
+ * the host; @a_prev the alpha the step lands on). */
+static GvTensor *
+correct_prediction_by_hand (Setup *s, GvTensor *x0, GvTensor *eps, GvTensor *features,
+    GvTensor *mask, const GvCorrectParams *p, gfloat a_prev)
+{
+  GvTensor *cx0 = gv_correct_latents (s->cmd, x0, features, mask, p, NULL);
+  gv_test_finish (s->cmd);
+  gfloat *c = gv_test_download (cx0), *e = gv_test_download (eps);
+  for (gsize j = 0; j < cx0->numel; j++)
+    c[j] = sqrtf (a_prev) * c[j] + sqrtf (1.0f - a_prev) * e[j];
+  GvTensor *z = gv_tensor_like (s->cmd, x0);
+  gv_tensor_record_upload (s->cmd, z, c);
+  gv_test_finish (s->cmd);
+  g_free (c);
+  g_free (e);
+  gv_tensor_unref (cx0);
+  return z;
+}
+
 /* The sampling loop the method describes, from its pieces: the guided, gated pass; the DDIM
  * step; in the corrected steps (the first @k when @first, else the last @k) the correction of
- * the stepped latents with the features of @block from that same pass. */
+ * the stepped latents (or, in prediction space, of the predicted x0) with the features of
+ * @block from that same pass. */
 static gfloat *
 sample_by_hand (Setup *s, GvInversion *inv, GvTensor *mask, const GvCorrectParams *p,
     gboolean first, const gchar *block)
@@ -563,21 +585,34 @@ sample_by_hand (Setup *s, GvInversion *inv, GvTensor *mask, const GvCorrectParam
 
   d.guidance_scale = p->guidance_scale;
   d.mask = mask;
+  const gfloat *alphas = gv_scheduler_get_alphas_cumprod (s->sched);
   for (gint i = 0; i < p->steps; i++) {
     gboolean correct = first ? i < p->correction_steps : i >= p->steps - p->correction_steps;
-    GvTensor *eps, *next = gv_tensor_like (s->cmd, z);
-    gv_denoise (&d, s->cmd, ts[i], 1, &z, &trg, &eps, correct ? take_features : NULL, &ft);
-    gv_scheduler_step (s->sched, s->cmd, p->steps, ts[i], eps, z, next, NULL);
-    gv_tensor_unref (eps);
+    GvTensor *out, *next = gv_tensor_like (s->cmd, z);
+    GvTensor *x0 = gv_tensor_like (s->cmd, z), *eps = gv_tensor_like (s->cmd, z);
+    gv_denoise (&d, s->cmd, ts[i], 1, &z, &trg, &out, correct ? take_features : NULL, &ft);
+    gv_scheduler_step (s->sched, s->cmd, p->steps, ts[i], out, z, next, x0);
+    gv_scheduler_predict_noise (s->sched, s->cmd, ts[i], out, z, eps);
+    gv_tensor_unref (out);
     gv_tensor_unref (z);
     z = next;
-    if (correct) {
+    if (correct && p->space == GV_CORRECTION_PREDICTIONS) {
+      gfloat a_prev = i + 1 < p->steps ? alphas[ts[i + 1]] :
+          gv_scheduler_get_final_alpha_cumprod (s->sched);
+      g_assert_nonnull (ft.features);
+      next = correct_prediction_by_hand (s, x0, eps, ft.features, mask, p, a_prev);
+      gv_tensor_unref (z);
+      z = next;
+      g_clear_pointer (&ft.features, gv_tensor_unref);
+    } else if (correct) {
       g_assert_nonnull (ft.features);
       next = gv_correct_latents (s->cmd, z, ft.features, mask, p, NULL);
       gv_tensor_unref (z);
       z = next;
       g_clear_pointer (&ft.features, gv_tensor_unref);
     }
+    gv_tensor_unref (x0);
+    gv_tensor_unref (eps);
   }
   gv_test_finish (s->cmd);
   gfloat *host = gv_test_download (z);
@@ -646,6 +681,45 @@ test_correction_steps_and_features (void)
   g_free (late);
   g_free (other);
   g_free (plain);
+  gv_tensor_unref (out);
+  gv_tensor_unref (mask);
+  gv_inversion_clear (&inv);
+  setup_clear (&s);
+}
+
+/* Pins correction-space predictions: the corrected steps blend the predicted x0 along the same
+ * fields and keep each frame's predicted noise, as the sampling loop by hand does; and it is
+ * not the blend of the latents. */
+static void
+test_correction_in_prediction_space (void)
+{
+  GError *error = NULL;
+  Setup s;
+  setup_init (&s);
+  GvTensor *mask = half_mask (&s);
+  GvInversion inv;
+  invert_random (&s, 5, &inv);
+  GvCorrectParams p = sampling_params (2, FALSE);
+  p.space = GV_CORRECTION_PREDICTIONS;
+  gchar *block = gv_correction_feature_block (s.den.unet);
+
+  GvTensor *out = gv_latent_correct (&s.den, s.sched, s.cmd, &inv, &s.trg, mask, &p, NULL,
+      NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  gfloat *got = gv_test_download (out);
+  gsize n = out->numel;
+  gfloat *want = sample_by_hand (&s, &inv, mask, &p, TRUE, block);
+  p.space = GV_CORRECTION_LATENTS;
+  gfloat *latents = sample_by_hand (&s, &inv, mask, &p, TRUE, block);
+  g_test_message ("relative distance to the method %.2g, to the latents' blend %.2g",
+      gv_test_rel_l2 (got, want, n), gv_test_rel_l2 (got, latents, n));
+  gv_assert_close (got, want, n, 1e-5);
+  g_assert_cmpfloat (gv_test_rel_l2 (got, latents, n), >, 1e-3);
+
+  g_free (block);
+  g_free (got);
+  g_free (want);
+  g_free (latents);
   gv_tensor_unref (out);
   gv_tensor_unref (mask);
   gv_inversion_clear (&inv);
@@ -755,6 +829,8 @@ main (int argc, char **argv)
   g_test_add_func ("/method/model-guidance", test_model_guidance);
   g_test_add_func ("/method/mask-labels", test_mask_labels);
   g_test_add_func ("/method/denoise-guidance-per-branch", test_denoise_guidance_per_branch);
+  g_test_add_func ("/method/correction-in-prediction-space",
+      test_correction_in_prediction_space);
   g_test_add_func ("/method/correction-steps-and-features", test_correction_steps_and_features);
   g_test_add_func ("/method/background-level-every-step", test_background_level_every_step);
   g_test_add_func ("/method/no-gating-outside-sampling", test_no_gating_outside_sampling);
