@@ -238,8 +238,7 @@ gfloat
 gv_scheduler_alpha_after_step (GvScheduler *s, gint n, gint t)
 {
   gint prev_t = t - s->n_train / MAX (n, 1);
-  return prev_t >= 0 ? s->alphas_cumprod[prev_t] :
-      s->final_alpha_cumprod;
+  return prev_t >= 0 ? s->alphas_cumprod[prev_t] : s->final_alpha_cumprod;
 }
 
 void
