@@ -80,6 +80,18 @@ static const gchar *const mask_label_names[] = { "paper", "source", "none" };
 static const gchar *const space_names[] = { "latents", "predictions" };
 #define SPACE_DEFAULT GV_CORRECTION_PREDICTIONS
 
+/* the index of @text in @names, @def when @text is NULL, -1 when it is none of them */
+static gint
+name_index (const gchar *text, const gchar *const *names, gint n, gint def)
+{
+  if (text == NULL)
+    return def;
+  for (gint i = 0; i < n; i++)
+    if (g_strcmp0 (text, names[i]) == 0)
+      return i;
+  return -1;
+}
+
 static GvCorrectParams
 correct_params (const Bench *b)
 {
@@ -686,17 +698,12 @@ main (int argc, char **argv)
     BQ_WEIGHT_NEXT_DEFAULT };
   if (weights_text && !parse_weights (weights_text, weights))
     die ("--correction-weights: three numbers >= 0, not all 0, as P,C,N", NULL);
-  gint mask_labels = 0;
-  while (labels_text && mask_labels < (gint) G_N_ELEMENTS (mask_label_names) &&
-      g_strcmp0 (labels_text, mask_label_names[mask_labels]) != 0)
-    mask_labels++;
-  if (mask_labels == G_N_ELEMENTS (mask_label_names))
+  gint mask_labels = name_index (labels_text, mask_label_names,
+      G_N_ELEMENTS (mask_label_names), 0);
+  if (mask_labels < 0)
     die ("--mask-labels: paper, source or none", NULL);
-  gint space = space_text ? 0 : SPACE_DEFAULT;
-  while (space_text && space < (gint) G_N_ELEMENTS (space_names) &&
-      g_strcmp0 (space_text, space_names[space]) != 0)
-    space++;
-  if (space == G_N_ELEMENTS (space_names))
+  gint space = name_index (space_text, space_names, G_N_ELEMENTS (space_names), SPACE_DEFAULT);
+  if (space < 0)
     die ("--correction-space: latents or predictions", NULL);
 
   gst_init (NULL, NULL);
