@@ -596,17 +596,13 @@ sample_by_hand (Setup *s, GvInversion *inv, GvTensor *mask, const GvCorrectParam
     gv_tensor_unref (out);
     gv_tensor_unref (z);
     z = next;
-    if (correct && p->space == GV_CORRECTION_PREDICTIONS) {
+    if (correct) {
       gfloat a_prev = i + 1 < p->steps ? alphas[ts[i + 1]] :
           gv_scheduler_get_final_alpha_cumprod (s->sched);
       g_assert_nonnull (ft.features);
-      next = correct_prediction_by_hand (s, x0, eps, ft.features, mask, p, a_prev);
-      gv_tensor_unref (z);
-      z = next;
-      g_clear_pointer (&ft.features, gv_tensor_unref);
-    } else if (correct) {
-      g_assert_nonnull (ft.features);
-      next = gv_correct_latents (s->cmd, z, ft.features, mask, p, NULL);
+      next = p->space == GV_CORRECTION_PREDICTIONS ?
+          correct_prediction_by_hand (s, x0, eps, ft.features, mask, p, a_prev) :
+          gv_correct_latents (s->cmd, z, ft.features, mask, p, NULL);
       gv_tensor_unref (z);
       z = next;
       g_clear_pointer (&ft.features, gv_tensor_unref);
@@ -628,6 +624,32 @@ on_correction (const GvCorrectionReport *report, gpointer data)
   g_array_append_val ((GArray *) data, report->step);
 }
 
+/* What the correction tests share: a clip, half of it masked, inverted in 5 steps, and the
+ * sampling parameters with 2 correction steps, no background preservation. */
+typedef struct {
+  Setup s;
+  GvTensor *mask;
+  GvInversion inv;
+  GvCorrectParams p;
+} CorrectionCase;
+
+static void
+correction_case_init (CorrectionCase *c)
+{
+  setup_init (&c->s);
+  c->mask = half_mask (&c->s);
+  invert_random (&c->s, 5, &c->inv);
+  c->p = sampling_params (2, FALSE);
+}
+
+static void
+correction_case_clear (CorrectionCase *c)
+{
+  gv_tensor_unref (c->mask);
+  gv_inversion_clear (&c->inv);
+  setup_clear (&c->s);
+}
+
 /* Pins which steps are corrected (the first correction-steps, counted from pure noise), that
  * the latents corrected after step i are blended along the fields of the features of step i's
  * own pass, of the conditional clip, and which UNet block gives them: up_blocks.(n - 2), the
@@ -636,21 +658,17 @@ static void
 test_correction_steps_and_features (void)
 {
   GError *error = NULL;
-  Setup s;
-  setup_init (&s);
-  GvTensor *mask = half_mask (&s);
-  GvInversion inv;
-  invert_random (&s, 5, &inv);
-  GvCorrectParams p = sampling_params (2, FALSE);
-  gint n_blocks = gv_unet_get_config (s.den.unet)->n_blocks;
+  CorrectionCase c;
+  correction_case_init (&c);
+  gint n_blocks = gv_unet_get_config (c.s.den.unet)->n_blocks;
   gchar *block = g_strdup_printf ("up_blocks.%d", n_blocks - 2);
   gchar *last = g_strdup_printf ("up_blocks.%d", n_blocks - 1);
-  gchar *named = gv_correction_feature_block (s.den.unet);
+  gchar *named = gv_correction_feature_block (c.s.den.unet);
   g_assert_cmpstr (named, ==, block);
 
   GArray *steps = g_array_new (FALSE, FALSE, sizeof (gint));
-  GvTensor *out = gv_latent_correct (&s.den, s.sched, s.cmd, &inv, &s.trg, mask, &p, NULL,
-      NULL, on_correction, steps, &error);
+  GvTensor *out = gv_latent_correct (&c.s.den, c.s.sched, c.s.cmd, &c.inv, &c.s.trg, c.mask,
+      &c.p, NULL, NULL, on_correction, steps, &error);
   g_assert_no_error (error);
   gfloat *got = gv_test_download (out);
   gsize n = out->numel;
@@ -658,9 +676,9 @@ test_correction_steps_and_features (void)
   g_assert_cmpint (g_array_index (steps, gint, 0), ==, 0);
   g_assert_cmpint (g_array_index (steps, gint, 1), ==, 1);
 
-  gfloat *want = sample_by_hand (&s, &inv, mask, &p, TRUE, block);
-  gfloat *late = sample_by_hand (&s, &inv, mask, &p, FALSE, block);
-  gfloat *other = sample_by_hand (&s, &inv, mask, &p, TRUE, last);
+  gfloat *want = sample_by_hand (&c.s, &c.inv, c.mask, &c.p, TRUE, block);
+  gfloat *late = sample_by_hand (&c.s, &c.inv, c.mask, &c.p, FALSE, block);
+  gfloat *other = sample_by_hand (&c.s, &c.inv, c.mask, &c.p, TRUE, last);
   g_test_message ("relative distance to the method %.2g, to the last steps corrected %.2g, "
       "to features of %s %.2g", gv_test_rel_l2 (got, want, n), gv_test_rel_l2 (got, late, n),
       last, gv_test_rel_l2 (got, other, n));
@@ -668,8 +686,8 @@ test_correction_steps_and_features (void)
   g_assert_cmpfloat (gv_test_rel_l2 (got, late, n), >, 1e-3);
   g_assert_cmpfloat (gv_test_rel_l2 (got, other, n), >, 1e-3);
 
-  p.correction_steps = 0;
-  gfloat *plain = sample_by_hand (&s, &inv, mask, &p, TRUE, block);
+  c.p.correction_steps = 0;
+  gfloat *plain = sample_by_hand (&c.s, &c.inv, c.mask, &c.p, TRUE, block);
   g_assert_cmpfloat (gv_test_rel_l2 (got, plain, n), >, 1e-3);
 
   g_array_unref (steps);
@@ -682,9 +700,7 @@ test_correction_steps_and_features (void)
   g_free (other);
   g_free (plain);
   gv_tensor_unref (out);
-  gv_tensor_unref (mask);
-  gv_inversion_clear (&inv);
-  setup_clear (&s);
+  correction_case_clear (&c);
 }
 
 /* Pins correction-space predictions: the corrected steps blend the predicted x0 along the same
@@ -694,23 +710,19 @@ static void
 test_correction_in_prediction_space (void)
 {
   GError *error = NULL;
-  Setup s;
-  setup_init (&s);
-  GvTensor *mask = half_mask (&s);
-  GvInversion inv;
-  invert_random (&s, 5, &inv);
-  GvCorrectParams p = sampling_params (2, FALSE);
-  p.space = GV_CORRECTION_PREDICTIONS;
-  gchar *block = gv_correction_feature_block (s.den.unet);
+  CorrectionCase c;
+  correction_case_init (&c);
+  c.p.space = GV_CORRECTION_PREDICTIONS;
+  gchar *block = gv_correction_feature_block (c.s.den.unet);
 
-  GvTensor *out = gv_latent_correct (&s.den, s.sched, s.cmd, &inv, &s.trg, mask, &p, NULL,
-      NULL, NULL, NULL, &error);
+  GvTensor *out = gv_latent_correct (&c.s.den, c.s.sched, c.s.cmd, &c.inv, &c.s.trg, c.mask,
+      &c.p, NULL, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   gfloat *got = gv_test_download (out);
   gsize n = out->numel;
-  gfloat *want = sample_by_hand (&s, &inv, mask, &p, TRUE, block);
-  p.space = GV_CORRECTION_LATENTS;
-  gfloat *latents = sample_by_hand (&s, &inv, mask, &p, TRUE, block);
+  gfloat *want = sample_by_hand (&c.s, &c.inv, c.mask, &c.p, TRUE, block);
+  c.p.space = GV_CORRECTION_LATENTS;
+  gfloat *latents = sample_by_hand (&c.s, &c.inv, c.mask, &c.p, TRUE, block);
   g_test_message ("relative distance to the method %.2g, to the latents' blend %.2g",
       gv_test_rel_l2 (got, want, n), gv_test_rel_l2 (got, latents, n));
   gv_assert_close (got, want, n, 1e-5);
@@ -721,9 +733,7 @@ test_correction_in_prediction_space (void)
   g_free (want);
   g_free (latents);
   gv_tensor_unref (out);
-  gv_tensor_unref (mask);
-  gv_inversion_clear (&inv);
-  setup_clear (&s);
+  correction_case_clear (&c);
 }
 
 typedef struct {
