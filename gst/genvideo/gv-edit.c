@@ -229,6 +229,21 @@ gv_edit_invert (GvClip *clip, const GvEditEnv *env, gint steps, GError **error)
   return ok;
 }
 
+/* Takes @masks and @differences (NULL: none, masks given) as the clip's, uploads the masks
+ * with @cmd and finishes it. */
+static gboolean
+store_masks (GvClip *clip, GvCmd *cmd, gfloat *masks, gfloat *differences, GError **error)
+{
+  g_free (clip->masks);
+  clip->masks = masks;
+  g_free (clip->differences);
+  clip->differences = differences;
+  g_clear_pointer (&clip->mask_tensor, gv_tensor_unref);
+  clip->mask_tensor = GV_TENSOR (cmd, (gint) clip->n_frames, 1, clip->z0->shape[2], clip->z0->shape[3]);
+  gv_tensor_record_upload (cmd, clip->mask_tensor, masks);
+  return finish (cmd, error);
+}
+
 gboolean
 gv_edit_compute_masks (GvClip *clip, const GvEditEnv *env, const GvMaskParams *p, GError **error)
 {
@@ -259,14 +274,23 @@ gv_edit_compute_masks (GvClip *clip, const GvEditEnv *env, const GvMaskParams *p
     gv_cmd_free (cmd);
     return FALSE;
   }
-  g_free (clip->masks);
-  clip->masks = masks;
-  g_free (clip->differences);
-  clip->differences = differences;
-  g_clear_pointer (&clip->mask_tensor, gv_tensor_unref);
-  clip->mask_tensor = GV_TENSOR (cmd, (gint) clip->n_frames, 1, clip->z0->shape[2], clip->z0->shape[3]);
-  gv_tensor_record_upload (cmd, clip->mask_tensor, masks);
-  return finish (cmd, error);
+  return store_masks (clip, cmd, masks, differences, error);
+}
+
+gboolean
+gv_edit_set_masks (GvClip *clip, const GvEditEnv *env, const gfloat *masks, GError **error)
+{
+  HELD (clip, FALSE);
+  g_return_val_if_fail (clip->has_source && masks != NULL, FALSE);
+  gsize n = (gsize) clip->n_frames * clip->z0->shape[2] * clip->z0->shape[3];
+  for (gsize i = 0; i < n; i++)
+    if (masks[i] != 0.0f && masks[i] != 1.0f) {
+      g_set_error (error, GV_ERROR, GV_ERROR_INVALID, "given masks: value %g at %" G_GSIZE_FORMAT
+          " (masks are 0 or 1)", masks[i], i);
+      return FALSE;
+    }
+  return store_masks (clip, new_cmd (clip, env), g_memdup2 (masks, n * sizeof (gfloat)), NULL,
+      error);
 }
 
 const gfloat *

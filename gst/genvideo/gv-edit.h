@@ -65,11 +65,17 @@ gboolean gv_edit_invert (GvClip *clip, const GvEditEnv *env, gint steps, GError 
 /* InvEdit masks from the source and target branches (after gv_edit_invert). */
 gboolean gv_edit_compute_masks (GvClip *clip, const GvEditEnv *env, const GvMaskParams *p,
     GError **error);
-/* (transfer none): masks [F, h, w] of 0 and 1 (NULL before gv_edit_compute_masks); the share of
- * each frame inside the mask into @area (F values) when not NULL. */
+/* Masks found elsewhere (a matte, a benchmark's ground truth) in place of InvEdit's: [F, h, w]
+ * at the latents' size, each 0 or 1 (copied). The differences go: nothing was cut. */
+gboolean gv_edit_set_masks (GvClip *clip, const GvEditEnv *env, const gfloat *masks,
+    GError **error);
+/* (transfer none): masks [F, h, w] of 0 and 1 (NULL before gv_edit_compute_masks or
+ * gv_edit_set_masks); the share of each frame inside the mask into @area (F values) when not
+ * NULL. */
 const gfloat *gv_edit_get_masks (GvClip *clip, gdouble *area);
 /* (transfer none): what the masks were cut from, per frame the mean over the steps of
- * |eps_src - eps_trg| [F, h, w] (gv_invedit_differences); NULL before gv_edit_compute_masks */
+ * |eps_src - eps_trg| [F, h, w] (gv_invedit_differences); NULL before gv_edit_compute_masks and
+ * after gv_edit_set_masks */
 const gfloat *gv_edit_get_differences (GvClip *clip);
 
 /* Stage 3: samples the target from the inversion (inverting first if no stage did), with the

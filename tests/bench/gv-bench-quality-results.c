@@ -162,6 +162,10 @@ bq_results_write (const gchar *path, const BqSettings *s, const BqClipResult *re
   json_builder_add_string_value (jb, s->mask_labels);
   json_builder_set_member_name (jb, "correction_space");
   json_builder_add_string_value (jb, s->correction_space);
+  if (g_strcmp0 (s->given_masks, "none") != 0) {
+    json_builder_set_member_name (jb, "given_masks");
+    json_builder_add_string_value (jb, s->given_masks);
+  }
   if (s->known_fields) {
     json_builder_set_member_name (jb, "known_fields");
     json_builder_add_boolean_value (jb, TRUE);
@@ -305,6 +309,10 @@ check_settings (JsonObject *o, const gchar *path, const BqSettings *s, GError **
   if ((json_object_has_member (o, "correction_space") ||
           g_strcmp0 (s->correction_space, "latents") != 0) &&
       !check_string (o, path, "correction_space", s->correction_space, error))
+    return FALSE;
+  /* InvEdit's masks: the key only where ground truth replaced them */
+  if ((json_object_has_member (o, "given_masks") || g_strcmp0 (s->given_masks, "none") != 0) &&
+      !check_string (o, path, "given_masks", s->given_masks, error))
     return FALSE;
   gboolean file_known = json_object_has_member (o, "known_fields");
   if (file_known != s->known_fields)

@@ -70,6 +70,7 @@ typedef struct {
   gboolean known_fields;       /* correction blends along the known motion, not the matches */
   const gchar *correction_space;  /* what correction blends: "latents" or "predictions" */
   const gchar *mask_labels;    /* InvEdit's image conditions: "paper", "source" or "none" */
+  const gchar *given_masks;    /* InvEdit's masks ("none") or ground truth: "edit", "source" */
   gboolean ablations;
 } BqSettings;
 

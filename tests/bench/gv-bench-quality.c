@@ -54,6 +54,7 @@ typedef struct {
   gboolean known_fields;
   GvCorrectionSpace space;
   GvMaskLabels mask_labels;
+  gint given_masks;          /* GIVEN_* */
   gboolean ablations;
 } Bench;
 
@@ -75,6 +76,12 @@ mask_params (gint steps, gdouble guidance, GvMaskLabels labels)
 
 /* --mask-labels: the JSON's names of GvMaskLabels */
 static const gchar *const mask_label_names[] = { "paper", "source", "none" };
+
+/* --given-masks: the clip's ground truth in place of InvEdit's masks (what the rest of the
+ * method makes of perfect masks): none, the edit masks (source and target objects) or the
+ * source object's masks */
+enum { GIVEN_NONE, GIVEN_EDIT, GIVEN_SOURCE };
+static const gchar *const given_names[] = { "none", "edit", "source" };
 
 /* --correction-space: the JSON's names of GvCorrectionSpace; latentcorrect's default */
 static const gchar *const space_names[] = { "latents", "predictions" };
@@ -226,6 +233,31 @@ prepare (Bench *b, BenchClip *bc, gint first, gint n, gboolean tune, const guint
     return NULL;
   }
   return clip;
+}
+
+/* --given-masks: frames @first.. of the clip's ground-truth masks as @clip's masks, a latent
+ * cell inside where any of its pixels is (the whole object regenerated, as InvEdit's dilation
+ * means to) */
+static gboolean
+give_masks (const Bench *b, BenchClip *bc, GvClip *clip, gint first, GError **error)
+{
+  if (b->given_masks == GIVEN_NONE)
+    return TRUE;
+  GvClipFolder *f = bc->folder;
+  const guint8 *truth = b->given_masks == GIVEN_EDIT ? f->edit_masks : f->masks;
+  gint n = (gint) gv_clip_get_n_frames (clip);
+  gint lw = gv_edit_get_latent_width (clip), lh = gv_edit_get_latent_height (clip);
+  gsize plane = (gsize) f->width * f->height, cells = (gsize) lw * lh;
+  gfloat *masks = g_new0 (gfloat, n * cells);
+  for (gint k = 0; k < n; k++)
+    for (gint y = 0; y < f->height; y++)
+      for (gint x = 0; x < f->width; x++)
+        if (truth[(first + k) * plane + (gsize) y * f->width + x] > 127)
+          masks[k * cells + (gsize) (y * lh / f->height) * lw + x * lw / f->width] = 1.0f;
+  GvEditEnv env = { 0 };
+  gboolean ok = gv_edit_set_masks (clip, &env, masks, error);
+  g_free (masks);
+  return ok;
 }
 
 /* The clip's masks upsampled to the frames (0/255) into @masks from frame @first. */
@@ -415,13 +447,15 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, guint8 *sheet_edit, guint8 *s
   GvClip *clip = prepare (b, bc, 0, f->frames, TRUE, target_rgb, &mp, &error);
   if (clip == NULL)
     die (bc->name, error);
-  upsampled_masks (clip, 0, masks, f->width, f->height);
   if (b->known_fields)
     cp.given_fields = known = known_fields (bc, clip);
   difference_frames (clip, f, mp.clamp_ratio, sheet_differences);
   if (sweep && !bq_sweep_clip (clip, mp.clamp_ratio, f->edit_masks, f->width, f->height, sweep,
           &error))
     die (bc->name, error);
+  if (!give_masks (b, bc, clip, 0, &error))
+    die (bc->name, error);
+  upsampled_masks (clip, 0, masks, f->width, f->height);
   FieldWatch fields;
   if (!generate (clip, &cp, bc, 0, TRUE, edit, decoded, &fields, &error))
     die (bc->name, error);
@@ -456,7 +490,7 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, guint8 *sheet_edit, guint8 *s
     GvMaskParams vp = mp;
     GvEditEnv env = { 0 };
     vp.from_model_output = TRUE;
-    if (!gv_edit_compute_masks (clip, &env, &vp, &error))
+    if (!gv_edit_compute_masks (clip, &env, &vp, &error) || !give_masks (b, bc, clip, 0, &error))
       die (bc->name, error);
     upsampled_masks (clip, 0, masks, f->width, f->height);
     if (!generate (clip, &cp, bc, 0, TRUE, edit, NULL, &fields, &error))
@@ -466,7 +500,7 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, guint8 *sheet_edit, guint8 *s
     g_printerr ("  %s\n", bq_variant_keys[V_NO_TUNING]);
     if (b->tune_steps > 0) {
       GvClip *untuned = prepare (b, bc, 0, f->frames, FALSE, target_rgb, &mp, &error);
-      if (untuned == NULL)
+      if (untuned == NULL || !give_masks (b, bc, untuned, 0, &error))
         die (bc->name, error);
       upsampled_masks (untuned, 0, masks, f->width, f->height);
       if (!generate (untuned, &cp, bc, 0, TRUE, edit, NULL, &fields, &error))
@@ -480,7 +514,7 @@ run_clip (Bench *b, BenchClip *bc, Scores *scores, guint8 *sheet_edit, guint8 *s
     g_printerr ("  %s\n", bq_variant_keys[V_PER_FRAME]);
     for (gint k = 0; k < f->frames; k++) {
       GvClip *one = prepare (b, bc, k, 1, FALSE, target_rgb, &mp, &error);
-      if (one == NULL || !generate (one, &cp, bc, k, TRUE, edit, NULL, NULL, &error))
+      if (one == NULL || !give_masks (b, bc, one, k, &error) || !generate (one, &cp, bc, k, TRUE, edit, NULL, NULL, &error))
         die (bc->name, error);
       upsampled_masks (one, k, masks, f->width, f->height);
       gv_clip_unref (one);
@@ -621,7 +655,7 @@ main (int argc, char **argv)
   gdouble guidance = 0, sampling_guidance = 0;
   gchar *clips_dir = NULL, *json = NULL, *sheet_path = NULL, *model_dir = NULL;
   gchar *differences_path = NULL, *sweep_path = NULL, *weights_text = NULL;
-  gchar *labels_text = NULL, *space_text = NULL;
+  gchar *labels_text = NULL, *space_text = NULL, *given_text = NULL;
   gboolean ablations = FALSE, resume = FALSE, known = FALSE;
   GOptionEntry entries[] = {
     { "count", 0, 0, G_OPTION_ARG_INT, &count, "Generated clips (default 4)", "N" },
@@ -657,6 +691,11 @@ main (int argc, char **argv)
       "InvEdit's branches: paper (default: a source frame's embedding and the target image's), "
       "source (both the source frame's) or none (both zero): masks from the prompts alone; "
       "not an element setting", "KIND" },
+    { "given-masks", 0, 0, G_OPTION_ARG_STRING, &given_text, "Replace InvEdit's masks by the "
+      "clip's ground truth, a latent cell inside where any pixel is: edit (the edit masks: "
+      "source and target objects) or source (the source object's masks); none (default): "
+      "InvEdit's. What the rest of the method makes of perfect masks; not an element setting",
+      "KIND" },
     { "known-fields", 0, 0, G_OPTION_ARG_NONE, &known, "Latent correction blends along the "
       "known motion of generated clips instead of the nearest neighbours' fields (what perfect "
       "matching would give; not an element setting)", NULL },
@@ -705,6 +744,9 @@ main (int argc, char **argv)
   gint space = name_index (space_text, space_names, G_N_ELEMENTS (space_names), SPACE_DEFAULT);
   if (space < 0)
     die ("--correction-space: latents or predictions", NULL);
+  gint given = name_index (given_text, given_names, G_N_ELEMENTS (given_names), GIVEN_NONE);
+  if (given < 0)
+    die ("--given-masks: none, edit or source", NULL);
 
   gst_init (NULL, NULL);
   gint64 start = g_get_monotonic_time ();
@@ -737,7 +779,7 @@ main (int argc, char **argv)
     .correction_steps = correction_steps, .search_radius = search_radius,
     .weights = { weights[0], weights[1], weights[2] }, .known_fields = known,
     .correction_space = space_names[space], .mask_labels = mask_label_names[mask_labels],
-    .ablations = ablations };
+    .given_masks = given_names[given], .ablations = ablations };
   guint n = clips->len, to_run = n;
   BqClipResult *results = g_new0 (BqClipResult, n);
   BqSweep *sweeps = g_new0 (BqSweep, n);
@@ -762,7 +804,7 @@ main (int argc, char **argv)
   Bench b = { .steps = steps, .tune_steps = tune_steps, .guidance = guidance,
     .sampling_guidance = sampling_guidance, .correction_steps = correction_steps,
     .search_radius = search_radius, .weights = { weights[0], weights[1], weights[2] },
-    .known_fields = known, .space = space, .mask_labels = mask_labels,
+    .known_fields = known, .space = space, .mask_labels = mask_labels, .given_masks = given,
     .ablations = ablations };
   b.model = gv_model_get_shared (dev, model_path, &error);
   if (b.model == NULL)

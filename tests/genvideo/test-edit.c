@@ -1,7 +1,7 @@
 /* The whole edit on the shipped tiny checkpoint, without GStreamer: background preservation is
- * exact in latent space, identical conditions give empty masks and the VAE reconstruction,
- * and the same seed gives the same output; no device memory is left behind; two branches that
- * share one clip take turns. */
+ * exact in latent space (also with masks given from elsewhere), identical conditions give
+ * empty masks and the VAE reconstruction, and the same seed gives the same output; no device
+ * memory is left behind; two branches that share one clip take turns. */
 #include <math.h>
 #include <string.h>
 
@@ -277,6 +277,69 @@ test_identical_conditions (void)
   gv_clip_unref (clip);
 }
 
+/* gv_edit_set_masks: masks from elsewhere replace InvEdit's; the generation keeps the source
+ * latents outside them and changes the inside; a value that is neither 0 nor 1 is refused and
+ * leaves the masks alone. */
+static void
+test_given_masks (void)
+{
+  GError *error = NULL;
+  Clip c;
+  make_clip (&c);
+  GvClip *clip = new_clip ();
+  g_free (run_edit (clip, &c, 7, FALSE));
+  gint h = gv_edit_get_latent_height (clip), w = gv_edit_get_latent_width (clip), hw = h * w;
+  /* a box that moves one latent pixel a frame, unlike what InvEdit found */
+  gfloat *given = g_new0 (gfloat, FRAMES * hw);
+  for (gint f = 0; f < FRAMES; f++)
+    for (gint y = 2; y < h / 2; y++)
+      for (gint x = 1 + f; x < w / 2 + f; x++)
+        given[f * hw + y * w + x] = 1.0f;
+  g_assert_true (memcmp (given, gv_edit_get_masks (clip, NULL), FRAMES * hw * sizeof (gfloat)));
+  GvEditEnv e = env (7);
+  g_assert_true (gv_edit_set_masks (clip, &e, given, &error));
+  g_assert_no_error (error);
+  g_assert_cmpmem (gv_edit_get_masks (clip, NULL), FRAMES * hw * sizeof (gfloat), given,
+      FRAMES * hw * sizeof (gfloat));
+  g_assert_null (gv_edit_get_differences (clip));
+
+  GvCorrectParams p = correct_params ();
+  g_free (gv_edit_generate (clip, &e, &p, NULL, NULL, &error));
+  g_assert_no_error (error);
+  gfloat *result = gv_test_download (gv_edit_get_result_latents (clip));
+  gfloat *source = gv_test_download (gv_edit_get_source_latents (clip));
+  gint64 ch = gv_edit_get_source_latents (clip)->shape[1];
+  gdouble inside = 0, outside = 0;
+  for (gint f = 0; f < FRAMES; f++)
+    for (gint64 k = 0; k < ch; k++)
+      for (gint i = 0; i < hw; i++) {
+        gsize j = ((gsize) f * ch + k) * hw + i;
+        gdouble d = fabs ((gdouble) result[j] - source[j]);
+        if (given[f * hw + i] != 0.0f)
+          inside = MAX (inside, d);
+        else
+          outside = MAX (outside, d);
+      }
+  g_test_message ("given masks: latents changed by up to %g inside, %g outside", inside,
+      outside);
+  g_assert_cmpfloat (inside, >, 1e-3);
+  g_assert_cmpfloat (outside, <=, 1e-6);
+
+  given[5] = 0.5f;
+  g_assert_false (gv_edit_set_masks (clip, &e, given, &error));
+  g_assert_error (error, GV_ERROR, GV_ERROR_INVALID);
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+  given[5] = 0.0f;
+  g_assert_cmpmem (gv_edit_get_masks (clip, NULL), FRAMES * hw * sizeof (gfloat), given,
+      FRAMES * hw * sizeof (gfloat));
+  g_free (result);
+  g_free (source);
+  g_free (given);
+  g_free (c.pixels);
+  gv_clip_unref (clip);
+}
+
 static guint64
 device_bytes (void)
 {
@@ -401,6 +464,7 @@ main (int argc, char **argv)
   g_test_add_func ("/edit/background-is-preserved", test_background_is_preserved);
   g_test_add_func ("/edit/identical-conditions", test_identical_conditions);
   g_test_add_func ("/edit/ungated-changes-the-inside", test_ungated_changes_the_inside);
+  g_test_add_func ("/edit/given-masks", test_given_masks);
   g_test_add_func ("/edit/same-seed-same-output", test_same_seed_same_output);
   g_test_add_func ("/edit/two-branches-share-a-clip", test_two_branches_share_a_clip);
   return g_test_run ();

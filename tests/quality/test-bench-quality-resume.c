@@ -319,6 +319,11 @@ test_resume (void)
   g_assert_nonnull (strstr (err,
           "setting correction_space differs (file: \"predictions\", this run: \"latents\")"));
   g_free (err);
+  g_assert_false (bench (&err, SETTINGS, "--count", "3", "--ablations", "--given-masks",
+          "edit", "--json", json, "--resume", NULL));
+  g_assert_nonnull (strstr (err,
+          "setting given_masks differs (file: none, this run: \"edit\")"));
+  g_free (err);
   g_assert_true (g_file_get_contents (json, &after, NULL, NULL));
   g_assert_cmpstr (before, ==, after);
   g_free (before);
