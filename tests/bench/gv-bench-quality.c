@@ -6,7 +6,8 @@
  * it), and the edit is scored against the clip's ideal edit with tools/quality's metrics.
  * --ablations also runs the paper's ablations and a per-frame image-editing baseline; latent
  * correction's fields are measured against the known motion (correspondence_error), and
- * --known-fields blends along that motion instead. Figures
+ * --known-fields blends along that motion instead; --given-masks runs it all on the clip's
+ * ground-truth masks instead of InvEdit's. Figures
  * as a table, and as JSON with --json FILE, rewritten after every clip so that a long run can
  * be killed and taken up again with --resume (gv-bench-quality-results.h); a contact sheet
  * with --sheet FILE.png; where the masks look with --differences FILE.png, and what other mask
