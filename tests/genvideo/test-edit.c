@@ -137,6 +137,27 @@ run_edit (GvClip *clip, Clip *c, guint64 seed, gboolean same)
   return out;
 }
 
+/* The largest |a - b| of two latents [F, C, h, w] of @clip inside its masks and outside them */
+static void
+largest_changes (GvClip *clip, const gfloat *a, const gfloat *b, gdouble *inside,
+    gdouble *outside)
+{
+  gint hw = gv_edit_get_latent_height (clip) * gv_edit_get_latent_width (clip);
+  gint64 ch = gv_edit_get_source_latents (clip)->shape[1];
+  const gfloat *masks = gv_edit_get_masks (clip, NULL);
+  *inside = *outside = 0;
+  for (gint f = 0; f < FRAMES; f++)
+    for (gint64 k = 0; k < ch; k++)
+      for (gint i = 0; i < hw; i++) {
+        gsize j = ((gsize) f * ch + k) * hw + i;
+        gdouble d = fabs ((gdouble) a[j] - b[j]);
+        if (masks[f * hw + i] != 0.0f)
+          *inside = MAX (*inside, d);
+        else
+          *outside = MAX (*outside, d);
+      }
+}
+
 static void
 test_background_is_preserved (void)
 {
@@ -149,7 +170,6 @@ test_background_is_preserved (void)
   const gfloat *masks = gv_edit_get_masks (clip, area);
   gfloat *result = gv_test_download (gv_edit_get_result_latents (clip));
   gfloat *source = gv_test_download (gv_edit_get_source_latents (clip));
-  gint64 ch = gv_edit_get_source_latents (clip)->shape[1];
 
   for (gint f = 0; f < FRAMES; f++)
     inside += area[f] / FRAMES;
@@ -166,15 +186,8 @@ test_background_is_preserved (void)
   g_assert_cmpmem (cut, sizeof (gfloat) * FRAMES * h * w, masks, sizeof (gfloat) * FRAMES * h * w);
   g_free (cut);
 
-  gdouble worst = 0;
-  for (gint f = 0; f < FRAMES; f++)
-    for (gint64 k = 0; k < ch; k++)
-      for (gint i = 0; i < h * w; i++) {
-        if (masks[f * h * w + i] != 0.0f)
-          continue;
-        gsize j = ((gsize) f * ch + k) * h * w + i;
-        worst = MAX (worst, fabs ((gdouble) result[j] - source[j]));
-      }
+  gdouble changed_inside, worst;
+  largest_changes (clip, result, source, &changed_inside, &worst);
   g_test_message ("largest latent change outside the mask: %g", worst);
   g_assert_cmpfloat (worst, <=, 1e-6);
 
@@ -225,19 +238,10 @@ test_ungated_changes_the_inside (void)
     g_assert_no_error (error);
     runs[r] = gv_test_download (gv_edit_get_result_latents (clip));
   }
-  gint hw = gv_edit_get_latent_height (clip) * gv_edit_get_latent_width (clip);
-  gint64 ch = n / FRAMES / hw;
-  const gfloat *masks = gv_edit_get_masks (clip, NULL);
-  gdouble inside = 0, outside = 0;
-  for (gint64 j = 0; j < n; j++) {
+  for (gint64 j = 0; j < n; j++)
     g_assert_cmpfloat (runs[0][j], ==, runs[1][j]);
-    gint64 f = j / (ch * hw), i = j % hw;
-    gdouble d = fabs ((gdouble) runs[2][j] - runs[0][j]);
-    if (masks[f * hw + i] != 0.0f)
-      inside = MAX (inside, d);
-    else
-      outside = MAX (outside, d);
-  }
+  gdouble inside, outside;
+  largest_changes (clip, runs[2], runs[0], &inside, &outside);
   g_test_message ("ungated against gated: %g inside the masks, %g outside", inside, outside);
   g_assert_cmpfloat (inside, >, 1e-3);
   g_assert_cmpfloat (outside, <=, 1e-6);
@@ -308,18 +312,8 @@ test_given_masks (void)
   g_assert_no_error (error);
   gfloat *result = gv_test_download (gv_edit_get_result_latents (clip));
   gfloat *source = gv_test_download (gv_edit_get_source_latents (clip));
-  gint64 ch = gv_edit_get_source_latents (clip)->shape[1];
-  gdouble inside = 0, outside = 0;
-  for (gint f = 0; f < FRAMES; f++)
-    for (gint64 k = 0; k < ch; k++)
-      for (gint i = 0; i < hw; i++) {
-        gsize j = ((gsize) f * ch + k) * hw + i;
-        gdouble d = fabs ((gdouble) result[j] - source[j]);
-        if (given[f * hw + i] != 0.0f)
-          inside = MAX (inside, d);
-        else
-          outside = MAX (outside, d);
-      }
+  gdouble inside, outside;
+  largest_changes (clip, result, source, &inside, &outside);
   g_test_message ("given masks: latents changed by up to %g inside, %g outside", inside,
       outside);
   g_assert_cmpfloat (inside, >, 1e-3);
