@@ -213,3 +213,48 @@ gst_gen_video_convert_image (GstBuffer *buffer, GstCaps *caps, GstVideoFormat fo
   gst_sample_unref (in);
   return pixels;
 }
+
+/* Parses the conversion after a '%' at @p ("04d"): its width into @width, @zero for the 0
+ * flag; returns the character after it, or NULL when it is not a frame number. */
+static const gchar *
+parse_frame_number (const gchar *p, gint *width, gboolean *zero)
+{
+  *zero = *p == '0';
+  if (*zero)
+    p++;
+  *width = 0;
+  while (g_ascii_isdigit (*p) && *width < 100)
+    *width = *width * 10 + (*p++ - '0');
+  return *width < 100 && (*p == 'd' || *p == 'u' || *p == 'i') ? p + 1 : NULL;
+}
+
+gchar *
+gst_gen_video_image_sequence_path (const gchar *pattern, guint64 index, GError **error)
+{
+  GString *path = g_string_new (NULL);
+  gint numbers = 0;
+
+  for (const gchar *p = pattern; p != NULL && *p != '\0';) {
+    if (*p != '%') {
+      g_string_append_c (path, *p++);
+    } else if (p[1] == '%') {
+      g_string_append_c (path, '%');
+      p += 2;
+    } else {
+      gint width;
+      gboolean zero;
+      p = parse_frame_number (p + 1, &width, &zero);
+      if (p != NULL)
+        g_string_append_printf (path, zero ? "%0*" G_GUINT64_FORMAT : "%*" G_GUINT64_FORMAT,
+            width, index);
+      numbers = p != NULL ? numbers + 1 : -1;
+    }
+  }
+  if (numbers != 1) {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "'%s' is not a file "
+        "name pattern with one frame number (such as masks/%%04d.png)", pattern ? pattern : "");
+    g_string_free (path, TRUE);
+    return NULL;
+  }
+  return g_string_free (path, FALSE);
+}

@@ -19,4 +19,10 @@ guint8 *gst_gen_video_load_image (const gchar *path, GstVideoFormat format, gint
 guint8 *gst_gen_video_convert_image (GstBuffer *buffer, GstCaps *caps, GstVideoFormat format,
     gint *width, gint *height, gint *stride, GError **error);
 
+/* The file of frame @index in an image sequence named like multifilesrc's "location": @pattern
+ * holds exactly one frame number, %d, %u or %i with an optional 0 flag and width ("%04d"), and
+ * %% for a percent sign. NULL with a GST_RESOURCE_ERROR_SETTINGS @error for any other
+ * pattern. */
+gchar *gst_gen_video_image_sequence_path (const gchar *pattern, guint64 index, GError **error);
+
 G_END_DECLS

@@ -18,6 +18,13 @@
  * (#GstInvEdit:output = masks), the element pushes GRAY8 frames of the masks instead of the
  * input frames; without a target of its own it then shows the masks an upstream invedit found.
  *
+ * Masks found elsewhere (a rotoscoped matte, a keyer's output, a benchmark's ground truth) can
+ * replace InvEdit's: #GstInvEdit:mask-location names one picture per frame (white: the
+ * object to replace, with a margin for the new one if it is larger), numbered from
+ * #GstInvEdit:mask-start-index in the order the frames come. A latent pixel is edited where
+ * any of its frame pixels is white; the source and target branches are then not run (the
+ * target is still needed: latentcorrect draws it).
+ *
  * After each clip an element message "genvideo-mask" gives the clip id, the latent size and the
  * share of each frame that is inside the mask (field "area", an array of doubles).
  *
@@ -46,6 +53,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_inv_edit_debug);
 #define DEFAULT_MASK_THRESHOLD 0.5
 #define DEFAULT_MASK_DILATION 0
 #define DEFAULT_OUTPUT GST_INV_EDIT_OUTPUT_FRAMES
+#define DEFAULT_MASK_START_INDEX 0
 /* DiffEdit clamps the difference at this multiple of its mean before normalising */
 #define MASK_CLAMP_RATIO 3.0f
 
@@ -59,6 +67,8 @@ enum {
   PROP_MASK_THRESHOLD,
   PROP_MASK_DILATION,
   PROP_OUTPUT,
+  PROP_MASK_LOCATION,
+  PROP_MASK_START_INDEX,
 };
 
 struct _GstInvEdit {
@@ -73,6 +83,11 @@ struct _GstInvEdit {
   gdouble mask_threshold;
   guint mask_dilation;
   GstInvEditOutput output;
+  gchar *mask_location;
+  guint mask_start_index;
+
+  /* frames that came since the start, on the streaming task (mask-location's numbering) */
+  guint64 frames_seen;
 
   /* the target pad's image, under target_lock */
   GstPad *target_pad;
@@ -191,6 +206,8 @@ typedef struct {
   gchar *prompt, *location, *mask_location;
   GvMaskParams mask;
   GstInvEditOutput output;
+  gchar *given_masks;          /* mask-location */
+  guint64 first_mask;          /* its number for the clip's first frame */
 } Settings;
 
 static void
@@ -208,6 +225,8 @@ read_settings (GstInvEdit *self, Settings *s)
     .dilation = (gint) self->mask_dilation,
   };
   s->output = self->output;
+  s->given_masks = g_strdup (self->mask_location);
+  s->first_mask = self->mask_start_index + self->frames_seen;
   GST_OBJECT_UNLOCK (self);
 }
 
@@ -217,6 +236,7 @@ clear_settings (Settings *s)
   g_free (s->prompt);
   g_free (s->location);
   g_free (s->mask_location);
+  g_free (s->given_masks);
 }
 
 /* The target object on grey, as RGB; NULL after posting an error. */
@@ -343,25 +363,79 @@ replace_by_masks (GstInvEdit *self, GstGenVideoClipJob *job)
   return GST_FLOW_OK;
 }
 
+/* mask-location's pictures of the clip's frames, GRAY8 planes of the frames' size one after
+ * the other; NULL after posting an error */
+static guint8 *
+load_given_masks (GstInvEdit *self, GstGenVideoClipJob *job, const Settings *s)
+{
+  gint width = GST_VIDEO_INFO_WIDTH (&job->info), height = GST_VIDEO_INFO_HEIGHT (&job->info);
+  gsize plane = (gsize) width * height;
+  guint8 *masks = g_new (guint8, job->n_frames * plane);
+  GError *error = NULL;
+
+  for (guint i = 0; i < job->n_frames; i++) {
+    gint mw = 0, mh = 0, stride = 0;
+    gchar *path = gst_gen_video_image_sequence_path (s->given_masks, s->first_mask + i, &error);
+    guint8 *mask = path ? gst_gen_video_load_image (path, GST_VIDEO_FORMAT_GRAY8, &mw, &mh,
+        &stride, &error) : NULL;
+    if (mask == NULL) {
+      if (path == NULL)
+        GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("Wrong mask-location: %s.",
+                error->message), (NULL));
+      else if (error->domain == G_FILE_ERROR)
+        GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("The mask of frame %" G_GUINT64_FORMAT
+                " was not found: %s.", s->first_mask + i, path), ("%s", error->message));
+      else
+        GST_ELEMENT_ERROR (self, STREAM, DECODE, ("The mask of frame %" G_GUINT64_FORMAT
+                " could not be read: %s.", s->first_mask + i, path), ("%s", error->message));
+    } else if (mw != width || mh != height) {
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("The mask %s is %dx%d but the frames are "
+              "%dx%d: they must be the same size.", path, mw, mh, width, height), (NULL));
+      g_clear_pointer (&mask, g_free);
+    } else {
+      memcpy (masks + i * plane, mask, plane);   /* GRAY8 comes packed: stride = width */
+    }
+    g_clear_error (&error);
+    g_free (path);
+    if (mask == NULL) {
+      g_free (masks);
+      return NULL;
+    }
+    g_free (mask);
+  }
+  GST_DEBUG_OBJECT (self, "masks of frames %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT
+      " from %s", s->first_mask, s->first_mask + job->n_frames - 1, s->given_masks);
+  return masks;
+}
+
+/* The target, the inversion (when @invert) and the masks: InvEdit's, or mask-location's,
+ * which are read first so that a missing file stops the clip before the work. */
 static GstFlowReturn
-compute_masks (GstInvEdit *self, GstGenVideoClipJob *job, const Settings *s)
+find_masks (GstInvEdit *self, GstGenVideoClipJob *job, const Settings *s, gboolean invert)
 {
   GstGenVideoClipFilter *filter = GST_GEN_VIDEO_CLIP_FILTER (self);
   GError *error = NULL;
   gint width, height;
+  guint8 *given = NULL, *target = NULL;
 
-  guint8 *target = load_target (self, s, &width, &height);
-  if (target == NULL)
+  if (s->given_masks != NULL && (given = load_given_masks (self, job, s)) == NULL)
     return GST_FLOW_ERROR;
+  if (invert && (target = load_target (self, s, &width, &height)) == NULL) {
+    g_free (given);
+    return GST_FLOW_ERROR;
+  }
   GvEditEnv env;
   gst_gen_video_edit_env (filter, &env);
-  gboolean ok = gv_edit_set_target (job->clip, &env, s->prompt, target, width, height, width * 3,
-      &error);
-  g_free (target);
-  if (ok)
-    ok = gv_edit_invert (job->clip, &env, s->mask.steps, &error);
-  if (ok)
+  gboolean ok = !invert || (gv_edit_set_target (job->clip, &env, s->prompt, target, width,
+          height, width * 3, &error) &&
+      gv_edit_invert (job->clip, &env, s->mask.steps, &error));
+  if (ok && given != NULL)
+    ok = gv_edit_set_pixel_masks (job->clip, &env, given, GST_VIDEO_INFO_WIDTH (&job->info),
+        GST_VIDEO_INFO_HEIGHT (&job->info), GST_VIDEO_INFO_WIDTH (&job->info), &error);
+  else if (ok)
     ok = gv_edit_compute_masks (job->clip, &env, &s->mask, &error);
+  g_free (target);
+  g_free (given);
   if (!ok)
     return gst_gen_video_post_error (filter, "Finding the masks", error);
   return GST_FLOW_OK;
@@ -381,15 +455,20 @@ gst_inv_edit_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJob *jo
   GST_DEBUG_OBJECT (self, "clip %" G_GUINT64_FORMAT ": %u frames, target prompt \"%s\"",
       gv_clip_get_id (job->clip), job->n_frames, GST_STR_NULL (s.prompt));
 
+  GST_OBJECT_LOCK (self);
+  self->frames_seen += job->n_frames;
+  GST_OBJECT_UNLOCK (self);
   if (!gst_gen_video_ensure_source (filter, job, &ret))
     goto out;
-  /* without a target of its own, an invedit after another one shows that one's masks */
+  /* without a target of its own, an invedit after another one shows that one's masks (or
+   * replaces them by mask-location's) */
   GST_OBJECT_LOCK (self);
   gboolean own_target = s.location != NULL ||
       (self->target_pad != NULL && gst_pad_is_linked (self->target_pad));
   GST_OBJECT_UNLOCK (self);
-  if (own_target || !gv_edit_has_masks (job->clip)) {
-    ret = compute_masks (self, job, &s);
+  gboolean invert = own_target || !gv_edit_has_masks (job->clip);
+  if (invert || s.given_masks != NULL) {
+    ret = find_masks (self, job, &s, invert);
     if (ret != GST_FLOW_OK)
       goto out;
   }
@@ -463,6 +542,9 @@ gst_inv_edit_change_state (GstElement *element, GstStateChange transition)
     self->target_eos = FALSE;
     gst_buffer_replace (&self->target_buffer, NULL);
     g_mutex_unlock (&self->target_lock);
+    GST_OBJECT_LOCK (self);
+    self->frames_seen = 0;
+    GST_OBJECT_UNLOCK (self);
   }
   return GST_ELEMENT_CLASS (gst_inv_edit_parent_class)->change_state (element, transition);
 }
@@ -506,6 +588,13 @@ gst_inv_edit_set_property (GObject *object, guint prop_id, const GValue *value,
     case PROP_OUTPUT:
       self->output = g_value_get_enum (value);
       break;
+    case PROP_MASK_LOCATION:
+      g_free (self->mask_location);
+      self->mask_location = g_value_dup_string (value);
+      break;
+    case PROP_MASK_START_INDEX:
+      self->mask_start_index = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -544,6 +633,12 @@ gst_inv_edit_get_property (GObject *object, guint prop_id, GValue *value, GParam
     case PROP_OUTPUT:
       g_value_set_enum (value, self->output);
       break;
+    case PROP_MASK_LOCATION:
+      g_value_set_string (value, self->mask_location);
+      break;
+    case PROP_MASK_START_INDEX:
+      g_value_set_uint (value, self->mask_start_index);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -559,6 +654,7 @@ gst_inv_edit_finalize (GObject *object)
   g_free (self->target_prompt);
   g_free (self->target_location);
   g_free (self->target_mask_location);
+  g_free (self->mask_location);
   gst_buffer_replace (&self->target_buffer, NULL);
   gst_caps_replace (&self->target_caps, NULL);
   g_mutex_clear (&self->target_lock);
@@ -619,6 +715,18 @@ gst_inv_edit_class_init (GstInvEditClass *klass)
           "Latent pixels (8 frame pixels each with SD's VAE) by which the masks grow, to edit "
           "a margin around the object. Applies from the next clip",
           0, 64, DEFAULT_MASK_DILATION, flags));
+  g_object_class_install_property (gobject_class, PROP_MASK_LOCATION,
+      g_param_spec_string ("mask-location", "Mask location",
+          "Pictures of the masks to use instead of InvEdit's, one per frame of the frames' "
+          "size, named by a pattern with the frame's number (\"masks/%04d.png\"; PNG, JPEG, "
+          "...): white (above mid-grey) marks what is edited. The frames are numbered in "
+          "the order they come, from mask-start-index at the first frame after the element "
+          "starts (a seek does not renumber them). NULL = InvEdit's masks. Applies from the "
+          "next clip", NULL, flags));
+  g_object_class_install_property (gobject_class, PROP_MASK_START_INDEX,
+      g_param_spec_uint ("mask-start-index", "Mask start index",
+          "Number of the first frame's picture in mask-location (multifilesrc's start-index)",
+          0, G_MAXUINT, DEFAULT_MASK_START_INDEX, flags));
   g_object_class_install_property (gobject_class, PROP_OUTPUT,
       g_param_spec_enum ("output", "Output",
           "What leaves the element: the input frames (for latentcorrect), or GRAY8 pictures "
@@ -643,6 +751,7 @@ gst_inv_edit_init (GstInvEdit *self)
   self->mask_threshold = DEFAULT_MASK_THRESHOLD;
   self->mask_dilation = DEFAULT_MASK_DILATION;
   self->output = DEFAULT_OUTPUT;
+  self->mask_start_index = DEFAULT_MASK_START_INDEX;
   g_mutex_init (&self->target_lock);
   g_cond_init (&self->target_cond);
 }

@@ -293,6 +293,27 @@ gv_edit_set_masks (GvClip *clip, const GvEditEnv *env, const gfloat *masks, GErr
       error);
 }
 
+gboolean
+gv_edit_set_pixel_masks (GvClip *clip, const GvEditEnv *env, const guint8 *pixels, gint width,
+    gint height, gint stride, GError **error)
+{
+  HELD (clip, FALSE);
+  g_return_val_if_fail (clip->has_source && pixels != NULL, FALSE);
+  g_return_val_if_fail (width > 0 && height > 0 && stride >= width, FALSE);
+  gint lh = (gint) clip->z0->shape[2], lw = (gint) clip->z0->shape[3];
+  gsize cells = (gsize) lw * lh, plane = (gsize) height * stride;
+  gfloat *masks = g_new0 (gfloat, clip->n_frames * cells);
+  for (guint f = 0; f < clip->n_frames; f++)
+    for (gint y = 0; y < height; y++) {
+      const guint8 *row = pixels + f * plane + (gsize) y * stride;
+      gfloat *cell_row = masks + f * cells + (gsize) (y * lh / height) * lw;
+      for (gint x = 0; x < width; x++)
+        if (row[x] > 127)
+          cell_row[(gsize) x * lw / width] = 1.0f;
+    }
+  return store_masks (clip, new_cmd (clip, env), masks, NULL, error);
+}
+
 const gfloat *
 gv_edit_get_differences (GvClip *clip)
 {

@@ -69,6 +69,12 @@ gboolean gv_edit_compute_masks (GvClip *clip, const GvEditEnv *env, const GvMask
  * at the latents' size, each 0 or 1 (copied). The differences go: nothing was cut. */
 gboolean gv_edit_set_masks (GvClip *clip, const GvEditEnv *env, const gfloat *masks,
     GError **error);
+/* The same from pictures of the masks: one GRAY8 plane per frame of @width x @height (any
+ * size; rows of @stride bytes, the planes @height x @stride bytes apart), a pixel above 127
+ * inside. A latent cell is inside where any of its pixels is, so that the whole object is
+ * regenerated, its anti-aliased edge included. */
+gboolean gv_edit_set_pixel_masks (GvClip *clip, const GvEditEnv *env, const guint8 *pixels,
+    gint width, gint height, gint stride, GError **error);
 /* (transfer none): masks [F, h, w] of 0 and 1 (NULL before gv_edit_compute_masks or
  * gv_edit_set_masks); the share of each frame inside the mask into @area (F values) when not
  * NULL. */

@@ -236,9 +236,8 @@ prepare (Bench *b, BenchClip *bc, gint first, gint n, gboolean tune, const guint
   return clip;
 }
 
-/* --given-masks: frames @first.. of the clip's ground-truth masks as @clip's masks, a latent
- * cell inside where any of its pixels is (the whole object regenerated, as InvEdit's dilation
- * means to) */
+/* --given-masks: frames @first.. of the clip's ground-truth masks as @clip's masks (a latent
+ * cell inside where any of its pixels is: gv_edit_set_pixel_masks) */
 static gboolean
 give_masks (const Bench *b, BenchClip *bc, GvClip *clip, gint first, GError **error)
 {
@@ -246,19 +245,9 @@ give_masks (const Bench *b, BenchClip *bc, GvClip *clip, gint first, GError **er
     return TRUE;
   GvClipFolder *f = bc->folder;
   const guint8 *truth = b->given_masks == GIVEN_EDIT ? f->edit_masks : f->masks;
-  gint n = (gint) gv_clip_get_n_frames (clip);
-  gint lw = gv_edit_get_latent_width (clip), lh = gv_edit_get_latent_height (clip);
-  gsize plane = (gsize) f->width * f->height, cells = (gsize) lw * lh;
-  gfloat *masks = g_new0 (gfloat, n * cells);
-  for (gint k = 0; k < n; k++)
-    for (gint y = 0; y < f->height; y++)
-      for (gint x = 0; x < f->width; x++)
-        if (truth[(first + k) * plane + (gsize) y * f->width + x] > 127)
-          masks[k * cells + (gsize) (y * lh / f->height) * lw + x * lw / f->width] = 1.0f;
   GvEditEnv env = { 0 };
-  gboolean ok = gv_edit_set_masks (clip, &env, masks, error);
-  g_free (masks);
-  return ok;
+  return gv_edit_set_pixel_masks (clip, &env, truth + (gsize) first * f->width * f->height,
+      f->width, f->height, f->width, error);
 }
 
 /* The clip's masks upsampled to the frames (0/255) into @masks from frame @first. */

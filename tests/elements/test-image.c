@@ -2,7 +2,10 @@
  * background (0x10a5, 0x2096, 0x3087), an object (0xf0e1, 0x40d2, 0x18c3) at [6, 18) x [5, 15);
  * written by hand: GStreamer's pngenc writes no 16-bit RGB) decodes opaque with its colours,
  * where pngdec gave a near-zero alpha and rotated colours; its object is then found from the
- * border colour. A picture with alpha keeps it. */
+ * border colour. A picture with alpha keeps it. Image sequences are named by one frame
+ * number, and nothing else of a pattern is read as a format. */
+#include <string.h>
+
 #include <gst/gst.h>
 
 #include "gstgenvideoimage.h"
@@ -73,6 +76,42 @@ test_convert_opaque (void)
   gst_caps_unref (caps);
 }
 
+/* mask-location's patterns: the frame number formatted, every other character as it is */
+static void
+test_sequence_path (void)
+{
+  static const struct {
+    const gchar *pattern, *path;
+  } cases[] = {
+    { "masks/%04d.png", "masks/0012.png" },
+    { "m%d.png", "m12.png" },
+    { "m%u-%%.png", "m12-%.png" },
+    { "%i", "12" },
+    { "%3d|%05i", NULL },              /* two numbers */
+    { "masks.png", NULL },             /* none */
+    { "%s.png", NULL },
+    { "%ld.png", NULL },
+    { "%04x.png", NULL },
+    { "%", NULL },
+    { "%123d", NULL },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    GError *error = NULL;
+    gchar *path = gst_gen_video_image_sequence_path (cases[i].pattern, 12, &error);
+    g_assert_cmpstr (path, ==, cases[i].path);
+    if (cases[i].path == NULL) {
+      g_assert_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS);
+      g_assert_nonnull (strstr (error->message, cases[i].pattern));
+      g_clear_error (&error);
+    }
+    g_assert_no_error (error);
+    g_free (path);
+  }
+  gchar *big = gst_gen_video_image_sequence_path ("%06d", G_GUINT64_CONSTANT (1234567), NULL);
+  g_assert_cmpstr (big, ==, "1234567");
+  g_free (big);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -81,5 +120,6 @@ main (int argc, char **argv)
   g_test_add_func ("/image/png16", test_png16);
   g_test_add_func ("/image/alpha-kept", test_alpha_kept);
   g_test_add_func ("/image/convert-opaque", test_convert_opaque);
+  g_test_add_func ("/image/sequence-path", test_sequence_path);
   return g_test_run ();
 }

@@ -30,6 +30,8 @@ static const PropertySpec properties[] = {
   { "invedit", "mask-threshold", "0.5", FALSE },
   { "invedit", "mask-dilation", "0", FALSE },
   { "invedit", "output", "frames", TRUE },
+  { "invedit", "mask-location", NULL, FALSE },
+  { "invedit", "mask-start-index", "0", FALSE },
   { "latentcorrect", "steps", "50", FALSE },
   { "latentcorrect", "guidance-scale", "0", FALSE },
   { "latentcorrect", "correction-steps", "5", FALSE },

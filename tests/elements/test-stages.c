@@ -296,6 +296,160 @@ GST_START_TEST (test_output_masks)
 }
 GST_END_TEST;
 
+/* A GRAY8 picture as a PNG file (encoded by GStreamer) */
+static void
+write_gray_png (const gchar *path, const guint8 *pixels, gint width, gint height)
+{
+  GstVideoInfo info;
+  GstVideoFrame frame;
+  GError *error = NULL;
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_GRAY8, width, height);
+  GstBuffer *buffer = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (&info), NULL);
+  fail_unless (gst_video_frame_map (&frame, &info, buffer, GST_MAP_WRITE));
+  for (gint y = 0; y < height; y++)
+    memcpy ((guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame, 0) +
+        y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0), pixels + y * width, width);
+  gst_video_frame_unmap (&frame);
+  GstCaps *caps = gst_video_info_to_caps (&info), *png = gst_caps_new_empty_simple ("image/png");
+  GstSample *raw = gst_sample_new (buffer, caps, NULL, NULL);
+  GstSample *encoded = gst_video_convert_sample (raw, png, GST_CLOCK_TIME_NONE, &error);
+  fail_unless (encoded != NULL, "%s", error ? error->message : "");
+  GstMapInfo m;
+  gst_buffer_map (gst_sample_get_buffer (encoded), &m, GST_MAP_READ);
+  fail_unless (g_file_set_contents (path, (const gchar *) m.data, m.size, NULL));
+  gst_buffer_unmap (gst_sample_get_buffer (encoded), &m);
+  gst_sample_unref (encoded);
+  gst_sample_unref (raw);
+  gst_caps_unref (png);
+  gst_caps_unref (caps);
+  gst_buffer_unref (buffer);
+}
+
+/* mattes of 64x64 frames numbered from @first in @dir as m%04d.png: a square moving 6 px a
+ * frame, a stray pixel of grey 100 (not inside); into @pixels when not NULL */
+#define MATTES 4
+static gchar *
+write_mattes (guint first, guint8 *pixels)
+{
+  gchar *dir = g_dir_make_tmp ("genvideo-XXXXXX", NULL);
+  guint8 *m = g_new (guint8, 64 * 64);
+  for (guint k = 0; k < MATTES; k++) {
+    for (gint y = 0; y < 64; y++)
+      for (gint x = 0; x < 64; x++)
+        m[y * 64 + x] = x >= 8 + 6 * (gint) k && x < 24 + 6 * (gint) k && y >= 20 && y < 36 ?
+            255 : x == 60 && y == 4 ? 100 : 0;
+    gchar *name = g_strdup_printf ("m%04u.png", first + k);
+    gchar *path = g_build_filename (dir, name, NULL);
+    write_gray_png (path, m, 64, 64);
+    if (pixels)
+      memcpy (pixels + k * 64 * 64, m, 64 * 64);
+    g_free (path);
+    g_free (name);
+  }
+  g_free (m);
+  return dir;
+}
+
+/* the latent size of the genvideo-mask messages */
+static void
+mask_message_size (Run *r, gint *lw, gint *lh)
+{
+  for (guint i = 0; i < r->messages->len; i++)
+    if (gst_message_has_name (r->messages->pdata[i], GST_GEN_VIDEO_MESSAGE_MASK)) {
+      const GstStructure *st = gst_message_get_structure (r->messages->pdata[i]);
+      fail_unless (gst_structure_get_int (st, GST_GEN_VIDEO_FIELD_WIDTH, lw) &&
+          gst_structure_get_int (st, GST_GEN_VIDEO_FIELD_HEIGHT, lh));
+      return;
+    }
+  fail ("no mask message");
+}
+
+/* mask-location: the masks are the mattes' (a latent pixel inside where any of its frame
+ * pixels is white), numbered from mask-start-index across clips; the edit keeps the source
+ * exactly away from them and changes the inside. */
+GST_START_TEST (test_given_masks)
+{
+  guint8 *mattes = g_new (guint8, MATTES * 64 * 64);
+  gchar *dir = write_mattes (10, mattes);
+  const gchar *head = "videotestsrc pattern=ball num-buffers=4 ! " FRAMES_64 " ! "
+      GV_TEST_TUNE " clip-frames=2 ! " GV_TEST_EDIT;
+  gchar *launch = g_strdup_printf ("%s mask-location=%s/m%%04d.png mask-start-index=10 "
+      "output=masks ! fakesink name=out", head, dir);
+  Run *r = run (launch);
+  assert_no_error (r);
+  fail_unless_equals_int (r->buffers->len, MATTES);
+  fail_unless_equals_int (count_messages (r, GST_GEN_VIDEO_MESSAGE_MASK), 2);
+  gint lw = 0, lh = 0;
+  mask_message_size (r, &lw, &lh);
+  /* the expected cells, found from the pixels of each cell */
+  gboolean *cell = g_new0 (gboolean, MATTES * lw * lh);
+  for (gint k = 0; k < MATTES; k++)
+    for (gint y = 0; y < 64; y++)
+      for (gint x = 0; x < 64; x++)
+        cell[(k * lh + y * lh / 64) * lw + x * lw / 64] |= mattes[(k * 64 + y) * 64 + x] > 127;
+  for (gint k = 0; k < MATTES; k++) {
+    GstMapInfo m;
+    gst_buffer_map (r->buffers->pdata[k], &m, GST_MAP_READ);
+    for (gint y = 0; y < 64; y++)
+      for (gint x = 0; x < 64; x++)
+        fail_unless_equals_int (m.data[y * 64 + x],
+            cell[(k * lh + y * lh / 64) * lw + x * lw / 64] ? 255 : 0);
+    gst_buffer_unmap (r->buffers->pdata[k], &m);
+  }
+  run_free (r);
+  g_free (launch);
+
+  /* the edit: the source's pixels where no masked cell is within the feather */
+  launch = g_strdup_printf ("%s mask-location=%s/m%%04d.png mask-start-index=10 ! "
+      GV_TEST_CORRECT " ! fakesink name=out", head, dir);
+  Run *edit = run (launch);
+  Run *plain = run ("videotestsrc pattern=ball num-buffers=4 ! " FRAMES_64 " ! "
+      "fakesink name=out");
+  assert_no_error (edit);
+  fail_unless_equals_int (edit->buffers->len, MATTES);
+  gsize far = 0, far_kept = 0, inside = 0, inside_changed = 0;
+  gint reach = 64 / lw + GV_BACKGROUND_FEATHER + 1;
+  for (gint k = 0; k < MATTES; k++) {
+    GstMapInfo a, b;
+    gst_buffer_map (edit->buffers->pdata[k], &a, GST_MAP_READ);
+    gst_buffer_map (plain->buffers->pdata[k], &b, GST_MAP_READ);
+    for (gint y = 0; y < 64; y++)
+      for (gint x = 0; x < 64; x++) {
+        gboolean near = FALSE;
+        for (gint dy = -reach; dy <= reach; dy++)
+          for (gint dx = -reach; dx <= reach; dx++) {
+            gint yy = CLAMP (y + dy, 0, 63), xx = CLAMP (x + dx, 0, 63);
+            near |= cell[(k * lh + yy * lh / 64) * lw + xx * lw / 64];
+          }
+        gboolean same = memcmp (a.data + (y * 64 + x) * 4, b.data + (y * 64 + x) * 4, 3) == 0;
+        if (!near) {
+          far++;
+          far_kept += same;
+        }
+        if (mattes[(k * 64 + y) * 64 + x] > 127) {
+          inside++;
+          inside_changed += !same;
+        }
+      }
+    gst_buffer_unmap (edit->buffers->pdata[k], &a);
+    gst_buffer_unmap (plain->buffers->pdata[k], &b);
+  }
+  GST_INFO ("given masks: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " pixels far from them "
+      "kept, %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " inside changed", far_kept, far,
+      inside_changed, inside);
+  fail_unless (far > 64 * 64 && far_kept == far, "%" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT,
+      far_kept, far);
+  fail_unless (inside_changed > inside / 2, "%" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT,
+      inside_changed, inside);
+  run_free (edit);
+  run_free (plain);
+  g_free (launch);
+  g_free (cell);
+  g_free (mattes);
+  g_free (dir);
+}
+GST_END_TEST;
+
 /* The warnings whose message has @part */
 static guint
 count_warnings (Run *r, const gchar *part)
@@ -434,6 +588,29 @@ GST_START_TEST (test_errors)
       " target-mask-location=%s ! fakesink", src, small_mask);
   expect_error (launch, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "same size");
   g_free (launch);
+
+  /* mask-location: a frame without its file (frames 11 and 12 have one: the 2 frames read
+   * 12 and 13), a picture of another size, a pattern without a frame number */
+  gchar *mattes = write_mattes (9, NULL);
+  launch = g_strdup_printf ("%s invedit name=el target-location=" TARGET " mask-location="
+      "%s/m%%04d.png mask-start-index=12 ! fakesink", src, mattes);
+  expect_error (launch, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
+      "The mask of frame 13 was not found");
+  g_free (launch);
+  launch = g_strdup_printf ("%s invedit name=el target-location=" TARGET " mask-location="
+      "%s%%d ! fakesink", src, small_mask);
+  gchar *renamed = g_strdup_printf ("%s0", small_mask);
+  g_rename (small_mask, renamed);
+  expect_error (launch, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "same size");
+  g_rename (renamed, small_mask);
+  g_free (renamed);
+  g_free (launch);
+  launch = g_strdup_printf ("%s invedit name=el target-location=" TARGET " mask-location="
+      "%s/m.png ! fakesink", src, mattes);
+  expect_error (launch, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+      "not a file name pattern");
+  g_free (launch);
+  g_free (mattes);
 
   launch = g_strdup_printf ("%s genvideotune name=el steps=0 model=/nonexistent/model ! "
       "fakesink", src);
@@ -938,6 +1115,7 @@ stages_suite (void)
   tcase_add_test (tc, test_reproducible);
   tcase_add_test (tc, test_weights_normalised);
   tcase_add_test (tc, test_output_masks);
+  tcase_add_test (tc, test_given_masks);
   tcase_add_test (tc, test_pixel_background);
   tcase_add_test (tc, test_without_invedit_warns);
   tcase_add_test (tc, test_static_clip_matches_perfectly);

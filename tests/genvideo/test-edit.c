@@ -1,7 +1,8 @@
 /* The whole edit on the shipped tiny checkpoint, without GStreamer: background preservation is
- * exact in latent space (also with masks given from elsewhere), identical conditions give
- * empty masks and the VAE reconstruction, and the same seed gives the same output; no device
- * memory is left behind; two branches that share one clip take turns. */
+ * exact in latent space (also with masks given from elsewhere), masks from pictures take every
+ * cell a pixel of the object touches, identical conditions give empty masks and the VAE
+ * reconstruction, and the same seed gives the same output; no device memory is left behind;
+ * two branches that share one clip take turns. */
 #include <math.h>
 #include <string.h>
 
@@ -334,6 +335,66 @@ test_given_masks (void)
   gv_clip_unref (clip);
 }
 
+/* Masks from pictures: a latent cell is inside where any of its pixels is above 127, at any
+ * picture size; the padding of the rows is not read. Checked cell by cell against its pixels. */
+static void
+test_pixel_masks (void)
+{
+  GError *error = NULL;
+  Clip c;
+  make_clip (&c);
+  GvClip *clip = new_clip ();
+  GvEditEnv e = env (7);
+  GvModel *model = tiny_model ();
+  g_assert_true (gv_edit_prepare_source (clip, model, &e, c.frames, GV_PIXELS_RGB, "a square",
+          NULL, &error));
+  g_assert_no_error (error);
+  gv_model_unref (model);
+  gint h = gv_edit_get_latent_height (clip), w = gv_edit_get_latent_width (clip), hw = h * w;
+
+  /* pictures smaller than the frames, rows padded with 255 */
+  const gint pw = 40, ph = 36, stride = 48;
+  GRand *rand = g_rand_new_with_seed (3);
+  guint8 *pixels = g_new (guint8, (gsize) FRAMES * ph * stride);
+  for (gint f = 0; f < FRAMES; f++)
+    for (gint y = 0; y < ph; y++)
+      for (gint x = 0; x < stride; x++) {
+        gdouble dx = x - 8.0 - 5 * f, dy = y - 18.0, d = sqrt (dx * dx + dy * dy);
+        guint8 v = d < 6 ? 255 : d < 8 ? (guint8) g_rand_int_range (rand, 0, 256) : 0;
+        if (x == pw - 1 && y == 3 + f)
+          v = (guint8) (127 + f % 2);       /* 127 is outside, 128 inside */
+        pixels[((gsize) f * ph + y) * stride + x] = x < pw ? v : 255;
+      }
+  g_assert_true (gv_edit_set_pixel_masks (clip, &e, pixels, pw, ph, stride, &error));
+  g_assert_no_error (error);
+  g_assert_null (gv_edit_get_differences (clip));
+
+  const gfloat *masks = gv_edit_get_masks (clip, NULL);
+  gint inside = 0;
+  for (gint f = 0; f < FRAMES; f++)
+    for (gint cy = 0; cy < h; cy++)
+      for (gint cx = 0; cx < w; cx++) {
+        gboolean any = FALSE;
+        for (gint y = 0; y < ph; y++)
+          for (gint x = 0; x < pw; x++)
+            any |= y * h / ph == cy && x * w / pw == cx &&
+                pixels[((gsize) f * ph + y) * stride + x] > 127;
+        g_assert_cmpfloat (masks[f * hw + cy * w + cx], ==, any ? 1.0f : 0.0f);
+        inside += any;
+      }
+  /* the lone 128 of frames 1 and 3 makes a cell of its own in the last column */
+  g_assert_cmpfloat (masks[0 * hw + (3 * h / ph) * w + w - 1], ==, 0.0f);
+  g_assert_cmpfloat (masks[1 * hw + (4 * h / ph) * w + w - 1], ==, 1.0f);
+  g_test_message ("pixel masks: %d cells of %d inside", inside, FRAMES * hw);
+  g_assert_cmpint (inside, >, 4);
+  g_assert_cmpint (inside, <, FRAMES * hw / 2);
+
+  g_rand_free (rand);
+  g_free (pixels);
+  g_free (c.pixels);
+  gv_clip_unref (clip);
+}
+
 static guint64
 device_bytes (void)
 {
@@ -459,6 +520,7 @@ main (int argc, char **argv)
   g_test_add_func ("/edit/identical-conditions", test_identical_conditions);
   g_test_add_func ("/edit/ungated-changes-the-inside", test_ungated_changes_the_inside);
   g_test_add_func ("/edit/given-masks", test_given_masks);
+  g_test_add_func ("/edit/pixel-masks", test_pixel_masks);
   g_test_add_func ("/edit/same-seed-same-output", test_same_seed_same_output);
   g_test_add_func ("/edit/two-branches-share-a-clip", test_two_branches_share_a_clip);
   return g_test_run ();
