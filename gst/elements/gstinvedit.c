@@ -19,11 +19,12 @@
  * input frames; without a target of its own it then shows the masks an upstream invedit found.
  *
  * Masks found elsewhere (a rotoscoped matte, a keyer's output, a benchmark's ground truth) can
- * replace InvEdit's: #GstInvEdit:mask-location names one picture per frame (white: the
- * object to replace, with a margin for the new one if it is larger), numbered from
- * #GstInvEdit:mask-start-index in the order the frames come. A latent pixel is edited where
- * any of its frame pixels is white; the source and target branches are then not run (the
- * target is still needed: latentcorrect draws it).
+ * replace InvEdit's: a stream of them on the `mask` request sink pad (one picture per frame,
+ * paired with the frames in order), or files named by #GstInvEdit:mask-location (numbered from
+ * #GstInvEdit:mask-start-index in the order the frames come); a linked pad wins. White marks
+ * what is edited (the object to replace, with a margin for the new one if it is larger); a
+ * latent pixel is edited where any of its frame pixels is white. The source and target
+ * branches are then not run (the target is still needed: latentcorrect draws it).
  *
  * After each clip an element message "genvideo-mask" gives the clip id, the latent size and the
  * share of each frame that is inside the mask (field "area", an array of doubles).
@@ -40,6 +41,7 @@
 #include "gstgenvideocompute.h"
 #include "gstgenvideoelements.h"
 #include "gstgenvideoimage.h"
+#include "gstgenvideomasks.h"
 #include "gstgenvideomessages.h"
 #include "gstinvedit.h"
 
@@ -89,6 +91,9 @@ struct _GstInvEdit {
   /* frames that came since the start, on the streaming task (mask-location's numbering) */
   guint64 frames_seen;
 
+  /* the mask pad (its queue: gstgenvideomasks.h), under the object lock */
+  GstPad *mask_pad;
+
   /* the target pad's image, under target_lock */
   GstPad *target_pad;
   GMutex target_lock;
@@ -107,6 +112,8 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_STATIC_CAPS ("video/x-raw, format = (string) " OUTPUT_FORMATS ", " SIZES));
 /* a request pad: a bin made from a launch line would otherwise ghost it as its input */
 static GstStaticPadTemplate target_template = GST_STATIC_PAD_TEMPLATE ("target",
+    GST_PAD_SINK, GST_PAD_REQUEST, GST_STATIC_CAPS ("video/x-raw"));
+static GstStaticPadTemplate mask_template = GST_STATIC_PAD_TEMPLATE ("mask",
     GST_PAD_SINK, GST_PAD_REQUEST, GST_STATIC_CAPS ("video/x-raw"));
 
 G_DEFINE_TYPE_WITH_CODE (GstInvEdit, gst_inv_edit, GST_TYPE_GEN_VIDEO_CLIP_FILTER,
@@ -363,52 +370,47 @@ replace_by_masks (GstInvEdit *self, GstGenVideoClipJob *job)
   return GST_FLOW_OK;
 }
 
-/* mask-location's pictures of the clip's frames, GRAY8 planes of the frames' size one after
- * the other; NULL after posting an error */
+/* The masks given for the clip's frames: the mask pad's pictures when it is linked, else
+ * mask-location's; NULL with *@ret GST_FLOW_OK when none are given, else after posting an
+ * error (or on a stop) into *@ret */
 static guint8 *
-load_given_masks (GstInvEdit *self, GstGenVideoClipJob *job, const Settings *s)
+given_masks (GstInvEdit *self, GstGenVideoClipJob *job, const Settings *s, GstFlowReturn *ret)
 {
   gint width = GST_VIDEO_INFO_WIDTH (&job->info), height = GST_VIDEO_INFO_HEIGHT (&job->info);
-  gsize plane = (gsize) width * height;
-  guint8 *masks = g_new (guint8, job->n_frames * plane);
+  const gint *cancel = gst_gen_video_clip_filter_get_cancel_flag (GST_GEN_VIDEO_CLIP_FILTER (self));
   GError *error = NULL;
+  guint8 *masks = NULL;
 
-  for (guint i = 0; i < job->n_frames; i++) {
-    gint mw = 0, mh = 0, stride = 0;
-    gchar *path = gst_gen_video_image_sequence_path (s->given_masks, s->first_mask + i, &error);
-    guint8 *mask = path ? gst_gen_video_load_image (path, GST_VIDEO_FORMAT_GRAY8, &mw, &mh,
-        &stride, &error) : NULL;
-    if (mask == NULL) {
-      if (path == NULL)
-        GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("Wrong mask-location: %s.",
-                error->message), (NULL));
-      else if (error->domain == G_FILE_ERROR)
-        GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("The mask of frame %" G_GUINT64_FORMAT
-                " was not found: %s.", s->first_mask + i, path), ("%s", error->message));
-      else
-        GST_ELEMENT_ERROR (self, STREAM, DECODE, ("The mask of frame %" G_GUINT64_FORMAT
-                " could not be read: %s.", s->first_mask + i, path), ("%s", error->message));
-    } else if (mw != width || mh != height) {
-      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("The mask %s is %dx%d but the frames are "
-              "%dx%d: they must be the same size.", path, mw, mh, width, height), (NULL));
-      g_clear_pointer (&mask, g_free);
-    } else {
-      memcpy (masks + i * plane, mask, plane);   /* GRAY8 comes packed: stride = width */
-    }
-    g_clear_error (&error);
-    g_free (path);
-    if (mask == NULL) {
-      g_free (masks);
-      return NULL;
-    }
-    g_free (mask);
+  *ret = GST_FLOW_OK;
+  GST_OBJECT_LOCK (self);
+  GstPad *pad = self->mask_pad != NULL && gst_pad_is_linked (self->mask_pad) ?
+      gst_object_ref (self->mask_pad) : NULL;
+  GST_OBJECT_UNLOCK (self);
+  gboolean from_pad = pad != NULL;
+  if (from_pad) {
+    masks = gst_gen_video_mask_pad_take (pad, job->n_frames, width, height, cancel, &error);
+    gst_object_unref (pad);
+  } else if (s->given_masks != NULL) {
+    masks = gst_gen_video_masks_from_files (s->given_masks, s->first_mask, job->n_frames,
+        width, height, &error);
+  } else {
+    return NULL;
   }
-  GST_DEBUG_OBJECT (self, "masks of frames %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT
-      " from %s", s->first_mask, s->first_mask + job->n_frames - 1, s->given_masks);
+  if (masks == NULL && error != NULL) {
+    gst_element_message_full (GST_ELEMENT (self), GST_MESSAGE_ERROR, error->domain,
+        error->code, g_strdup (error->message), NULL, __FILE__, GST_FUNCTION, __LINE__);
+    g_error_free (error);
+    *ret = GST_FLOW_ERROR;
+  } else if (masks == NULL) {
+    *ret = GST_FLOW_FLUSHING;
+  } else {
+    GST_DEBUG_OBJECT (self, "masks of %u frames from %s", job->n_frames,
+        from_pad ? "the mask pad" : s->given_masks);
+  }
   return masks;
 }
 
-/* The target, the inversion (when @invert) and the masks: InvEdit's, or mask-location's,
+/* The target, the inversion (when @invert) and the masks: InvEdit's, or the given ones,
  * which are read first so that a missing file stops the clip before the work. */
 static GstFlowReturn
 find_masks (GstInvEdit *self, GstGenVideoClipJob *job, const Settings *s, gboolean invert)
@@ -416,10 +418,12 @@ find_masks (GstInvEdit *self, GstGenVideoClipJob *job, const Settings *s, gboole
   GstGenVideoClipFilter *filter = GST_GEN_VIDEO_CLIP_FILTER (self);
   GError *error = NULL;
   gint width, height;
-  guint8 *given = NULL, *target = NULL;
+  guint8 *target = NULL;
+  GstFlowReturn ret;
 
-  if (s->given_masks != NULL && (given = load_given_masks (self, job, s)) == NULL)
-    return GST_FLOW_ERROR;
+  guint8 *given = given_masks (self, job, s, &ret);
+  if (ret != GST_FLOW_OK)
+    return ret;
   if (invert && (target = load_target (self, s, &width, &height)) == NULL) {
     g_free (given);
     return GST_FLOW_ERROR;
@@ -465,9 +469,10 @@ gst_inv_edit_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJob *jo
   GST_OBJECT_LOCK (self);
   gboolean own_target = s.location != NULL ||
       (self->target_pad != NULL && gst_pad_is_linked (self->target_pad));
+  gboolean mask_pad = self->mask_pad != NULL && gst_pad_is_linked (self->mask_pad);
   GST_OBJECT_UNLOCK (self);
   gboolean invert = own_target || !gv_edit_has_masks (job->clip);
-  if (invert || s.given_masks != NULL) {
+  if (invert || s.given_masks != NULL || mask_pad) {
     ret = find_masks (self, job, &s, invert);
     if (ret != GST_FLOW_OK)
       goto out;
@@ -501,20 +506,26 @@ gst_inv_edit_request_new_pad (GstElement *element, GstPadTemplate *templ, const 
     const GstCaps *caps)
 {
   GstInvEdit *self = GST_INV_EDIT (element);
+  gboolean mask = g_str_equal (GST_PAD_TEMPLATE_NAME_TEMPLATE (templ), "mask");
+  GstPad **slot = mask ? &self->mask_pad : &self->target_pad;
 
   GST_OBJECT_LOCK (self);
-  gboolean exists = self->target_pad != NULL;
+  gboolean exists = *slot != NULL;
   GST_OBJECT_UNLOCK (self);
   if (exists) {
-    GST_WARNING_OBJECT (self, "there is one target pad at most");
+    GST_WARNING_OBJECT (self, "there is one %s pad at most", mask ? "mask" : "target");
     return NULL;
   }
-  GstPad *pad = gst_pad_new_from_template (templ, "target");
-  gst_pad_set_chain_function (pad, gst_inv_edit_target_chain);
-  gst_pad_set_event_function (pad, gst_inv_edit_target_event);
+  GstPad *pad = gst_pad_new_from_template (templ, mask ? "mask" : "target");
+  if (mask) {
+    gst_gen_video_mask_pad_setup (pad);
+  } else {
+    gst_pad_set_chain_function (pad, gst_inv_edit_target_chain);
+    gst_pad_set_event_function (pad, gst_inv_edit_target_event);
+  }
   gst_pad_set_active (pad, TRUE);
   GST_OBJECT_LOCK (self);
-  self->target_pad = pad;
+  *slot = pad;
   GST_OBJECT_UNLOCK (self);
   gst_element_add_pad (element, pad);
   return pad;
@@ -528,6 +539,8 @@ gst_inv_edit_release_pad (GstElement *element, GstPad *pad)
   GST_OBJECT_LOCK (self);
   if (self->target_pad == pad)
     self->target_pad = NULL;
+  if (self->mask_pad == pad)
+    self->mask_pad = NULL;
   GST_OBJECT_UNLOCK (self);
   gst_element_remove_pad (element, pad);
 }
@@ -544,7 +557,12 @@ gst_inv_edit_change_state (GstElement *element, GstStateChange transition)
     g_mutex_unlock (&self->target_lock);
     GST_OBJECT_LOCK (self);
     self->frames_seen = 0;
+    GstPad *mask_pad = self->mask_pad ? gst_object_ref (self->mask_pad) : NULL;
     GST_OBJECT_UNLOCK (self);
+    if (mask_pad) {
+      gst_gen_video_mask_pad_reset (mask_pad);
+      gst_object_unref (mask_pad);
+    }
   }
   return GST_ELEMENT_CLASS (gst_inv_edit_parent_class)->change_state (element, transition);
 }
@@ -736,6 +754,7 @@ gst_inv_edit_class_init (GstInvEditClass *klass)
 
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_add_static_pad_template (element_class, &target_template);
+  gst_element_class_add_static_pad_template (element_class, &mask_template);
   gst_element_class_set_static_metadata (element_class, "GenVideo inversion and masks",
       "Filter/Effect/Video",
       "Inverts each clip with DDIM and finds where the edit goes (InvEdit masks) for the "

@@ -93,9 +93,9 @@ GST_START_TEST (test_plugin_from_build_folder)
     fail_unless (factory != NULL, "no %s", gv_test_elements[e]);
     fail_unless_equals_string (gst_element_factory_get_metadata (factory,
             GST_ELEMENT_METADATA_KLASS), "Filter/Effect/Video");
-    /* sink and src; invedit also takes its target image on a pad */
+    /* sink and src; invedit also takes its target image and its masks on pads */
     fail_unless_equals_int (gst_element_factory_get_num_pad_templates (factory),
-        g_str_equal (gv_test_elements[e], "invedit") ? 3 : 2);
+        g_str_equal (gv_test_elements[e], "invedit") ? 4 : 2);
     gst_object_unref (factory);
   }
 }

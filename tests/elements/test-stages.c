@@ -364,19 +364,11 @@ mask_message_size (Run *r, gint *lw, gint *lh)
   fail ("no mask message");
 }
 
-/* mask-location: the masks are the mattes' (a latent pixel inside where any of its frame
- * pixels is white), numbered from mask-start-index across clips; the edit keeps the source
- * exactly away from them and changes the inside. */
-GST_START_TEST (test_given_masks)
+/* Asserts that @r pushed the masks of @mattes (output=masks, two clips): a latent pixel inside
+ * where any of its frame pixels is white. Returns the latent masks [MATTES, lh, lw]. */
+static gboolean *
+assert_masks_of_mattes (Run *r, const guint8 *mattes, gint *lw_out, gint *lh_out)
 {
-  guint8 *mattes = g_new (guint8, MATTES * 64 * 64);
-  gchar *dir = write_mattes (10, mattes);
-  const gchar *head = "videotestsrc pattern=ball num-buffers=4 ! " FRAMES_64 " ! "
-      GV_TEST_TUNE " clip-frames=2 ! " GV_TEST_EDIT;
-  gchar *launch = g_strdup_printf ("%s mask-location=%s/m%%04d.png mask-start-index=10 "
-      "output=masks ! fakesink name=out", head, dir);
-  Run *r = run (launch);
-  assert_no_error (r);
   fail_unless_equals_int (r->buffers->len, MATTES);
   fail_unless_equals_int (count_messages (r, GST_GEN_VIDEO_MESSAGE_MASK), 2);
   gint lw = 0, lh = 0;
@@ -396,6 +388,25 @@ GST_START_TEST (test_given_masks)
             cell[(k * lh + y * lh / 64) * lw + x * lw / 64] ? 255 : 0);
     gst_buffer_unmap (r->buffers->pdata[k], &m);
   }
+  *lw_out = lw;
+  *lh_out = lh;
+  return cell;
+}
+
+/* mask-location: the masks are the mattes', numbered from mask-start-index across clips; the
+ * edit keeps the source exactly away from them and changes the inside. */
+GST_START_TEST (test_given_masks)
+{
+  guint8 *mattes = g_new (guint8, MATTES * 64 * 64);
+  gchar *dir = write_mattes (10, mattes);
+  const gchar *head = "videotestsrc pattern=ball num-buffers=4 ! " FRAMES_64 " ! "
+      GV_TEST_TUNE " clip-frames=2 ! " GV_TEST_EDIT;
+  gchar *launch = g_strdup_printf ("%s mask-location=%s/m%%04d.png mask-start-index=10 "
+      "output=masks ! fakesink name=out", head, dir);
+  Run *r = run (launch);
+  assert_no_error (r);
+  gint lw = 0, lh = 0;
+  gboolean *cell = assert_masks_of_mattes (r, mattes, &lw, &lh);
   run_free (r);
   g_free (launch);
 
@@ -626,6 +637,60 @@ GST_START_TEST (test_errors)
   g_free (text);
   g_free (clear);
   g_free (small_mask);
+}
+GST_END_TEST;
+
+/* The mask pad: a matte stream gives the same masks as the files, paired with the frames in
+ * order across clips; a stream that ends before the clip's last frame is an error that says
+ * so. */
+GST_START_TEST (test_mask_pad)
+{
+  guint8 *mattes = g_new (guint8, MATTES * 64 * 64);
+  gchar *dir = write_mattes (10, mattes);
+  gchar *launch = g_strdup_printf ("videotestsrc pattern=ball num-buffers=4 ! " FRAMES_64 " ! "
+      GV_TEST_TUNE " clip-frames=2 ! " GV_TEST_EDIT " name=el output=masks ! fakesink name=out "
+      "multifilesrc location=%s/m%%04d.png start-index=10 stop-index=%d "
+      "caps=image/png,framerate=25/1 ! pngdec ! queue ! el.mask", dir, 13);
+  Run *r = run (launch);
+  assert_no_error (r);
+  gint lw = 0, lh = 0;
+  g_free (assert_masks_of_mattes (r, mattes, &lw, &lh));
+  run_free (r);
+  g_free (launch);
+
+  /* three pictures for four frames: the second clip fails */
+  launch = g_strdup_printf ("videotestsrc pattern=ball num-buffers=4 ! " FRAMES_64 " ! "
+      GV_TEST_TUNE " clip-frames=2 ! " GV_TEST_EDIT " name=el ! fakesink name=out "
+      "multifilesrc location=%s/m%%04d.png start-index=10 stop-index=12 "
+      "caps=image/png,framerate=25/1 ! pngdec ! queue ! el.mask", dir);
+  expect_error (launch, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED, "ended after 3 pictures");
+  g_free (launch);
+  g_free (mattes);
+  g_free (dir);
+}
+GST_END_TEST;
+
+/* Stopping while invedit waits for pictures that do not come returns at once. */
+GST_START_TEST (test_mask_pad_stop)
+{
+  GError *error = NULL;
+  GstElement *pipeline = gst_parse_launch ("videotestsrc pattern=ball num-buffers=4 ! "
+      FRAMES_64 " ! " GV_TEST_TUNE " ! " GV_TEST_EDIT " name=el ! fakesink "
+      "appsrc caps=video/x-raw,format=GRAY8,width=64,height=64,framerate=25/1 ! el.mask",
+      &error);
+  g_assert_no_error (error);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  /* the clip's first progress message: its source is prepared, the masks are next */
+  GstMessage *m = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND, GST_MESSAGE_ELEMENT |
+      GST_MESSAGE_ERROR);
+  fail_unless (m != NULL && GST_MESSAGE_TYPE (m) == GST_MESSAGE_ELEMENT);
+  gst_message_unref (m);
+  g_usleep (2 * G_USEC_PER_SEC);
+  gint64 start = g_get_monotonic_time ();
+  gv_test_stop (pipeline);
+  GST_INFO ("stopped in %.3f s", (g_get_monotonic_time () - start) / 1e6);
+  gst_object_unref (bus);
 }
 GST_END_TEST;
 
@@ -1116,6 +1181,8 @@ stages_suite (void)
   tcase_add_test (tc, test_weights_normalised);
   tcase_add_test (tc, test_output_masks);
   tcase_add_test (tc, test_given_masks);
+  tcase_add_test (tc, test_mask_pad);
+  tcase_add_test (tc, test_mask_pad_stop);
   tcase_add_test (tc, test_pixel_background);
   tcase_add_test (tc, test_without_invedit_warns);
   tcase_add_test (tc, test_static_clip_matches_perfectly);
