@@ -739,8 +739,8 @@ gst_inv_edit_class_init (GstInvEditClass *klass)
           "size, named by a pattern with the frame's number (\"masks/%04d.png\"; PNG, JPEG, "
           "...): white (above mid-grey) marks what is edited. The frames are numbered in "
           "the order they come, from mask-start-index at the first frame after the element "
-          "starts (a seek does not renumber them). NULL = InvEdit's masks. Applies from the "
-          "next clip", NULL, flags));
+          "starts (a seek does not renumber them). NULL = InvEdit's masks; a linked mask "
+          "pad wins. Applies from the next clip", NULL, flags));
   g_object_class_install_property (gobject_class, PROP_MASK_START_INDEX,
       g_param_spec_uint ("mask-start-index", "Mask start index",
           "Number of the first frame's picture in mask-location (multifilesrc's start-index)",
