@@ -28,6 +28,12 @@
 #define GST_GEN_VIDEO_FIELD_HEIGHT "height"
 /* (GstValueArray of double) the edited fraction of each frame */
 #define GST_GEN_VIDEO_FIELD_AREA "area"
+/* (string) where the masks come from: InvEdit's branches in this element, given to it (the
+ * mask pad or mask-location), or an upstream invedit's, shown again */
+#define GST_GEN_VIDEO_FIELD_ORIGIN "origin"
+#define GST_GEN_VIDEO_MASKS_INVEDIT "invedit"
+#define GST_GEN_VIDEO_MASKS_GIVEN "given"
+#define GST_GEN_VIDEO_MASKS_UPSTREAM "upstream"
 
 /* A step latentcorrect corrected. */
 #define GST_GEN_VIDEO_MESSAGE_CORRECTION "genvideo-correction"

@@ -26,8 +26,9 @@
  * latent pixel is edited where any of its frame pixels is white. The source and target
  * branches are then not run (the target is still needed: latentcorrect draws it).
  *
- * After each clip an element message "genvideo-mask" gives the clip id, the latent size and the
- * share of each frame that is inside the mask (field "area", an array of doubles).
+ * After each clip an element message "genvideo-mask" gives the clip id, the latent size, the
+ * share of each frame that is inside the mask (field "area", an array of doubles) and where
+ * the masks come from (field "origin": "invedit", "given" or "upstream").
  *
  * ## Example launch line
  * |[
@@ -313,7 +314,7 @@ load_target (GstInvEdit *self, const Settings *s, gint *width, gint *height)
 }
 
 static void
-post_mask_message (GstInvEdit *self, GvClip *clip, guint frames)
+post_mask_message (GstInvEdit *self, GvClip *clip, guint frames, const gchar *origin)
 {
   gdouble *area = g_new (gdouble, frames);
   GValue list = G_VALUE_INIT, v = G_VALUE_INIT;
@@ -329,7 +330,8 @@ post_mask_message (GstInvEdit *self, GvClip *clip, guint frames)
       GST_GEN_VIDEO_FIELD_CLIP_ID, G_TYPE_UINT64, gv_clip_get_id (clip),
       GST_GEN_VIDEO_FIELD_FRAMES, G_TYPE_UINT, frames,
       GST_GEN_VIDEO_FIELD_WIDTH, G_TYPE_INT, gv_edit_get_latent_width (clip),
-      GST_GEN_VIDEO_FIELD_HEIGHT, G_TYPE_INT, gv_edit_get_latent_height (clip), NULL);
+      GST_GEN_VIDEO_FIELD_HEIGHT, G_TYPE_INT, gv_edit_get_latent_height (clip),
+      GST_GEN_VIDEO_FIELD_ORIGIN, G_TYPE_STRING, origin, NULL);
   gst_structure_take_value (s, GST_GEN_VIDEO_FIELD_AREA, &list);
   g_value_unset (&v);
   g_free (area);
@@ -472,12 +474,14 @@ gst_inv_edit_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJob *jo
   gboolean mask_pad = self->mask_pad != NULL && gst_pad_is_linked (self->mask_pad);
   GST_OBJECT_UNLOCK (self);
   gboolean invert = own_target || !gv_edit_has_masks (job->clip);
-  if (invert || s.given_masks != NULL || mask_pad) {
+  gboolean given = s.given_masks != NULL || mask_pad;
+  if (invert || given) {
     ret = find_masks (self, job, &s, invert);
     if (ret != GST_FLOW_OK)
       goto out;
   }
-  post_mask_message (self, job->clip, job->n_frames);
+  post_mask_message (self, job->clip, job->n_frames, given ? GST_GEN_VIDEO_MASKS_GIVEN :
+      invert ? GST_GEN_VIDEO_MASKS_INVEDIT : GST_GEN_VIDEO_MASKS_UPSTREAM);
   if (s.output == GST_INV_EDIT_OUTPUT_MASKS)
     ret = replace_by_masks (self, job);
 

@@ -112,6 +112,18 @@ count_messages (Run *r, const gchar *name)
   return n;
 }
 
+/* The genvideo-mask messages whose masks came from @origin */
+static guint
+count_mask_origins (Run *r, const gchar *origin)
+{
+  guint n = 0;
+  for (guint i = 0; i < r->messages->len; i++)
+    if (gst_message_has_name (r->messages->pdata[i], GST_GEN_VIDEO_MESSAGE_MASK))
+      n += g_strcmp0 (gst_structure_get_string (gst_message_get_structure (
+                  r->messages->pdata[i]), GST_GEN_VIDEO_FIELD_ORIGIN), origin) == 0;
+  return n;
+}
+
 static const gchar *chain =
     "videotestsrc pattern=ball num-buffers=8 ! " FRAMES_64 " ! "
     GV_TEST_TUNE " source-prompt=\"a white ball\" clip-frames=4 ! "
@@ -145,6 +157,7 @@ GST_START_TEST (test_chain_edits_frames)
 
   /* one mask message per clip, with one area per frame */
   fail_unless_equals_int (count_messages (r, GST_GEN_VIDEO_MESSAGE_MASK), 2);
+  fail_unless_equals_int (count_mask_origins (r, GST_GEN_VIDEO_MASKS_INVEDIT), 2);
   /* correction-steps=2 corrected steps per clip, cosines in [-1, 1] */
   fail_unless_equals_int (count_messages (r, GST_GEN_VIDEO_MESSAGE_CORRECTION), 4);
   for (guint i = 0; i < r->messages->len; i++) {
@@ -292,6 +305,8 @@ GST_START_TEST (test_output_masks)
   }
   /* both invedits report; the second reuses the first's masks */
   fail_unless_equals_int (count_messages (r, GST_GEN_VIDEO_MESSAGE_MASK), 2);
+  fail_unless_equals_int (count_mask_origins (r, GST_GEN_VIDEO_MASKS_INVEDIT), 1);
+  fail_unless_equals_int (count_mask_origins (r, GST_GEN_VIDEO_MASKS_UPSTREAM), 1);
   run_free (r);
 }
 GST_END_TEST;
@@ -370,7 +385,7 @@ static gboolean *
 assert_masks_of_mattes (Run *r, const guint8 *mattes, gint *lw_out, gint *lh_out)
 {
   fail_unless_equals_int (r->buffers->len, MATTES);
-  fail_unless_equals_int (count_messages (r, GST_GEN_VIDEO_MESSAGE_MASK), 2);
+  fail_unless_equals_int (count_mask_origins (r, GST_GEN_VIDEO_MASKS_GIVEN), 2);
   gint lw = 0, lh = 0;
   mask_message_size (r, &lw, &lh);
   /* the expected cells, found from the pixels of each cell */
