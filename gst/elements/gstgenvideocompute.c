@@ -90,6 +90,12 @@ gst_gen_video_post_error (GstGenVideoClipFilter *filter, const gchar *what, GErr
             ("%s", error->message));
         break;
     }
+  } else if (error->domain == GST_CORE_ERROR || error->domain == GST_LIBRARY_ERROR ||
+      error->domain == GST_RESOURCE_ERROR || error->domain == GST_STREAM_ERROR) {
+    /* already said in GStreamer's terms (a file, a stream): posted as it is */
+    gst_element_message_full (GST_ELEMENT (filter), GST_MESSAGE_ERROR, error->domain,
+        error->code, g_strdup_printf ("%s: %s", what, error->message), NULL, __FILE__,
+        GST_FUNCTION, __LINE__);
   } else {
     GST_ELEMENT_ERROR (filter, LIBRARY, FAILED, ("%s: %s", what, error->message),
         ("%s", error->message));

@@ -17,7 +17,8 @@ void gst_gen_video_unmap_frames (GstVideoFrame *frames, guint n);
 void gst_gen_video_edit_env (GstGenVideoClipFilter *filter, GvEditEnv *env);
 
 /* Posts @error (taken) as an element error about @what and returns GST_FLOW_ERROR, or
- * GST_FLOW_FLUSHING when the work was cancelled. */
+ * GST_FLOW_FLUSHING when the work was cancelled. An error of GStreamer's own domains keeps its
+ * domain and code. */
 GstFlowReturn gst_gen_video_post_error (GstGenVideoClipFilter *filter, const gchar *what,
     GError *error);
 

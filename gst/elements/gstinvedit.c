@@ -216,6 +216,7 @@ typedef struct {
   GstInvEditOutput output;
   gchar *given_masks;          /* mask-location */
   guint64 first_mask;          /* its number for the clip's first frame */
+  GstPad *mask_pad;            /* the mask pad (a reference) when it is linked */
 } Settings;
 
 static void
@@ -235,6 +236,8 @@ read_settings (GstInvEdit *self, Settings *s)
   s->output = self->output;
   s->given_masks = g_strdup (self->mask_location);
   s->first_mask = self->mask_start_index + self->frames_seen;
+  s->mask_pad = self->mask_pad != NULL && gst_pad_is_linked (self->mask_pad) ?
+      gst_object_ref (self->mask_pad) : NULL;
   GST_OBJECT_UNLOCK (self);
 }
 
@@ -245,6 +248,7 @@ clear_settings (Settings *s)
   g_free (s->location);
   g_free (s->mask_location);
   g_free (s->given_masks);
+  gst_clear_object (&s->mask_pad);
 }
 
 /* The target object on grey, as RGB; NULL after posting an error. */
@@ -378,37 +382,27 @@ replace_by_masks (GstInvEdit *self, GstGenVideoClipJob *job)
 static guint8 *
 given_masks (GstInvEdit *self, GstGenVideoClipJob *job, const Settings *s, GstFlowReturn *ret)
 {
+  GstGenVideoClipFilter *filter = GST_GEN_VIDEO_CLIP_FILTER (self);
   gint width = GST_VIDEO_INFO_WIDTH (&job->info), height = GST_VIDEO_INFO_HEIGHT (&job->info);
-  const gint *cancel = gst_gen_video_clip_filter_get_cancel_flag (GST_GEN_VIDEO_CLIP_FILTER (self));
   GError *error = NULL;
   guint8 *masks = NULL;
 
   *ret = GST_FLOW_OK;
-  GST_OBJECT_LOCK (self);
-  GstPad *pad = self->mask_pad != NULL && gst_pad_is_linked (self->mask_pad) ?
-      gst_object_ref (self->mask_pad) : NULL;
-  GST_OBJECT_UNLOCK (self);
-  gboolean from_pad = pad != NULL;
-  if (from_pad) {
-    masks = gst_gen_video_mask_pad_take (pad, job->n_frames, width, height, cancel, &error);
-    gst_object_unref (pad);
-  } else if (s->given_masks != NULL) {
+  if (s->mask_pad != NULL)
+    masks = gst_gen_video_mask_pad_take (s->mask_pad, job->n_frames, width, height,
+        gst_gen_video_clip_filter_get_cancel_flag (filter), &error);
+  else if (s->given_masks != NULL)
     masks = gst_gen_video_masks_from_files (s->given_masks, s->first_mask, job->n_frames,
         width, height, &error);
-  } else {
+  else
     return NULL;
-  }
-  if (masks == NULL && error != NULL) {
-    gst_element_message_full (GST_ELEMENT (self), GST_MESSAGE_ERROR, error->domain,
-        error->code, g_strdup (error->message), NULL, __FILE__, GST_FUNCTION, __LINE__);
-    g_error_free (error);
-    *ret = GST_FLOW_ERROR;
-  } else if (masks == NULL) {
+  if (masks == NULL && error != NULL)
+    *ret = gst_gen_video_post_error (filter, "Reading the given masks", error);
+  else if (masks == NULL)
     *ret = GST_FLOW_FLUSHING;
-  } else {
+  else
     GST_DEBUG_OBJECT (self, "masks of %u frames from %s", job->n_frames,
-        from_pad ? "the mask pad" : s->given_masks);
-  }
+        s->mask_pad ? "the mask pad" : s->given_masks);
   return masks;
 }
 
@@ -471,10 +465,9 @@ gst_inv_edit_process_clip (GstGenVideoClipFilter *filter, GstGenVideoClipJob *jo
   GST_OBJECT_LOCK (self);
   gboolean own_target = s.location != NULL ||
       (self->target_pad != NULL && gst_pad_is_linked (self->target_pad));
-  gboolean mask_pad = self->mask_pad != NULL && gst_pad_is_linked (self->mask_pad);
   GST_OBJECT_UNLOCK (self);
   gboolean invert = own_target || !gv_edit_has_masks (job->clip);
-  gboolean given = s.given_masks != NULL || mask_pad;
+  gboolean given = s.given_masks != NULL || s.mask_pad != NULL;
   if (invert || given) {
     ret = find_masks (self, job, &s, invert);
     if (ret != GST_FLOW_OK)
